@@ -1,0 +1,97 @@
+//! The emulator clock: real elapsed time, scaled, that tests can pause and advance.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug)]
+struct Inner {
+    anchor_real: Instant,
+    anchor_elapsed: Duration,
+    paused: bool,
+}
+
+/// Emulated time = `origin` + elapsed, where elapsed grows with real time (times `scale`) unless
+/// paused, and jumps forward on `advance`.
+#[derive(Debug)]
+pub struct Clock {
+    origin: DateTime<Utc>,
+    scale: f64,
+    inner: Mutex<Inner>,
+}
+
+impl Clock {
+    pub fn new(origin: DateTime<Utc>, scale: f64) -> Self {
+        let scale = if scale.is_finite() && scale > 0.0 { scale } else { 1.0 };
+        Clock {
+            origin,
+            scale,
+            inner: Mutex::new(Inner { anchor_real: Instant::now(), anchor_elapsed: Duration::ZERO, paused: false }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn elapsed_of(&self, inner: &Inner) -> Duration {
+        if inner.paused {
+            inner.anchor_elapsed
+        } else {
+            inner.anchor_elapsed + inner.anchor_real.elapsed().mul_f64(self.scale)
+        }
+    }
+
+    /// The current emulated time.
+    pub fn now(&self) -> DateTime<Utc> {
+        let inner = self.lock();
+        let elapsed = self.elapsed_of(&inner);
+        self.origin + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::zero())
+    }
+
+    pub fn pause(&self) {
+        let mut inner = self.lock();
+        if !inner.paused {
+            inner.anchor_elapsed = self.elapsed_of(&inner);
+            inner.paused = true;
+        }
+    }
+
+    pub fn resume(&self) {
+        let mut inner = self.lock();
+        if inner.paused {
+            inner.anchor_real = Instant::now();
+            inner.paused = false;
+        }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let mut inner = self.lock();
+        let elapsed = self.elapsed_of(&inner);
+        inner.anchor_elapsed = elapsed + by;
+        inner.anchor_real = Instant::now();
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.lock().paused
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pause_and_advance() {
+        let clock = Clock::new(Utc::now(), 1.0);
+        clock.pause();
+        let t0 = clock.now();
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(clock.now(), t0);
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(clock.now() - t0, chrono::Duration::seconds(60));
+        clock.resume();
+        assert!(clock.now() >= t0 + chrono::Duration::seconds(60));
+    }
+}

@@ -1,0 +1,182 @@
+//! Amazon FSx (awsJson1.1, target prefix `AWSSimbaAPIService_v20180301.`).
+
+mod associations;
+mod file_systems;
+mod tags;
+mod tasks;
+mod validate;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::config::EmulatorConfig;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{State, Tags};
+use crate::wire::json::Fields;
+
+pub const TARGET_PREFIX: &str = "AWSSimbaAPIService_v20180301.";
+pub const THROTTLING: &str = "ThrottlingException";
+
+pub const OPERATIONS: &[(&str, bool)] = &[
+    ("CreateFileSystem", true),
+    ("DescribeFileSystems", false),
+    ("UpdateFileSystem", true),
+    ("DeleteFileSystem", true),
+    ("TagResource", true),
+    ("UntagResource", true),
+    ("ListTagsForResource", false),
+    ("CreateDataRepositoryAssociation", true),
+    ("DescribeDataRepositoryAssociations", false),
+    ("UpdateDataRepositoryAssociation", true),
+    ("DeleteDataRepositoryAssociation", true),
+    ("CreateDataRepositoryTask", true),
+    ("DescribeDataRepositoryTasks", false),
+    ("CancelDataRepositoryTask", true),
+];
+
+/// `Some(mutating)` for an operation the emulator implements.
+pub fn operation(name: &str) -> Option<bool> {
+    OPERATIONS.iter().find(|(op, _)| *op == name).map(|(_, m)| *m)
+}
+
+/// What every handler needs besides the state.
+pub struct Ctx<'a> {
+    pub cfg: &'a EmulatorConfig,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    pub fn arn(&self, resource: &str) -> String {
+        format!("arn:aws:fsx:{}:{}:{}", self.cfg.region, self.cfg.account_id, resource)
+    }
+}
+
+pub fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, req: &Map<String, Value>) -> ApiResult<Value> {
+    match op {
+        "CreateFileSystem" => file_systems::create(state, ctx, req),
+        "DescribeFileSystems" => file_systems::describe(state, ctx, req),
+        "UpdateFileSystem" => file_systems::update(state, ctx, req),
+        "DeleteFileSystem" => file_systems::delete(state, ctx, req),
+        "TagResource" => tags::tag(state, ctx, req),
+        "UntagResource" => tags::untag(state, ctx, req),
+        "ListTagsForResource" => tags::list(state, ctx, req),
+        "CreateDataRepositoryAssociation" => associations::create(state, ctx, req),
+        "DescribeDataRepositoryAssociations" => associations::describe(state, ctx, req),
+        "UpdateDataRepositoryAssociation" => associations::update(state, ctx, req),
+        "DeleteDataRepositoryAssociation" => associations::delete(state, ctx, req),
+        "CreateDataRepositoryTask" => tasks::create(state, ctx, req),
+        "DescribeDataRepositoryTasks" => tasks::describe(state, ctx, req),
+        "CancelDataRepositoryTask" => tasks::cancel(state, ctx, req),
+        other => Err(unknown_operation(other)),
+    }
+}
+
+pub fn unknown_operation(op: &str) -> ApiError {
+    ApiError::new("UnknownOperationException", format!("Unknown operation {op}"))
+}
+
+/// Epoch seconds with fractions, as awsJson1.1 timestamps are.
+pub fn epoch(t: DateTime<Utc>) -> Value {
+    json!(t.timestamp_millis() as f64 / 1000.0)
+}
+
+pub fn render_tags(tags: &Tags) -> Value {
+    Value::Array(tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect())
+}
+
+/// Parses `Tags: [{Key, Value}]`, 50 at most.
+pub fn parse_tags(req: &Map<String, Value>, key: &str) -> ApiResult<Option<Tags>> {
+    let Some(list) = req.opt_obj_list(key)? else {
+        return Ok(None);
+    };
+    if list.len() > 50 {
+        return Err(ApiError::bad_request("A resource can have at most 50 tags"));
+    }
+    let mut tags = Tags::new();
+    for t in list {
+        let k = t.opt_str("Key")?.ok_or_else(|| ApiError::bad_request("Tag Key is required"))?;
+        let v = t.opt_str("Value")?.unwrap_or("");
+        if k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:") {
+            return Err(ApiError::bad_request(format!("Invalid tag key or value: {k}")));
+        }
+        tags.insert(k.to_string(), v.to_string());
+    }
+    Ok(Some(tags))
+}
+
+/// ClientRequestToken: 1-63 characters `[A-Za-z0-9_.-]`.
+pub fn check_token(token: &str) -> ApiResult<()> {
+    let ok = !token.is_empty()
+        && token.len() <= 63
+        && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("ClientRequestToken must be 1-63 characters of [A-Za-z0-9_.-]"))
+    }
+}
+
+/// Idempotency: `Ok(Some(id))` when the token was already used with the same parameters.
+pub fn token_lookup(state: &State, op: &str, token: Option<&str>, req: &Map<String, Value>) -> ApiResult<Option<String>> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    check_token(token)?;
+    match state.tokens.get(&format!("{op}:{token}")) {
+        None => Ok(None),
+        Some(entry) if entry.params == token_params(req) => Ok(Some(entry.resource_id.clone())),
+        Some(_) => Err(ApiError::new(
+            "IncompatibleParameterError",
+            "The request's ClientRequestToken was already used with different parameters",
+        )
+        .with_field("Parameter", "ClientRequestToken")),
+    }
+}
+
+pub fn token_remember(state: &mut State, ctx: &Ctx<'_>, op: &str, token: Option<&str>, req: &Map<String, Value>, id: &str) {
+    if let Some(token) = token {
+        state.tokens.insert(
+            format!("{op}:{token}"),
+            crate::state::TokenEntry { resource_id: id.to_string(), params: token_params(req), at: ctx.now },
+        );
+    }
+}
+
+fn token_params(req: &Map<String, Value>) -> Value {
+    let mut params = req.clone();
+    params.remove("ClientRequestToken");
+    Value::Object(params)
+}
+
+/// Offset paging with an opaque NextToken.
+pub fn page<T>(items: Vec<T>, max_results: Option<i64>, next_token: Option<&str>, max_allowed: i64) -> ApiResult<(Vec<T>, Option<String>)> {
+    let max = match max_results {
+        None => max_allowed,
+        Some(m) if (1..=max_allowed.max(1)).contains(&m) || (max_allowed >= 2147483647 && m >= 1) => m,
+        Some(m) => return Err(ApiError::bad_request(format!("MaxResults must be between 1 and {max_allowed}, got {m}"))),
+    };
+    let start = match next_token {
+        None => 0,
+        Some(t) => t
+            .strip_prefix("nt-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| ApiError::bad_request("Invalid NextToken"))?,
+    };
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let total = items.len();
+    let page: Vec<T> = items.into_iter().skip(start).take(max).collect();
+    let end = start.saturating_add(page.len());
+    let next = (end < total).then(|| format!("nt-{end}"));
+    Ok((page, next))
+}
+
+/// `s3://bucket[/prefix]`: returns the bucket.
+pub fn s3_bucket(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("s3://")?;
+    let bucket = rest.split('/').next()?;
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !rest.contains("//")
+        && path.len() <= 4357;
+    ok.then_some(bucket)
+}

@@ -1,0 +1,80 @@
+//! Out-of-band operations shared by the library API and the admin API.
+
+use anyhow::{anyhow, bail};
+
+use crate::shared::Shared;
+use crate::state::{parse_cidr, Inventory, Seed, Subnet, Tags};
+
+pub fn seed(s: &Shared) -> Seed {
+    s.with_state(|state, _| state.seed.clone())
+}
+
+pub fn inventory(s: &Shared) -> Inventory {
+    s.with_state(|state, _| state.inventory())
+}
+
+pub const LIFECYCLES: &[&str] = &["AVAILABLE", "CREATING", "FAILED", "DELETING", "MISCONFIGURED", "UPDATING"];
+
+pub fn force_lifecycle(s: &Shared, fs_id: &str, lifecycle: &str, message: Option<&str>) -> anyhow::Result<()> {
+    if !LIFECYCLES.contains(&lifecycle) {
+        bail!("unknown lifecycle {lifecycle}; expected one of {LIFECYCLES:?}");
+    }
+    s.mutate(|state, ctx| {
+        let fs = state.file_systems.get_mut(fs_id).ok_or_else(|| anyhow!("file system {fs_id} does not exist"))?;
+        fs.lifecycle = lifecycle.to_string();
+        match lifecycle {
+            "FAILED" | "MISCONFIGURED" => {
+                fs.failure_message = Some(message.unwrap_or("The file system failed (forced by the emulator)").to_string());
+                fs.pending_update = None;
+            }
+            "DELETING" => {
+                fs.deleting_since = Some(ctx.now);
+                fs.failure_message = message.map(str::to_string);
+            }
+            "CREATING" => {
+                fs.created_at = ctx.now;
+                fs.failure_message = None;
+            }
+            _ => {
+                fs.failure_message = message.map(str::to_string);
+                fs.pending_update = None;
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn delete_file_system_out_of_band(s: &Shared, fs_id: &str) -> anyhow::Result<()> {
+    s.mutate(|state, _| {
+        if state.remove_file_system(fs_id) {
+            Ok(())
+        } else {
+            Err(anyhow!("file system {fs_id} does not exist"))
+        }
+    })
+}
+
+pub fn delete_security_group_out_of_band(s: &Shared, sg_id: &str) -> anyhow::Result<()> {
+    s.mutate(|state, _| crate::ec2::delete_group_out_of_band(state, sg_id).map_err(|e| anyhow!("{}: {}", e.code, e.message)))
+}
+
+pub fn revoke_ingress_out_of_band(s: &Shared, sg_id: &str, from_port: i32, to_port: i32) -> anyhow::Result<()> {
+    s.mutate(|state, _| {
+        crate::ec2::revoke_out_of_band(state, sg_id, from_port, to_port)
+            .map(|_| ())
+            .map_err(|e| anyhow!("{}: {}", e.code, e.message))
+    })
+}
+
+pub fn add_subnet(s: &Shared, cidr: &str, az: &str) -> anyhow::Result<String> {
+    let Some((net, len)) = parse_cidr(cidr) else {
+        bail!("invalid CIDR {cidr}");
+    };
+    let normalized = format!("{}/{len}", std::net::Ipv4Addr::from(net));
+    s.mutate(|state, _| {
+        let id = state.next_seeded_id("subnet");
+        let vpc_id = state.seed.vpc_id.clone();
+        state.subnets.insert(id.clone(), Subnet { id: id.clone(), vpc_id, cidr: normalized.clone(), az: az.to_string(), tags: Tags::new() });
+        Ok(id)
+    })
+}
