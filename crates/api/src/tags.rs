@@ -1,0 +1,20 @@
+//! The AWS tags and Kubernetes labels the operator puts on what it creates. The IAM policy in
+//! manifests/ scopes deletes and rule changes to resources carrying [`OWNER_UID`] and
+//! [`MANAGED_BY`].
+
+/// Prefix of every tag and label the operator owns; users may not set tags under it.
+pub const RESERVED_PREFIX: &str = "lustre.fsx.dev/";
+/// AWS tag (and Kubernetes label) holding the owning LustreVolume's UID.
+pub const OWNER_UID: &str = "lustre.fsx.dev/owner-uid";
+/// AWS tag holding the owning LustreVolume's namespace.
+pub const OWNER_NAMESPACE: &str = "lustre.fsx.dev/owner-namespace";
+/// AWS tag holding the owning LustreVolume's name.
+pub const OWNER_NAME: &str = "lustre.fsx.dev/owner-name";
+/// AWS tag and Kubernetes label marking what the operator manages.
+pub const MANAGED_BY: &str = "lustre.fsx.dev/managed-by";
+/// Value of [`MANAGED_BY`].
+pub const MANAGED_BY_VALUE: &str = "lustre-operator";
+/// Kubernetes label on the PV and StorageClass naming the owner's namespace.
+pub const LABEL_OWNER_NAMESPACE: &str = "lustre.fsx.dev/owner-namespace";
+/// Kubernetes label on the PV and StorageClass naming the owner.
+pub const LABEL_OWNER_NAME: &str = "lustre.fsx.dev/owner-name";

@@ -1,0 +1,393 @@
+//! The `LustreVolume` custom resource (`lustre.fsx.dev/v1alpha1`).
+//!
+//! The spec is kept to plain structs and unit enums so that the generated OpenAPI schema is
+//! structural. Defaults live in `#[serde(default)]` attributes (and therefore in the schema), and
+//! every field carries a doc comment, which becomes its `kubectl explain` text.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A shared Amazon FSx for Lustre file system, exposed to the namespace as a bound
+/// PersistentVolumeClaim.
+///
+/// The operator creates (or adopts) the file system, a security group that opens Lustre's ports,
+/// a StorageClass, a PersistentVolume and the claim, and reports them in `status`.
+#[derive(CustomResource, Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "lustre.fsx.dev",
+    version = "v1alpha1",
+    kind = "LustreVolume",
+    plural = "lustrevolumes",
+    shortname = "lv",
+    namespaced,
+    status = "LustreVolumeStatus",
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+    printcolumn = r#"{"name":"Capacity","type":"integer","jsonPath":".status.capacityGiB","description":"Storage capacity in GiB"}"#,
+    printcolumn = r#"{"name":"Deployment","type":"string","jsonPath":".spec.deploymentType"}"#,
+    printcolumn = r#"{"name":"FileSystem","type":"string","jsonPath":".status.fileSystemId"}"#,
+    printcolumn = r#"{"name":"Claim","type":"string","jsonPath":".status.claimName"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct LustreVolumeSpec {
+    /// Storage capacity in GiB. SCRATCH_1: 1200, 2400 or a multiple of 3600 (cannot grow).
+    /// SCRATCH_2, PERSISTENT_1 and PERSISTENT_2 on SSD: 1200, 2400 or a multiple of 2400.
+    /// PERSISTENT_1 on HDD: a multiple of 6000 (12 MB/s/TiB) or 1800 (40 MB/s/TiB).
+    /// May only grow. Required unless `fileSystemId` adopts an existing file system.
+    #[serde(rename = "storageCapacityGiB", default, skip_serializing_if = "Option::is_none")]
+    pub storage_capacity_gib: Option<i32>,
+
+    /// FSx for Lustre deployment type: SCRATCH_1, SCRATCH_2 (default), PERSISTENT_1 or
+    /// PERSISTENT_2. Immutable.
+    #[serde(default)]
+    pub deployment_type: DeploymentType,
+
+    /// Storage type: SSD (default) or HDD (PERSISTENT_1 only). Immutable.
+    #[serde(default)]
+    pub storage_type: StorageType,
+
+    /// Throughput per TiB of storage, in MB/s/TiB. Required for PERSISTENT_1 (SSD: 50, 100 or
+    /// 200; HDD: 12 or 40) and PERSISTENT_2 (125, 250, 500 or 1000); not allowed for scratch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_unit_storage_throughput: Option<i32>,
+
+    /// SSD read cache for HDD file systems: NONE or READ. Required with storageType HDD, not
+    /// allowed otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drive_cache_type: Option<DriveCacheType>,
+
+    /// Lustre version: "2.10", "2.12" or "2.15" (default). PERSISTENT_2 needs 2.12 or later.
+    /// Immutable.
+    #[serde(default)]
+    pub lustre_version: LustreVersion,
+
+    /// Data compression: NONE (default) or LZ4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_compression: Option<DataCompression>,
+
+    /// KMS key for encryption at rest (PERSISTENT_1 and PERSISTENT_2 only). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+
+    /// Weekly maintenance window start, UTC, as d:HH:MM with d = 1 (Monday) to 7 (Sunday).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekly_maintenance_start_time: Option<String>,
+
+    /// Days to keep automatic daily backups, 0 to 90 (persistent types only; 0 disables them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatic_backup_retention_days: Option<i32>,
+
+    /// Extra AWS tags for the file system and the security group (at most 40; keys starting
+    /// with `lustre.fsx.dev/` are reserved for the operator).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+
+    /// Where the file system lives and who may reach it.
+    pub network: NetworkSpec,
+
+    /// Link to an S3 bucket (SCRATCH_1, SCRATCH_2 and PERSISTENT_1 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Spec>,
+
+    /// The PersistentVolumeClaim the operator creates in this namespace.
+    #[serde(default)]
+    pub claim: ClaimSpec,
+
+    /// Mount options written to the StorageClass and the PersistentVolume (default: flock).
+    #[serde(default = "default_mount_options")]
+    pub mount_options: Vec<String>,
+
+    /// What happens to the AWS file system and security group when this LustreVolume is
+    /// deleted: Delete (default when the operator created the file system) or Retain (default
+    /// when `fileSystemId` adopts one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+
+    /// Adopt this existing file system (fs-...) instead of creating one. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_system_id: Option<String>,
+}
+
+/// Network placement of the file system.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkSpec {
+    /// The subnet (subnet-...) the file system is created in. Immutable.
+    pub subnet_id: String,
+
+    /// Use these existing security groups instead of a managed one. They must admit TCP 988
+    /// and 1018-1023 from themselves or the subnet; the operator checks before creating.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_group_ids: Vec<String>,
+
+    /// Security groups of the clients (for example the EKS node or cluster security group)
+    /// that the managed security group admits on the Lustre ports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_security_group_ids: Vec<String>,
+
+    /// CIDR ranges of clients that the managed security group admits on the Lustre ports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_cidrs: Vec<String>,
+}
+
+/// The legacy S3 link of the file system.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Spec {
+    /// s3://bucket[/prefix] to import from. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_path: Option<String>,
+
+    /// s3://bucket[/prefix] to export to; must be in the import bucket. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_path: Option<String>,
+
+    /// Which S3 changes are imported automatically: NONE, NEW, NEW_CHANGED or
+    /// NEW_CHANGED_DELETED. Needs importPath.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_import_policy: Option<AutoImportPolicy>,
+}
+
+/// The claim data scientists mount.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimSpec {
+    /// Name of the PersistentVolumeClaim (default: the LustreVolume's name). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+
+    /// Mount read-only (access mode ReadOnlyMany instead of ReadWriteMany).
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeploymentType {
+    #[serde(rename = "SCRATCH_1")]
+    Scratch1,
+    #[default]
+    #[serde(rename = "SCRATCH_2")]
+    Scratch2,
+    #[serde(rename = "PERSISTENT_1")]
+    Persistent1,
+    #[serde(rename = "PERSISTENT_2")]
+    Persistent2,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum StorageType {
+    #[default]
+    #[serde(rename = "SSD")]
+    Ssd,
+    #[serde(rename = "HDD")]
+    Hdd,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DriveCacheType {
+    #[serde(rename = "NONE")]
+    None,
+    #[serde(rename = "READ")]
+    Read,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum LustreVersion {
+    #[serde(rename = "2.10")]
+    V2_10,
+    #[serde(rename = "2.12")]
+    V2_12,
+    #[default]
+    #[serde(rename = "2.15")]
+    V2_15,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DataCompression {
+    #[serde(rename = "NONE")]
+    None,
+    #[serde(rename = "LZ4")]
+    Lz4,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum AutoImportPolicy {
+    #[serde(rename = "NONE")]
+    None,
+    #[serde(rename = "NEW")]
+    New,
+    #[serde(rename = "NEW_CHANGED")]
+    NewChanged,
+    #[serde(rename = "NEW_CHANGED_DELETED")]
+    NewChangedDeleted,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    Delete,
+    Retain,
+}
+
+/// Where the volume is in its life.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum Phase {
+    Pending,
+    Creating,
+    Available,
+    Updating,
+    Deleting,
+    Failed,
+    Lost,
+}
+
+/// What the operator observed and did.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LustreVolumeStatus {
+    /// Pending, Creating, Available, Updating, Deleting, Failed or Lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// The FSx file system ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_system_id: Option<String>,
+    /// The file system's DNS name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
+    /// The Lustre mount name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount_name: Option<String>,
+    /// The managed security group (or the first given one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_volume_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_name: Option<String>,
+    /// Phase of the claim: Pending, Bound or Lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_phase: Option<String>,
+    /// The file system's FSx lifecycle (CREATING, AVAILABLE, UPDATING, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<String>,
+    /// The capacity FSx reports, in GiB.
+    #[serde(rename = "capacityGiB", default, skip_serializing_if = "Option::is_none")]
+    pub capacity_gib: Option<i32>,
+    /// The generation of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// SecurityGroupReady, FileSystemReady, ClaimBound and Ready.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}
+
+fn default_mount_options() -> Vec<String> {
+    vec!["flock".to_string()]
+}
+
+impl DeploymentType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentType::Scratch1 => "SCRATCH_1",
+            DeploymentType::Scratch2 => "SCRATCH_2",
+            DeploymentType::Persistent1 => "PERSISTENT_1",
+            DeploymentType::Persistent2 => "PERSISTENT_2",
+        }
+    }
+    pub fn is_scratch(self) -> bool {
+        matches!(self, DeploymentType::Scratch1 | DeploymentType::Scratch2)
+    }
+    pub fn is_persistent(self) -> bool {
+        !self.is_scratch()
+    }
+}
+
+impl StorageType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageType::Ssd => "SSD",
+            StorageType::Hdd => "HDD",
+        }
+    }
+}
+
+impl DriveCacheType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriveCacheType::None => "NONE",
+            DriveCacheType::Read => "READ",
+        }
+    }
+}
+
+impl LustreVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LustreVersion::V2_10 => "2.10",
+            LustreVersion::V2_12 => "2.12",
+            LustreVersion::V2_15 => "2.15",
+        }
+    }
+}
+
+impl DataCompression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataCompression::None => "NONE",
+            DataCompression::Lz4 => "LZ4",
+        }
+    }
+}
+
+impl AutoImportPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoImportPolicy::None => "NONE",
+            AutoImportPolicy::New => "NEW",
+            AutoImportPolicy::NewChanged => "NEW_CHANGED",
+            AutoImportPolicy::NewChangedDeleted => "NEW_CHANGED_DELETED",
+        }
+    }
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Creating => "Creating",
+            Phase::Available => "Available",
+            Phase::Updating => "Updating",
+            Phase::Deleting => "Deleting",
+            Phase::Failed => "Failed",
+            Phase::Lost => "Lost",
+        }
+    }
+}
+
+impl LustreVolumeSpec {
+    /// The deletion policy in force: the explicit one, else Retain for an adopted file system
+    /// and Delete for one the operator created.
+    pub fn effective_deletion_policy(&self) -> DeletionPolicy {
+        self.deletion_policy.unwrap_or(if self.file_system_id.is_some() {
+            DeletionPolicy::Retain
+        } else {
+            DeletionPolicy::Delete
+        })
+    }
+}
+
+impl LustreVolume {
+    /// Name of the claim: `spec.claim.name` or the LustreVolume's own name.
+    pub fn claim_name(&self) -> String {
+        self.spec
+            .claim
+            .name
+            .clone()
+            .unwrap_or_else(|| self.metadata.name.clone().unwrap_or_default())
+    }
+}

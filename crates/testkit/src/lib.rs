@@ -1,0 +1,70 @@
+//! Test kit: a real local control plane (etcd, kube-apiserver, kube-controller-manager), a fresh
+//! namespace per test, and waits with deadlines and readable failures.
+//!
+//! One control plane per test binary ([`shared`]), started on first use and killed when the test
+//! process exits; tests inside that binary each get their own namespace. Several test binaries
+//! may run at once: each has its own ports, data folder and processes.
+
+pub mod control_plane;
+pub mod process;
+pub mod wait;
+
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, Result};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, PostParams};
+use kube::Client;
+
+pub use control_plane::{binaries_dir, client_from_kubeconfig, workspace_root, ControlPlane};
+pub use wait::{wait_for, wait_gone};
+
+/// Installs rustls' ring provider once (several crypto back ends are linked into the tests).
+pub fn install_crypto_provider() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The control plane shared by every test of this test binary.
+pub fn shared() -> Result<&'static ControlPlane> {
+    static SHARED: OnceLock<std::result::Result<ControlPlane, String>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            // Started from a plain thread: the start-up probes run their own small runtime.
+            std::thread::spawn(|| ControlPlane::start().map_err(|e| format!("{e:#}")))
+                .join()
+                .unwrap_or_else(|_| Err("control plane start-up panicked".into()))
+        })
+        .as_ref()
+        .map_err(|e| anyhow!("the local control plane could not start: {e}"))
+}
+
+/// A client and a fresh namespace for one test.
+pub struct TestNamespace {
+    pub client: Client,
+    pub name: String,
+}
+
+impl TestNamespace {
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), &self.name)
+    }
+}
+
+/// Creates a namespace named `<prefix>-<random>` on the shared control plane.
+pub async fn namespace(prefix: &str) -> Result<TestNamespace> {
+    let cp = tokio::task::spawn_blocking(shared).await??;
+    let client = cp.client().await?;
+    let name = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let ns: Namespace = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}
+    }))?;
+    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await?;
+    Ok(TestNamespace { client, name })
+}
