@@ -1,0 +1,710 @@
+//! Packaging: the Helm chart, the rendered install manifest, the IAM policy and the examples.
+//!
+//! The chart is linted and rendered with the helm binary that `scripts/build-control-plane.sh`
+//! builds, and every rendered document is sent to the local kube-apiserver as a server-side apply
+//! dry run, so schema errors (a misspelt field, a wrong type) fail here rather than at install
+//! time. The LustreVolume CRD is applied for real first, because dry runs of custom objects need
+//! it to exist.
+//!
+//! Set `PACKAGING_WRITE_CRD=1` to (re)generate a missing chart CRD (charts/lustre-operator/crds)
+//! from `lustre_api::crd_yaml()`.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{self, Scope};
+use kube::Client;
+use serde_json::Value;
+
+const CHART: &str = "charts/lustre-operator";
+const MANAGER: &str = "packaging-test";
+const MANAGED_BY_CONDITION: &str = "aws:ResourceTag/lustre.fsx.dev/managed-by";
+const MANAGED_BY_REQUEST: &str = "aws:RequestTag/lustre.fsx.dev/managed-by";
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+fn root() -> PathBuf {
+    testkit::workspace_root()
+}
+
+fn helm() -> Result<PathBuf> {
+    static HELM: std::sync::OnceLock<std::result::Result<PathBuf, String>> = std::sync::OnceLock::new();
+    HELM.get_or_init(|| {
+        let helm = testkit::binaries_dir().map_err(|e| format!("{e:#}"))?.join("helm");
+        if helm.is_file() { Ok(helm) } else { Err(format!("no helm binary at {}", helm.display())) }
+    })
+    .clone()
+    .map_err(anyhow::Error::msg)
+}
+
+/// Runs helm in the workspace root and returns its stdout; fails with helm's output otherwise.
+fn run_helm(args: &[&str]) -> Result<String> {
+    let out = Command::new(helm()?).args(args).current_dir(root()).output().context("running helm")?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        bail!("helm {} failed ({}):\n{}\n{}", args.join(" "), out.status, stdout, String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(stdout)
+}
+
+/// `helm template` of the chart into `namespace` with `--set` values, CRDs included.
+fn render(namespace: &str, sets: &[&str]) -> Result<Vec<Value>> {
+    let mut args = vec!["template", "lustre-operator", CHART, "--namespace", namespace, "--include-crds"];
+    for s in sets {
+        args.push("--set");
+        args.push(s);
+    }
+    parse_documents(&run_helm(&args)?)
+}
+
+/// Every non-empty YAML document of a multi-document stream, as JSON values.
+fn parse_documents(text: &str) -> Result<Vec<Value>> {
+    let mut docs = Vec::new();
+    for de in serde_yaml::Deserializer::from_str(text) {
+        let v: Value = serde::Deserialize::deserialize(de).context("parsing a YAML document")?;
+        if !v.is_null() {
+            docs.push(v);
+        }
+    }
+    Ok(docs)
+}
+
+fn kind(doc: &Value) -> &str {
+    doc["kind"].as_str().unwrap_or_default()
+}
+
+fn name(doc: &Value) -> &str {
+    doc["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+fn of_kind<'a>(docs: &'a [Value], k: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| kind(d) == k).collect()
+}
+
+fn one_of_kind<'a>(docs: &'a [Value], k: &str) -> &'a Value {
+    let found = of_kind(docs, k);
+    assert_eq!(found.len(), 1, "expected exactly one {k}, found {}", found.len());
+    found[0]
+}
+
+fn str_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn read(path: &str) -> Result<String> {
+    std::fs::read_to_string(root().join(path)).with_context(|| format!("reading {path}"))
+}
+
+fn client_setup() {
+    testkit::install_crypto_provider();
+}
+
+/// Applies a CRD for real (server-side apply) and waits until it is Established and its kind is
+/// discoverable.
+async fn install_crd(client: &Client, crd: &Value) -> Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.patch(name(crd), &PatchParams::apply(MANAGER).force(), &Patch::Apply(crd)).await
+        .with_context(|| format!("applying CRD {}", name(crd)))?;
+    let group = crd["spec"]["group"].as_str().unwrap_or_default();
+    let kind = crd["spec"]["names"]["kind"].as_str().unwrap_or_default();
+    let version = crd["spec"]["versions"][0]["name"].as_str().unwrap_or_default();
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let established = crds.get(name(crd)).await?.status.and_then(|s| s.conditions).unwrap_or_default()
+            .iter().any(|c| c.type_ == "Established" && c.status == "True");
+        if established && discovery::pinned_kind(client, &gvk).await.is_ok() {
+            return Ok(());
+        }
+        ensure!(Instant::now() < deadline, "CRD {} not established and discoverable within 60s", name(crd));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Outcome of dry-running one document.
+enum DryRun {
+    Accepted,
+    Skipped(String),
+}
+
+/// Server-side apply dry run of one document, its kind resolved through discovery. Namespaced
+/// objects without a namespace go to `default_ns`. Kinds the server does not know are skipped
+/// (only allowed for kinds listed in `optional_kinds`; anything else is an error).
+async fn dry_run_apply(client: &Client, doc: &Value, default_ns: &str, optional_kinds: &[&str]) -> Result<DryRun> {
+    let api_version = doc["apiVersion"].as_str().context("document without apiVersion")?;
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, kind(doc));
+    let (ar, caps) = match discovery::pinned_kind(client, &gvk).await {
+        Ok(found) => found,
+        Err(e) if optional_kinds.contains(&kind(doc)) => {
+            return Ok(DryRun::Skipped(format!("{api_version} {} is not served by this cluster ({e})", kind(doc))));
+        }
+        Err(e) => bail!("cannot resolve {api_version} {} through discovery: {e}", kind(doc)),
+    };
+    let api: Api<DynamicObject> = match caps.scope {
+        Scope::Namespaced => {
+            let ns = doc["metadata"]["namespace"].as_str().unwrap_or(default_ns);
+            Api::namespaced_with(client.clone(), ns, &ar)
+        }
+        Scope::Cluster => Api::all_with(client.clone(), &ar),
+    };
+    api.patch(name(doc), &PatchParams::apply(MANAGER).dry_run(), &Patch::Apply(doc)).await
+        .with_context(|| format!("server-side dry-run apply of {} {} was rejected", kind(doc), name(doc)))?;
+    Ok(DryRun::Accepted)
+}
+
+/// The CRD as committed in manifests/crd.yaml, or (until the operator's `crd` subcommand has
+/// written it) as generated by the API crate.
+fn lustrevolume_crd() -> Result<Value> {
+    let path = root().join("manifests/crd.yaml");
+    if path.is_file() {
+        let docs = parse_documents(&std::fs::read_to_string(&path)?)?;
+        ensure!(docs.len() == 1, "manifests/crd.yaml holds {} documents, expected 1", docs.len());
+        return Ok(docs.into_iter().next().unwrap_or_default());
+    }
+    println!("manifests/crd.yaml does not exist yet; using lustre_api::crd() instead");
+    Ok(serde_json::to_value(lustre_api::crd())?)
+}
+
+/// Value sets the chart is rendered with in the tests below.
+const VALUE_SETS: &[&[&str]] = &[
+    &[],
+    &["serviceMonitor.enabled=false", "leaderElect=true"],
+    &["leaderElect=false"],
+    &["replicaCount=2", "leaderElect=false"],
+    &[
+        "serviceMonitor.enabled=true",
+        "aws.region=eu-west-1",
+        "aws.endpointUrl=http://aws-emulator.test:4566",
+        "watchNamespaces={ml,research}",
+        "logFormat=text",
+        "pollIntervalSeconds=30",
+        "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/lustre-operator",
+        "nodeSelector.kubernetes\\.io/os=linux",
+        "tolerations[0].key=dedicated,tolerations[0].operator=Exists",
+        "extraEnv[0].name=RUST_LOG,extraEnv[0].value=debug",
+    ],
+];
+
+// ---------------------------------------------------------------------------------------------
+// (a) lint
+
+#[test]
+fn helm_lint_passes_with_default_and_non_default_values() -> Result<()> {
+    let out = run_helm(&["lint", "--strict", CHART])?;
+    assert!(out.contains("0 chart(s) failed"), "{out}");
+    let out = run_helm(&["lint", "--strict", CHART, "--set", "replicaCount=3,serviceMonitor.enabled=true,leaderElect=false"])?;
+    assert!(out.contains("0 chart(s) failed"), "{out}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) server-side dry run of the rendered chart
+
+#[tokio::test]
+async fn rendered_chart_is_accepted_by_server_side_dry_run() -> Result<()> {
+    client_setup();
+    let ns = testkit::namespace("pkg-chart").await?;
+    for sets in VALUE_SETS {
+        let docs = render(&ns.name, sets)?;
+        let kinds: BTreeSet<&str> = docs.iter().map(|d| kind(d)).collect();
+        for k in ["CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment"] {
+            assert!(kinds.contains(k), "values {sets:?}: no {k} rendered (kinds: {kinds:?})");
+        }
+        let monitor = sets.contains(&"serviceMonitor.enabled=true");
+        assert_eq!(kinds.contains("ServiceMonitor"), monitor, "values {sets:?}: ServiceMonitor rendered iff enabled");
+        let leader = !sets.contains(&"leaderElect=false") || sets.contains(&"replicaCount=2");
+        assert_eq!(kinds.contains("Role") && kinds.contains("RoleBinding"), leader, "values {sets:?}: lease Role iff leader election");
+
+        // CRDs for real first: custom objects (none in the chart today) would need them.
+        for crd in of_kind(&docs, "CustomResourceDefinition") {
+            install_crd(&ns.client, crd).await?;
+        }
+        let mut accepted = 0;
+        for doc in docs.iter().filter(|d| kind(d) != "CustomResourceDefinition") {
+            match dry_run_apply(&ns.client, doc, &ns.name, &["ServiceMonitor"]).await
+                .with_context(|| format!("values {sets:?}"))?
+            {
+                DryRun::Accepted => accepted += 1,
+                DryRun::Skipped(reason) => println!("values {sets:?}: skipped {} {}: {reason}", kind(doc), name(doc)),
+            }
+        }
+        let expected = docs.len() - of_kind(&docs, "CustomResourceDefinition").len() - of_kind(&docs, "ServiceMonitor").len();
+        assert!(accepted >= expected, "values {sets:?}: {accepted} of {expected} documents accepted");
+        println!("values {sets:?}: {accepted} documents accepted by the dry run");
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) RBAC
+
+#[test]
+fn rendered_rbac_grants_no_secrets_and_no_wildcards_but_what_the_operator_needs() -> Result<()> {
+    for sets in VALUE_SETS {
+        let docs = render("lustre-operator", sets)?;
+        let roles: Vec<&Value> = docs.iter().filter(|d| matches!(kind(d), "Role" | "ClusterRole")).collect();
+        assert!(!roles.is_empty(), "values {sets:?}: no Role or ClusterRole rendered");
+        for role in &roles {
+            let rules = role["rules"].as_array().cloned().unwrap_or_default();
+            assert!(!rules.is_empty(), "{} {} has no rules", kind(role), name(role));
+            for rule in rules {
+                let resources = str_list(&rule["resources"]);
+                let verbs = str_list(&rule["verbs"]);
+                let groups = str_list(&rule["apiGroups"]);
+                let what = format!("values {sets:?}: {} {} rule {rule}", kind(role), name(role));
+                assert!(rule.get("nonResourceURLs").is_none(), "{what}: nonResourceURLs");
+                assert!(!resources.iter().any(|r| r == "*" || r.starts_with("*/") || r.ends_with("/*")), "{what}: wildcard resource");
+                assert!(!verbs.iter().any(|v| v == "*"), "{what}: wildcard verb");
+                assert!(!groups.iter().any(|g| g == "*"), "{what}: wildcard API group");
+                assert!(!resources.iter().any(|r| r == "secrets" || r.starts_with("secrets/")), "{what}: grants secrets");
+                assert!(!verbs.iter().any(|v| matches!(v.as_str(), "escalate" | "bind" | "impersonate")), "{what}: privilege verbs");
+            }
+        }
+
+        // What the operator needs is there (the rules above cannot pass by granting nothing).
+        let cluster_role = one_of_kind(&docs, "ClusterRole");
+        let grants = |group: &str, resource: &str, verb: &str| {
+            cluster_role["rules"].as_array().into_iter().flatten().any(|r| {
+                str_list(&r["apiGroups"]).iter().any(|g| g == group)
+                    && str_list(&r["resources"]).iter().any(|x| x == resource)
+                    && str_list(&r["verbs"]).iter().any(|v| v == verb)
+            })
+        };
+        for verb in ["get", "list", "watch", "patch", "update"] {
+            assert!(grants("lustre.fsx.dev", "lustrevolumes", verb), "lustrevolumes {verb}");
+        }
+        assert!(!grants("lustre.fsx.dev", "lustrevolumes", "delete"), "the operator never deletes LustreVolumes");
+        for verb in ["get", "patch", "update"] {
+            assert!(grants("lustre.fsx.dev", "lustrevolumes/status", verb), "lustrevolumes/status {verb}");
+        }
+        assert!(grants("lustre.fsx.dev", "lustrevolumes/finalizers", "update"));
+        for verb in ["get", "list", "watch", "create", "patch", "update", "delete"] {
+            assert!(grants("", "persistentvolumeclaims", verb), "persistentvolumeclaims {verb}");
+            assert!(grants("", "persistentvolumes", verb), "persistentvolumes {verb}");
+            assert!(grants("storage.k8s.io", "storageclasses", verb), "storageclasses {verb}");
+        }
+        for verb in ["get", "list", "watch"] {
+            assert!(grants("", "pods", verb), "pods {verb}");
+        }
+        for verb in ["create", "patch", "delete", "update"] {
+            assert_eq!(grants("", "pods", verb), false, "pods are read-only ({verb})");
+        }
+        for verb in ["create", "patch"] {
+            assert!(grants("", "events", verb) && grants("events.k8s.io", "events", verb), "events {verb}");
+        }
+
+        // The lease Role: leases only, namespaced to the release.
+        for role in of_kind(&docs, "Role") {
+            assert_eq!(role["metadata"]["namespace"], "lustre-operator");
+            let mut verbs = BTreeSet::new();
+            for rule in role["rules"].as_array().into_iter().flatten() {
+                assert_eq!(str_list(&rule["apiGroups"]), vec!["coordination.k8s.io"]);
+                assert_eq!(str_list(&rule["resources"]), vec!["leases"]);
+                verbs.extend(str_list(&rule["verbs"]));
+            }
+            assert_eq!(verbs, BTreeSet::from(["create".to_string(), "get".into(), "update".into()]));
+        }
+
+        // Bindings point at the rendered ServiceAccount.
+        let sa = one_of_kind(&docs, "ServiceAccount");
+        for binding in docs.iter().filter(|d| matches!(kind(d), "RoleBinding" | "ClusterRoleBinding")) {
+            assert_eq!(binding["subjects"][0]["kind"], "ServiceAccount");
+            assert_eq!(binding["subjects"][0]["name"], sa["metadata"]["name"]);
+            assert_eq!(binding["subjects"][0]["namespace"], "lustre-operator");
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) the Deployment
+
+fn env<'a>(container: &'a Value, var: &str) -> Option<&'a Value> {
+    container["env"].as_array()?.iter().find(|e| e["name"] == var)
+}
+
+#[test]
+fn deployment_is_hardened_and_wired_to_the_operator_flags() -> Result<()> {
+    let docs = render("lustre-operator", &[])?;
+    let deployment = one_of_kind(&docs, "Deployment");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let containers = pod["containers"].as_array().context("no containers")?;
+    assert_eq!(containers.len(), 1);
+    let c = &containers[0];
+
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["securityContext"]["runAsUser"], 65532);
+    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+    let sc = &c["securityContext"];
+    assert_eq!(sc["runAsNonRoot"], true);
+    assert_eq!(sc["runAsUser"], 65532);
+    assert_eq!(sc["readOnlyRootFilesystem"], true);
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(str_list(&sc["capabilities"]["drop"]), vec!["ALL"]);
+    assert!(sc["capabilities"].get("add").is_none(), "no capabilities added");
+    assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
+    assert!(sc.get("privileged").is_none_or(|p| p == false));
+
+    assert_eq!(c["resources"]["requests"]["cpu"], "50m");
+    assert_eq!(c["resources"]["requests"]["memory"], "128Mi");
+    assert_eq!(c["resources"]["limits"]["memory"], "256Mi");
+
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(c["ports"][0]["containerPort"], 8080);
+    assert_eq!(c["image"], "ghcr.io/lustre-operator/lustre-operator:0.1.0");
+    assert_eq!(str_list(&c["args"]), vec!["run"]);
+    assert_eq!(pod["serviceAccountName"], one_of_kind(&docs, "ServiceAccount")["metadata"]["name"]);
+
+    let pod_ns = env(c, "POD_NAMESPACE").context("POD_NAMESPACE")?;
+    assert_eq!(pod_ns["valueFrom"]["fieldRef"]["fieldPath"], "metadata.namespace");
+    let value = |var: &str| env(c, var).and_then(|e| e["value"].as_str()).map(str::to_string);
+    assert_eq!(value("AWS_REGION").as_deref(), Some("us-east-1"));
+    assert_eq!(env(c, "AWS_ENDPOINT_URL"), None, "no endpoint override by default");
+    assert_eq!(value("WATCH_NAMESPACES").as_deref(), Some(""));
+    assert_eq!(value("METRICS_ADDR").as_deref(), Some("0.0.0.0:8080"));
+    assert_eq!(value("LEADER_ELECT").as_deref(), Some("true"));
+    assert_eq!(value("LOG_FORMAT").as_deref(), Some("json"));
+    assert_eq!(value("POLL_INTERVAL").as_deref(), Some("15"));
+    assert!(c["env"].as_array().into_iter().flatten().all(|e| e["valueFrom"].get("secretKeyRef").is_none()), "no secrets in env");
+    assert!(pod["volumes"].as_array().into_iter().flatten().all(|v| v.get("secret").is_none()), "no secret volumes");
+
+    // The metrics Service selects the pod.
+    let service = one_of_kind(&docs, "Service");
+    let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in service["spec"]["selector"].as_object().context("service selector")? {
+        assert_eq!(&labels[k], v, "service selector {k}");
+    }
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], "metrics");
+
+    // Non-default values reach the container.
+    let docs = render("lustre-operator", VALUE_SETS[4])?;
+    let c = &one_of_kind(&docs, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+    let value = |var: &str| env(c, var).and_then(|e| e["value"].as_str()).map(str::to_string);
+    assert_eq!(value("AWS_REGION").as_deref(), Some("eu-west-1"));
+    assert_eq!(value("AWS_ENDPOINT_URL").as_deref(), Some("http://aws-emulator.test:4566"));
+    assert_eq!(value("WATCH_NAMESPACES").as_deref(), Some("ml,research"));
+    assert_eq!(value("LOG_FORMAT").as_deref(), Some("text"));
+    assert_eq!(value("POLL_INTERVAL").as_deref(), Some("30"));
+    assert_eq!(value("RUST_LOG").as_deref(), Some("debug"));
+    let sa = one_of_kind(&docs, "ServiceAccount");
+    assert_eq!(sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], "arn:aws:iam::111122223333:role/lustre-operator");
+    let monitor = one_of_kind(&docs, "ServiceMonitor");
+    assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics");
+    assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+
+    // Leader election: forced on with several replicas; off (with Recreate) only when asked.
+    let le = |sets: &[&str]| -> Result<(String, Value)> {
+        let docs = render("lustre-operator", sets)?;
+        let d = one_of_kind(&docs, "Deployment").clone();
+        let v = env(&d["spec"]["template"]["spec"]["containers"][0], "LEADER_ELECT").context("LEADER_ELECT")?["value"].clone();
+        Ok((v.as_str().unwrap_or_default().to_string(), d["spec"]["strategy"]["type"].clone()))
+    };
+    assert_eq!(le(&["replicaCount=2", "leaderElect=false"])?.0, "true");
+    let (off, strategy) = le(&["leaderElect=false"])?;
+    assert_eq!(off, "false");
+    assert_eq!(strategy, "Recreate");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// (e) manifests/install.yaml cannot drift
+
+#[test]
+fn install_yaml_equals_a_fresh_render_of_the_chart() -> Result<()> {
+    let fresh = tempfile_path("install.yaml");
+    let out = Command::new("bash")
+        .arg(root().join("scripts/render-install.sh"))
+        .arg(&fresh)
+        .env("HELM", helm()?)
+        .output()?;
+    ensure!(out.status.success(), "render-install.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+    let fresh_text = std::fs::read_to_string(&fresh)?;
+    let _ = std::fs::remove_file(&fresh);
+    let committed = read("manifests/install.yaml")?;
+    assert!(
+        committed == fresh_text,
+        "manifests/install.yaml differs from a fresh render of {CHART}; run scripts/render-install.sh and commit the result"
+    );
+
+    // And the render is what it claims to be: a Namespace, then the chart with default values.
+    let docs = parse_documents(&committed)?;
+    assert_eq!(kind(&docs[0]), "Namespace");
+    assert_eq!(name(&docs[0]), "lustre-operator");
+    let chart = render("lustre-operator", &[])?;
+    assert_eq!(docs[1..], chart[..], "install.yaml = Namespace + default render");
+    for doc in &docs[1..] {
+        if let Some(ns) = doc["metadata"]["namespace"].as_str() {
+            assert_eq!(ns, "lustre-operator", "{} {}", kind(doc), name(doc));
+        }
+    }
+    let has_crd_dir = root().join(CHART).join("crds").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false);
+    assert_eq!(!of_kind(&docs, "CustomResourceDefinition").is_empty(), has_crd_dir, "the CRD is included iff the chart has one");
+    Ok(())
+}
+
+fn tempfile_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("packaging-{}-{name}", std::process::id()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// the CRD in the chart and in manifests/ is the API crate's
+
+#[test]
+fn chart_and_manifest_crds_equal_the_api_crate_crd() -> Result<()> {
+    let expected = serde_json::to_value(lustre_api::crd())?;
+    let chart_crd = root().join(CHART).join("crds/lustrevolume.yaml");
+    if !chart_crd.is_file() && std::env::var_os("PACKAGING_WRITE_CRD").is_some() {
+        std::fs::write(&chart_crd, lustre_api::crd_yaml())?;
+    }
+    let mut checked = 0;
+    for path in [chart_crd, root().join("manifests/crd.yaml")] {
+        if !path.is_file() {
+            println!("{} does not exist yet; not compared", path.display());
+            continue;
+        }
+        let docs = parse_documents(&std::fs::read_to_string(&path)?)?;
+        assert_eq!(docs.len(), 1, "{}", path.display());
+        assert!(docs[0] == expected, "{} differs from `lustre-operator crd` (lustre_api::crd()); regenerate it", path.display());
+        checked += 1;
+    }
+    assert!(root().join(CHART).join("crds/lustrevolume.yaml").is_file(), "the chart ships the CRD in crds/");
+    assert!(checked >= 1);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// (f) IAM policy
+
+#[test]
+fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()> {
+    let policy: Value = serde_json::from_str(&read("manifests/iam-policy.json")?).context("iam-policy.json is not JSON")?;
+    assert_eq!(policy["Version"], "2012-10-17");
+    let statements = policy["Statement"].as_array().context("Statement is not a list")?;
+    let mut allowed = BTreeSet::new();
+    let mut sids = BTreeSet::new();
+    for st in statements {
+        let sid = st["Sid"].as_str().context("every statement has a Sid (manifests/README.md explains them)")?;
+        assert!(sids.insert(sid.to_string()), "duplicate Sid {sid}");
+        assert_eq!(st["Effect"], "Allow", "{sid}");
+        assert!(st.get("NotAction").is_none() && st.get("NotResource").is_none(), "{sid}: no NotAction/NotResource");
+        let actions = str_list(&st["Action"]);
+        assert!(!actions.is_empty(), "{sid}: no actions");
+        let cond = &st["Condition"];
+        let has = |op: &str, key: &str| cond[op].get(key).is_some();
+        let resource_tagged = cond["StringEquals"][MANAGED_BY_CONDITION] == "lustre-operator";
+        let request_tagged = cond["StringEquals"][MANAGED_BY_REQUEST] == "lustre-operator";
+        for action in &actions {
+            assert!(!action.contains('*'), "{sid}: wildcard action {action}");
+            let (service, op) = action.split_once(':').context("service:Action")?;
+            allowed.insert(action.clone());
+            let mutating = ["Delete", "Update", "Revoke", "Authorize", "Untag"].iter().any(|p| op.starts_with(p));
+            if mutating {
+                assert!(resource_tagged, "{sid}: {action} must be conditioned on {MANAGED_BY_CONDITION} = lustre-operator");
+            }
+            match action.as_str() {
+                "fsx:CreateFileSystem" | "ec2:CreateSecurityGroup" => {
+                    assert!(request_tagged, "{sid}: {action} needs {MANAGED_BY_REQUEST} = lustre-operator");
+                    assert!(
+                        str_list(&cond["ForAnyValue:StringEquals"]["aws:TagKeys"]).contains(&"lustre.fsx.dev/owner-uid".to_string()),
+                        "{sid}: {action} needs aws:TagKeys with the owner tag"
+                    );
+                    assert_eq!(cond["Null"]["aws:RequestTag/lustre.fsx.dev/owner-uid"], "false", "{sid}: owner tag required");
+                }
+                "fsx:TagResource" | "ec2:CreateTags" => {
+                    let on_create = has("StringEquals", &format!("{service}:CreateAction")) && request_tagged;
+                    assert!(on_create || resource_tagged, "{sid}: {action} only on create or on managed resources");
+                }
+                "fsx:CreateBackup" => assert!(resource_tagged, "{sid}: final backups of managed file systems only"),
+                "iam:CreateServiceLinkedRole" => {
+                    let mut names = str_list(&cond["StringEquals"]["iam:AWSServiceName"]);
+                    names.sort();
+                    assert_eq!(names, vec!["fsx.amazonaws.com", "s3.data-source.lustre.fsx.amazonaws.com"], "{sid}");
+                }
+                "iam:AttachRolePolicy" | "iam:PutRolePolicy" => {
+                    for r in str_list(&st["Resource"]) {
+                        assert!(r.starts_with("arn:aws:iam::*:role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/"), "{sid}: {r}");
+                    }
+                }
+                a if op.starts_with("Describe") || op.starts_with("List") => {
+                    let _ = a;
+                }
+                other => {
+                    assert!(!op.starts_with("Create") && !mutating || resource_tagged || request_tagged, "{sid}: unexpected unconditioned {other}");
+                }
+            }
+            if op.starts_with("Create") && !matches!(action.as_str(), "fsx:CreateBackup" | "iam:CreateServiceLinkedRole" | "ec2:CreateTags") {
+                assert!(request_tagged, "{sid}: {action} creates without {MANAGED_BY_REQUEST}");
+            }
+            assert!(
+                !(op.starts_with("Describe") || op.starts_with("List")) || cond.is_null(),
+                "{sid}: read actions are kept apart from conditioned statements"
+            );
+        }
+        assert!(!matches!(&st["Resource"], Value::Null), "{sid}: no Resource");
+        if str_list(&st["Resource"]) == ["*"] {
+            let read_only = actions.iter().all(|a| a.split(':').nth(1).is_some_and(|op| op.starts_with("Describe") || op.starts_with("List")));
+            assert!(read_only || !cond.is_null(), "{sid}: Resource * only for reads or with a condition");
+        }
+    }
+    for needed in [
+        "fsx:CreateFileSystem", "fsx:DescribeFileSystems", "fsx:UpdateFileSystem", "fsx:DeleteFileSystem",
+        "fsx:TagResource", "fsx:UntagResource", "fsx:ListTagsForResource", "fsx:CreateBackup",
+        "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
+        "ec2:DescribeNetworkInterfaces", "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup", "ec2:CreateTags", "iam:CreateServiceLinkedRole",
+    ] {
+        assert!(allowed.contains(needed), "the policy does not allow {needed}");
+    }
+    // Every statement is explained.
+    let readme = read("manifests/README.md")?;
+    for sid in &sids {
+        assert!(readme.contains(&format!("`{sid}`")), "manifests/README.md does not explain statement {sid}");
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// (g) examples
+
+const EXAMPLES: &[&str] = &["manifests/examples/scratch-training.yaml", "manifests/examples/persistent-s3.yaml"];
+
+fn example_volumes() -> Result<Vec<(String, lustre_api::LustreVolume)>> {
+    let mut out = Vec::new();
+    for path in EXAMPLES {
+        let docs = parse_documents(&read(path)?)?;
+        assert_eq!(docs.len(), 1, "{path}");
+        let lv: lustre_api::LustreVolume = serde_json::from_value(docs[0].clone()).with_context(|| format!("{path} is not a LustreVolume"))?;
+        out.push((path.to_string(), lv));
+    }
+    Ok(out)
+}
+
+#[test]
+fn examples_parse_as_valid_lustre_volumes() -> Result<()> {
+    use lustre_api::{AutoImportPolicy, DeletionPolicy, DeploymentType, StorageType};
+    let volumes = example_volumes()?;
+    for (path, lv) in &volumes {
+        assert_eq!(lv.metadata.namespace.as_deref(), Some("ml"), "{path}");
+        if let Err(e) = lustre_api::validate(&lv.spec) {
+            panic!("{path} fails validation: {e:?}");
+        }
+    }
+    let scratch = &volumes[0].1;
+    assert_eq!(scratch.metadata.name.as_deref(), Some("training-scratch"));
+    assert_eq!(scratch.spec.deployment_type, DeploymentType::Scratch2);
+    assert_eq!(scratch.spec.storage_capacity_gib, Some(1200));
+    assert_eq!(scratch.spec.network.subnet_id, "subnet-0123456789abcdef0");
+    assert_eq!(scratch.spec.network.client_security_group_ids.len(), 1);
+    assert_eq!(scratch.claim_name(), "training-scratch");
+
+    let p = &volumes[1].1.spec;
+    assert_eq!(p.deployment_type, DeploymentType::Persistent1);
+    assert_eq!(p.storage_type, StorageType::Ssd);
+    assert_eq!(p.storage_capacity_gib, Some(2400));
+    assert_eq!(p.per_unit_storage_throughput, Some(200));
+    assert_eq!(p.deletion_policy, Some(DeletionPolicy::Retain));
+    let s3 = p.s3.as_ref().context("persistent example has s3")?;
+    assert_eq!(s3.auto_import_policy, Some(AutoImportPolicy::NewChanged));
+    let bucket = |u: &Option<String>| u.as_deref().and_then(lustre_api::validation::s3_bucket).map(str::to_string);
+    assert!(bucket(&s3.import_path).is_some());
+    assert_eq!(bucket(&s3.import_path), bucket(&s3.export_path), "import and export in one bucket");
+
+    // The pod example mounts the scratch claim at /data.
+    let docs = parse_documents(&read("manifests/examples/pod-using-claim.yaml")?)?;
+    assert_eq!(docs.len(), 1);
+    let doc = &docs[0];
+    assert_eq!(doc["metadata"]["namespace"], "ml");
+    let pod = if kind(doc) == "Pod" { &doc["spec"] } else { &doc["spec"]["template"]["spec"] };
+    let volume = pod["volumes"].as_array().into_iter().flatten()
+        .find(|v| v["persistentVolumeClaim"]["claimName"] == "training-scratch")
+        .context("no volume from claim training-scratch")?;
+    let mounted = pod["containers"].as_array().into_iter().flatten()
+        .flat_map(|c| c["volumeMounts"].as_array().cloned().unwrap_or_default())
+        .any(|m| m["name"] == volume["name"] && m["mountPath"] == "/data");
+    assert!(mounted, "claim training-scratch is mounted at /data");
+    Ok(())
+}
+
+#[tokio::test]
+async fn examples_are_accepted_by_server_side_dry_run_with_the_crd_installed() -> Result<()> {
+    client_setup();
+    let ns = testkit::namespace("pkg-examples").await?;
+    install_crd(&ns.client, &lustrevolume_crd()?).await?;
+    let mut paths: Vec<&str> = EXAMPLES.to_vec();
+    paths.push("manifests/examples/pod-using-claim.yaml");
+    for path in paths {
+        for mut doc in parse_documents(&read(path)?)? {
+            // The examples target namespace `ml`; the test sends them to its own namespace.
+            doc["metadata"]["namespace"] = Value::String(ns.name.clone());
+            match dry_run_apply(&ns.client, &doc, &ns.name, &[]).await.with_context(|| path.to_string())? {
+                DryRun::Accepted => println!("{path}: accepted"),
+                DryRun::Skipped(reason) => bail!("{path}: {reason}"),
+            }
+        }
+    }
+    // The dry run really checks the CRD's rules: a broken example is rejected.
+    let mut bad = parse_documents(&read(EXAMPLES[0])?)?.remove(0);
+    bad["metadata"]["namespace"] = Value::String(ns.name.clone());
+    bad["spec"]["storageCapacityGiB"] = Value::from(1000);
+    let err = dry_run_apply(&ns.client, &bad, &ns.name, &[]).await.err().context("1000 GiB must be rejected")?;
+    assert!(format!("{err:#}").contains("storageCapacityGiB"), "{err:#}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// values are documented
+
+/// Dotted paths of every key in values.yaml (map keys only; lists are leaves).
+fn value_keys(v: &serde_yaml::Value, prefix: &str, out: &mut Vec<String>) {
+    if let serde_yaml::Value::Mapping(m) = v {
+        for (k, child) in m {
+            let key = k.as_str().unwrap_or_default();
+            let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+            out.push(path.clone());
+            value_keys(child, &path, out);
+        }
+    }
+}
+
+#[test]
+fn every_value_is_commented_and_listed_in_the_chart_readme() -> Result<()> {
+    let text = read(&format!("{CHART}/values.yaml"))?;
+    // Each key line is preceded by a comment line.
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim_start();
+        if t.is_empty() || t.starts_with('#') || t.starts_with('-') || !t.contains(':') {
+            continue;
+        }
+        let prev = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim_start()).unwrap_or("");
+        assert!(prev.starts_with('#'), "values.yaml line {}: `{}` has no comment above it", i + 1, line.trim());
+    }
+    let values: serde_yaml::Value = serde_yaml::from_str(&text)?;
+    let mut keys = Vec::new();
+    value_keys(&values, "", &mut keys);
+    assert!(keys.len() > 30, "{keys:?}");
+    let readme = read(&format!("{CHART}/README.md"))?;
+    for key in &keys {
+        assert!(readme.contains(&format!("| `{key}` |")), "{CHART}/README.md has no row for `{key}`");
+    }
+    // And no README row names a value that does not exist.
+    for line in readme.lines().filter(|l| l.starts_with("| `")) {
+        let key = line.trim_start_matches("| `").split('`').next().unwrap_or_default();
+        assert!(keys.iter().any(|k| k == key), "{CHART}/README.md documents `{key}`, which values.yaml lacks");
+    }
+    Ok(())
+}
+
