@@ -373,7 +373,7 @@ fn deployment_is_hardened_and_wired_to_the_operator_flags() -> Result<()> {
     let value = |var: &str| env(c, var).and_then(|e| e["value"].as_str()).map(str::to_string);
     assert_eq!(value("AWS_REGION").as_deref(), Some("us-east-1"));
     assert_eq!(env(c, "AWS_ENDPOINT_URL"), None, "no endpoint override by default");
-    assert_eq!(value("WATCH_NAMESPACES").as_deref(), Some(""));
+    assert_eq!(env(c, "WATCH_NAMESPACES"), None, "all namespaces by default (unset)");
     assert_eq!(value("METRICS_ADDR").as_deref(), Some("0.0.0.0:8080"));
     assert_eq!(value("LEADER_ELECT").as_deref(), Some("true"));
     assert_eq!(value("LOG_FORMAT").as_deref(), Some("json"));
