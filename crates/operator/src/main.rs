@@ -1,1 +1,153 @@
-fn main() {}
+//! `lustre-operator run` starts the controller; `lustre-operator crd` prints the CRD.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use kube::api::Api;
+use lustre_api::LustreVolume;
+use lustre_operator::aws::Aws;
+use lustre_operator::controller::{self, Context, Timing};
+use lustre_operator::file_system_poller::FileSystemPoller;
+use lustre_operator::metrics::Metrics;
+use lustre_operator::{admin, leader};
+
+#[derive(Parser)]
+#[command(name = "lustre-operator", version, about = "Amazon FSx for Lustre volumes for Kubernetes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the controller.
+    Run(RunArgs),
+    /// Print the LustreVolume CustomResourceDefinition as YAML.
+    Crd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Parser)]
+struct RunArgs {
+    /// AWS region. The endpoint comes from the standard AWS_ENDPOINT_URL when set.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Namespaces to watch, comma-separated; empty watches all.
+    #[arg(long, env = "WATCH_NAMESPACES", value_delimiter = ',', default_value = "")]
+    namespaces: Vec<String>,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    metrics_addr: SocketAddr,
+    /// Hold a Lease before reconciling (for more than one replica).
+    #[arg(long, env = "LEADER_ELECT", default_value_t = false)]
+    leader_elect: bool,
+    /// Namespace of the leader Lease (defaults to POD_NAMESPACE).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    lease_namespace: String,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "json")]
+    log_format: LogFormat,
+    /// Seconds between polls of file systems that are changing (batched DescribeFileSystems).
+    #[arg(long, env = "POLL_INTERVAL", default_value_t = 15)]
+    poll_interval: u64,
+    /// Seconds between full re-checks of stable volumes (AWS drift, security-group rules).
+    #[arg(long, env = "RESYNC_INTERVAL", default_value_t = 600)]
+    resync_interval: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crd => {
+            print!("{}", lustre_api::crd_yaml());
+            Ok(())
+        }
+        Command::Run(args) => tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(args)),
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = kube::Client::try_default().await.context("connecting to Kubernetes")?;
+    let metrics = Metrics::new();
+    let ready = Arc::new(AtomicBool::new(false));
+    tokio::spawn({
+        let (ready, metrics, addr) = (ready.clone(), metrics.clone(), args.metrics_addr);
+        async move {
+            if let Err(e) = admin::serve(addr, ready, metrics).await {
+                tracing::error!(error = %e, "admin server failed");
+                std::process::exit(1);
+            }
+        }
+    });
+
+    if args.leader_elect {
+        let identity = std::env::var("POD_NAME").unwrap_or_else(|_| format!("lustre-operator-{}", std::process::id()));
+        leader::acquire(
+            client.clone(),
+            leader::LeaseConfig {
+                namespace: args.lease_namespace.clone(),
+                name: "lustre-operator".into(),
+                identity,
+                duration: Duration::from_secs(15),
+            },
+        )
+        .await?;
+    }
+
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(args.region.clone()))
+        .load()
+        .await;
+    let aws = Aws::new(&sdk, metrics.clone());
+    let resync = Duration::from_secs(args.resync_interval.max(1));
+    let poller = FileSystemPoller::new(aws.clone(), Duration::from_secs(args.poll_interval.max(1)), resync);
+    tokio::spawn(poller.clone().run());
+    let timing = Timing { resync, in_transition: Duration::from_secs(args.poll_interval.max(1) * 4) };
+    let ctx = Arc::new(Context::new(client.clone(), aws, poller, metrics, timing));
+
+    let namespaces: Vec<String> = args.namespaces.into_iter().filter(|n| !n.is_empty()).collect();
+    tracing::info!(region = %args.region, namespaces = ?namespaces, "starting lustre-operator");
+    if namespaces.is_empty() {
+        controller::run(ctx, Api::<LustreVolume>::all(client), None, ready).await;
+    } else {
+        // One controller per namespace; ready once all have synced.
+        let flags: Vec<Arc<AtomicBool>> = namespaces.iter().map(|_| Arc::new(AtomicBool::new(false))).collect();
+        tokio::spawn({
+            let flags = flags.clone();
+            async move {
+                loop {
+                    if flags.iter().all(|f| f.load(std::sync::atomic::Ordering::SeqCst)) {
+                        ready.store(true, std::sync::atomic::Ordering::SeqCst);
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+        let runs = namespaces.iter().zip(flags).map(|(ns, flag)| {
+            controller::run(ctx.clone(), Api::<LustreVolume>::namespaced(client.clone(), ns), Some(ns.clone()), flag)
+        });
+        futures::future::join_all(runs).await;
+    }
+    Ok(())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,kube=warn,aws=warn,hyper=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

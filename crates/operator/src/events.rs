@@ -1,0 +1,38 @@
+//! Kubernetes events on the LustreVolume: every phase transition and every error.
+
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::Resource;
+use lustre_api::LustreVolume;
+
+#[derive(Clone)]
+pub struct Events {
+    recorder: Recorder,
+}
+
+impl Events {
+    pub fn new(client: kube::Client) -> Events {
+        let reporter = Reporter { controller: "lustre-operator".into(), instance: std::env::var("POD_NAME").ok() };
+        Events { recorder: Recorder::new(client, reporter) }
+    }
+
+    pub async fn normal(&self, lv: &LustreVolume, reason: &str, note: &str) {
+        self.publish(lv, EventType::Normal, reason, note).await;
+    }
+
+    pub async fn warning(&self, lv: &LustreVolume, reason: &str, note: &str) {
+        self.publish(lv, EventType::Warning, reason, note).await;
+    }
+
+    async fn publish(&self, lv: &LustreVolume, type_: EventType, reason: &str, note: &str) {
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note.chars().take(1000).collect()),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &lv.object_ref(&())).await {
+            tracing::warn!(error = %e, reason, "could not publish event");
+        }
+    }
+}

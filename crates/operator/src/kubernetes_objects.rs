@@ -1,0 +1,293 @@
+//! Steps 4-6: the StorageClass, PersistentVolume and PersistentVolumeClaim that expose the file
+//! system. The `desired_*` functions are pure (unit-tested from fixtures); `apply_*` write them
+//! with server-side apply under one field manager.
+//!
+//! Namespaced owners cannot own cluster-scoped objects, so the StorageClass and the PV carry
+//! owner labels, are watched by label and are deleted by the finalizer. The claim is owned
+//! (owner reference) by the LustreVolume.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::Resource;
+use lustre_api::{tags, LustreVolume};
+use serde_json::json;
+
+use crate::aws::FileSystemInfo;
+use crate::controller::{Context, FIELD_MANAGER};
+use crate::error::{Error, Result};
+use crate::names;
+
+/// The provisioner named in our StorageClasses. No provisioner by that name exists, so nobody can
+/// create file systems through the class (unlike `fsx.csi.aws.com`, which would let any
+/// namespace create file systems with our subnet and security group).
+pub const STATIC_PROVISIONER: &str = "lustre.fsx.dev/static";
+/// The CSI driver that mounts the volume on the nodes.
+pub const CSI_DRIVER: &str = "fsx.csi.aws.com";
+
+/// Labels on the cluster-scoped objects, pointing back at the owner.
+pub fn owner_labels(lv: &LustreVolume) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (tags::OWNER_UID.to_string(), names::uid(lv).to_string()),
+        (tags::LABEL_OWNER_NAMESPACE.to_string(), lv.metadata.namespace.clone().unwrap_or_default()),
+        (tags::LABEL_OWNER_NAME.to_string(), lv.metadata.name.clone().unwrap_or_default()),
+        (tags::MANAGED_BY.to_string(), tags::MANAGED_BY_VALUE.to_string()),
+    ])
+}
+
+pub fn desired_storage_class(lv: &LustreVolume) -> StorageClass {
+    serde_json::from_value(json!({
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": names::cluster_object_name(lv), "labels": owner_labels(lv)},
+        "provisioner": STATIC_PROVISIONER,
+        "reclaimPolicy": "Retain",
+        "volumeBindingMode": "Immediate",
+        "allowVolumeExpansion": false,
+        "mountOptions": lv.spec.mount_options,
+    }))
+    .expect("a StorageClass literal is valid")
+}
+
+fn access_mode(lv: &LustreVolume) -> &'static str {
+    if lv.spec.claim.read_only {
+        "ReadOnlyMany"
+    } else {
+        "ReadWriteMany"
+    }
+}
+
+pub fn desired_persistent_volume(lv: &LustreVolume, fs: &FileSystemInfo) -> PersistentVolume {
+    let capacity = fs.capacity_gib.or(lv.spec.storage_capacity_gib).unwrap_or_default();
+    serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": names::cluster_object_name(lv), "labels": owner_labels(lv)},
+        "spec": {
+            "capacity": {"storage": format!("{capacity}Gi")},
+            "accessModes": [access_mode(lv)],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": names::cluster_object_name(lv),
+            "mountOptions": lv.spec.mount_options,
+            "csi": {
+                "driver": CSI_DRIVER,
+                "volumeHandle": fs.id,
+                "readOnly": lv.spec.claim.read_only,
+                "volumeAttributes": {
+                    "dnsname": fs.dns_name.clone().unwrap_or_default(),
+                    "mountname": fs.mount_name.clone().unwrap_or_default(),
+                },
+            },
+            "claimRef": {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "namespace": lv.metadata.namespace,
+                "name": lv.claim_name(),
+            },
+        },
+    }))
+    .expect("a PersistentVolume literal is valid")
+}
+
+pub fn desired_claim(lv: &LustreVolume, fs: &FileSystemInfo) -> PersistentVolumeClaim {
+    let capacity = fs.capacity_gib.or(lv.spec.storage_capacity_gib).unwrap_or_default();
+    let owner = lv.controller_owner_ref(&()).map(|o| vec![o]).unwrap_or_default();
+    serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": lv.claim_name(),
+            "namespace": lv.metadata.namespace,
+            "labels": owner_labels(lv),
+            "ownerReferences": owner,
+        },
+        "spec": {
+            "accessModes": [access_mode(lv)],
+            "storageClassName": names::cluster_object_name(lv),
+            "volumeName": names::cluster_object_name(lv),
+            "resources": {"requests": {"storage": format!("{capacity}Gi")}},
+        },
+    }))
+    .expect("a PersistentVolumeClaim literal is valid")
+}
+
+fn apply_params() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).force()
+}
+
+/// Applies the StorageClass and the PV (restoring them if someone deleted them).
+pub async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo) -> Result<()> {
+    let name = names::cluster_object_name(lv);
+    let classes: Api<StorageClass> = Api::all(ctx.client.clone());
+    let desired_sc = desired_storage_class(lv);
+    match classes.get_opt(&name).await? {
+        // StorageClass parameters are immutable: only create; labels are re-applied below.
+        None => {
+            classes.create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &desired_sc).await?;
+        }
+        Some(existing) if existing.metadata.labels != desired_sc.metadata.labels => {
+            classes.patch(&name, &apply_params(), &Patch::Apply(&json!({
+                "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                "metadata": {"name": name, "labels": owner_labels(lv)}, "provisioner": STATIC_PROVISIONER,
+            }))).await?;
+        }
+        Some(_) => {}
+    }
+    let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
+    volumes.patch(&name, &apply_params(), &Patch::Apply(&desired_persistent_volume(lv, fs))).await?;
+    Ok(())
+}
+
+/// Creates the claim if it is missing; returns its phase.
+pub async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo) -> Result<Option<String>> {
+    let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
+    let claim = match claims.get_opt(&lv.claim_name()).await? {
+        Some(c) => {
+            let ours = c.metadata.owner_references.iter().flatten().any(|o| Some(&o.uid) == lv.metadata.uid.as_ref());
+            if !ours {
+                return Err(Error::Conflict(format!(
+                    "a PersistentVolumeClaim named {} already exists in {ns} and is not owned by this LustreVolume; set spec.claim.name to another name",
+                    lv.claim_name()
+                )));
+            }
+            c
+        }
+        None => {
+            // A claim's spec is immutable once bound: create it, never rewrite it.
+            let c = claims
+                .create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &desired_claim(lv, fs))
+                .await?;
+            ctx.events.normal(lv, "ClaimCreated", &format!("created PersistentVolumeClaim {}", lv.claim_name())).await;
+            c
+        }
+    };
+    Ok(claim.status.and_then(|s| s.phase))
+}
+
+/// Deletes the claim. Ok once it is gone; `Error::Waiting` naming the pods while pods still use it.
+pub async fn delete_claim(ctx: &Context, lv: &LustreVolume) -> Result<()> {
+    let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
+    let name = lv.claim_name();
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
+    let Some(claim) = claims.get_opt(&name).await? else { return Ok(()) };
+    if !claim.metadata.owner_references.iter().flatten().any(|o| Some(&o.uid) == lv.metadata.uid.as_ref()) {
+        return Ok(()); // not ours: never touch it
+    }
+    if claim.metadata.deletion_timestamp.is_none() {
+        claims.delete(&name, &DeleteParams::default()).await?;
+    }
+    if claims.get_opt(&name).await?.is_none() {
+        return Ok(());
+    }
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    let users: Vec<String> = pods
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|p| {
+            p.spec.iter().flat_map(|s| s.volumes.iter().flatten()).any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == name))
+        })
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    if users.is_empty() {
+        Err(Error::Waiting(format!("waiting for PersistentVolumeClaim {name} to be deleted")))
+    } else {
+        Err(Error::Waiting(format!(
+            "waiting for pod(s) {} to stop using PersistentVolumeClaim {name}; the file system is kept until then",
+            users.join(", ")
+        )))
+    }
+}
+
+/// Deletes the PV and the StorageClass (not-found is done).
+pub async fn delete_storage_class_and_volume(ctx: &Context, lv: &LustreVolume) -> Result<()> {
+    let name = names::cluster_object_name(lv);
+    let uid = names::uid(lv);
+    let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
+    if let Some(pv) = volumes.get_opt(&name).await? {
+        if pv.metadata.labels.as_ref().and_then(|l| l.get(tags::OWNER_UID)).map(String::as_str) == Some(uid) {
+            volumes.delete(&name, &DeleteParams::default()).await?;
+        }
+    }
+    let classes: Api<StorageClass> = Api::all(ctx.client.clone());
+    if let Some(sc) = classes.get_opt(&name).await? {
+        if sc.metadata.labels.as_ref().and_then(|l| l.get(tags::OWNER_UID)).map(String::as_str) == Some(uid) {
+            classes.delete(&name, &DeleteParams::default()).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lv(read_only: bool) -> LustreVolume {
+        let mut lv: LustreVolume = serde_json::from_value(json!({
+            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+            "metadata": {"name": "train", "namespace": "ml", "uid": "1234-abcd"},
+            "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": "subnet-0123456789abcdef0"},
+                     "claim": {"readOnly": read_only}}
+        }))
+        .expect("fixture parses");
+        lv.metadata.uid = Some("1234-abcd".into());
+        lv
+    }
+
+    fn fs() -> FileSystemInfo {
+        FileSystemInfo {
+            id: "fs-0123456789abcdef0".into(),
+            lifecycle: "AVAILABLE".into(),
+            dns_name: Some("fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com".into()),
+            mount_name: Some("abcdefgh".into()),
+            capacity_gib: Some(1200),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn persistent_volume_points_at_the_file_system_and_prebinds_the_claim() {
+        let pv = desired_persistent_volume(&lv(false), &fs());
+        let spec = pv.spec.expect("spec");
+        let csi = spec.csi.expect("csi");
+        assert_eq!(csi.driver, "fsx.csi.aws.com");
+        assert_eq!(csi.volume_handle, "fs-0123456789abcdef0");
+        let attrs = csi.volume_attributes.expect("attributes");
+        assert_eq!(attrs["dnsname"], "fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com");
+        assert_eq!(attrs["mountname"], "abcdefgh");
+        assert_eq!(spec.access_modes, Some(vec!["ReadWriteMany".to_string()]));
+        assert_eq!(spec.persistent_volume_reclaim_policy.as_deref(), Some("Retain"));
+        assert_eq!(spec.mount_options, Some(vec!["flock".to_string()]));
+        let claim_ref = spec.claim_ref.expect("claimRef");
+        assert_eq!((claim_ref.namespace.as_deref(), claim_ref.name.as_deref()), (Some("ml"), Some("train")));
+        assert_eq!(spec.capacity.expect("capacity")["storage"].0, "1200Gi");
+    }
+
+    #[test]
+    fn read_only_volumes_are_read_only_many() {
+        let pv = desired_persistent_volume(&lv(true), &fs());
+        assert_eq!(pv.spec.expect("spec").access_modes, Some(vec!["ReadOnlyMany".to_string()]));
+    }
+
+    #[test]
+    fn storage_class_cannot_provision() {
+        let sc = desired_storage_class(&lv(false));
+        assert_eq!(sc.provisioner, STATIC_PROVISIONER);
+        assert_ne!(sc.provisioner, CSI_DRIVER);
+        assert_eq!(sc.reclaim_policy.as_deref(), Some("Retain"));
+        assert_eq!(sc.volume_binding_mode.as_deref(), Some("Immediate"));
+        assert_eq!(sc.metadata.labels.expect("labels")[tags::OWNER_UID], "1234-abcd");
+    }
+
+    #[test]
+    fn claim_is_owned_and_names_the_volume() {
+        let c = desired_claim(&lv(false), &fs());
+        let owner = &c.metadata.owner_references.expect("owner")[0];
+        assert_eq!((owner.kind.as_str(), owner.uid.as_str(), owner.controller), ("LustreVolume", "1234-abcd", Some(true)));
+        assert_eq!(c.spec.expect("spec").volume_name.as_deref(), Some("lustre-1234-abcd"));
+    }
+}

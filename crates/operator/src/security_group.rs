@@ -1,0 +1,251 @@
+//! Step 2: the security group that lets Lustre traffic in (TCP 988 and 1018-1023).
+//!
+//! Managed mode: found by the owner-UID tag, else created in the subnet's VPC with its tags in
+//! the same call; inbound rules from itself and from the client groups/CIDRs, missing ones
+//! re-added. Existing-groups mode: the given groups are checked (never changed) before the file
+//! system is created, and a missing rule is named in the condition.
+
+use std::collections::BTreeMap;
+
+use lustre_api::{tags, LustreVolume};
+
+use crate::aws::{IngressRule, SecurityGroupInfo};
+use crate::controller::Context;
+use crate::error::{Error, Result};
+use crate::names;
+
+/// Lustre's LNET port and the range its clients use.
+pub const LUSTRE_PORTS: [(i32, i32); 2] = [(988, 988), (1018, 1023)];
+
+/// What the step found or made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroups {
+    /// The groups to give CreateFileSystem.
+    pub ids: Vec<String>,
+    /// Whether the operator manages (and may delete) the first one.
+    pub managed: bool,
+}
+
+/// The inbound rules a managed group must have.
+pub fn desired_rules(group_id: &str, lv: &LustreVolume) -> Vec<IngressRule> {
+    let net = &lv.spec.network;
+    let sources = std::iter::once(group_id.to_string())
+        .chain(net.client_security_group_ids.iter().cloned())
+        .chain(net.client_cidrs.iter().cloned());
+    let mut rules: Vec<IngressRule> = sources
+        .flat_map(|source| LUSTRE_PORTS.iter().map(move |(from, to)| IngressRule { from_port: *from, to_port: *to, source: source.clone() }))
+        .collect();
+    rules.sort();
+    rules.dedup();
+    rules
+}
+
+/// Rules of `wanted` that `group` lacks.
+pub fn missing_rules(group: &SecurityGroupInfo, wanted: &[IngressRule]) -> Vec<IngressRule> {
+    wanted
+        .iter()
+        .filter(|r| !group.ingress.iter().any(|(from, to, src)| *from <= r.from_port && *to >= r.to_port && *src == r.source))
+        .cloned()
+        .collect()
+}
+
+/// For existing groups: the ports none of them opens to the file system's own traffic (from one
+/// of the groups, or from a CIDR that covers the subnet). Empty when Lustre can run.
+pub fn unopened_ports(groups: &[SecurityGroupInfo], subnet_cidr: &str) -> Vec<(i32, i32)> {
+    let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+    LUSTRE_PORTS
+        .iter()
+        .filter(|(from, to)| {
+            !groups.iter().any(|g| {
+                g.ingress.iter().any(|(f, t, src)| f <= from && t >= to && (ids.contains(&src.as_str()) || cidr_covers(src, subnet_cidr)))
+            })
+        })
+        .copied()
+        .collect()
+}
+
+fn cidr_covers(outer: &str, inner: &str) -> bool {
+    let (Some((oa, ol)), Some((ia, il))) = (lustre_api::validation::parse_cidr(outer), lustre_api::validation::parse_cidr(inner)) else {
+        return false;
+    };
+    if ol > il {
+        return false;
+    }
+    let mask = if ol == 0 { 0 } else { u32::MAX << (32 - u32::from(ol)) };
+    (u32::from(oa) & mask) == (u32::from(ia) & mask)
+}
+
+/// The AWS tags every resource of this volume carries.
+pub fn owner_tags(lv: &LustreVolume) -> BTreeMap<String, String> {
+    let mut t: BTreeMap<String, String> = lv.spec.tags.clone();
+    t.insert(tags::OWNER_UID.into(), names::uid(lv).to_string());
+    t.insert(tags::OWNER_NAMESPACE.into(), lv.metadata.namespace.clone().unwrap_or_default());
+    t.insert(tags::OWNER_NAME.into(), lv.metadata.name.clone().unwrap_or_default());
+    t.insert(tags::MANAGED_BY.into(), tags::MANAGED_BY_VALUE.into());
+    t.insert("Name".into(), format!("{}/{}", lv.metadata.namespace.as_deref().unwrap_or_default(), lv.metadata.name.as_deref().unwrap_or_default()));
+    t
+}
+
+/// Makes sure the security groups exist and admit Lustre traffic. `need_check` is false once the
+/// file system exists and the groups are user-given (they cannot be changed on the file system).
+pub async fn ensure(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>, need_check: bool) -> Result<SecurityGroups> {
+    let net = &lv.spec.network;
+    if !net.security_group_ids.is_empty() {
+        if need_check {
+            let groups = ctx.aws.describe_security_groups(&net.security_group_ids).await?;
+            let subnet = ctx.aws.describe_subnet(&net.subnet_id).await?;
+            let unopened = unopened_ports(&groups, &subnet.cidr);
+            if !unopened.is_empty() {
+                let ports: Vec<String> =
+                    unopened.iter().map(|(f, t)| if f == t { format!("TCP {f}") } else { format!("TCP {f}-{t}") }).collect();
+                return Err(Error::Network(format!(
+                    "security groups {} do not admit {} from themselves or the subnet {}; add an inbound rule for {} with one of the groups (or {}) as source",
+                    net.security_group_ids.join(", "),
+                    ports.join(" and "),
+                    subnet.cidr,
+                    ports.join(" and "),
+                    subnet.cidr
+                )));
+            }
+        }
+        return Ok(SecurityGroups { ids: net.security_group_ids.clone(), managed: false });
+    }
+
+    let uid = names::uid(lv);
+    let group = match known_id {
+        Some(id) => match ctx.aws.describe_security_groups(&[id.to_string()]).await {
+            Ok(mut found) => found.pop(),
+            Err(e) if e.is("InvalidGroup.NotFound") || e.is("InvalidGroupId.NotFound") => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let group = match group {
+        Some(g) if g.tags.get(tags::OWNER_UID).map(String::as_str) == Some(uid) => g,
+        Some(g) => {
+            return Err(Error::Conflict(format!(
+                "security group {} in status is not tagged {}={uid}; refusing to use it",
+                g.id,
+                tags::OWNER_UID
+            )))
+        }
+        None => find_or_create(ctx, lv).await?,
+    };
+    let missing = missing_rules(&group, &desired_rules(&group.id, lv));
+    if !missing.is_empty() {
+        tracing::info!(group = %group.id, rules = missing.len(), "adding missing Lustre ingress rules");
+        ctx.aws.authorize_ingress(&group.id, &missing).await?;
+        ctx.events.normal(lv, "SecurityGroupRulesAdded", &format!("added {} inbound rule(s) for Lustre to {}", missing.len(), group.id)).await;
+    }
+    Ok(SecurityGroups { ids: vec![group.id], managed: true })
+}
+
+async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGroupInfo> {
+    let uid = names::uid(lv);
+    let mut found = ctx.aws.find_security_groups_by_tag(tags::OWNER_UID, uid).await?;
+    match found.len() {
+        1 => return Ok(found.remove(0)),
+        0 => {}
+        n => {
+            return Err(Error::Conflict(format!(
+                "{n} security groups carry {}={uid}: {}; delete the extra ones",
+                tags::OWNER_UID,
+                found.iter().map(|g| g.id.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+    let subnet = ctx.aws.describe_subnet(&lv.spec.network.subnet_id).await?;
+    let name = names::security_group_name(lv);
+    let description = format!("Lustre traffic for LustreVolume {}", names::display(lv));
+    let id = match ctx.aws.create_security_group(&subnet.vpc_id, &name, &description, &owner_tags(lv)).await {
+        Ok(id) => id,
+        Err(e) if e.is("InvalidGroup.Duplicate") => {
+            // Created by an earlier attempt that the tag lookup did not see yet.
+            match ctx.aws.find_security_group_by_name(&subnet.vpc_id, &name).await? {
+                Some(g) if g.tags.get(tags::OWNER_UID).map(String::as_str) == Some(uid) => return Ok(g),
+                _ => return Err(Error::Conflict(format!("a security group named {name} exists in {} without our owner tag", subnet.vpc_id))),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    ctx.events.normal(lv, "SecurityGroupCreated", &format!("created security group {id} in {}", subnet.vpc_id)).await;
+    Ok(SecurityGroupInfo { id, vpc_id: subnet.vpc_id, tags: owner_tags(lv), ingress: Vec::new() })
+}
+
+/// Deletes the managed group if it carries this volume's owner tag. `Ok(true)` once it is gone;
+/// `DependencyViolation` (ENIs of a file system still deleting) is returned for a retry.
+pub async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>) -> Result<()> {
+    if !lv.spec.network.security_group_ids.is_empty() {
+        return Ok(());
+    }
+    let uid = names::uid(lv);
+    let groups = match known_id {
+        Some(id) => match ctx.aws.describe_security_groups(&[id.to_string()]).await {
+            Ok(g) => g,
+            Err(e) if e.is("InvalidGroup.NotFound") || e.is("InvalidGroupId.NotFound") => Vec::new(),
+            Err(e) => return Err(e.into()),
+        },
+        None => ctx.aws.find_security_groups_by_tag(tags::OWNER_UID, uid).await?,
+    };
+    for g in groups {
+        if g.tags.get(tags::OWNER_UID).map(String::as_str) != Some(uid) {
+            ctx.events.warning(lv, "NotOwned", &format!("security group {} is not tagged with this volume's UID; leaving it", g.id)).await;
+            continue;
+        }
+        match ctx.aws.delete_security_group(&g.id).await {
+            Ok(()) => ctx.events.normal(lv, "SecurityGroupDeleted", &format!("deleted security group {}", g.id)).await,
+            Err(e) if e.is("InvalidGroup.NotFound") => {}
+            Err(e) if e.is("DependencyViolation") => {
+                return Err(Error::Waiting(format!("security group {} is still in use by network interfaces; retrying", g.id)))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(id: &str, ingress: &[(i32, i32, &str)]) -> SecurityGroupInfo {
+        SecurityGroupInfo {
+            id: id.into(),
+            vpc_id: "vpc-1".into(),
+            tags: BTreeMap::new(),
+            ingress: ingress.iter().map(|(f, t, s)| (*f, *t, s.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn existing_groups_must_open_both_port_ranges() {
+        let ok = group("sg-a", &[(988, 988, "sg-a"), (1018, 1023, "10.0.1.0/24")]);
+        assert!(unopened_ports(&[ok], "10.0.1.0/24").is_empty());
+        let wide = group("sg-a", &[(0, 65535, "10.0.0.0/16")]);
+        assert!(unopened_ports(&[wide], "10.0.1.0/24").is_empty());
+        let half = group("sg-a", &[(988, 988, "sg-a")]);
+        assert_eq!(unopened_ports(&[half], "10.0.1.0/24"), vec![(1018, 1023)]);
+        let other = group("sg-a", &[(988, 988, "192.168.0.0/16"), (1018, 1023, "sg-other")]);
+        assert_eq!(unopened_ports(&[other], "10.0.1.0/24").len(), 2);
+    }
+
+    #[test]
+    fn missing_rules_compares_ranges_and_sources() {
+        let wanted = vec![
+            IngressRule { from_port: 988, to_port: 988, source: "sg-a".into() },
+            IngressRule { from_port: 1018, to_port: 1023, source: "sg-a".into() },
+        ];
+        let g = group("sg-a", &[(988, 988, "sg-a")]);
+        assert_eq!(missing_rules(&g, &wanted), vec![wanted[1].clone()]);
+        let g = group("sg-a", &[(988, 988, "sg-a"), (1018, 1023, "sg-a")]);
+        assert!(missing_rules(&g, &wanted).is_empty());
+    }
+
+    #[test]
+    fn cidr_cover() {
+        assert!(cidr_covers("10.0.0.0/16", "10.0.1.0/24"));
+        assert!(!cidr_covers("10.0.1.0/24", "10.0.0.0/16"));
+        assert!(cidr_covers("0.0.0.0/0", "10.0.1.0/24"));
+        assert!(!cidr_covers("10.1.0.0/16", "10.0.1.0/24"));
+    }
+}
