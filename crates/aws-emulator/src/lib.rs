@@ -143,10 +143,8 @@ impl Emulator {
         ops::revoke_ingress_out_of_band(&self.shared, sg_id, from_port, to_port)
     }
 
-    /// Adds a subnet to the seeded VPC; returns its (deterministic) ID.
-    ///
-    /// # Panics
-    /// Never for a valid CIDR; an invalid CIDR yields an empty string (use [`Emulator::try_add_subnet`]).
+    /// Adds a subnet to the seeded VPC; returns its (deterministic) ID. An invalid CIDR yields an
+    /// empty string; use [`Emulator::try_add_subnet`] to see the error.
     pub fn add_subnet(&self, cidr: &str, az: &str) -> String {
         self.try_add_subnet(cidr, az).unwrap_or_default()
     }

@@ -171,9 +171,12 @@ pub fn describe(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) ->
     Ok(())
 }
 
+/// Protocol, from port, to port.
+type PortKey = (String, i32, i32);
+
 /// Groups atomic rules back into IpPermissions (one per protocol and port range).
 fn permissions<'a>(xml: &mut Xml, ctx: &Ctx<'_>, element: &str, rules: impl Iterator<Item = &'a SgRule>) {
-    let mut grouped: Vec<((String, i32, i32), Vec<&SgRule>)> = Vec::new();
+    let mut grouped: Vec<(PortKey, Vec<&SgRule>)> = Vec::new();
     for r in rules {
         let key = (r.protocol.clone(), r.from_port, r.to_port);
         match grouped.iter_mut().find(|(k, _)| *k == key) {

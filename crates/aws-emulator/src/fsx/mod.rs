@@ -152,7 +152,7 @@ fn token_params(req: &Map<String, Value>) -> Value {
 pub fn page<T>(items: Vec<T>, max_results: Option<i64>, next_token: Option<&str>, max_allowed: i64) -> ApiResult<(Vec<T>, Option<String>)> {
     let max = match max_results {
         None => max_allowed,
-        Some(m) if (1..=max_allowed.max(1)).contains(&m) || (max_allowed >= 2147483647 && m >= 1) => m,
+        Some(m) if (1..=max_allowed).contains(&m) => m,
         Some(m) => return Err(ApiError::bad_request(format!("MaxResults must be between 1 and {max_allowed}, got {m}"))),
     };
     let start = match next_token {
