@@ -1,7 +1,7 @@
 # lustre-operator container image.
 #
-# NOTE: this Dockerfile has not been built in the development environment (it has no Docker
-# engine); tests/packaging.rs only checks the chart and manifests that reference the image.
+# NOTE: not built in the development environment, which has no Docker engine;
+# tests/packaging.rs only checks this file's shape and the chart that runs the image.
 #
 #   docker build -t ghcr.io/lustre-operator/lustre-operator:0.1.0 .
 #

@@ -6,8 +6,8 @@
 //! time. The LustreVolume CRD is applied for real first, because dry runs of custom objects need
 //! it to exist.
 //!
-//! Set `PACKAGING_WRITE_CRD=1` to (re)generate a missing chart CRD (charts/lustre-operator/crds)
-//! from `lustre_api::crd_yaml()`.
+//! After changing the chart (or regenerating the CRD), run `scripts/render-install.sh` to refresh
+//! manifests/install.yaml; `install_yaml_equals_a_fresh_render_of_the_chart` fails until then.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -247,6 +247,70 @@ async fn rendered_chart_is_accepted_by_server_side_dry_run() -> Result<()> {
     Ok(())
 }
 
+/// A Pod made from the Deployment's template, for Pod Security admission (which judges Pods,
+/// not Deployments).
+fn pod_from_deployment(docs: &[Value], namespace: &str) -> Value {
+    let deployment = one_of_kind(docs, "Deployment");
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "pod-security-check", "namespace": namespace,
+                     "labels": deployment["spec"]["template"]["metadata"]["labels"]},
+        "spec": deployment["spec"]["template"]["spec"],
+    })
+}
+
+#[tokio::test]
+async fn operator_pod_passes_the_restricted_pod_security_standard() -> Result<()> {
+    client_setup();
+    let ns = testkit::namespace("pkg-pss").await?;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(ns.client.clone());
+    let labels = serde_json::json!({"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+    }}});
+    namespaces.patch(&ns.name, &PatchParams::default(), &Patch::Merge(&labels)).await?;
+
+    let docs = render(&ns.name, &[])?;
+    // The ServiceAccount for real: Pod admission looks it up.
+    let sa = one_of_kind(&docs, "ServiceAccount");
+    let sas: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(ns.client.clone(), &ns.name);
+    sas.patch(name(sa), &PatchParams::apply(MANAGER).force(), &Patch::Apply(sa)).await?;
+
+    match dry_run_apply(&ns.client, &pod_from_deployment(&docs, &ns.name), &ns.name, &[]).await? {
+        DryRun::Accepted => {}
+        DryRun::Skipped(reason) => bail!("{reason}"),
+    }
+
+    // The namespace really enforces: a weakened security context is refused.
+    let weak = render(&ns.name, &["securityContext.allowPrivilegeEscalation=true"])?;
+    let err = dry_run_apply(&ns.client, &pod_from_deployment(&weak, &ns.name), &ns.name, &[]).await
+        .err().context("a pod allowing privilege escalation must be refused in a restricted namespace")?;
+    assert!(format!("{err:#}").contains("PodSecurity"), "{err:#}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn helm_install_dry_run_renders_the_notes() -> Result<()> {
+    client_setup();
+    let ns = testkit::namespace("pkg-notes").await?;
+    let kubeconfig = tokio::task::spawn_blocking(testkit::shared).await??.kubeconfig().to_path_buf();
+    let kubeconfig = kubeconfig.to_string_lossy().into_owned();
+    let install = |sets: &'static str| {
+        run_helm(&["install", "lustre-operator", CHART, "--namespace", &ns.name, "--dry-run=client", "--kubeconfig", &kubeconfig, "--set", sets])
+    };
+    let out = install("watchNamespaces={ml}")?;
+    let notes = out.split("NOTES:").nth(1).context("helm printed no NOTES")?;
+    println!("{notes}");
+    assert!(notes.contains(&format!("installed in namespace {}", ns.name)), "{notes}");
+    assert!(notes.contains("Watching: ml"), "{notes}");
+    assert!(notes.contains("create-pod-identity-association"), "without IRSA the notes explain Pod Identity: {notes}");
+    let out = install("serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/x")?;
+    let notes = out.split("NOTES:").nth(1).context("helm printed no NOTES")?;
+    assert!(!notes.contains("create-pod-identity-association"), "{notes}");
+    assert!(notes.contains("Watching: all namespaces"), "{notes}");
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // (c) RBAC
 
@@ -436,7 +500,7 @@ fn install_yaml_equals_a_fresh_render_of_the_chart() -> Result<()> {
     let committed = read("manifests/install.yaml")?;
     assert!(
         committed == fresh_text,
-        "manifests/install.yaml differs from a fresh render of {CHART}; run scripts/render-install.sh and commit the result"
+        "manifests/install.yaml differs from a fresh render of {CHART} (chart or CRD changed); run scripts/render-install.sh and commit the result"
     );
 
     // And the render is what it claims to be: a Namespace, then the chart with default values.
@@ -460,28 +524,30 @@ fn tempfile_path(name: &str) -> PathBuf {
 }
 
 // ---------------------------------------------------------------------------------------------
-// the CRD in the chart and in manifests/ is the API crate's
+// the chart ships the same CRD as manifests/crd.yaml
 
 #[test]
-fn chart_and_manifest_crds_equal_the_api_crate_crd() -> Result<()> {
-    let expected = serde_json::to_value(lustre_api::crd())?;
+fn chart_crd_is_the_generated_crd() -> Result<()> {
     let chart_crd = root().join(CHART).join("crds/lustrevolume.yaml");
-    if !chart_crd.is_file() && std::env::var_os("PACKAGING_WRITE_CRD").is_some() {
-        std::fs::write(&chart_crd, lustre_api::crd_yaml())?;
+    let chart_text = std::fs::read_to_string(&chart_crd).context("the chart ships the CRD in crds/lustrevolume.yaml")?;
+    let docs = parse_documents(&chart_text)?;
+    assert_eq!(docs.len(), 1, "{}", chart_crd.display());
+    assert_eq!(kind(&docs[0]), "CustomResourceDefinition");
+    assert_eq!(name(&docs[0]), "lustrevolumes.lustre.fsx.dev");
+    assert_eq!(docs[0]["spec"]["scope"], "Namespaced");
+    assert_eq!(docs[0]["spec"]["names"]["shortNames"], serde_json::json!(["lv"]));
+    let manifest_crd = root().join("manifests/crd.yaml");
+    if manifest_crd.is_file() {
+        // Both are `lustre-operator crd` output (crates/operator/tests/crd_drift.rs checks that).
+        assert!(
+            chart_text == std::fs::read_to_string(&manifest_crd)?,
+            "{CHART}/crds/lustrevolume.yaml differs from manifests/crd.yaml; regenerate both with \
+             `cargo run -p lustre-operator -- crd`, then run scripts/render-install.sh"
+        );
+    } else {
+        println!("manifests/crd.yaml does not exist yet; comparing the chart's CRD with lustre_api::crd()");
+        assert!(docs[0] == serde_json::to_value(lustre_api::crd())?, "the chart's CRD is out of date with lustre_api::crd()");
     }
-    let mut checked = 0;
-    for path in [chart_crd, root().join("manifests/crd.yaml")] {
-        if !path.is_file() {
-            println!("{} does not exist yet; not compared", path.display());
-            continue;
-        }
-        let docs = parse_documents(&std::fs::read_to_string(&path)?)?;
-        assert_eq!(docs.len(), 1, "{}", path.display());
-        assert!(docs[0] == expected, "{} differs from `lustre-operator crd` (lustre_api::crd()); regenerate it", path.display());
-        checked += 1;
-    }
-    assert!(root().join(CHART).join("crds/lustrevolume.yaml").is_file(), "the chart ships the CRD in crds/");
-    assert!(checked >= 1);
     Ok(())
 }
 
@@ -708,3 +774,48 @@ fn every_value_is_commented_and_listed_in_the_chart_readme() -> Result<()> {
     Ok(())
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// the image (not built here: no Docker engine; the Dockerfile says so)
+
+#[test]
+fn dockerfile_builds_a_non_root_image_running_the_operator() -> Result<()> {
+    let text = read("Dockerfile")?;
+    let instructions: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    let froms: Vec<&String> = instructions.iter().filter(|l| l.starts_with("FROM ")).collect();
+    assert!(froms.len() >= 2, "multi-stage: {froms:?}");
+    assert!(froms[0].starts_with("FROM rust:1-bookworm"), "{froms:?}");
+    let runtime = froms.last().map(|s| s.as_str()).unwrap_or_default();
+    assert!(
+        runtime.starts_with("FROM gcr.io/distroless/cc-debian12:nonroot") || runtime.starts_with("FROM debian:bookworm-slim"),
+        "runtime image: {runtime}"
+    );
+    // Dependencies are cooked before the sources are copied into the builder.
+    let cook = instructions.iter().position(|l| l.contains("cargo chef cook")).context("no dependency-caching layer")?;
+    let build = instructions.iter().rposition(|l| l.contains("cargo build --release") && l.contains("-p lustre-operator"))
+        .context("no release build of lustre-operator")?;
+    assert!(cook < build);
+    assert!(instructions[cook..build].iter().any(|l| l.starts_with("COPY . .")), "sources copied after cooking");
+    let last_stage = instructions.iter().rposition(|l| l.starts_with("FROM ")).unwrap_or_default();
+    let tail = &instructions[last_stage..];
+    assert!(tail.iter().any(|l| l == "USER 65532:65532" || l == "USER 65532"), "non-root user 65532: {tail:?}");
+    assert!(tail.iter().any(|l| l == r#"ENTRYPOINT ["/lustre-operator"]"#), "{tail:?}");
+    assert!(tail.iter().any(|l| l == r#"CMD ["run"]"#), "{tail:?}");
+    assert!(text.lines().take(5).any(|l| l.starts_with('#') && l.contains("no Docker engine")), "the header says it was not built here");
+
+    let ignore = read(".dockerignore")?;
+    let entries: Vec<&str> = ignore.lines().map(str::trim).collect();
+    assert!(entries.contains(&"target/") || entries.contains(&"target"), "{entries:?}");
+    assert!(entries.contains(&".git"), "{entries:?}");
+    // The chart runs what the image expects.
+    let docs = render("lustre-operator", &[])?;
+    let c = &one_of_kind(&docs, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+    assert!(c.get("command").is_none(), "the chart keeps the image's ENTRYPOINT");
+    assert_eq!(str_list(&c["args"]), vec!["run"]);
+    Ok(())
+}
