@@ -5,6 +5,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+/// The clock never runs more than 100 years past its origin, so date arithmetic cannot overflow.
+const MAX_ELAPSED: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// A std duration as a chrono one, clamped to 100 years so date arithmetic cannot overflow.
+pub fn span(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d.min(MAX_ELAPSED)).unwrap_or(chrono::Duration::zero())
+}
+
 #[derive(Debug)]
 struct Inner {
     anchor_real: Instant,
@@ -36,18 +44,19 @@ impl Clock {
     }
 
     fn elapsed_of(&self, inner: &Inner) -> Duration {
-        if inner.paused {
+        let elapsed = if inner.paused {
             inner.anchor_elapsed
         } else {
-            inner.anchor_elapsed + inner.anchor_real.elapsed().mul_f64(self.scale)
-        }
+            inner.anchor_elapsed.saturating_add(Duration::try_from_secs_f64(inner.anchor_real.elapsed().as_secs_f64() * self.scale).unwrap_or(MAX_ELAPSED))
+        };
+        elapsed.min(MAX_ELAPSED)
     }
 
     /// The current emulated time.
     pub fn now(&self) -> DateTime<Utc> {
         let inner = self.lock();
         let elapsed = self.elapsed_of(&inner);
-        self.origin + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::zero())
+        self.origin + span(elapsed)
     }
 
     pub fn pause(&self) {
@@ -69,7 +78,7 @@ impl Clock {
     pub fn advance(&self, by: Duration) {
         let mut inner = self.lock();
         let elapsed = self.elapsed_of(&inner);
-        inner.anchor_elapsed = elapsed + by;
+        inner.anchor_elapsed = elapsed.saturating_add(by).min(MAX_ELAPSED);
         inner.anchor_real = Instant::now();
     }
 

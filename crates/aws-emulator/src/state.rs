@@ -250,7 +250,7 @@ impl State {
 
     /// Advances every lifecycle to what `now` implies. Called before every observation.
     pub fn tick(&mut self, now: DateTime<Utc>, cfg: &EmulatorConfig) {
-        let dur = |d: std::time::Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::zero());
+        let dur = crate::clock::span;
         let mut gone = Vec::new();
         for fs in self.file_systems.values_mut() {
             match fs.lifecycle.as_str() {

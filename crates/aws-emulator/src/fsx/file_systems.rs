@@ -19,7 +19,7 @@ pub fn not_found(id: &str) -> ApiError {
 }
 
 fn dur(d: std::time::Duration) -> ChronoDuration {
-    ChronoDuration::from_std(d).unwrap_or(ChronoDuration::zero())
+    crate::clock::span(d)
 }
 
 pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
@@ -190,8 +190,8 @@ fn check_lnet(state: &State, ctx: &Ctx<'_>, subnet_cidr: &str, sg_ids: &[String]
 fn random_ip(cidr: &str) -> String {
     match crate::state::parse_cidr(cidr) {
         Some((net, len)) if len < 31 => {
-            let hosts = (1u32 << (32 - len)) - 5;
-            let ip = net + 4 + rand::rng().random_range(0..hosts.max(1));
+            let hosts = (1u32 << (32 - len)).saturating_sub(5).max(1);
+            let ip = net.saturating_add(4).saturating_add(rand::rng().random_range(0..hosts));
             std::net::Ipv4Addr::from(ip).to_string()
         }
         _ => "10.0.0.4".into(),
