@@ -162,6 +162,12 @@ pub fn crd() -> CustomResourceDefinition {
     let mut value = serde_json::to_value(LustreVolume::crd()).expect("a CRD always serialises");
     if let Some(versions) = value.pointer_mut("/spec/versions").and_then(Value::as_array_mut) {
         for version in versions {
+            if let Some(Value::Object(root)) = version.pointer_mut("/schema/openAPIV3Schema") {
+                root.insert(
+                    "description".into(),
+                    json!("LustreVolume is a shared Amazon FSx for Lustre file system that lustre-operator creates (or adopts) together with its security group, StorageClass, PersistentVolume and a bound PersistentVolumeClaim in the same namespace."),
+                );
+            }
             if let Some(spec) = version.pointer_mut("/schema/openAPIV3Schema/properties/spec") {
                 decorate_spec_schema(spec);
             }

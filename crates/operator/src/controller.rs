@@ -97,9 +97,18 @@ pub async fn run(ctx: Arc<Context>, api: Api<LustreVolume>, namespace: Option<St
         .shutdown_on_signal();
     let store = controller.store();
     tokio::spawn(async move {
-        if store.wait_until_ready().await.is_ok() {
-            ready.store(true, std::sync::atomic::Ordering::SeqCst);
-            tracing::info!("caches synced; ready");
+        // The store's readiness signal wakes only one waiter (the controller's own runner), so
+        // poll it again now and then instead of waiting once.
+        loop {
+            match tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready()).await {
+                Ok(Ok(())) => {
+                    ready.store(true, std::sync::atomic::Ordering::SeqCst);
+                    tracing::info!("caches synced; ready");
+                    return;
+                }
+                Ok(Err(_)) => return,
+                Err(_) => {}
+            }
         }
     });
     controller
@@ -223,7 +232,11 @@ async fn apply(lv: &LustreVolume, ctx: &Context, api: &Api<LustreVolume>) -> Res
     }
 
     // 3. Security group (needed before creating; user-given groups are checked only then).
-    let sgs = match security_group::ensure(ctx, lv, st.security_group_id.as_deref(), existing.is_none()).await {
+    let sgs = match adopted_groups(lv) {
+        Some(sgs) => Ok(sgs),
+        None => security_group::ensure(ctx, lv, st.security_group_id.as_deref(), existing.is_none()).await,
+    };
+    let sgs = match sgs {
         Ok(sgs) => sgs,
         Err(e @ (Error::Network(_) | Error::Conflict(_))) => {
             status::set_condition(&mut st, SECURITY_GROUP_READY, false, e.reason(), &e.to_string(), generation);
@@ -235,12 +248,19 @@ async fn apply(lv: &LustreVolume, ctx: &Context, api: &Api<LustreVolume>) -> Res
         }
         Err(e) => return Err(e),
     };
-    let sg_message = if sgs.managed {
+    let sg_message = if lv.spec.file_system_id.is_some() {
+        "the adopted file system keeps its own security groups".to_string()
+    } else if sgs.managed {
         format!("{} admits TCP 988 and 1018-1023", sgs.ids.join(", "))
     } else {
         format!("using existing security groups {}", sgs.ids.join(", "))
     };
-    status::set_condition(&mut st, SECURITY_GROUP_READY, true, if sgs.managed { "Managed" } else { "Existing" }, &sg_message, generation);
+    let sg_reason = match (lv.spec.file_system_id.is_some(), sgs.managed) {
+        (true, _) => "Adopted",
+        (false, true) => "Managed",
+        (false, false) => "Existing",
+    };
+    status::set_condition(&mut st, SECURITY_GROUP_READY, true, sg_reason, &sg_message, generation);
     if st.security_group_id.as_deref() != sgs.ids.first().map(String::as_str) {
         st.security_group_id = sgs.ids.first().cloned();
         status::write_if_changed(api, lv, &st).await?;
@@ -295,6 +315,11 @@ async fn apply(lv: &LustreVolume, ctx: &Context, api: &Api<LustreVolume>) -> Res
     } else {
         Action::requeue(ctx.timing.in_transition)
     })
+}
+
+/// An adopted file system already has its network: no security-group step.
+fn adopted_groups(lv: &LustreVolume) -> Option<security_group::SecurityGroups> {
+    lv.spec.file_system_id.as_ref().map(|_| security_group::SecurityGroups { ids: Vec::new(), managed: false })
 }
 
 /// Copies what FSx says into status; true when the file system can be mounted.

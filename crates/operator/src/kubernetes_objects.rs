@@ -160,6 +160,11 @@ pub async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo)
             let c = claims
                 .create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &desired_claim(lv, fs))
                 .await?;
+            // A volume released by an earlier claim of this name still points at that claim's
+            // UID; clear it so the binder binds the new claim.
+            let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
+            let stale = json!({"spec": {"claimRef": {"uid": null, "resourceVersion": null}}});
+            volumes.patch(&names::cluster_object_name(lv), &PatchParams::default(), &Patch::Merge(&stale)).await?;
             ctx.events.normal(lv, "ClaimCreated", &format!("created PersistentVolumeClaim {}", lv.claim_name())).await;
             c
         }

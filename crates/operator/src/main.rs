@@ -116,6 +116,18 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let timing = Timing { resync, in_transition: Duration::from_secs(args.poll_interval.max(1) * 4) };
     let ctx = Arc::new(Context::new(client.clone(), aws, poller, metrics, timing));
 
+    // The controllers shut down gracefully on SIGTERM/SIGINT; never take longer than 10 s.
+    tokio::spawn(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => futures::future::pending::<()>().await } } => {}
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        tracing::warn!("graceful shutdown took longer than 10s; exiting");
+        std::process::exit(0);
+    });
+
     let namespaces: Vec<String> = args.namespaces.into_iter().filter(|n| !n.is_empty()).collect();
     tracing::info!(region = %args.region, namespaces = ?namespaces, "starting lustre-operator");
     if namespaces.is_empty() {

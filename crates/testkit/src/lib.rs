@@ -6,6 +6,7 @@
 //! may run at once: each has its own ports, data folder and processes.
 
 pub mod control_plane;
+pub mod operator;
 pub mod process;
 pub mod wait;
 
@@ -17,7 +18,8 @@ use kube::api::{Api, PostParams};
 use kube::Client;
 
 pub use control_plane::{binaries_dir, client_from_kubeconfig, workspace_root, ControlPlane};
-pub use wait::{wait_for, wait_gone};
+pub use operator::{install_crd, Harness, OperatorOptions, OperatorProcess};
+pub use wait::{wait_for, wait_gone, wait_until};
 
 /// Installs rustls' ring provider once (several crypto back ends are linked into the tests).
 pub fn install_crypto_provider() {

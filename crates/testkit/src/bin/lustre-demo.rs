@@ -1,0 +1,153 @@
+//! `make demo`: a local control plane, the AWS emulator and the operator; applies the scratch
+//! example, follows it to Available with a bound claim, shows how a pod mounts it, deletes it and
+//! shows that nothing is left in AWS.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use aws_emulator::{Emulator, EmulatorConfig};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, PostParams};
+use lustre_api::LustreVolume;
+use testkit::{install_crd, ControlPlane, OperatorOptions, OperatorProcess};
+
+const NAMESPACE: &str = "ml";
+
+fn step(msg: &str) {
+    println!("\n==> {msg}");
+}
+
+#[tokio::main]
+async fn main() {
+    match run().await {
+        Ok(()) => println!("\nDemo finished: the volume was created, bound, deleted, and nothing is left in AWS."),
+        Err(e) => {
+            eprintln!("\nDemo FAILED: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn run() -> Result<()> {
+    let root = testkit::workspace_root();
+    step("Starting the local control plane (etcd, kube-apiserver, kube-controller-manager)");
+    let started = Instant::now();
+    let cp = tokio::task::spawn_blocking(ControlPlane::start).await??;
+    println!("    ready in {:.1}s; kubeconfig: {}", started.elapsed().as_secs_f64(), cp.kubeconfig().display());
+    let client = cp.client().await?;
+    install_crd(&client).await?;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}))?)
+        .await?;
+
+    step("Starting the AWS emulator (FSx + EC2; file systems take 8 s to create)");
+    let emulator = Emulator::start(EmulatorConfig { create_duration: Duration::from_secs(8), delete_duration: Duration::from_secs(3), ..Default::default() }).await?;
+    let seed = emulator.seed();
+    println!("    endpoint {}; VPC {} with subnets {}", emulator.endpoint(), seed.vpc_id, seed.subnet_ids.join(", "));
+
+    step("Starting lustre-operator");
+    let log = cp.dir().join("operator.log");
+    let operator = OperatorProcess::start(cp.kubeconfig(), &emulator.endpoint(), NAMESPACE, &OperatorOptions { poll_interval_secs: 1, ..Default::default() }, log.clone()).await?;
+    println!("    ready; metrics on http://127.0.0.1:{}/metrics; log: {}", operator.metrics_port, log.display());
+
+    step("Applying manifests/examples/scratch-training.yaml");
+    let text = std::fs::read_to_string(root.join("manifests/examples/scratch-training.yaml")).context("reading the scratch example")?;
+    let mut lv: LustreVolume = serde_yaml::from_str(&text).context("parsing the scratch example")?;
+    // The example names a real account's subnet and node group; point it at the emulator's.
+    lv.spec.network.subnet_id = seed.subnet_ids[0].clone();
+    lv.spec.network.client_security_group_ids.clear();
+    lv.spec.network.client_cidrs = vec![seed.vpc_cidr.clone()];
+    println!("    (subnet -> {}, clients -> {} for the emulator)", lv.spec.network.subnet_id, seed.vpc_cidr);
+    let name = lv.metadata.name.clone().context("the example has a name")?;
+    lv.metadata.namespace = Some(NAMESPACE.into());
+    let lvs: Api<LustreVolume> = Api::namespaced(client.clone(), NAMESPACE);
+    lvs.create(&PostParams::default(), &lv).await?;
+
+    step("Waiting for the volume (live status)");
+    let started = Instant::now();
+    let mut last_line = String::new();
+    let ready = loop {
+        let lv = lvs.get(&name).await?;
+        let st = lv.status.clone().unwrap_or_default();
+        let ready = st.conditions.iter().find(|c| c.type_ == "Ready");
+        let line = format!(
+            "phase={:<9} lifecycle={:<9} fileSystem={:<21} claim={} ({})",
+            st.phase.map(|p| p.as_str()).unwrap_or("-"),
+            st.lifecycle.as_deref().unwrap_or("-"),
+            st.file_system_id.as_deref().unwrap_or("-"),
+            st.claim_name.as_deref().unwrap_or("-"),
+            st.claim_phase.as_deref().unwrap_or("-"),
+        );
+        if line != last_line {
+            println!("    [{:>5.1}s] {line}", started.elapsed().as_secs_f64());
+            last_line = line;
+        } else {
+            print!(".");
+            let _ = std::io::stdout().flush();
+        }
+        if ready.is_some_and(|c| c.status == "True") {
+            break lv;
+        }
+        if started.elapsed() > Duration::from_secs(180) {
+            bail!("the volume was not Ready after 180s; last status: {last_line}; operator log:\n{}", operator.log_tail(30));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+
+    step("Status");
+    let mut shown = ready.clone();
+    shown.metadata.managed_fields = None;
+    println!("{}", serde_yaml::to_string(&shown.status)?);
+    let st = ready.status.clone().unwrap_or_default();
+    step("How a data scientist mounts it (manifests/examples/pod-using-claim.yaml)");
+    println!(
+        "    volumes:\n    - name: data\n      persistentVolumeClaim:\n        claimName: {}\n    # the FSx CSI driver on the node mounts {}@tcp:/{} at the container's mountPath",
+        st.claim_name.as_deref().unwrap_or_default(),
+        st.dns_name.as_deref().unwrap_or_default(),
+        st.mount_name.as_deref().unwrap_or_default()
+    );
+    let inv = emulator.inventory();
+    println!(
+        "\n    AWS now holds {} file system(s) and {} security group(s) besides the VPC default",
+        inv.file_systems.len(),
+        inv.security_groups.iter().filter(|g| g.id != seed.default_security_group_id).count()
+    );
+
+    step(&format!("Deleting LustreVolume {name}"));
+    lvs.delete(&name, &DeleteParams::default()).await?;
+    let started = Instant::now();
+    let mut last_phase = String::new();
+    while let Some(lv) = lvs.get_opt(&name).await? {
+        let st = lv.status.unwrap_or_default();
+        let msg = st.conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
+        let line = format!("phase={} {msg}", st.phase.map(|p| p.as_str()).unwrap_or("-"));
+        if line != last_phase {
+            println!("    [{:>5.1}s] {line}", started.elapsed().as_secs_f64());
+            last_phase = line;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            bail!("the volume was not deleted after 120s; operator log:\n{}", operator.log_tail(30));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!("    deleted in {:.1}s", started.elapsed().as_secs_f64());
+    let inv = emulator.inventory();
+    let groups: Vec<_> = inv.security_groups.iter().filter(|g| g.id != seed.default_security_group_id).collect();
+    println!("    emulator inventory: {} file system(s), {} security group(s) besides the VPC default", inv.file_systems.len(), groups.len());
+    if !inv.file_systems.is_empty() || !groups.is_empty() {
+        bail!("AWS resources were left behind: {:?} {:?}", inv.file_systems, groups);
+    }
+    let calls = emulator.calls();
+    println!(
+        "    AWS calls: {} in all (CreateFileSystem {}, DescribeFileSystems {}, CreateSecurityGroup {})",
+        calls.total(),
+        calls.count("fsx", "CreateFileSystem"),
+        calls.count("fsx", "DescribeFileSystems"),
+        calls.count("ec2", "CreateSecurityGroup")
+    );
+    drop(operator);
+    drop(cp);
+    Ok(())
+}

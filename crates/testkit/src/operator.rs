@@ -1,0 +1,202 @@
+//! The operator under test: the real `lustre-operator` binary as its own process (so a test can
+//! SIGKILL it), pointed at the shared control plane and at an in-process AWS emulator.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use aws_emulator::{Emulator, EmulatorConfig};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams};
+use kube::Client;
+use lustre_api::LustreVolume;
+
+use crate::control_plane::workspace_root;
+use crate::process::{free_port, ManagedChild};
+use crate::{namespace, TestNamespace};
+
+/// Path of the operator binary, building it when it is missing.
+pub fn operator_binary() -> Result<PathBuf> {
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
+    let bin = target.join("debug/lustre-operator");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "lustre-operator"])
+            .current_dir(workspace_root())
+            .status()
+            .context("running cargo build -p lustre-operator")?;
+        if !status.success() {
+            bail!("cargo build -p lustre-operator failed");
+        }
+    }
+    Ok(bin)
+}
+
+/// Installs (or updates) the LustreVolume CRD and waits until it is served.
+pub async fn install_crd(client: &Client) -> Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = lustre_api::crd();
+    let name = crd.metadata.name.clone().unwrap_or_default();
+    crds.patch(&name, &PatchParams::apply("testkit").force(), &Patch::Apply(&crd)).await?;
+    crate::wait::wait_for(&crds, &name, Duration::from_secs(30), "the CRD to be Established", |c| {
+        c.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"))
+    })
+    .await?;
+    // The discovery document lags the Established condition by a moment.
+    let lvs: Api<LustreVolume> = Api::namespaced(client.clone(), "default");
+    for _ in 0..50 {
+        if lvs.list(&Default::default()).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("LustreVolume API not served after the CRD was established")
+}
+
+/// Options for the operator process.
+#[derive(Clone, Debug)]
+pub struct OperatorOptions {
+    pub poll_interval_secs: u64,
+    pub resync_secs: u64,
+    pub leader_elect: bool,
+}
+
+impl Default for OperatorOptions {
+    fn default() -> Self {
+        OperatorOptions { poll_interval_secs: 1, resync_secs: 300, leader_elect: false }
+    }
+}
+
+/// A running operator process.
+pub struct OperatorProcess {
+    child: ManagedChild,
+    pub metrics_port: u16,
+}
+
+impl OperatorProcess {
+    /// Starts the operator watching `namespace` and waits until /readyz answers 200.
+    pub async fn start(kubeconfig: &std::path::Path, endpoint: &str, namespace: &str, opts: &OperatorOptions, log: PathBuf) -> Result<OperatorProcess> {
+        let bin = operator_binary()?;
+        let port = free_port()?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("run")
+            .arg(format!("--namespaces={namespace}"))
+            .arg(format!("--metrics-addr=127.0.0.1:{port}"))
+            .arg("--log-format=text")
+            .arg(format!("--poll-interval={}", opts.poll_interval_secs))
+            .arg(format!("--resync-interval={}", opts.resync_secs))
+            .env("KUBECONFIG", kubeconfig)
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("POD_NAMESPACE", namespace)
+            .env("RUST_LOG", "info,lustre_operator=debug,kube=warn,aws=warn,hyper=warn");
+        if opts.leader_elect {
+            cmd.arg("--leader-elect");
+        }
+        let mut child = ManagedChild::spawn("lustre-operator", cmd, &log)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            child.check_running()?;
+            if http_status(port, "/readyz").await == Some(200) {
+                return Ok(OperatorProcess { child, metrics_port: port });
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("operator not ready after 60s; log:\n{}", child.log_tail(40));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGKILL, no cleanup: a crash.
+    pub fn kill(&mut self) {
+        self.child.kill();
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.child.log_tail(lines)
+    }
+
+    /// The /metrics text.
+    pub async fn metrics(&self) -> String {
+        http_get(self.metrics_port, "/metrics").await.unwrap_or_default()
+    }
+}
+
+async fn http_status(port: u16, path: &str) -> Option<u16> {
+    let text = http_raw(port, path).await?;
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn http_get(port: u16, path: &str) -> Option<String> {
+    let text = http_raw(port, path).await?;
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+async fn http_raw(port: u16, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(("127.0.0.1", port))).await.ok()?.ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes()).await.ok()?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut buf)).await.ok()?.ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Everything one end-to-end test needs: a namespace on the shared control plane with the CRD,
+/// a fresh emulator, and an operator process watching that namespace.
+pub struct Harness {
+    pub ns: TestNamespace,
+    pub emulator: Emulator,
+    pub operator: Option<OperatorProcess>,
+    pub options: OperatorOptions,
+    pub subnet_id: String,
+    log_dir: tempfile::TempDir,
+    restarts: u32,
+}
+
+impl Harness {
+    pub async fn start(prefix: &str, config: EmulatorConfig, options: OperatorOptions) -> Result<Harness> {
+        let ns = namespace(prefix).await?;
+        install_crd(&ns.client).await?;
+        let emulator = Emulator::start(config).await?;
+        let subnet_id = emulator.seed().subnet_ids.first().cloned().context("emulator has a seeded subnet")?;
+        let log_dir = tempfile::Builder::new().prefix(&format!("lustre-e2e-{prefix}-")).tempdir()?;
+        let mut h = Harness { ns, emulator, operator: None, options, subnet_id, log_dir, restarts: 0 };
+        h.start_operator().await?;
+        Ok(h)
+    }
+
+    /// Starts (or restarts) the operator process.
+    pub async fn start_operator(&mut self) -> Result<()> {
+        let cp = tokio::task::spawn_blocking(crate::shared).await??;
+        self.restarts += 1;
+        let log = self.log_dir.path().join(format!("operator-{}.log", self.restarts));
+        self.operator = Some(OperatorProcess::start(cp.kubeconfig(), &self.emulator.endpoint(), &self.ns.name, &self.options, log).await?);
+        Ok(())
+    }
+
+    /// SIGKILLs the operator.
+    pub fn kill_operator(&mut self) {
+        if let Some(mut op) = self.operator.take() {
+            op.kill();
+        }
+    }
+
+    pub fn lvs(&self) -> Api<LustreVolume> {
+        Api::namespaced(self.ns.client.clone(), &self.ns.name)
+    }
+
+    /// The operator's recent log, for failure messages.
+    pub fn operator_log(&self) -> String {
+        self.operator.as_ref().map(|o| o.log_tail(60)).unwrap_or_default()
+    }
+
+    /// Security groups other than the VPC's default one.
+    pub fn managed_security_groups(&self) -> Vec<aws_emulator::SecurityGroupInfo> {
+        let default = self.emulator.seed().default_security_group_id;
+        self.emulator.inventory().security_groups.into_iter().filter(|g| g.id != default).collect()
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole suite: unit tests, emulator conformance (with moto cross-checks), end-to-end tests
+# against the local control plane. Ends with one summary line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log=$(mktemp -t lustre-test-XXXXXX.log)
+start=$(date +%s)
+echo "[test] building the workspace (binaries are used by the end-to-end tests) ..."
+cargo build --workspace --bins 2>&1 | tail -n 3
+echo "[test] running cargo test --workspace ..."
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+sum() { grep -E '^test result:' "$log" | sed -E "s/.* ([0-9]+) $1.*/\\1/" | awk '{s+=$1} END {print s+0}'; }
+passed=$(sum passed); failed=$(sum failed); ignored=$(sum ignored)
+echo
+echo "[test] finished in $(( $(date +%s) - start ))s; log: $log"
+echo "${passed:-0} passed, ${failed:-0} failed, ${ignored:-0} skipped"
+exit "$status"
