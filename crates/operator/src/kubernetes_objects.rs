@@ -136,7 +136,37 @@ pub async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs
         Some(_) => {}
     }
     let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
-    volumes.patch(&name, &apply_params(), &Patch::Apply(&desired_persistent_volume(lv, fs))).await?;
+    let desired = desired_persistent_volume(lv, fs);
+    match volumes.get_opt(&name).await? {
+        None => {
+            // Re-created after a deletion while its claim still exists: point at that claim's
+            // UID so the binder binds them again (a claim is Lost while its volume is missing).
+            let mut desired = desired;
+            let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), lv.metadata.namespace.as_deref().unwrap_or_default());
+            if let Some(claim) = claims.get_opt(&lv.claim_name()).await? {
+                if claim.metadata.owner_references.iter().flatten().any(|o| Some(&o.uid) == lv.metadata.uid.as_ref()) {
+                    if let Some(r) = desired.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
+                        r.uid = claim.metadata.uid.clone();
+                    }
+                }
+            }
+            volumes.create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &desired).await?;
+        }
+        Some(existing) => {
+            // claimRef is an atomic struct that the PV binder completes (uid, resourceVersion):
+            // it is set at creation only, so applying never takes it back from the binder.
+            let spec = desired.spec.clone().unwrap_or_default();
+            let have = existing.spec.clone().unwrap_or_default();
+            if existing.metadata.labels != desired.metadata.labels || have.capacity != spec.capacity || have.mount_options != spec.mount_options {
+                let patch = json!({
+                    "apiVersion": "v1", "kind": "PersistentVolume",
+                    "metadata": {"name": name, "labels": desired.metadata.labels},
+                    "spec": {"capacity": spec.capacity, "mountOptions": spec.mount_options},
+                });
+                volumes.patch(&name, &apply_params(), &Patch::Apply(&patch)).await?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -156,15 +186,20 @@ pub async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo)
             c
         }
         None => {
+            // A volume released by an earlier claim of this name still points at that claim's
+            // UID; clear it (no claim exists now) so the binder binds the new claim.
+            let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
+            let pv_name = names::cluster_object_name(lv);
+            if let Some(pv) = volumes.get_opt(&pv_name).await? {
+                if pv.spec.and_then(|s| s.claim_ref).and_then(|r| r.uid).is_some() {
+                    let stale = json!({"spec": {"claimRef": {"uid": null, "resourceVersion": null}}});
+                    volumes.patch(&pv_name, &PatchParams::default(), &Patch::Merge(&stale)).await?;
+                }
+            }
             // A claim's spec is immutable once bound: create it, never rewrite it.
             let c = claims
                 .create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &desired_claim(lv, fs))
                 .await?;
-            // A volume released by an earlier claim of this name still points at that claim's
-            // UID; clear it so the binder binds the new claim.
-            let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
-            let stale = json!({"spec": {"claimRef": {"uid": null, "resourceVersion": null}}});
-            volumes.patch(&names::cluster_object_name(lv), &PatchParams::default(), &Patch::Merge(&stale)).await?;
             ctx.events.normal(lv, "ClaimCreated", &format!("created PersistentVolumeClaim {}", lv.claim_name())).await;
             c
         }

@@ -1,0 +1,200 @@
+//! End to end: crash safety (SIGKILL at the worst moments), status loss, drift (file system
+//! deleted behind our back, PV/claim/rule deleted), and invalid specs that must cost nothing.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_emulator::Fault;
+use e2e::{condition, emulator, is_ready, scratch_volume, volume, DEADLINE};
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use lustre_api::{LustreVolume, Phase};
+use serde_json::json;
+use testkit::{wait_for, wait_gone, wait_until, Harness, OperatorOptions};
+
+async fn ready(h: &Harness, name: &str) -> anyhow::Result<LustreVolume> {
+    wait_for(&h.lvs(), name, DEADLINE, "condition Ready=True", is_ready)
+        .await
+        .with_context(|| format!("operator log:\n{}", h.operator_log()))
+}
+
+/// Waits until the emulator's inventory satisfies `pred`.
+async fn inventory_until(h: &Harness, what: &str, pred: impl Fn(&aws_emulator::Inventory) -> bool) -> anyhow::Result<()> {
+    wait_until(DEADLINE, what, || {
+        let inv = h.emulator.inventory();
+        let ok = pred(&inv);
+        async move { if ok { Ok(true) } else { Err(format!("{} file systems, {} security groups", inv.file_systems.len(), inv.security_groups.len())) } }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn killed_after_create_file_system_is_applied_restarts_without_a_second_file_system() -> anyhow::Result<()> {
+    let mut h = Harness::start("crashfs", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
+    // The file system is created but the answer is held back: the operator never learns its ID.
+    h.emulator.set_fault("CreateFileSystem", Fault::delay_after_apply(Duration::from_secs(120)).times(1));
+    h.lvs().create(&PostParams::default(), &scratch_volume("crash", &h.subnet_id)).await?;
+    inventory_until(&h, "the file system to exist", |inv| inv.file_systems.len() == 1).await?;
+    h.kill_operator();
+    let lv = h.lvs().get("crash").await?;
+    assert!(lv.status.as_ref().and_then(|s| s.file_system_id.as_ref()).is_none(), "the ID never reached status");
+    h.emulator.clear_faults();
+    h.start_operator().await?;
+    let lv = ready(&h, "crash").await?;
+    let inv = h.emulator.inventory();
+    assert_eq!(inv.file_systems.len(), 1, "still exactly one file system");
+    assert_eq!(lv.status.and_then(|s| s.file_system_id), Some(inv.file_systems[0].id.clone()));
+    assert_eq!(h.emulator.calls().count("fsx", "CreateFileSystem"), 1, "the restarted operator found it by tag instead of creating");
+    assert_eq!(h.managed_security_groups().len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn killed_after_create_security_group_restarts_without_a_second_group() -> anyhow::Result<()> {
+    let mut h = Harness::start("crashsg", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
+    h.emulator.set_fault("CreateSecurityGroup", Fault::delay_after_apply(Duration::from_secs(120)).times(1));
+    h.lvs().create(&PostParams::default(), &scratch_volume("crash", &h.subnet_id)).await?;
+    let default_sg = h.emulator.seed().default_security_group_id;
+    inventory_until(&h, "the security group to exist", move |inv| inv.security_groups.iter().any(|g| g.id != default_sg)).await?;
+    h.kill_operator();
+    h.emulator.clear_faults();
+    h.start_operator().await?;
+    ready(&h, "crash").await?;
+    assert_eq!(h.managed_security_groups().len(), 1, "still exactly one security group");
+    assert_eq!(h.emulator.calls().count("ec2", "CreateSecurityGroup"), 1);
+    assert_eq!(h.emulator.inventory().file_systems.len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn wiped_status_comes_back_with_the_same_ids_and_no_create_calls() -> anyhow::Result<()> {
+    let mut h = Harness::start("wipe", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("wipe", &h.subnet_id)).await?;
+    let before = ready(&h, "wipe").await?.status.context("status")?;
+    h.kill_operator();
+    h.lvs().patch_status("wipe", &PatchParams::default(), &Patch::Merge(&json!({"status": null}))).await?;
+    assert!(h.lvs().get("wipe").await?.status.and_then(|s| s.file_system_id).is_none(), "status was wiped");
+    h.emulator.reset_calls();
+    h.start_operator().await?;
+    let after = ready(&h, "wipe").await?.status.context("status")?;
+    assert_eq!(after.file_system_id, before.file_system_id);
+    assert_eq!(after.security_group_id, before.security_group_id);
+    assert_eq!(after.persistent_volume_name, before.persistent_volume_name);
+    let calls = h.emulator.calls();
+    assert_eq!(calls.count("fsx", "CreateFileSystem"), 0);
+    assert_eq!(calls.count("ec2", "CreateSecurityGroup"), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn drift_is_repaired_and_a_lost_file_system_is_reported_not_recreated() -> anyhow::Result<()> {
+    let h = Harness::start("drift", emulator(Duration::from_secs(1)), OperatorOptions { resync_secs: 2, ..Default::default() }).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("drift", &h.subnet_id)).await?;
+    let lv = ready(&h, "drift").await?;
+    let st = lv.status.clone().context("status")?;
+    let sg = st.security_group_id.clone().context("sg")?;
+    let pv_name = st.persistent_volume_name.clone().context("pv")?;
+
+    // A security-group rule removed in the console comes back.
+    h.emulator.revoke_ingress_out_of_band(&sg, 1018, 1023)?;
+    let sg2 = sg.clone();
+    inventory_until(&h, "the 1018-1023 rule to be restored", move |inv| {
+        inv.security_groups.iter().any(|g| g.id == sg2 && g.ingress.iter().any(|r| r.from_port == 1018 && r.to_port == 1023))
+    })
+    .await?;
+
+    // A deleted claim comes back and binds again.
+    let claims: Api<PersistentVolumeClaim> = h.ns.api();
+    let old_uid = claims.get("drift").await?.metadata.uid;
+    claims.delete("drift", &DeleteParams::default()).await?;
+    wait_for(&claims, "drift", DEADLINE, "a new claim, Bound", |c| {
+        c.metadata.uid != old_uid && c.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
+    })
+    .await
+    .with_context(|| h.operator_log())?;
+
+    // A PV removed for good (finalizer stripped) comes back and the claim binds to it again.
+    let pvs: Api<PersistentVolume> = Api::all(h.ns.client.clone());
+    let old_pv_uid = pvs.get(&pv_name).await?.metadata.uid;
+    pvs.delete(&pv_name, &DeleteParams::default()).await?;
+    pvs.patch(&pv_name, &PatchParams::default(), &Patch::Merge(&json!({"metadata": {"finalizers": null}}))).await.ok();
+    wait_for(&pvs, &pv_name, DEADLINE, "a re-created PV", |p| p.metadata.uid != old_pv_uid && p.metadata.deletion_timestamp.is_none())
+        .await
+        .with_context(|| h.operator_log())?;
+    wait_for(&h.lvs(), "drift", DEADLINE, "Ready again", is_ready).await?;
+
+    // A file system deleted behind our back: Lost, an event, and no new file system.
+    let fs_id = st.file_system_id.clone().context("fs")?;
+    h.emulator.delete_file_system_out_of_band(&fs_id)?;
+    let lost = wait_for(&h.lvs(), "drift", DEADLINE, "phase Lost", |lv| lv.status.as_ref().and_then(|s| s.phase) == Some(Phase::Lost))
+        .await
+        .with_context(|| h.operator_log())?;
+    assert!(condition(&lost, "Ready").is_some_and(|c| c.status == "False" && c.message.contains(&fs_id)));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(h.emulator.calls().count("fsx", "CreateFileSystem"), 1, "never silently re-created");
+    let events: Api<k8s_openapi::api::events::v1::Event> = h.ns.api();
+    let found = events.list(&Default::default()).await?.items.into_iter().any(|e| e.reason.as_deref() == Some("Lost"));
+    assert!(found, "a Lost event was published");
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalid_specs_are_rejected_with_the_rule_message_and_cost_no_aws_calls() -> anyhow::Result<()> {
+    let h = Harness::start("invalid", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
+    let base = |name: &str, extra: serde_json::Value| {
+        let mut v = json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": name},
+                           "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": h.subnet_id}}});
+        if let (Some(spec), serde_json::Value::Object(extra)) = (v["spec"].as_object_mut(), extra) {
+            spec.extend(extra);
+        }
+        volume(v)
+    };
+    let cases = [
+        ("cap", json!({"storageCapacityGiB": 1000}), "storageCapacityGiB for SCRATCH_2, PERSISTENT_1 and PERSISTENT_2 on SSD must be 1200, 2400 or a multiple of 2400"),
+        ("thr", json!({"perUnitStorageThroughput": 125}), "perUnitStorageThroughput is not allowed for SCRATCH_1 and SCRATCH_2"),
+        ("hdd", json!({"storageType": "HDD", "driveCacheType": "READ", "storageCapacityGiB": 6000}), "storageType HDD is only available with deploymentType PERSISTENT_1"),
+    ];
+    for (name, extra, message) in cases {
+        match h.lvs().create(&PostParams::default(), &base(name, extra)).await {
+            Err(kube::Error::Api(s)) => {
+                assert_eq!(s.code, 422, "{name}: {s:?}");
+                assert!(s.message.contains(message), "{name}: message was {}", s.message);
+            }
+            other => panic!("{name}: expected a 422 rejection, got {other:?}"),
+        }
+    }
+
+    // What CEL cannot see (an export bucket other than the import bucket) is a condition, with no AWS call.
+    let bucket = base("bucket", json!({"s3": {"importPath": "s3://data/in", "exportPath": "s3://elsewhere/out"}}));
+    h.lvs().create(&PostParams::default(), &bucket).await?;
+    let rejected = wait_for(&h.lvs(), "bucket", DEADLINE, "Ready=False InvalidSpec", |lv| {
+        condition(lv, "Ready").is_some_and(|c| c.reason == "InvalidSpec")
+    })
+    .await?;
+    assert!(condition(&rejected, "Ready").is_some_and(|c| c.message.contains("s3.exportPath must be in the import bucket")));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.emulator.calls().total(), 0, "invalid specs make no AWS call");
+    h.lvs().delete("bucket", &DeleteParams::default()).await?;
+    wait_gone(&h.lvs(), "bucket", DEADLINE).await?;
+    assert_eq!(h.emulator.calls().count("fsx", "CreateFileSystem"), 0);
+
+    // Updates: shrinking and changing the deployment type are refused by the apiserver.
+    h.lvs().create(&PostParams::default(), &base("grow", json!({"storageCapacityGiB": 2400}))).await?;
+    ready(&h, "grow").await?;
+    h.emulator.reset_calls();
+    for (patch, message) in [
+        (json!({"spec": {"storageCapacityGiB": 1200}}), "storageCapacityGiB can only grow"),
+        (json!({"spec": {"deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125}}), "deploymentType is immutable"),
+    ] {
+        match h.lvs().patch("grow", &PatchParams::default(), &Patch::Merge(&patch)).await {
+            Err(kube::Error::Api(s)) => {
+                assert_eq!(s.code, 422, "{s:?}");
+                assert!(s.message.contains(message), "message was {}", s.message);
+            }
+            other => panic!("expected a 422 rejection, got {other:?}"),
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.emulator.calls().total(), 0, "rejected updates make no AWS call");
+    Ok(())
+}
