@@ -5,8 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp -t lustre-test-XXXXXX.log)
 start=$(date +%s)
-echo "[test] building the workspace (binaries are used by the end-to-end tests) ..."
-cargo build --workspace --bins 2>&1 | tail -n 3
+# `cargo test` also builds the lustre-operator binary (its package has integration tests), with
+# the same features as the tests, so the end-to-end tests run the binary of this very build.
 echo "[test] running cargo test --workspace ..."
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -198,3 +198,23 @@ async fn invalid_specs_are_rejected_with_the_rule_message_and_cost_no_aws_calls(
     assert_eq!(h.emulator.calls().total(), 0, "rejected updates make no AWS call");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_failed_file_system_is_terminal_and_reports_the_fsx_message() -> anyhow::Result<()> {
+    let h = Harness::start("failed", emulator(Duration::from_secs(3600)), OperatorOptions::default()).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("doomed", &h.subnet_id)).await?;
+    let creating = wait_for(&h.lvs(), "doomed", DEADLINE, "a file system ID in status", |lv| {
+        lv.status.as_ref().is_some_and(|s| s.file_system_id.is_some())
+    })
+    .await?;
+    let fs_id = creating.status.and_then(|s| s.file_system_id).context("fs id")?;
+    h.emulator.force_lifecycle(&fs_id, "FAILED", Some("The subnet ran out of IP addresses"))?;
+    let failed = wait_for(&h.lvs(), "doomed", DEADLINE, "phase Failed", |lv| lv.status.as_ref().and_then(|s| s.phase) == Some(Phase::Failed))
+        .await
+        .with_context(|| h.operator_log())?;
+    let cond = condition(&failed, "FileSystemReady").context("FileSystemReady")?;
+    assert_eq!(cond.status, "False");
+    assert!(cond.message.contains("The subnet ran out of IP addresses"), "{}", cond.message);
+    assert_eq!(h.emulator.calls().count("fsx", "CreateFileSystem"), 1, "a failed file system is not replaced");
+    Ok(())
+}

@@ -111,6 +111,10 @@ impl OperatorProcess {
         }
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.child.pid()
+    }
+
     /// SIGKILL, no cleanup: a crash.
     pub fn kill(&mut self) {
         self.child.kill();
