@@ -51,11 +51,13 @@ pub struct Context {
     pub events: Events,
     pub timing: Timing,
     backoff: Mutex<HashMap<String, u32>>,
+    /// When each volume's security group was last checked (it is re-checked once per resync).
+    security_group_checked: Mutex<HashMap<String, Instant>>,
 }
 
 impl Context {
     pub fn new(client: Client, aws: Aws, poller: FileSystemPoller, metrics: Metrics, timing: Timing) -> Context {
-        Context { events: Events::new(client.clone()), client, aws, poller, metrics, timing, backoff: Mutex::new(HashMap::new()) }
+        Context { events: Events::new(client.clone()), client, aws, poller, metrics, timing, backoff: Mutex::new(HashMap::new()), security_group_checked: Mutex::new(HashMap::new()) }
     }
 
     /// Next delay for `key` after a failure: exponential from `base` up to `max`, with ±20% jitter.
@@ -67,6 +69,21 @@ impl Context {
         let delay = exp.min(max);
         let jitter = rand::rng().random_range(0.8..1.2);
         delay.mul_f64(jitter)
+    }
+
+    /// Whether the security group of `uid` was checked less than a resync period ago.
+    fn security_group_fresh(&self, uid: &str) -> bool {
+        let map = self.security_group_checked.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(uid).is_some_and(|t| t.elapsed() < self.timing.resync)
+    }
+
+    fn security_group_verified(&self, uid: &str, ok: bool) {
+        let mut map = self.security_group_checked.lock().unwrap_or_else(|p| p.into_inner());
+        if ok {
+            map.insert(uid.to_string(), Instant::now());
+        } else {
+            map.remove(uid);
+        }
     }
 
     fn reset_backoff(&self, key: &str) {
@@ -232,9 +249,19 @@ async fn apply(lv: &LustreVolume, ctx: &Context, api: &Api<LustreVolume>) -> Res
     }
 
     // 3. Security group (needed before creating; user-given groups are checked only then).
-    let sgs = match adopted_groups(lv) {
-        Some(sgs) => Ok(sgs),
-        None => security_group::ensure(ctx, lv, st.security_group_id.as_deref(), existing.is_none()).await,
+    let uid = crate::names::uid(lv).to_string();
+    let sgs = match (adopted_groups(lv), &st.security_group_id) {
+        (Some(sgs), _) => Ok(sgs),
+        // Checked within this resync period and the file system exists: nothing to re-check.
+        (None, Some(id)) if existing.is_some() && ctx.security_group_fresh(&uid) => Ok(security_group::SecurityGroups {
+            ids: if lv.spec.network.security_group_ids.is_empty() { vec![id.clone()] } else { lv.spec.network.security_group_ids.clone() },
+            managed: lv.spec.network.security_group_ids.is_empty(),
+        }),
+        (None, _) => {
+            let checked = security_group::ensure(ctx, lv, st.security_group_id.as_deref(), existing.is_none()).await;
+            ctx.security_group_verified(&uid, checked.is_ok());
+            checked
+        }
     };
     let sgs = match sgs {
         Ok(sgs) => sgs,
@@ -398,6 +425,7 @@ async fn cleanup(lv: &LustreVolume, ctx: &Context, api: &Api<LustreVolume>) -> R
     if lv.spec.effective_deletion_policy() == lustre_api::DeletionPolicy::Delete && lv.spec.file_system_id.is_none() {
         security_group::delete(ctx, lv, st.security_group_id.as_deref()).await?;
     }
+    ctx.security_group_verified(crate::names::uid(lv), false);
     ctx.events.normal(lv, "Deleted", &format!("cleanup finished ({:?} policy)", lv.spec.effective_deletion_policy())).await;
     Ok(Action::await_change())
 }
