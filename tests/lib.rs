@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
+use testkit::{wait_for, wait_gone, Harness};
+
 use aws_emulator::EmulatorConfig;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use lustre_api::LustreVolume;
@@ -32,4 +35,16 @@ pub fn condition<'a>(lv: &'a LustreVolume, type_: &str) -> Option<&'a Condition>
 
 pub fn is_ready(lv: &LustreVolume) -> bool {
     condition(lv, "Ready").is_some_and(|c| c.status == "True")
+}
+
+/// Waits for Ready=True; on failure the error carries the operator's log.
+pub async fn ready(h: &Harness, name: &str) -> anyhow::Result<LustreVolume> {
+    wait_for(&h.lvs(), name, DEADLINE, "condition Ready=True", is_ready)
+        .await
+        .with_context(|| format!("operator log:\n{}", h.operator_log()))
+}
+
+/// Waits until the LustreVolume is gone (finalizer done); on failure shows the operator's log.
+pub async fn gone(h: &Harness, name: &str) -> anyhow::Result<()> {
+    wait_gone(&h.lvs(), name, DEADLINE).await.with_context(|| format!("operator log:\n{}", h.operator_log()))
 }

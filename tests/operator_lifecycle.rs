@@ -5,23 +5,15 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use e2e::{condition, emulator, is_ready, scratch_volume, volume, DEADLINE};
+use e2e::{condition, emulator, gone, is_ready, ready, scratch_volume, volume, DEADLINE};
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, PostParams};
-use lustre_api::{tags, LustreVolume};
+use lustre_api::tags;
 use serde_json::json;
-use testkit::{wait_for, wait_gone, Harness, OperatorOptions};
+use testkit::{wait_for, Harness, OperatorOptions};
 
-async fn ready(h: &Harness, name: &str) -> anyhow::Result<LustreVolume> {
-    wait_for(&h.lvs(), name, DEADLINE, "condition Ready=True", is_ready)
-        .await
-        .with_context(|| format!("operator log:\n{}", h.operator_log()))
-}
 
-async fn gone(h: &Harness, name: &str) -> anyhow::Result<()> {
-    wait_gone(&h.lvs(), name, DEADLINE).await.with_context(|| format!("operator log:\n{}", h.operator_log()))
-}
 
 #[tokio::test]
 async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Result<()> {
@@ -201,5 +193,28 @@ async fn retain_keeps_aws_resources_and_adoption_leaves_them_untouched() -> anyh
         assert_eq!(calls.count(service, op), 0, "adoption must not call {op}");
     }
     assert_eq!(h.emulator.inventory().file_systems.len(), 1, "the adopted file system stays");
+    Ok(())
+}
+
+#[tokio::test]
+async fn growing_capacity_updates_the_file_system_and_the_volume() -> anyhow::Result<()> {
+    let h = Harness::start("grow", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("grow", &h.subnet_id)).await?;
+    ready(&h, "grow").await?;
+    h.lvs().patch("grow", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&json!({"spec": {"storageCapacityGiB": 2400}}))).await?;
+    let grown = wait_for(&h.lvs(), "grow", DEADLINE, "capacity 2400 and Ready", |lv| {
+        is_ready(lv) && lv.status.as_ref().and_then(|s| s.capacity_gib) == Some(2400)
+    })
+    .await
+    .with_context(|| h.operator_log())?;
+    assert_eq!(h.emulator.calls().count_outcome("fsx", "UpdateFileSystem", "ok"), 1);
+    assert_eq!(h.emulator.inventory().file_systems[0].storage_capacity, 2400);
+    assert_eq!(grown.status.as_ref().and_then(|s| s.observed_generation), grown.metadata.generation);
+    let pv_name = grown.status.and_then(|s| s.persistent_volume_name).context("pv")?;
+    let pv = wait_for(&Api::<PersistentVolume>::all(h.ns.client.clone()), &pv_name, DEADLINE, "PV capacity 2400Gi", |pv| {
+        pv.spec.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage")).map(|q| q.0.as_str()) == Some("2400Gi")
+    })
+    .await?;
+    assert_eq!(pv.spec.and_then(|s| s.csi).map(|c| c.volume_handle), Some(h.emulator.inventory().file_systems[0].id.clone()));
     Ok(())
 }

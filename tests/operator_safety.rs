@@ -5,18 +5,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_emulator::Fault;
-use e2e::{condition, emulator, is_ready, scratch_volume, volume, DEADLINE};
+use e2e::{condition, emulator, is_ready, ready, scratch_volume, volume, DEADLINE};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
-use lustre_api::{LustreVolume, Phase};
+use lustre_api::Phase;
 use serde_json::json;
 use testkit::{wait_for, wait_gone, wait_until, Harness, OperatorOptions};
 
-async fn ready(h: &Harness, name: &str) -> anyhow::Result<LustreVolume> {
-    wait_for(&h.lvs(), name, DEADLINE, "condition Ready=True", is_ready)
-        .await
-        .with_context(|| format!("operator log:\n{}", h.operator_log()))
-}
 
 /// Waits until the emulator's inventory satisfies `pred`.
 async fn inventory_until(h: &Harness, what: &str, pred: impl Fn(&aws_emulator::Inventory) -> bool) -> anyhow::Result<()> {
