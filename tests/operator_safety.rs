@@ -213,3 +213,81 @@ async fn a_failed_file_system_is_terminal_and_reports_the_fsx_message() -> anyho
     assert_eq!(h.emulator.calls().count("fsx", "CreateFileSystem"), 1, "a failed file system is not replaced");
     Ok(())
 }
+
+/// An EC2 client on the emulator, as a person with console access would use it.
+async fn ec2(h: &Harness) -> aws_sdk_ec2::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(h.emulator.endpoint())
+        .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "static"))
+        .load()
+        .await;
+    aws_sdk_ec2::Client::new(&config)
+}
+
+#[tokio::test]
+async fn existing_security_groups_are_checked_and_the_missing_rule_is_named() -> anyhow::Result<()> {
+    let h = Harness::start("existing", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
+    let ec2 = ec2(&h).await;
+    let seed = h.emulator.seed();
+    let group = ec2.create_security_group().group_name("team-lustre").description("hand-made").vpc_id(&seed.vpc_id).send().await?;
+    let group_id = group.group_id().context("group id")?.to_string();
+    // Only port 988: the 1018-1023 range is missing.
+    ec2.authorize_security_group_ingress()
+        .group_id(&group_id)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(988)
+                .to_port(988)
+                .user_id_group_pairs(aws_sdk_ec2::types::UserIdGroupPair::builder().group_id(&group_id).build())
+                .build(),
+        )
+        .send()
+        .await?;
+    let lv = volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "byo"},
+        "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": h.subnet_id, "securityGroupIds": [group_id]}}}));
+    h.lvs().create(&PostParams::default(), &lv).await?;
+    let blocked = wait_for(&h.lvs(), "byo", DEADLINE, "SecurityGroupReady=False naming 1018-1023", |lv| {
+        condition(lv, "SecurityGroupReady").is_some_and(|c| c.status == "False" && c.message.contains("TCP 1018-1023"))
+    })
+    .await
+    .with_context(|| h.operator_log())?;
+    assert!(!condition(&blocked, "SecurityGroupReady").is_some_and(|c| c.message.contains("TCP 988")), "988 is open");
+    assert_eq!(h.emulator.calls().count("fsx", "CreateFileSystem"), 0, "FSx is not asked while a rule is missing");
+
+    // The platform team adds the rule; the operator notices on its retry and creates.
+    ec2.authorize_security_group_ingress()
+        .group_id(&group_id)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(1018)
+                .to_port(1023)
+                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(&seed.subnet_cidrs[0]).build())
+                .build(),
+        )
+        .send()
+        .await?;
+    ready(&h, "byo").await?;
+    assert_eq!(h.emulator.calls().count("ec2", "CreateSecurityGroup"), 1, "only the test's own group; none managed");
+    assert_eq!(h.emulator.inventory().file_systems[0].security_group_ids, vec![group_id.clone()]);
+    h.lvs().delete("byo", &DeleteParams::default()).await?;
+    wait_gone(&h.lvs(), "byo", DEADLINE).await?;
+    assert!(h.emulator.inventory().security_groups.iter().any(|g| g.id == group_id), "a given group is never deleted");
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalid_network_settings_right_after_adding_rules_is_retried() -> anyhow::Result<()> {
+    // New rules stay invisible to FSx's check for 3 s, as AWS's eventual consistency does.
+    let config = aws_emulator::EmulatorConfig { network_check_delay: Duration::from_secs(3), ..emulator(Duration::from_secs(1)) };
+    let h = Harness::start("netdelay", config, OperatorOptions::default()).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("eventual", &h.subnet_id)).await?;
+    ready(&h, "eventual").await?;
+    let calls = h.emulator.calls();
+    assert!(calls.count_outcome("fsx", "CreateFileSystem", "InvalidNetworkSettings") >= 1, "the first create met the delay");
+    assert_eq!(calls.count_outcome("fsx", "CreateFileSystem", "ok"), 1);
+    assert_eq!(h.emulator.inventory().file_systems.len(), 1);
+    Ok(())
+}
