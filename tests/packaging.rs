@@ -442,6 +442,7 @@ fn deployment_is_hardened_and_wired_to_the_operator_flags() -> Result<()> {
     assert_eq!(value("LEADER_ELECT").as_deref(), Some("true"));
     assert_eq!(value("LOG_FORMAT").as_deref(), Some("json"));
     assert_eq!(value("POLL_INTERVAL").as_deref(), Some("15"));
+    assert_eq!(value("RESYNC_INTERVAL").as_deref(), Some("600"));
     assert!(c["env"].as_array().into_iter().flatten().all(|e| e["valueFrom"].get("secretKeyRef").is_none()), "no secrets in env");
     assert!(pod["volumes"].as_array().into_iter().flatten().all(|v| v.get("secret").is_none()), "no secret volumes");
 
