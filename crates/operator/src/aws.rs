@@ -24,6 +24,10 @@ impl AwsError {
     pub fn is(&self, code: &str) -> bool {
         self.code == code
     }
+    /// EC2's answers for a security group that does not exist.
+    pub fn is_group_not_found(&self) -> bool {
+        self.is("InvalidGroup.NotFound") || self.is("InvalidGroupId.NotFound")
+    }
     /// Throttling and server-side failures, worth retrying with backoff.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -100,6 +104,12 @@ pub struct SecurityGroupInfo {
     pub tags: BTreeMap<String, String>,
     /// Inbound TCP rules as (from, to, source) with source a group ID or a CIDR.
     pub ingress: Vec<(i32, i32, String)>,
+}
+
+impl SecurityGroupInfo {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
 }
 
 /// A subnet's VPC and CIDR.
@@ -179,6 +189,15 @@ impl Aws {
             .call("ec2", "DescribeSecurityGroups", self.ec2.describe_security_groups().set_group_ids(Some(ids.to_vec())).send())
             .await?;
         Ok(out.security_groups().iter().map(sg_info).collect())
+    }
+
+    /// One security group by ID; `None` when EC2 says it does not exist.
+    pub async fn describe_security_group(&self, id: &str) -> Result<Option<SecurityGroupInfo>, AwsError> {
+        match self.describe_security_groups(&[id.to_string()]).await {
+            Ok(mut found) => Ok(found.pop()),
+            Err(e) if e.is_group_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The security group named `name` in `vpc_id`, if any.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::Resource;
 use lustre_api::{tags, LustreVolume};
@@ -35,6 +36,16 @@ pub fn owner_labels(lv: &LustreVolume) -> BTreeMap<String, String> {
         (tags::LABEL_OWNER_NAME.to_string(), lv.metadata.name.clone().unwrap_or_default()),
         (tags::MANAGED_BY.to_string(), tags::MANAGED_BY_VALUE.to_string()),
     ])
+}
+
+/// Whether `lv` owns the object (owner reference with its UID).
+fn owned_by(meta: &ObjectMeta, lv: &LustreVolume) -> bool {
+    meta.owner_references.iter().flatten().any(|o| Some(&o.uid) == lv.metadata.uid.as_ref())
+}
+
+/// Whether a cluster-scoped object carries the owner label of the volume with `uid`.
+fn labelled_for(meta: &ObjectMeta, uid: &str) -> bool {
+    meta.labels.as_ref().and_then(|l| l.get(tags::OWNER_UID)).map(String::as_str) == Some(uid)
 }
 
 pub fn desired_storage_class(lv: &LustreVolume) -> StorageClass {
@@ -113,6 +124,10 @@ pub fn desired_claim(lv: &LustreVolume, fs: &FileSystemInfo) -> PersistentVolume
     .expect("a PersistentVolumeClaim literal is valid")
 }
 
+fn create_params() -> PostParams {
+    PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }
+}
+
 fn apply_params() -> PatchParams {
     PatchParams::apply(FIELD_MANAGER).force()
 }
@@ -125,7 +140,7 @@ pub async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs
     match classes.get_opt(&name).await? {
         // StorageClass parameters are immutable: only create; labels are re-applied below.
         None => {
-            classes.create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &desired_sc).await?;
+            classes.create(&create_params(), &desired_sc).await?;
         }
         Some(existing) if existing.metadata.labels != desired_sc.metadata.labels => {
             classes.patch(&name, &apply_params(), &Patch::Apply(&json!({
@@ -144,13 +159,13 @@ pub async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs
             let mut desired = desired;
             let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), lv.metadata.namespace.as_deref().unwrap_or_default());
             if let Some(claim) = claims.get_opt(&lv.claim_name()).await? {
-                if claim.metadata.owner_references.iter().flatten().any(|o| Some(&o.uid) == lv.metadata.uid.as_ref()) {
+                if owned_by(&claim.metadata, lv) {
                     if let Some(r) = desired.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
                         r.uid = claim.metadata.uid.clone();
                     }
                 }
             }
-            volumes.create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &desired).await?;
+            volumes.create(&create_params(), &desired).await?;
         }
         Some(existing) => {
             // claimRef is an atomic struct that the PV binder completes (uid, resourceVersion):
@@ -176,8 +191,7 @@ pub async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo)
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
     let claim = match claims.get_opt(&lv.claim_name()).await? {
         Some(c) => {
-            let ours = c.metadata.owner_references.iter().flatten().any(|o| Some(&o.uid) == lv.metadata.uid.as_ref());
-            if !ours {
+            if !owned_by(&c.metadata, lv) {
                 return Err(Error::Conflict(format!(
                     "a PersistentVolumeClaim named {} already exists in {ns} and is not owned by this LustreVolume; set spec.claim.name to another name",
                     lv.claim_name()
@@ -198,7 +212,7 @@ pub async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo)
             }
             // A claim's spec is immutable once bound: create it, never rewrite it.
             let c = claims
-                .create(&PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &desired_claim(lv, fs))
+                .create(&create_params(), &desired_claim(lv, fs))
                 .await?;
             ctx.events.normal(lv, "ClaimCreated", &format!("created PersistentVolumeClaim {}", lv.claim_name())).await;
             c
@@ -213,7 +227,7 @@ pub async fn delete_claim(ctx: &Context, lv: &LustreVolume) -> Result<()> {
     let name = lv.claim_name();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
     let Some(claim) = claims.get_opt(&name).await? else { return Ok(()) };
-    if !claim.metadata.owner_references.iter().flatten().any(|o| Some(&o.uid) == lv.metadata.uid.as_ref()) {
+    if !owned_by(&claim.metadata, lv) {
         return Ok(()); // not ours: never touch it
     }
     if claim.metadata.deletion_timestamp.is_none() {
@@ -249,13 +263,13 @@ pub async fn delete_storage_class_and_volume(ctx: &Context, lv: &LustreVolume) -
     let uid = names::uid(lv);
     let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
     if let Some(pv) = volumes.get_opt(&name).await? {
-        if pv.metadata.labels.as_ref().and_then(|l| l.get(tags::OWNER_UID)).map(String::as_str) == Some(uid) {
+        if labelled_for(&pv.metadata, uid) {
             volumes.delete(&name, &DeleteParams::default()).await?;
         }
     }
     let classes: Api<StorageClass> = Api::all(ctx.client.clone());
     if let Some(sc) = classes.get_opt(&name).await? {
-        if sc.metadata.labels.as_ref().and_then(|l| l.get(tags::OWNER_UID)).map(String::as_str) == Some(uid) {
+        if labelled_for(&sc.metadata, uid) {
             classes.delete(&name, &DeleteParams::default()).await?;
         }
     }

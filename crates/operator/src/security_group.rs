@@ -113,15 +113,11 @@ pub async fn ensure(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>, ne
 
     let uid = names::uid(lv);
     let group = match known_id {
-        Some(id) => match ctx.aws.describe_security_groups(&[id.to_string()]).await {
-            Ok(mut found) => found.pop(),
-            Err(e) if e.is("InvalidGroup.NotFound") || e.is("InvalidGroupId.NotFound") => None,
-            Err(e) => return Err(e.into()),
-        },
+        Some(id) => ctx.aws.describe_security_group(id).await?,
         None => None,
     };
     let group = match group {
-        Some(g) if g.tags.get(tags::OWNER_UID).map(String::as_str) == Some(uid) => g,
+        Some(g) if g.tag(tags::OWNER_UID) == Some(uid) => g,
         Some(g) => {
             return Err(Error::Conflict(format!(
                 "security group {} in status is not tagged {}={uid}; refusing to use it",
@@ -162,7 +158,7 @@ async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGrou
         Err(e) if e.is("InvalidGroup.Duplicate") => {
             // Created by an earlier attempt that the tag lookup did not see yet.
             match ctx.aws.find_security_group_by_name(&subnet.vpc_id, &name).await? {
-                Some(g) if g.tags.get(tags::OWNER_UID).map(String::as_str) == Some(uid) => return Ok(g),
+                Some(g) if g.tag(tags::OWNER_UID) == Some(uid) => return Ok(g),
                 _ => return Err(Error::Conflict(format!("a security group named {name} exists in {} without our owner tag", subnet.vpc_id))),
             }
         }
@@ -172,29 +168,25 @@ async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGrou
     Ok(SecurityGroupInfo { id, vpc_id: subnet.vpc_id, tags: owner_tags(lv), ingress: Vec::new() })
 }
 
-/// Deletes the managed group if it carries this volume's owner tag. `Ok(true)` once it is gone;
-/// `DependencyViolation` (ENIs of a file system still deleting) is returned for a retry.
+/// Deletes the managed group if it carries this volume's owner tag. Ok once it is gone;
+/// `DependencyViolation` (ENIs of a file system still deleting) becomes `Error::Waiting` for a retry.
 pub async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>) -> Result<()> {
     if !lv.spec.network.security_group_ids.is_empty() {
         return Ok(());
     }
     let uid = names::uid(lv);
     let groups = match known_id {
-        Some(id) => match ctx.aws.describe_security_groups(&[id.to_string()]).await {
-            Ok(g) => g,
-            Err(e) if e.is("InvalidGroup.NotFound") || e.is("InvalidGroupId.NotFound") => Vec::new(),
-            Err(e) => return Err(e.into()),
-        },
+        Some(id) => ctx.aws.describe_security_group(id).await?.into_iter().collect(),
         None => ctx.aws.find_security_groups_by_tag(tags::OWNER_UID, uid).await?,
     };
     for g in groups {
-        if g.tags.get(tags::OWNER_UID).map(String::as_str) != Some(uid) {
+        if g.tag(tags::OWNER_UID) != Some(uid) {
             ctx.events.warning(lv, "NotOwned", &format!("security group {} is not tagged with this volume's UID; leaving it", g.id)).await;
             continue;
         }
         match ctx.aws.delete_security_group(&g.id).await {
             Ok(()) => ctx.events.normal(lv, "SecurityGroupDeleted", &format!("deleted security group {}", g.id)).await,
-            Err(e) if e.is("InvalidGroup.NotFound") => {}
+            Err(e) if e.is_group_not_found() => {}
             Err(e) if e.is("DependencyViolation") => {
                 return Err(Error::Waiting(format!("security group {} is still in use by network interfaces; retrying", g.id)))
             }
