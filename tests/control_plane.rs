@@ -65,16 +65,25 @@ async fn static_fsx_pv_and_claim_bind_through_the_controller_manager() -> anyhow
 async fn garbage_collector_removes_dependents_of_a_deleted_owner() -> anyhow::Result<()> {
     let ns = namespace("gc").await?;
     let cms: Api<ConfigMap> = ns.api();
-    let owner = cms.create(&PostParams::default(), &from_json(json!({
-        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}, "data": {"k": "v"}
-    }))).await?;
+    let owner = cms
+        .create(
+            &PostParams::default(),
+            &from_json(json!({
+                "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}, "data": {"k": "v"}
+            })),
+        )
+        .await?;
     let uid = owner.metadata.uid.clone().expect("created object has a uid");
-    cms.create(&PostParams::default(), &from_json(json!({
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "dependent", "ownerReferences": [
-            {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}
-        ]}
-    }))).await?;
+    cms.create(
+        &PostParams::default(),
+        &from_json(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "dependent", "ownerReferences": [
+                {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}
+            ]}
+        })),
+    )
+    .await?;
     cms.delete("owner", &DeleteParams::default()).await?;
     wait_gone(&cms, "dependent", T).await?;
     assert!(cms.get_opt("owner").await?.is_none());
@@ -106,13 +115,18 @@ async fn apiserver_enforces_cel_rules_with_their_message() -> anyhow::Result<()>
     let ar = ApiResource::from_gvk_with_plural(&gvk, "widgets");
     let widgets: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &ar);
     let obj = |name: &str, size: i64| -> DynamicObject {
-        from_json(json!({"apiVersion": format!("{group}/v1"), "kind": "Widget", "metadata": {"name": name}, "spec": {"size": size}}))
+        from_json(
+            json!({"apiVersion": format!("{group}/v1"), "kind": "Widget", "metadata": {"name": name}, "spec": {"size": size}}),
+        )
     };
     // The CRD's endpoint appears shortly after creation.
     let mut created = None;
     for _ in 0..100 {
         match widgets.create(&PostParams::default(), &obj("good", 2400)).await {
-            Ok(o) => { created = Some(o); break; }
+            Ok(o) => {
+                created = Some(o);
+                break;
+            }
             Err(kube::Error::Api(s)) if s.code == 404 => tokio::time::sleep(Duration::from_millis(100)).await,
             Err(e) => return Err(e.into()),
         }

@@ -13,8 +13,6 @@ use lustre_api::tags;
 use serde_json::json;
 use testkit::{wait_for, Harness, OperatorOptions};
 
-
-
 #[tokio::test]
 async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Result<()> {
     let h = Harness::start("happy", emulator(Duration::from_secs(2)), OperatorOptions::default()).await?;
@@ -56,7 +54,12 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
     assert_eq!(st.lifecycle.as_deref(), Some("AVAILABLE"));
     assert_eq!(st.observed_generation, lv.metadata.generation);
     for c in ["SecurityGroupReady", "FileSystemReady", "ClaimBound", "Ready"] {
-        assert_eq!(condition(&lv, c).map(|c| c.status.as_str()), Some("True"), "condition {c}: {:?}", condition(&lv, c));
+        assert_eq!(
+            condition(&lv, c).map(|c| c.status.as_str()),
+            Some("True"),
+            "condition {c}: {:?}",
+            condition(&lv, c)
+        );
     }
 
     // The PV, StorageClass and claim.
@@ -73,7 +76,8 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
     assert_eq!(spec.access_modes, Some(vec!["ReadWriteMany".to_string()]));
     assert_eq!(spec.persistent_volume_reclaim_policy.as_deref(), Some("Retain"));
     assert_eq!(spec.capacity.unwrap_or_default().get("storage").map(|q| q.0.as_str()), Some("1200Gi"));
-    let sc = Api::<StorageClass>::all(h.ns.client.clone()).get(st.storage_class_name.as_deref().unwrap_or_default()).await?;
+    let sc =
+        Api::<StorageClass>::all(h.ns.client.clone()).get(st.storage_class_name.as_deref().unwrap_or_default()).await?;
     assert_eq!(sc.provisioner, "lustre.fsx.dev/static");
     assert_eq!(sc.reclaim_policy.as_deref(), Some("Retain"));
     assert_eq!(sc.volume_binding_mode.as_deref(), Some("Immediate"));
@@ -96,7 +100,13 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
     assert!(Api::<PersistentVolume>::all(h.ns.client.clone()).get_opt(&pv_name).await?.is_none());
     assert!(Api::<StorageClass>::all(h.ns.client.clone()).get_opt(&pv_name).await?.is_none());
     assert_eq!(h.emulator.calls().count_outcome("fsx", "DeleteFileSystem", "ok"), 1);
-    assert!(h.operator.as_ref().context("operator")?.metrics().await.contains("lustre_operator_aws_calls_total{service=\"fsx\",operation=\"CreateFileSystem\",outcome=\"ok\"} 1"));
+    assert!(h
+        .operator
+        .as_ref()
+        .context("operator")?
+        .metrics()
+        .await
+        .contains("lustre_operator_aws_calls_total{service=\"fsx\",operation=\"CreateFileSystem\",outcome=\"ok\"} 1"));
     Ok(())
 }
 
@@ -108,7 +118,12 @@ async fn deletion_waits_for_pods_using_the_claim_and_says_which() -> anyhow::Res
     // A pod scheduled to a node (no kubelet here): the claim's protection keeps it while it exists.
     let node_name = format!("node-{}", h.ns.name);
     let nodes: Api<Node> = Api::all(h.ns.client.clone());
-    nodes.create(&PostParams::default(), &serde_json::from_value(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node_name}}))?).await?;
+    nodes
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node_name}}))?,
+        )
+        .await?;
     let pods: Api<Pod> = h.ns.api();
     pods.create(&PostParams::default(), &serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "trainer"},
@@ -173,8 +188,10 @@ async fn retain_keeps_aws_resources_and_adoption_leaves_them_untouched() -> anyh
     assert_eq!(h.emulator.calls().count("fsx", "DeleteFileSystem"), 0);
 
     h.emulator.reset_calls();
-    let adopt = volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "adopt"},
-        "spec": {"fileSystemId": fs_id, "network": {"subnetId": h.subnet_id}, "claim": {"name": "datasets", "readOnly": true}}}));
+    let adopt = volume(
+        json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "adopt"},
+        "spec": {"fileSystemId": fs_id, "network": {"subnetId": h.subnet_id}, "claim": {"name": "datasets", "readOnly": true}}}),
+    );
     h.lvs().create(&PostParams::default(), &adopt).await?;
     let adopted = ready(&h, "adopt").await?;
     assert_eq!(adopted.status.as_ref().and_then(|s| s.file_system_id.as_deref()), Some(fs_id.as_str()));
@@ -184,12 +201,22 @@ async fn retain_keeps_aws_resources_and_adoption_leaves_them_untouched() -> anyh
     let spec = pv.spec.context("pv spec")?;
     assert_eq!(spec.csi.map(|c| c.volume_handle), Some(fs_id.clone()));
     assert_eq!(spec.access_modes, Some(vec!["ReadOnlyMany".to_string()]));
-    assert_eq!(h.ns.api::<PersistentVolumeClaim>().get("datasets").await?.status.and_then(|s| s.phase).as_deref(), Some("Bound"));
+    assert_eq!(
+        h.ns.api::<PersistentVolumeClaim>().get("datasets").await?.status.and_then(|s| s.phase).as_deref(),
+        Some("Bound")
+    );
 
     h.lvs().delete("adopt", &DeleteParams::default()).await?;
     gone(&h, "adopt").await?;
     let calls = h.emulator.calls();
-    for (service, op) in [("fsx", "CreateFileSystem"), ("fsx", "DeleteFileSystem"), ("fsx", "UpdateFileSystem"), ("ec2", "CreateSecurityGroup"), ("ec2", "DeleteSecurityGroup"), ("ec2", "AuthorizeSecurityGroupIngress")] {
+    for (service, op) in [
+        ("fsx", "CreateFileSystem"),
+        ("fsx", "DeleteFileSystem"),
+        ("fsx", "UpdateFileSystem"),
+        ("ec2", "CreateSecurityGroup"),
+        ("ec2", "DeleteSecurityGroup"),
+        ("ec2", "AuthorizeSecurityGroupIngress"),
+    ] {
         assert_eq!(calls.count(service, op), 0, "adoption must not call {op}");
     }
     assert_eq!(h.emulator.inventory().file_systems.len(), 1, "the adopted file system stays");
@@ -201,7 +228,13 @@ async fn growing_capacity_updates_the_file_system_and_the_volume() -> anyhow::Re
     let h = Harness::start("grow", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
     h.lvs().create(&PostParams::default(), &scratch_volume("grow", &h.subnet_id)).await?;
     ready(&h, "grow").await?;
-    h.lvs().patch("grow", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&json!({"spec": {"storageCapacityGiB": 2400}}))).await?;
+    h.lvs()
+        .patch(
+            "grow",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&json!({"spec": {"storageCapacityGiB": 2400}})),
+        )
+        .await?;
     let grown = wait_for(&h.lvs(), "grow", DEADLINE, "capacity 2400 and Ready", |lv| {
         is_ready(lv) && lv.status.as_ref().and_then(|s| s.capacity_gib) == Some(2400)
     })
@@ -211,10 +244,15 @@ async fn growing_capacity_updates_the_file_system_and_the_volume() -> anyhow::Re
     assert_eq!(h.emulator.inventory().file_systems[0].storage_capacity, 2400);
     assert_eq!(grown.status.as_ref().and_then(|s| s.observed_generation), grown.metadata.generation);
     let pv_name = grown.status.and_then(|s| s.persistent_volume_name).context("pv")?;
-    let pv = wait_for(&Api::<PersistentVolume>::all(h.ns.client.clone()), &pv_name, DEADLINE, "PV capacity 2400Gi", |pv| {
-        pv.spec.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage")).map(|q| q.0.as_str()) == Some("2400Gi")
-    })
-    .await?;
-    assert_eq!(pv.spec.and_then(|s| s.csi).map(|c| c.volume_handle), Some(h.emulator.inventory().file_systems[0].id.clone()));
+    let pv =
+        wait_for(&Api::<PersistentVolume>::all(h.ns.client.clone()), &pv_name, DEADLINE, "PV capacity 2400Gi", |pv| {
+            pv.spec.as_ref().and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage")).map(|q| q.0.as_str())
+                == Some("2400Gi")
+        })
+        .await?;
+    assert_eq!(
+        pv.spec.and_then(|s| s.csi).map(|c| c.volume_handle),
+        Some(h.emulator.inventory().file_systems[0].id.clone())
+    );
     Ok(())
 }

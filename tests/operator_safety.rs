@@ -12,13 +12,22 @@ use lustre_api::Phase;
 use serde_json::json;
 use testkit::{wait_for, wait_gone, wait_until, Harness, OperatorOptions};
 
-
 /// Waits until the emulator's inventory satisfies `pred`.
-async fn inventory_until(h: &Harness, what: &str, pred: impl Fn(&aws_emulator::Inventory) -> bool) -> anyhow::Result<()> {
+async fn inventory_until(
+    h: &Harness,
+    what: &str,
+    pred: impl Fn(&aws_emulator::Inventory) -> bool,
+) -> anyhow::Result<()> {
     wait_until(DEADLINE, what, || {
         let inv = h.emulator.inventory();
         let ok = pred(&inv);
-        async move { if ok { Ok(true) } else { Err(format!("{} file systems, {} security groups", inv.file_systems.len(), inv.security_groups.len())) } }
+        async move {
+            if ok {
+                Ok(true)
+            } else {
+                Err(format!("{} file systems, {} security groups", inv.file_systems.len(), inv.security_groups.len()))
+            }
+        }
     })
     .await
 }
@@ -39,7 +48,11 @@ async fn killed_after_create_file_system_is_applied_restarts_without_a_second_fi
     let inv = h.emulator.inventory();
     assert_eq!(inv.file_systems.len(), 1, "still exactly one file system");
     assert_eq!(lv.status.and_then(|s| s.file_system_id), Some(inv.file_systems[0].id.clone()));
-    assert_eq!(h.emulator.calls().count("fsx", "CreateFileSystem"), 1, "the restarted operator found it by tag instead of creating");
+    assert_eq!(
+        h.emulator.calls().count("fsx", "CreateFileSystem"),
+        1,
+        "the restarted operator found it by tag instead of creating"
+    );
     assert_eq!(h.managed_security_groups().len(), 1);
     Ok(())
 }
@@ -50,7 +63,10 @@ async fn killed_after_create_security_group_restarts_without_a_second_group() ->
     h.emulator.set_fault("CreateSecurityGroup", Fault::delay_after_apply(Duration::from_secs(120)).times(1));
     h.lvs().create(&PostParams::default(), &scratch_volume("crash", &h.subnet_id)).await?;
     let default_sg = h.emulator.seed().default_security_group_id;
-    inventory_until(&h, "the security group to exist", move |inv| inv.security_groups.iter().any(|g| g.id != default_sg)).await?;
+    inventory_until(&h, "the security group to exist", move |inv| {
+        inv.security_groups.iter().any(|g| g.id != default_sg)
+    })
+    .await?;
     h.kill_operator();
     h.emulator.clear_faults();
     h.start_operator().await?;
@@ -83,7 +99,12 @@ async fn wiped_status_comes_back_with_the_same_ids_and_no_create_calls() -> anyh
 
 #[tokio::test]
 async fn drift_is_repaired_and_a_lost_file_system_is_reported_not_recreated() -> anyhow::Result<()> {
-    let h = Harness::start("drift", emulator(Duration::from_secs(1)), OperatorOptions { resync_secs: 2, ..Default::default() }).await?;
+    let h = Harness::start(
+        "drift",
+        emulator(Duration::from_secs(1)),
+        OperatorOptions { resync_secs: 2, ..Default::default() },
+    )
+    .await?;
     h.lvs().create(&PostParams::default(), &scratch_volume("drift", &h.subnet_id)).await?;
     let lv = ready(&h, "drift").await?;
     let st = lv.status.clone().context("status")?;
@@ -94,7 +115,9 @@ async fn drift_is_repaired_and_a_lost_file_system_is_reported_not_recreated() ->
     h.emulator.revoke_ingress_out_of_band(&sg, 1018, 1023)?;
     let sg2 = sg.clone();
     inventory_until(&h, "the 1018-1023 rule to be restored", move |inv| {
-        inv.security_groups.iter().any(|g| g.id == sg2 && g.ingress.iter().any(|r| r.from_port == 1018 && r.to_port == 1023))
+        inv.security_groups
+            .iter()
+            .any(|g| g.id == sg2 && g.ingress.iter().any(|r| r.from_port == 1018 && r.to_port == 1023))
     })
     .await?;
 
@@ -113,17 +136,21 @@ async fn drift_is_repaired_and_a_lost_file_system_is_reported_not_recreated() ->
     let old_pv_uid = pvs.get(&pv_name).await?.metadata.uid;
     pvs.delete(&pv_name, &DeleteParams::default()).await?;
     pvs.patch(&pv_name, &PatchParams::default(), &Patch::Merge(&json!({"metadata": {"finalizers": null}}))).await.ok();
-    wait_for(&pvs, &pv_name, DEADLINE, "a re-created PV", |p| p.metadata.uid != old_pv_uid && p.metadata.deletion_timestamp.is_none())
-        .await
-        .with_context(|| h.operator_log())?;
+    wait_for(&pvs, &pv_name, DEADLINE, "a re-created PV", |p| {
+        p.metadata.uid != old_pv_uid && p.metadata.deletion_timestamp.is_none()
+    })
+    .await
+    .with_context(|| h.operator_log())?;
     wait_for(&h.lvs(), "drift", DEADLINE, "Ready again", is_ready).await?;
 
     // A file system deleted behind our back: Lost, an event, and no new file system.
     let fs_id = st.file_system_id.clone().context("fs")?;
     h.emulator.delete_file_system_out_of_band(&fs_id)?;
-    let lost = wait_for(&h.lvs(), "drift", DEADLINE, "phase Lost", |lv| lv.status.as_ref().and_then(|s| s.phase) == Some(Phase::Lost))
-        .await
-        .with_context(|| h.operator_log())?;
+    let lost = wait_for(&h.lvs(), "drift", DEADLINE, "phase Lost", |lv| {
+        lv.status.as_ref().and_then(|s| s.phase) == Some(Phase::Lost)
+    })
+    .await
+    .with_context(|| h.operator_log())?;
     assert!(condition(&lost, "Ready").is_some_and(|c| c.status == "False" && c.message.contains(&fs_id)));
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(h.emulator.calls().count("fsx", "CreateFileSystem"), 1, "never silently re-created");
@@ -166,7 +193,9 @@ async fn invalid_specs_are_rejected_with_the_rule_message_and_cost_no_aws_calls(
         condition(lv, "Ready").is_some_and(|c| c.reason == "InvalidSpec")
     })
     .await?;
-    assert!(condition(&rejected, "Ready").is_some_and(|c| c.message.contains("s3.exportPath must be in the import bucket")));
+    assert!(
+        condition(&rejected, "Ready").is_some_and(|c| c.message.contains("s3.exportPath must be in the import bucket"))
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(h.emulator.calls().total(), 0, "invalid specs make no AWS call");
     h.lvs().delete("bucket", &DeleteParams::default()).await?;
@@ -179,7 +208,10 @@ async fn invalid_specs_are_rejected_with_the_rule_message_and_cost_no_aws_calls(
     h.emulator.reset_calls();
     for (patch, message) in [
         (json!({"spec": {"storageCapacityGiB": 1200}}), "storageCapacityGiB can only grow"),
-        (json!({"spec": {"deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125}}), "deploymentType is immutable"),
+        (
+            json!({"spec": {"deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125}}),
+            "deploymentType is immutable",
+        ),
     ] {
         match h.lvs().patch("grow", &PatchParams::default(), &Patch::Merge(&patch)).await {
             Err(kube::Error::Api(s)) => {
@@ -204,9 +236,11 @@ async fn a_failed_file_system_is_terminal_and_reports_the_fsx_message() -> anyho
     .await?;
     let fs_id = creating.status.and_then(|s| s.file_system_id).context("fs id")?;
     h.emulator.force_lifecycle(&fs_id, "FAILED", Some("The subnet ran out of IP addresses"))?;
-    let failed = wait_for(&h.lvs(), "doomed", DEADLINE, "phase Failed", |lv| lv.status.as_ref().and_then(|s| s.phase) == Some(Phase::Failed))
-        .await
-        .with_context(|| h.operator_log())?;
+    let failed = wait_for(&h.lvs(), "doomed", DEADLINE, "phase Failed", |lv| {
+        lv.status.as_ref().and_then(|s| s.phase) == Some(Phase::Failed)
+    })
+    .await
+    .with_context(|| h.operator_log())?;
     let cond = condition(&failed, "FileSystemReady").context("FileSystemReady")?;
     assert_eq!(cond.status, "False");
     assert!(cond.message.contains("The subnet ran out of IP addresses"), "{}", cond.message);
@@ -230,7 +264,13 @@ async fn existing_security_groups_are_checked_and_the_missing_rule_is_named() ->
     let h = Harness::start("existing", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
     let ec2 = ec2(&h).await;
     let seed = h.emulator.seed();
-    let group = ec2.create_security_group().group_name("team-lustre").description("hand-made").vpc_id(&seed.vpc_id).send().await?;
+    let group = ec2
+        .create_security_group()
+        .group_name("team-lustre")
+        .description("hand-made")
+        .vpc_id(&seed.vpc_id)
+        .send()
+        .await?;
     let group_id = group.group_id().context("group id")?.to_string();
     // Only port 988: the 1018-1023 range is missing.
     ec2.authorize_security_group_ingress()
@@ -245,7 +285,8 @@ async fn existing_security_groups_are_checked_and_the_missing_rule_is_named() ->
         )
         .send()
         .await?;
-    let lv = volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "byo"},
+    let lv =
+        volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "byo"},
         "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": h.subnet_id, "securityGroupIds": [group_id]}}}));
     h.lvs().create(&PostParams::default(), &lv).await?;
     let blocked = wait_for(&h.lvs(), "byo", DEADLINE, "SecurityGroupReady=False naming 1018-1023", |lv| {
@@ -281,12 +322,18 @@ async fn existing_security_groups_are_checked_and_the_missing_rule_is_named() ->
 #[tokio::test]
 async fn invalid_network_settings_right_after_adding_rules_is_retried() -> anyhow::Result<()> {
     // New rules stay invisible to FSx's check for 3 s, as AWS's eventual consistency does.
-    let config = aws_emulator::EmulatorConfig { network_check_delay: Duration::from_secs(3), ..emulator(Duration::from_secs(1)) };
+    let config = aws_emulator::EmulatorConfig {
+        network_check_delay: Duration::from_secs(3),
+        ..emulator(Duration::from_secs(1))
+    };
     let h = Harness::start("netdelay", config, OperatorOptions::default()).await?;
     h.lvs().create(&PostParams::default(), &scratch_volume("eventual", &h.subnet_id)).await?;
     ready(&h, "eventual").await?;
     let calls = h.emulator.calls();
-    assert!(calls.count_outcome("fsx", "CreateFileSystem", "InvalidNetworkSettings") >= 1, "the first create met the delay");
+    assert!(
+        calls.count_outcome("fsx", "CreateFileSystem", "InvalidNetworkSettings") >= 1,
+        "the first create met the delay"
+    );
     assert_eq!(calls.count_outcome("fsx", "CreateFileSystem", "ok"), 1);
     assert_eq!(h.emulator.inventory().file_systems.len(), 1);
     Ok(())

@@ -38,7 +38,11 @@ fn helm() -> Result<PathBuf> {
     static HELM: std::sync::OnceLock<std::result::Result<PathBuf, String>> = std::sync::OnceLock::new();
     HELM.get_or_init(|| {
         let helm = testkit::binaries_dir().map_err(|e| format!("{e:#}"))?.join("helm");
-        if helm.is_file() { Ok(helm) } else { Err(format!("no helm binary at {}", helm.display())) }
+        if helm.is_file() {
+            Ok(helm)
+        } else {
+            Err(format!("no helm binary at {}", helm.display()))
+        }
     })
     .clone()
     .map_err(anyhow::Error::msg)
@@ -114,7 +118,8 @@ fn client_setup() {
 /// discoverable.
 async fn install_crd(client: &Client, crd: &Value) -> Result<()> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.patch(name(crd), &PatchParams::apply(MANAGER).force(), &Patch::Apply(crd)).await
+    crds.patch(name(crd), &PatchParams::apply(MANAGER).force(), &Patch::Apply(crd))
+        .await
         .with_context(|| format!("applying CRD {}", name(crd)))?;
     let group = crd["spec"]["group"].as_str().unwrap_or_default();
     let kind = crd["spec"]["names"]["kind"].as_str().unwrap_or_default();
@@ -122,8 +127,14 @@ async fn install_crd(client: &Client, crd: &Value) -> Result<()> {
     let gvk = GroupVersionKind::gvk(group, version, kind);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let established = crds.get(name(crd)).await?.status.and_then(|s| s.conditions).unwrap_or_default()
-            .iter().any(|c| c.type_ == "Established" && c.status == "True");
+        let established = crds
+            .get(name(crd))
+            .await?
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
         if established && discovery::pinned_kind(client, &gvk).await.is_ok() {
             return Ok(());
         }
@@ -159,7 +170,8 @@ async fn dry_run_apply(client: &Client, doc: &Value, default_ns: &str, optional_
         }
         Scope::Cluster => Api::all_with(client.clone(), &ar),
     };
-    api.patch(name(doc), &PatchParams::apply(MANAGER).dry_run(), &Patch::Apply(doc)).await
+    api.patch(name(doc), &PatchParams::apply(MANAGER).dry_run(), &Patch::Apply(doc))
+        .await
         .with_context(|| format!("server-side dry-run apply of {} {} was rejected", kind(doc), name(doc)))?;
     Ok(DryRun::Accepted)
 }
@@ -204,7 +216,13 @@ const VALUE_SETS: &[&[&str]] = &[
 fn helm_lint_passes_with_default_and_non_default_values() -> Result<()> {
     let out = run_helm(&["lint", "--strict", CHART])?;
     assert!(out.contains("0 chart(s) failed"), "{out}");
-    let out = run_helm(&["lint", "--strict", CHART, "--set", "replicaCount=3,serviceMonitor.enabled=true,leaderElect=false"])?;
+    let out = run_helm(&[
+        "lint",
+        "--strict",
+        CHART,
+        "--set",
+        "replicaCount=3,serviceMonitor.enabled=true,leaderElect=false",
+    ])?;
     assert!(out.contains("0 chart(s) failed"), "{out}");
     Ok(())
 }
@@ -219,13 +237,19 @@ async fn rendered_chart_is_accepted_by_server_side_dry_run() -> Result<()> {
     for sets in VALUE_SETS {
         let docs = render(&ns.name, sets)?;
         let kinds: BTreeSet<&str> = docs.iter().map(kind).collect();
-        for k in ["CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment"] {
+        for k in
+            ["CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment"]
+        {
             assert!(kinds.contains(k), "values {sets:?}: no {k} rendered (kinds: {kinds:?})");
         }
         let monitor = sets.contains(&"serviceMonitor.enabled=true");
         assert_eq!(kinds.contains("ServiceMonitor"), monitor, "values {sets:?}: ServiceMonitor rendered iff enabled");
         let leader = !sets.contains(&"leaderElect=false") || sets.contains(&"replicaCount=2");
-        assert_eq!(kinds.contains("Role") && kinds.contains("RoleBinding"), leader, "values {sets:?}: lease Role iff leader election");
+        assert_eq!(
+            kinds.contains("Role") && kinds.contains("RoleBinding"),
+            leader,
+            "values {sets:?}: lease Role iff leader election"
+        );
 
         // CRDs for real first: custom objects (none in the chart today) would need them.
         for crd in of_kind(&docs, "CustomResourceDefinition") {
@@ -233,14 +257,16 @@ async fn rendered_chart_is_accepted_by_server_side_dry_run() -> Result<()> {
         }
         let mut accepted = 0;
         for doc in docs.iter().filter(|d| kind(d) != "CustomResourceDefinition") {
-            match dry_run_apply(&ns.client, doc, &ns.name, &["ServiceMonitor"]).await
+            match dry_run_apply(&ns.client, doc, &ns.name, &["ServiceMonitor"])
+                .await
                 .with_context(|| format!("values {sets:?}"))?
             {
                 DryRun::Accepted => accepted += 1,
                 DryRun::Skipped(reason) => println!("values {sets:?}: skipped {} {}: {reason}", kind(doc), name(doc)),
             }
         }
-        let expected = docs.len() - of_kind(&docs, "CustomResourceDefinition").len() - of_kind(&docs, "ServiceMonitor").len();
+        let expected =
+            docs.len() - of_kind(&docs, "CustomResourceDefinition").len() - of_kind(&docs, "ServiceMonitor").len();
         assert!(accepted >= expected, "values {sets:?}: {accepted} of {expected} documents accepted");
         println!("values {sets:?}: {accepted} documents accepted by the dry run");
     }
@@ -283,8 +309,10 @@ async fn operator_pod_passes_the_restricted_pod_security_standard() -> Result<()
 
     // The namespace really enforces: a weakened security context is refused.
     let weak = render(&ns.name, &["securityContext.allowPrivilegeEscalation=true"])?;
-    let err = dry_run_apply(&ns.client, &pod_from_deployment(&weak, &ns.name), &ns.name, &[]).await
-        .err().context("a pod allowing privilege escalation must be refused in a restricted namespace")?;
+    let err = dry_run_apply(&ns.client, &pod_from_deployment(&weak, &ns.name), &ns.name, &[])
+        .await
+        .err()
+        .context("a pod allowing privilege escalation must be refused in a restricted namespace")?;
     assert!(format!("{err:#}").contains("PodSecurity"), "{err:#}");
     Ok(())
 }
@@ -296,7 +324,18 @@ async fn helm_install_dry_run_renders_the_notes() -> Result<()> {
     let kubeconfig = tokio::task::spawn_blocking(testkit::shared).await??.kubeconfig().to_path_buf();
     let kubeconfig = kubeconfig.to_string_lossy().into_owned();
     let install = |sets: &'static str| {
-        run_helm(&["install", "lustre-operator", CHART, "--namespace", &ns.name, "--dry-run=client", "--kubeconfig", &kubeconfig, "--set", sets])
+        run_helm(&[
+            "install",
+            "lustre-operator",
+            CHART,
+            "--namespace",
+            &ns.name,
+            "--dry-run=client",
+            "--kubeconfig",
+            &kubeconfig,
+            "--set",
+            sets,
+        ])
     };
     let out = install("watchNamespaces={ml}")?;
     let notes = out.split("NOTES:").nth(1).context("helm printed no NOTES")?;
@@ -329,11 +368,20 @@ fn rendered_rbac_grants_no_secrets_and_no_wildcards_but_what_the_operator_needs(
                 let groups = str_list(&rule["apiGroups"]);
                 let what = format!("values {sets:?}: {} {} rule {rule}", kind(role), name(role));
                 assert!(rule.get("nonResourceURLs").is_none(), "{what}: nonResourceURLs");
-                assert!(!resources.iter().any(|r| r == "*" || r.starts_with("*/") || r.ends_with("/*")), "{what}: wildcard resource");
+                assert!(
+                    !resources.iter().any(|r| r == "*" || r.starts_with("*/") || r.ends_with("/*")),
+                    "{what}: wildcard resource"
+                );
                 assert!(!verbs.iter().any(|v| v == "*"), "{what}: wildcard verb");
                 assert!(!groups.iter().any(|g| g == "*"), "{what}: wildcard API group");
-                assert!(!resources.iter().any(|r| r == "secrets" || r.starts_with("secrets/")), "{what}: grants secrets");
-                assert!(!verbs.iter().any(|v| matches!(v.as_str(), "escalate" | "bind" | "impersonate")), "{what}: privilege verbs");
+                assert!(
+                    !resources.iter().any(|r| r == "secrets" || r.starts_with("secrets/")),
+                    "{what}: grants secrets"
+                );
+                assert!(
+                    !verbs.iter().any(|v| matches!(v.as_str(), "escalate" | "bind" | "impersonate")),
+                    "{what}: privilege verbs"
+                );
             }
         }
 
@@ -443,7 +491,10 @@ fn deployment_is_hardened_and_wired_to_the_operator_flags() -> Result<()> {
     assert_eq!(value("LOG_FORMAT").as_deref(), Some("json"));
     assert_eq!(value("POLL_INTERVAL").as_deref(), Some("15"));
     assert_eq!(value("RESYNC_INTERVAL").as_deref(), Some("600"));
-    assert!(c["env"].as_array().into_iter().flatten().all(|e| e["valueFrom"].get("secretKeyRef").is_none()), "no secrets in env");
+    assert!(
+        c["env"].as_array().into_iter().flatten().all(|e| e["valueFrom"].get("secretKeyRef").is_none()),
+        "no secrets in env"
+    );
     assert!(pod["volumes"].as_array().into_iter().flatten().all(|v| v.get("secret").is_none()), "no secret volumes");
 
     // The metrics Service selects the pod.
@@ -465,7 +516,10 @@ fn deployment_is_hardened_and_wired_to_the_operator_flags() -> Result<()> {
     assert_eq!(value("POLL_INTERVAL").as_deref(), Some("30"));
     assert_eq!(value("RUST_LOG").as_deref(), Some("debug"));
     let sa = one_of_kind(&docs, "ServiceAccount");
-    assert_eq!(sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], "arn:aws:iam::111122223333:role/lustre-operator");
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        "arn:aws:iam::111122223333:role/lustre-operator"
+    );
     let monitor = one_of_kind(&docs, "ServiceMonitor");
     assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics");
     assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
@@ -474,7 +528,8 @@ fn deployment_is_hardened_and_wired_to_the_operator_flags() -> Result<()> {
     let le = |sets: &[&str]| -> Result<(String, Value)> {
         let docs = render("lustre-operator", sets)?;
         let d = one_of_kind(&docs, "Deployment").clone();
-        let v = env(&d["spec"]["template"]["spec"]["containers"][0], "LEADER_ELECT").context("LEADER_ELECT")?["value"].clone();
+        let v = env(&d["spec"]["template"]["spec"]["containers"][0], "LEADER_ELECT").context("LEADER_ELECT")?["value"]
+            .clone();
         Ok((v.as_str().unwrap_or_default().to_string(), d["spec"]["strategy"]["type"].clone()))
     };
     assert_eq!(le(&["replicaCount=2", "leaderElect=false"])?.0, "true");
@@ -490,11 +545,8 @@ fn deployment_is_hardened_and_wired_to_the_operator_flags() -> Result<()> {
 #[test]
 fn install_yaml_equals_a_fresh_render_of_the_chart() -> Result<()> {
     let fresh = tempfile_path("install.yaml");
-    let out = Command::new("bash")
-        .arg(root().join("scripts/render-install.sh"))
-        .arg(&fresh)
-        .env("HELM", helm()?)
-        .output()?;
+    let out =
+        Command::new("bash").arg(root().join("scripts/render-install.sh")).arg(&fresh).env("HELM", helm()?).output()?;
     ensure!(out.status.success(), "render-install.sh failed: {}", String::from_utf8_lossy(&out.stderr));
     let fresh_text = std::fs::read_to_string(&fresh)?;
     let _ = std::fs::remove_file(&fresh);
@@ -516,7 +568,11 @@ fn install_yaml_equals_a_fresh_render_of_the_chart() -> Result<()> {
         }
     }
     let has_crd_dir = root().join(CHART).join("crds").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false);
-    assert_eq!(!of_kind(&docs, "CustomResourceDefinition").is_empty(), has_crd_dir, "the CRD is included iff the chart has one");
+    assert_eq!(
+        !of_kind(&docs, "CustomResourceDefinition").is_empty(),
+        has_crd_dir,
+        "the CRD is included iff the chart has one"
+    );
     Ok(())
 }
 
@@ -530,7 +586,8 @@ fn tempfile_path(name: &str) -> PathBuf {
 #[test]
 fn chart_crd_is_the_generated_crd() -> Result<()> {
     let chart_crd = root().join(CHART).join("crds/lustrevolume.yaml");
-    let chart_text = std::fs::read_to_string(&chart_crd).context("the chart ships the CRD in crds/lustrevolume.yaml")?;
+    let chart_text =
+        std::fs::read_to_string(&chart_crd).context("the chart ships the CRD in crds/lustrevolume.yaml")?;
     let docs = parse_documents(&chart_text)?;
     assert_eq!(docs.len(), 1, "{}", chart_crd.display());
     assert_eq!(kind(&docs[0]), "CustomResourceDefinition");
@@ -547,7 +604,10 @@ fn chart_crd_is_the_generated_crd() -> Result<()> {
         );
     } else {
         println!("manifests/crd.yaml does not exist yet; comparing the chart's CRD with lustre_api::crd()");
-        assert!(docs[0] == serde_json::to_value(lustre_api::crd())?, "the chart's CRD is out of date with lustre_api::crd()");
+        assert!(
+            docs[0] == serde_json::to_value(lustre_api::crd())?,
+            "the chart's CRD is out of date with lustre_api::crd()"
+        );
     }
     Ok(())
 }
@@ -557,7 +617,8 @@ fn chart_crd_is_the_generated_crd() -> Result<()> {
 
 #[test]
 fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()> {
-    let policy: Value = serde_json::from_str(&read("manifests/iam-policy.json")?).context("iam-policy.json is not JSON")?;
+    let policy: Value =
+        serde_json::from_str(&read("manifests/iam-policy.json")?).context("iam-policy.json is not JSON")?;
     assert_eq!(policy["Version"], "2012-10-17");
     let statements = policy["Statement"].as_array().context("Statement is not a list")?;
     let mut allowed = BTreeSet::new();
@@ -579,16 +640,23 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
             allowed.insert(action.clone());
             let mutating = ["Delete", "Update", "Revoke", "Authorize", "Untag"].iter().any(|p| op.starts_with(p));
             if mutating {
-                assert!(resource_tagged, "{sid}: {action} must be conditioned on {MANAGED_BY_CONDITION} = lustre-operator");
+                assert!(
+                    resource_tagged,
+                    "{sid}: {action} must be conditioned on {MANAGED_BY_CONDITION} = lustre-operator"
+                );
             }
             match action.as_str() {
                 "fsx:CreateFileSystem" | "ec2:CreateSecurityGroup" => {
                     assert!(request_tagged, "{sid}: {action} needs {MANAGED_BY_REQUEST} = lustre-operator");
                     assert!(
-                        str_list(&cond["ForAnyValue:StringEquals"]["aws:TagKeys"]).contains(&"lustre.fsx.dev/owner-uid".to_string()),
+                        str_list(&cond["ForAnyValue:StringEquals"]["aws:TagKeys"])
+                            .contains(&"lustre.fsx.dev/owner-uid".to_string()),
                         "{sid}: {action} needs aws:TagKeys with the owner tag"
                     );
-                    assert_eq!(cond["Null"]["aws:RequestTag/lustre.fsx.dev/owner-uid"], "false", "{sid}: owner tag required");
+                    assert_eq!(
+                        cond["Null"]["aws:RequestTag/lustre.fsx.dev/owner-uid"], "false",
+                        "{sid}: owner tag required"
+                    );
                 }
                 "fsx:TagResource" | "ec2:CreateTags" => {
                     let on_create = has("StringEquals", &format!("{service}:CreateAction")) && request_tagged;
@@ -602,14 +670,21 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
                 }
                 "iam:AttachRolePolicy" | "iam:PutRolePolicy" => {
                     for r in str_list(&st["Resource"]) {
-                        assert!(r.starts_with("arn:aws:iam::*:role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/"), "{sid}: {r}");
+                        assert!(
+                            r.starts_with(
+                                "arn:aws:iam::*:role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/"
+                            ),
+                            "{sid}: {r}"
+                        );
                     }
                 }
                 _ if op.starts_with("Describe") || op.starts_with("List") => {}
                 _ if mutating => {} // checked above
                 other => panic!("{sid}: {other} is not one of the actions manifests/README.md explains"),
             }
-            if op.starts_with("Create") && !matches!(action.as_str(), "fsx:CreateBackup" | "iam:CreateServiceLinkedRole" | "ec2:CreateTags") {
+            if op.starts_with("Create")
+                && !matches!(action.as_str(), "fsx:CreateBackup" | "iam:CreateServiceLinkedRole" | "ec2:CreateTags")
+            {
                 assert!(request_tagged, "{sid}: {action} creates without {MANAGED_BY_REQUEST}");
             }
             assert!(
@@ -619,16 +694,32 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
         }
         assert!(!matches!(&st["Resource"], Value::Null), "{sid}: no Resource");
         if str_list(&st["Resource"]) == ["*"] {
-            let read_only = actions.iter().all(|a| a.split(':').nth(1).is_some_and(|op| op.starts_with("Describe") || op.starts_with("List")));
+            let read_only = actions
+                .iter()
+                .all(|a| a.split(':').nth(1).is_some_and(|op| op.starts_with("Describe") || op.starts_with("List")));
             assert!(read_only || !cond.is_null(), "{sid}: Resource * only for reads or with a condition");
         }
     }
     for needed in [
-        "fsx:CreateFileSystem", "fsx:DescribeFileSystems", "fsx:UpdateFileSystem", "fsx:DeleteFileSystem",
-        "fsx:TagResource", "fsx:UntagResource", "fsx:ListTagsForResource", "fsx:CreateBackup",
-        "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
-        "ec2:DescribeNetworkInterfaces", "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress",
-        "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup", "ec2:CreateTags", "iam:CreateServiceLinkedRole",
+        "fsx:CreateFileSystem",
+        "fsx:DescribeFileSystems",
+        "fsx:UpdateFileSystem",
+        "fsx:DeleteFileSystem",
+        "fsx:TagResource",
+        "fsx:UntagResource",
+        "fsx:ListTagsForResource",
+        "fsx:CreateBackup",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:CreateSecurityGroup",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:DeleteSecurityGroup",
+        "ec2:CreateTags",
+        "iam:CreateServiceLinkedRole",
     ] {
         assert!(allowed.contains(needed), "the policy does not allow {needed}");
     }
@@ -650,7 +741,8 @@ fn example_volumes() -> Result<Vec<(String, lustre_api::LustreVolume)>> {
     for path in EXAMPLES {
         let docs = parse_documents(&read(path)?)?;
         assert_eq!(docs.len(), 1, "{path}");
-        let lv: lustre_api::LustreVolume = serde_json::from_value(docs[0].clone()).with_context(|| format!("{path} is not a LustreVolume"))?;
+        let lv: lustre_api::LustreVolume =
+            serde_json::from_value(docs[0].clone()).with_context(|| format!("{path} is not a LustreVolume"))?;
         out.push((path.to_string(), lv));
     }
     Ok(out)
@@ -692,10 +784,16 @@ fn examples_parse_as_valid_lustre_volumes() -> Result<()> {
     let doc = &docs[0];
     assert_eq!(doc["metadata"]["namespace"], "ml");
     let pod = if kind(doc) == "Pod" { &doc["spec"] } else { &doc["spec"]["template"]["spec"] };
-    let volume = pod["volumes"].as_array().into_iter().flatten()
+    let volume = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .find(|v| v["persistentVolumeClaim"]["claimName"] == "training-scratch")
         .context("no volume from claim training-scratch")?;
-    let mounted = pod["containers"].as_array().into_iter().flatten()
+    let mounted = pod["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .flat_map(|c| c["volumeMounts"].as_array().cloned().unwrap_or_default())
         .any(|m| m["name"] == volume["name"] && m["mountPath"] == "/data");
     assert!(mounted, "claim training-scratch is mounted at /data");
@@ -772,30 +870,29 @@ fn every_value_is_commented_and_listed_in_the_chart_readme() -> Result<()> {
     Ok(())
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // the image (not built here: no Docker engine; the Dockerfile says so)
 
 #[test]
 fn dockerfile_builds_a_non_root_image_running_the_operator() -> Result<()> {
     let text = read("Dockerfile")?;
-    let instructions: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect();
+    let instructions: Vec<String> =
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect();
     let froms: Vec<&String> = instructions.iter().filter(|l| l.starts_with("FROM ")).collect();
     assert!(froms.len() >= 2, "multi-stage: {froms:?}");
     assert!(froms[0].starts_with("FROM rust:1-bookworm"), "{froms:?}");
     let runtime = froms.last().map(|s| s.as_str()).unwrap_or_default();
     assert!(
-        runtime.starts_with("FROM gcr.io/distroless/cc-debian12:nonroot") || runtime.starts_with("FROM debian:bookworm-slim"),
+        runtime.starts_with("FROM gcr.io/distroless/cc-debian12:nonroot")
+            || runtime.starts_with("FROM debian:bookworm-slim"),
         "runtime image: {runtime}"
     );
     // Dependencies are cooked before the sources are copied into the builder.
-    let cook = instructions.iter().position(|l| l.contains("cargo chef cook")).context("no dependency-caching layer")?;
-    let build = instructions.iter().rposition(|l| l.contains("cargo build --release") && l.contains("-p lustre-operator"))
+    let cook =
+        instructions.iter().position(|l| l.contains("cargo chef cook")).context("no dependency-caching layer")?;
+    let build = instructions
+        .iter()
+        .rposition(|l| l.contains("cargo build --release") && l.contains("-p lustre-operator"))
         .context("no release build of lustre-operator")?;
     assert!(cook < build);
     assert!(instructions[cook..build].iter().any(|l| l.starts_with("COPY . .")), "sources copied after cooking");
@@ -804,7 +901,10 @@ fn dockerfile_builds_a_non_root_image_running_the_operator() -> Result<()> {
     assert!(tail.iter().any(|l| l == "USER 65532:65532" || l == "USER 65532"), "non-root user 65532: {tail:?}");
     assert!(tail.iter().any(|l| l == r#"ENTRYPOINT ["/lustre-operator"]"#), "{tail:?}");
     assert!(tail.iter().any(|l| l == r#"CMD ["run"]"#), "{tail:?}");
-    assert!(text.lines().take(5).any(|l| l.starts_with('#') && l.contains("no Docker engine")), "the header says it was not built here");
+    assert!(
+        text.lines().take(5).any(|l| l.starts_with('#') && l.contains("no Docker engine")),
+        "the header says it was not built here"
+    );
 
     let ignore = read(".dockerignore")?;
     let entries: Vec<&str> = ignore.lines().map(str::trim).collect();
@@ -852,7 +952,8 @@ fn operator_binary() -> Result<PathBuf> {
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
     let bin = target.join("debug/lustre-operator");
     if !bin.exists() {
-        let status = Command::new(env!("CARGO")).args(["build", "-p", "lustre-operator"]).current_dir(root()).status()?;
+        let status =
+            Command::new(env!("CARGO")).args(["build", "-p", "lustre-operator"]).current_dir(root()).status()?;
         ensure!(status.success(), "cargo build -p lustre-operator failed");
     }
     Ok(bin)
@@ -870,7 +971,12 @@ async fn http_status(port: u16, path: &str) -> Option<u16> {
 
 /// A kubeconfig for the chart's ServiceAccount: the admin kubeconfig's cluster with a bound
 /// token of that account, so the operator gets exactly the chart's RBAC.
-async fn service_account_kubeconfig(client: &Client, namespace: &str, sa: &str, dir: &std::path::Path) -> Result<PathBuf> {
+async fn service_account_kubeconfig(
+    client: &Client,
+    namespace: &str,
+    sa: &str,
+    dir: &std::path::Path,
+) -> Result<PathBuf> {
     use k8s_openapi::api::authentication::v1::TokenRequest;
     use k8s_openapi::api::core::v1::ServiceAccount;
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
@@ -908,13 +1014,17 @@ async fn operator_runs_with_exactly_the_chart_rbac_and_environment() -> Result<(
     // The release is named after the namespace so that its ClusterRole is this test's own.
     let release = ns.name.clone();
     let port_value = format!("metrics.port={port}");
-    let text = run_helm(&["template", &release, CHART, "--namespace", &ns.name, "--include-crds", "--set", &port_value])?;
+    let text =
+        run_helm(&["template", &release, CHART, "--namespace", &ns.name, "--include-crds", "--set", &port_value])?;
     let docs = parse_documents(&text)?;
     for crd in of_kind(&docs, "CustomResourceDefinition") {
         install_crd(&ns.client, crd).await?;
     }
     // RBAC and ServiceAccount for real.
-    for doc in docs.iter().filter(|d| matches!(kind(d), "ServiceAccount" | "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding")) {
+    for doc in docs
+        .iter()
+        .filter(|d| matches!(kind(d), "ServiceAccount" | "ClusterRole" | "ClusterRoleBinding" | "Role" | "RoleBinding"))
+    {
         let api_version = doc["apiVersion"].as_str().unwrap_or_default();
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let (ar, caps) = discovery::pinned_kind(&ns.client, &GroupVersionKind::gvk(group, version, kind(doc))).await?;
@@ -922,7 +1032,8 @@ async fn operator_runs_with_exactly_the_chart_rbac_and_environment() -> Result<(
             Scope::Namespaced => Api::namespaced_with(ns.client.clone(), &ns.name, &ar),
             Scope::Cluster => Api::all_with(ns.client.clone(), &ar),
         };
-        api.patch(name(doc), &PatchParams::apply(MANAGER).force(), &Patch::Apply(doc)).await
+        api.patch(name(doc), &PatchParams::apply(MANAGER).force(), &Patch::Apply(doc))
+            .await
             .with_context(|| format!("applying {} {}", kind(doc), name(doc)))?;
     }
     let sa = name(one_of_kind(&docs, "ServiceAccount")).to_string();
@@ -976,7 +1087,9 @@ async fn operator_runs_with_exactly_the_chart_rbac_and_environment() -> Result<(
     // A LustreVolume gets the operator's finalizer (patch on lustrevolumes is allowed).
     let mut lv = parse_documents(&read(EXAMPLES[0])?)?.remove(0);
     lv["metadata"]["namespace"] = Value::String(ns.name.clone());
-    let ar = discovery::pinned_kind(&ns.client, &GroupVersionKind::gvk("lustre.fsx.dev", "v1alpha1", "LustreVolume")).await?.0;
+    let ar = discovery::pinned_kind(&ns.client, &GroupVersionKind::gvk("lustre.fsx.dev", "v1alpha1", "LustreVolume"))
+        .await?
+        .0;
     let lvs: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &ar);
     lvs.patch(name(&lv), &PatchParams::apply(MANAGER), &Patch::Apply(&lv)).await?;
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -384,10 +384,6 @@ impl LustreVolumeSpec {
 impl LustreVolume {
     /// Name of the claim: `spec.claim.name` or the LustreVolume's own name.
     pub fn claim_name(&self) -> String {
-        self.spec
-            .claim
-            .name
-            .clone()
-            .unwrap_or_else(|| self.metadata.name.clone().unwrap_or_default())
+        self.spec.claim.name.clone().unwrap_or_else(|| self.metadata.name.clone().unwrap_or_default())
     }
 }

@@ -67,9 +67,15 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
         Some(gib) if !capacity_is_valid(dt, st, spec.per_unit_storage_throughput, gib) => bad(
             ".storageCapacityGiB",
             match (dt, st) {
-                (DeploymentType::Scratch1, _) => format!("{gib} GiB is not valid for SCRATCH_1: use 1200, 2400 or a multiple of 3600"),
-                (_, StorageType::Ssd) => format!("{gib} GiB is not valid for {} on SSD: use 1200, 2400 or a multiple of 2400", dt.as_str()),
-                (_, StorageType::Hdd) => format!("{gib} GiB is not valid on HDD: use a multiple of 6000 (12 MB/s/TiB) or 1800 (40 MB/s/TiB)"),
+                (DeploymentType::Scratch1, _) => {
+                    format!("{gib} GiB is not valid for SCRATCH_1: use 1200, 2400 or a multiple of 3600")
+                }
+                (_, StorageType::Ssd) => {
+                    format!("{gib} GiB is not valid for {} on SSD: use 1200, 2400 or a multiple of 2400", dt.as_str())
+                }
+                (_, StorageType::Hdd) => {
+                    format!("{gib} GiB is not valid on HDD: use a multiple of 6000 (12 MB/s/TiB) or 1800 (40 MB/s/TiB)")
+                }
             },
         ),
         _ => {}
@@ -86,7 +92,11 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
         ),
         (Some(allowed), Some(t)) if !allowed.contains(&t) => bad(
             ".perUnitStorageThroughput",
-            format!("perUnitStorageThroughput {t} is not valid for {} on {}: use one of {allowed:?}", dt.as_str(), st.as_str()),
+            format!(
+                "perUnitStorageThroughput {t} is not valid for {} on {}: use one of {allowed:?}",
+                dt.as_str(),
+                st.as_str()
+            ),
         ),
         _ => {}
     }
@@ -95,8 +105,12 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
         bad(".storageType", "storageType HDD is only available with deploymentType PERSISTENT_1; use SSD".into());
     }
     match (st, spec.drive_cache_type) {
-        (StorageType::Hdd, None) => bad(".driveCacheType", "driveCacheType (NONE or READ) is required with storageType HDD".into()),
-        (StorageType::Ssd, Some(_)) => bad(".driveCacheType", "driveCacheType is only allowed with storageType HDD; remove it".into()),
+        (StorageType::Hdd, None) => {
+            bad(".driveCacheType", "driveCacheType (NONE or READ) is required with storageType HDD".into())
+        }
+        (StorageType::Ssd, Some(_)) => {
+            bad(".driveCacheType", "driveCacheType is only allowed with storageType HDD; remove it".into())
+        }
         _ => {}
     }
     if spec.kms_key_id.is_some() && dt.is_scratch() {
@@ -109,12 +123,18 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
         if !(0..=90).contains(&days) {
             bad(".automaticBackupRetentionDays", "automaticBackupRetentionDays must be between 0 and 90".into());
         } else if days > 0 && dt.is_scratch() {
-            bad(".automaticBackupRetentionDays", "automaticBackupRetentionDays is only available for PERSISTENT_1 and PERSISTENT_2; remove it".into());
+            bad(
+                ".automaticBackupRetentionDays",
+                "automaticBackupRetentionDays is only available for PERSISTENT_1 and PERSISTENT_2; remove it".into(),
+            );
         }
     }
     if let Some(w) = &spec.weekly_maintenance_start_time {
         if !is_weekly_time(w) {
-            bad(".weeklyMaintenanceStartTime", format!("{w:?} is not d:HH:MM in UTC with d from 1 (Monday) to 7 (Sunday)"));
+            bad(
+                ".weeklyMaintenanceStartTime",
+                format!("{w:?} is not d:HH:MM in UTC with d from 1 (Monday) to 7 (Sunday)"),
+            );
         }
     }
 
@@ -127,7 +147,8 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
             bad(".network", format!("{sg:?} is not a security group ID such as sg-0123456789abcdef0"));
         }
     }
-    if !net.security_group_ids.is_empty() && (!net.client_security_group_ids.is_empty() || !net.client_cidrs.is_empty()) {
+    if !net.security_group_ids.is_empty() && (!net.client_security_group_ids.is_empty() || !net.client_cidrs.is_empty())
+    {
         bad(".network", "network.clientSecurityGroupIds and network.clientCidrs configure the managed security group; with network.securityGroupIds, open the Lustre ports in those groups instead".into());
     }
     for cidr in &net.client_cidrs {
@@ -148,7 +169,9 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
             (Some(_), None) => bad(".s3.exportPath", "s3.exportPath needs s3.importPath".into()),
             (Some(export), Some(Some(ib))) => match s3_bucket(export) {
                 None => bad(".s3.exportPath", "s3.exportPath must be an S3 URL such as s3://bucket/prefix".into()),
-                Some(eb) if eb != *ib => bad(".s3.exportPath", format!("s3.exportPath must be in the import bucket {ib:?}, not {eb:?}")),
+                Some(eb) if eb != *ib => {
+                    bad(".s3.exportPath", format!("s3.exportPath must be in the import bucket {ib:?}, not {eb:?}"))
+                }
                 _ => {}
             },
             _ => {}
@@ -176,14 +199,21 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
     }
     if let Some(name) = &spec.claim.name {
         if !is_dns_label(name) {
-            bad(".claim.name", format!("{name:?} is not a valid claim name (lowercase letters, digits and '-', at most 63)"));
+            bad(
+                ".claim.name",
+                format!("{name:?} is not a valid claim name (lowercase letters, digits and '-', at most 63)"),
+            );
         }
     }
     if spec.mount_options.iter().any(|o| o.is_empty() || o.contains(char::is_whitespace)) {
         bad(".mountOptions", "mount options must be non-empty and contain no spaces".into());
     }
 
-    if v.is_empty() { Ok(()) } else { Err(InvalidSpec(v)) }
+    if v.is_empty() {
+        Ok(())
+    } else {
+        Err(InvalidSpec(v))
+    }
 }
 
 /// Checks an update against the previous spec (immutable fields, capacity that only grows).
@@ -191,7 +221,10 @@ pub fn validate_update(old: &LustreVolumeSpec, new: &LustreVolumeSpec) -> Result
     let mut v = Vec::new();
     let mut immutable = |changed: bool, field: &'static str| {
         if changed {
-            v.push(Violation { field, message: format!("spec{field} is immutable; create a new LustreVolume to change it") });
+            v.push(Violation {
+                field,
+                message: format!("spec{field} is immutable; create a new LustreVolume to change it"),
+            });
         }
     };
     immutable(old.deployment_type != new.deployment_type, ".deploymentType");
@@ -203,15 +236,23 @@ pub fn validate_update(old: &LustreVolumeSpec, new: &LustreVolumeSpec) -> Result
     immutable(old.claim.name != new.claim.name, ".claim.name");
     if let (Some(o), n) = (old.storage_capacity_gib, new.storage_capacity_gib) {
         if n.is_none_or(|n| n < o) {
-            v.push(Violation { field: ".storageCapacityGiB", message: format!("storageCapacityGiB can only grow (was {o})") });
+            v.push(Violation {
+                field: ".storageCapacityGiB",
+                message: format!("storageCapacityGiB can only grow (was {o})"),
+            });
         }
     }
-    if v.is_empty() { Ok(()) } else { Err(InvalidSpec(v)) }
+    if v.is_empty() {
+        Ok(())
+    } else {
+        Err(InvalidSpec(v))
+    }
 }
 
 fn is_aws_id(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix)
-        .is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+    s.strip_prefix(prefix).is_some_and(|hex| {
+        (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    })
 }
 
 fn is_weekly_time(s: &str) -> bool {
@@ -236,8 +277,10 @@ fn is_dns_label(s: &str) -> bool {
 pub fn s3_bucket(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("s3://")?;
     let bucket = rest.split('/').next()?;
-    (bucket.len() >= 3 && bucket.len() <= 63 && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'))
-        .then_some(bucket)
+    (bucket.len() >= 3
+        && bucket.len() <= 63
+        && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'))
+    .then_some(bucket)
 }
 
 /// Parses an IPv4 CIDR into (address, prefix length).
@@ -335,9 +378,17 @@ mod tests {
         assert!(f.contains(&".network") && f.contains(&".network.clientCidrs"), "{f:?}");
 
         let mut s = spec(base());
-        s.s3 = Some(S3Spec { import_path: Some("s3://data/in".into()), export_path: Some("s3://other/out".into()), auto_import_policy: None });
+        s.s3 = Some(S3Spec {
+            import_path: Some("s3://data/in".into()),
+            export_path: Some("s3://other/out".into()),
+            auto_import_policy: None,
+        });
         assert_eq!(fields(validate(&s)), vec![".s3.exportPath"]);
-        s.s3 = Some(S3Spec { import_path: Some("s3://data/in".into()), export_path: Some("s3://data/out".into()), auto_import_policy: None });
+        s.s3 = Some(S3Spec {
+            import_path: Some("s3://data/in".into()),
+            export_path: Some("s3://data/out".into()),
+            auto_import_policy: None,
+        });
         assert!(validate(&s).is_ok());
     }
 

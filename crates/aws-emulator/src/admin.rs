@@ -27,8 +27,20 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/faults", get(|State(s): S| async move { Json(lock(&s.faults).list()) }).delete(clear_faults))
         .route("/faults/{operation}", put(set_fault))
         .route("/clock", get(clock))
-        .route("/clock/pause", post(|State(s): S| async move { s.clock.pause(); clock(State(s)).await }))
-        .route("/clock/resume", post(|State(s): S| async move { s.clock.resume(); clock(State(s)).await }))
+        .route(
+            "/clock/pause",
+            post(|State(s): S| async move {
+                s.clock.pause();
+                clock(State(s)).await
+            }),
+        )
+        .route(
+            "/clock/resume",
+            post(|State(s): S| async move {
+                s.clock.resume();
+                clock(State(s)).await
+            }),
+        )
         .route("/clock/advance", post(advance))
         .route("/file-systems/{id}/lifecycle", post(force_lifecycle))
         .route("/file-systems/{id}", delete(delete_file_system))

@@ -47,7 +47,10 @@ impl Clock {
         let elapsed = if inner.paused {
             inner.anchor_elapsed
         } else {
-            inner.anchor_elapsed.saturating_add(Duration::try_from_secs_f64(inner.anchor_real.elapsed().as_secs_f64() * self.scale).unwrap_or(MAX_ELAPSED))
+            inner.anchor_elapsed.saturating_add(
+                Duration::try_from_secs_f64(inner.anchor_real.elapsed().as_secs_f64() * self.scale)
+                    .unwrap_or(MAX_ELAPSED),
+            )
         };
         elapsed.min(MAX_ELAPSED)
     }

@@ -24,7 +24,8 @@ pub fn force_lifecycle(s: &Shared, fs_id: &str, lifecycle: &str, message: Option
         fs.lifecycle = lifecycle.to_string();
         match lifecycle {
             "FAILED" | "MISCONFIGURED" => {
-                fs.failure_message = Some(message.unwrap_or("The file system failed (forced by the emulator)").to_string());
+                fs.failure_message =
+                    Some(message.unwrap_or("The file system failed (forced by the emulator)").to_string());
                 fs.pending_update = None;
             }
             "DELETING" => {
@@ -45,17 +46,21 @@ pub fn force_lifecycle(s: &Shared, fs_id: &str, lifecycle: &str, message: Option
 }
 
 pub fn delete_file_system_out_of_band(s: &Shared, fs_id: &str) -> anyhow::Result<()> {
-    s.mutate(|state, _| {
-        if state.remove_file_system(fs_id) {
-            Ok(())
-        } else {
-            Err(anyhow!("file system {fs_id} does not exist"))
-        }
-    })
+    s.mutate(
+        |state, _| {
+            if state.remove_file_system(fs_id) {
+                Ok(())
+            } else {
+                Err(anyhow!("file system {fs_id} does not exist"))
+            }
+        },
+    )
 }
 
 pub fn delete_security_group_out_of_band(s: &Shared, sg_id: &str) -> anyhow::Result<()> {
-    s.mutate(|state, _| crate::ec2::delete_group_out_of_band(state, sg_id).map_err(|e| anyhow!("{}: {}", e.code, e.message)))
+    s.mutate(|state, _| {
+        crate::ec2::delete_group_out_of_band(state, sg_id).map_err(|e| anyhow!("{}: {}", e.code, e.message))
+    })
 }
 
 pub fn revoke_ingress_out_of_band(s: &Shared, sg_id: &str, from_port: i32, to_port: i32) -> anyhow::Result<()> {
@@ -74,7 +79,10 @@ pub fn add_subnet(s: &Shared, cidr: &str, az: &str) -> anyhow::Result<String> {
     s.mutate(|state, _| {
         let id = state.next_seeded_id("subnet");
         let vpc_id = state.seed.vpc_id.clone();
-        state.subnets.insert(id.clone(), Subnet { id: id.clone(), vpc_id, cidr: normalized.clone(), az: az.to_string(), tags: Tags::new() });
+        state.subnets.insert(
+            id.clone(),
+            Subnet { id: id.clone(), vpc_id, cidr: normalized.clone(), az: az.to_string(), tags: Tags::new() },
+        );
         Ok(id)
     })
 }

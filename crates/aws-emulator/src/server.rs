@@ -66,8 +66,12 @@ async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Res
         Ok(b) => b,
         Err(e) => {
             let err = match service {
-                Service::Fsx => ApiError::serialization(format!("Could not read the request body (at most 1 MiB): {e}")),
-                Service::Ec2 => ApiError::invalid_parameter_value(format!("Could not read the request body (at most 1 MiB): {e}")),
+                Service::Fsx => {
+                    ApiError::serialization(format!("Could not read the request body (at most 1 MiB): {e}"))
+                }
+                Service::Ec2 => {
+                    ApiError::invalid_parameter_value(format!("Could not read the request body (at most 1 MiB): {e}"))
+                }
             };
             return finish(&shared, service, "unknown", Err(err), &request_id);
         }
@@ -102,7 +106,9 @@ async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Res
     let result = match &parsed {
         Parsed::Fsx(op, input) => {
             let mutating = fsx::operation(op).unwrap_or(false);
-            let run = |state: &mut crate::state::State, ctx: &fsx::Ctx<'_>| fsx::handle(state, ctx, op, input).map(Answer::Json);
+            let run = |state: &mut crate::state::State, ctx: &fsx::Ctx<'_>| {
+                fsx::handle(state, ctx, op, input).map(Answer::Json)
+            };
             if mutating {
                 shared.mutate(run)
             } else {
@@ -111,7 +117,9 @@ async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Res
         }
         Parsed::Ec2(op, form) => {
             let mutating = ec2::operation(op).unwrap_or(false);
-            let run = |state: &mut crate::state::State, ctx: &fsx::Ctx<'_>| ec2::handle(state, ctx, op, form).map(Answer::Xml);
+            let run = |state: &mut crate::state::State, ctx: &fsx::Ctx<'_>| {
+                ec2::handle(state, ctx, op, form).map(Answer::Xml)
+            };
             if mutating {
                 shared.mutate(run)
             } else {
@@ -163,7 +171,13 @@ fn parse_ec2(bytes: &[u8]) -> Result<Parsed, (String, ApiError)> {
 }
 
 /// Counts the call and renders its answer.
-fn finish(shared: &Shared, service: Service, op: &str, result: Result<(String, Answer), ApiError>, request_id: &str) -> Response {
+fn finish(
+    shared: &Shared,
+    service: Service,
+    op: &str,
+    result: Result<(String, Answer), ApiError>,
+    request_id: &str,
+) -> Response {
     let outcome = match &result {
         Ok(_) => "ok".to_string(),
         Err(e) => e.code.clone(),
@@ -182,7 +196,9 @@ fn finish(shared: &Shared, service: Service, op: &str, result: Result<(String, A
 /// A response whose body fails mid-stream: hyper aborts the connection, so the client sees a
 /// transport failure although the request was applied.
 fn dropped_connection() -> Response {
-    let stream = futures::stream::once(async { Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection")) });
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection"))
+    });
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));

@@ -71,7 +71,8 @@ impl SgRule {
     }
 
     pub fn admits_tcp_port(&self, port: i32) -> bool {
-        !self.egress && (self.protocol == "-1" || (self.protocol == "tcp" && self.from_port <= port && port <= self.to_port))
+        !self.egress
+            && (self.protocol == "-1" || (self.protocol == "tcp" && self.from_port <= port && port <= self.to_port))
     }
 }
 
@@ -241,7 +242,13 @@ impl State {
         for ((id, cidr), az) in subnet_ids.iter().zip(&cidrs).zip(&azs) {
             state.subnets.insert(
                 id.clone(),
-                Subnet { id: id.clone(), vpc_id: vpc_id.clone(), cidr: cidr.clone(), az: az.clone(), tags: Tags::new() },
+                Subnet {
+                    id: id.clone(),
+                    vpc_id: vpc_id.clone(),
+                    cidr: cidr.clone(),
+                    az: az.clone(),
+                    tags: Tags::new(),
+                },
             );
         }
         state.security_groups.insert(sg_id.clone(), default_group(&sg_id, &vpc_id, now));
@@ -563,7 +570,14 @@ impl From<&SgRule> for RuleInfo {
             RuleSource::Cidr(c) => (Some(c.clone()), None),
             RuleSource::Group(g) => (None, Some(g.clone())),
         };
-        RuleInfo { id: r.id.clone(), protocol: r.protocol.clone(), from_port: r.from_port, to_port: r.to_port, cidr, source_group_id }
+        RuleInfo {
+            id: r.id.clone(),
+            protocol: r.protocol.clone(),
+            from_port: r.from_port,
+            to_port: r.to_port,
+            cidr,
+            source_group_id,
+        }
     }
 }
 

@@ -131,7 +131,13 @@ async fn state_file_survives_a_library_restart() {
         let (emu, c) = start(cfg.clone()).await;
         let seed = emu.seed();
         let sg = lustre_sg(&c.ec2, &seed.vpc_id, "persisted").await;
-        let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect("fs").file_system.and_then(|f| f.file_system_id).expect("id");
+        let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
+            .send()
+            .await
+            .expect("fs")
+            .file_system
+            .and_then(|f| f.file_system_id)
+            .expect("id");
         emu.shutdown().await;
         (sg, fs)
     };
@@ -166,9 +172,16 @@ async fn state_file_survives_a_binary_restart() {
     assert!(wait_for_port(port, Duration::from_secs(20)), "binary listens");
     let c = clients(&format!("http://127.0.0.1:{port}")).await;
     let vpc = c.ec2.describe_vpcs().send().await.expect("vpcs").vpcs()[0].vpc_id().expect("vpc").to_string();
-    let subnet = c.ec2.describe_subnets().send().await.expect("subnets").subnets()[0].subnet_id().expect("subnet").to_string();
+    let subnet =
+        c.ec2.describe_subnets().send().await.expect("subnets").subnets()[0].subnet_id().expect("subnet").to_string();
     let sg = lustre_sg(&c.ec2, &vpc, "bin").await;
-    let fs = create_fs(&c.fsx, &subnet, &sg).send().await.expect("fs").file_system.and_then(|f| f.file_system_id).expect("id");
+    let fs = create_fs(&c.fsx, &subnet, &sg)
+        .send()
+        .await
+        .expect("fs")
+        .file_system
+        .and_then(|f| f.file_system_id)
+        .expect("id");
     drop(child);
 
     let port = free_port();

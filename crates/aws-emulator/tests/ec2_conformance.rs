@@ -35,7 +35,11 @@ async fn seeded_vpc_and_subnets() {
     assert_eq!(code(err), "InvalidParameterValue");
 
     let added = emu.add_subnet("10.0.9.0/24", "us-east-1a");
-    assert_eq!(added, emu.add_subnet("10.0.10.0/24", "us-east-1b").replace("05", "04"), "deterministic, sequential IDs");
+    assert_eq!(
+        added,
+        emu.add_subnet("10.0.10.0/24", "us-east-1b").replace("05", "04"),
+        "deterministic, sequential IDs"
+    );
     let s = c.ec2.describe_subnets().subnet_ids(&added).send().await.expect("added");
     assert_eq!(s.subnets()[0].cidr_block(), Some("10.0.9.0/24"));
     // Deterministic across emulators.
@@ -66,9 +70,25 @@ async fn security_group_crud_filters_and_errors() {
     assert!(sg.starts_with("sg-") && sg.len() == 20, "{sg}");
     assert_eq!(created.tags().len(), 1);
 
-    let err = c.ec2.create_security_group().group_name("lustre-a").description("x").vpc_id(&vpc).send().await.expect_err("dup");
+    let err = c
+        .ec2
+        .create_security_group()
+        .group_name("lustre-a")
+        .description("x")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect_err("dup");
     assert_eq!(code(err), "InvalidGroup.Duplicate");
-    let err = c.ec2.create_security_group().group_name("x").description("x").vpc_id("vpc-0123456789abcdef0").send().await.expect_err("vpc");
+    let err = c
+        .ec2
+        .create_security_group()
+        .group_name("x")
+        .description("x")
+        .vpc_id("vpc-0123456789abcdef0")
+        .send()
+        .await
+        .expect_err("vpc");
     assert_eq!(code(err), "InvalidVpcID.NotFound");
     let err = c.ec2.create_security_group().group_name("no-description").vpc_id(&vpc).send().await;
     assert!(err.is_err(), "missing description is rejected");
@@ -105,7 +125,14 @@ async fn security_group_crud_filters_and_errors() {
     assert_eq!(emu.inventory().security_group(&sg).map(|g| g.tags.len()), Some(2));
     c.ec2.delete_tags().resources(&sg).tags(Tag::builder().key("extra").build()).send().await.expect("untag");
     assert_eq!(emu.inventory().security_group(&sg).map(|g| g.tags.len()), Some(1));
-    let err = c.ec2.create_tags().resources("sg-0123456789abcdef0").tags(Tag::builder().key("a").value("b").build()).send().await.expect_err("unknown");
+    let err = c
+        .ec2
+        .create_tags()
+        .resources("sg-0123456789abcdef0")
+        .tags(Tag::builder().key("a").value("b").build())
+        .send()
+        .await
+        .expect_err("unknown");
     assert_eq!(code(err), "InvalidGroup.NotFound");
 
     c.ec2.delete_security_group().group_id(&sg).send().await.expect("delete");
@@ -122,7 +149,17 @@ async fn security_group_crud_filters_and_errors() {
 async fn ingress_rules_authorize_revoke_and_describe() {
     let (emu, c) = start(EmulatorConfig::default()).await;
     let vpc = emu.seed().vpc_id;
-    let sg = c.ec2.create_security_group().group_name("rules").description("d").vpc_id(&vpc).send().await.expect("sg").group_id.expect("id");
+    let sg = c
+        .ec2
+        .create_security_group()
+        .group_name("rules")
+        .description("d")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("sg")
+        .group_id
+        .expect("id");
     let auth = c
         .ec2
         .authorize_security_group_ingress()
@@ -205,7 +242,17 @@ async fn ingress_rules_authorize_revoke_and_describe() {
     assert!(emu.revoke_ingress_out_of_band(&sg, 1018, 1023).is_err());
 
     // A group referenced by another group's rule cannot be deleted.
-    let other = c.ec2.create_security_group().group_name("other").description("d").vpc_id(&vpc).send().await.expect("sg").group_id.expect("id");
+    let other = c
+        .ec2
+        .create_security_group()
+        .group_name("other")
+        .description("d")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("sg")
+        .group_id
+        .expect("id");
     c.ec2
         .authorize_security_group_ingress()
         .group_id(&other)
@@ -228,7 +275,8 @@ async fn network_interfaces_of_file_systems() {
     let fs = create_fs(&c.fsx, &seed.subnet_ids[2], &sg).send().await.expect("fs").file_system.expect("fs");
     let enis = c.ec2.describe_network_interfaces().filters(filter("group-id", &sg)).send().await.expect("enis");
     assert_eq!(enis.network_interfaces().len(), 2);
-    let mut ids: Vec<String> = enis.network_interfaces().iter().filter_map(|e| e.network_interface_id().map(str::to_string)).collect();
+    let mut ids: Vec<String> =
+        enis.network_interfaces().iter().filter_map(|e| e.network_interface_id().map(str::to_string)).collect();
     ids.sort();
     let mut expected = fs.network_interface_ids().to_vec();
     expected.sort();
@@ -238,7 +286,13 @@ async fn network_interfaces_of_file_systems() {
         assert_eq!(e.subnet_id(), Some(seed.subnet_ids[2].as_str()));
         assert!(e.private_ip_address().is_some_and(|ip| ip.starts_with("10.0.3.")));
     }
-    let err = c.ec2.describe_network_interfaces().network_interface_ids("eni-0123456789abcdef0").send().await.expect_err("unknown");
+    let err = c
+        .ec2
+        .describe_network_interfaces()
+        .network_interface_ids("eni-0123456789abcdef0")
+        .send()
+        .await
+        .expect_err("unknown");
     assert_eq!(code(err), "InvalidNetworkInterfaceID.NotFound");
     assert_eq!(emu.inventory().network_interfaces.len(), 2);
 }
@@ -248,7 +302,14 @@ async fn describe_security_groups_pages() {
     let (emu, c) = start(EmulatorConfig::default()).await;
     let vpc = emu.seed().vpc_id;
     for i in 0..7 {
-        c.ec2.create_security_group().group_name(format!("p{i}")).description("d").vpc_id(&vpc).send().await.expect("sg");
+        c.ec2
+            .create_security_group()
+            .group_name(format!("p{i}"))
+            .description("d")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .expect("sg");
     }
     let first = c.ec2.describe_security_groups().max_results(5).send().await.expect("page 1");
     assert_eq!(first.security_groups().len(), 5);
@@ -271,14 +332,17 @@ async fn malformed_requests_get_aws_error_shapes() {
             .body(body)
             .send()
     };
-    let r = fsx("AWSSimbaAPIService_v20180301.DescribeFileSystems", b"{\"FileSystemIds\":".to_vec()).await.expect("send");
+    let r =
+        fsx("AWSSimbaAPIService_v20180301.DescribeFileSystems", b"{\"FileSystemIds\":".to_vec()).await.expect("send");
     assert_eq!(r.status(), 400);
     assert_eq!(r.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()), Some("SerializationException"));
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["__type"], "SerializationException");
     assert!(body["message"].is_string());
 
-    let r = fsx("AWSSimbaAPIService_v20180301.DescribeFileSystems", b"{\"FileSystemIds\": 7}".to_vec()).await.expect("send");
+    let r = fsx("AWSSimbaAPIService_v20180301.DescribeFileSystems", b"{\"FileSystemIds\": 7}".to_vec())
+        .await
+        .expect("send");
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["__type"], "SerializationException");
 
@@ -294,16 +358,28 @@ async fn malformed_requests_get_aws_error_shapes() {
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["__type"], "SerializationException");
 
-    let ec2 = |body: &str| http.post(&url).header("Content-Type", "application/x-www-form-urlencoded").body(body.to_string()).send();
+    let ec2 = |body: &str| {
+        http.post(&url).header("Content-Type", "application/x-www-form-urlencoded").body(body.to_string()).send()
+    };
     let r = ec2("Action=LaunchRockets&Version=2016-11-15").await.expect("send");
     assert_eq!(r.status(), 400);
     let text = r.text().await.expect("text");
     assert!(text.contains("<Code>InvalidAction</Code>") && text.contains("<RequestID>"), "{text}");
     let text = ec2("Version=2016-11-15").await.expect("send").text().await.expect("text");
     assert!(text.contains("<Code>MissingParameter</Code>"), "{text}");
-    let text = ec2("Action=CreateSecurityGroup&Version=2016-11-15&GroupName=x").await.expect("send").text().await.expect("text");
+    let text = ec2("Action=CreateSecurityGroup&Version=2016-11-15&GroupName=x")
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
     assert!(text.contains("<Code>MissingParameter</Code>"), "{text}");
-    let text = ec2("Action=DescribeSecurityGroups&Version=2016-11-15&MaxResults=abc").await.expect("send").text().await.expect("text");
+    let text = ec2("Action=DescribeSecurityGroups&Version=2016-11-15&MaxResults=abc")
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
     assert!(text.contains("<Code>InvalidParameterValue</Code>"), "{text}");
     let text = ec2("Action=AuthorizeSecurityGroupIngress&Version=2016-11-15&GroupId=sg-0e5eed00000000001&IpPermissions.1.IpProtocol=tcp")
         .await
@@ -315,7 +391,10 @@ async fn malformed_requests_get_aws_error_shapes() {
     let r = http.post(&url).body(big).send().await.expect("send");
     assert!(r.text().await.expect("text").contains("<Code>InvalidParameterValue</Code>"));
     let ok = ec2("Action=DescribeVpcs&Version=2016-11-15").await.expect("send").text().await.expect("text");
-    assert!(ok.contains("<DescribeVpcsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>"), "{ok}");
+    assert!(
+        ok.contains("<DescribeVpcsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>"),
+        "{ok}"
+    );
     assert!(emu.calls().count("fsx", "unknown") >= 1);
     assert_eq!(emu.calls().count_outcome("ec2", "LaunchRockets", "InvalidAction"), 1);
 }

@@ -33,7 +33,15 @@ async fn error_rate_faults_use_each_services_codes() {
     emu.set_fault("CreateSecurityGroup", Fault::throttle(1.0).times(2));
     let vpc = emu.seed().vpc_id;
     for _ in 0..2 {
-        let err = c.ec2.create_security_group().group_name("t").description("d").vpc_id(&vpc).send().await.expect_err("throttled");
+        let err = c
+            .ec2
+            .create_security_group()
+            .group_name("t")
+            .description("d")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .expect_err("throttled");
         assert_eq!(code(err), "RequestLimitExceeded");
     }
     c.ec2.create_security_group().group_name("t").description("d").vpc_id(&vpc).send().await.expect("third succeeds");
@@ -67,10 +75,29 @@ async fn apply_then_drop_fails_the_client_but_keeps_the_resource() {
     let (emu, c) = start(EmulatorConfig::default()).await;
     let seed = emu.seed();
     emu.set_fault("CreateSecurityGroup", Fault::drop_after_apply().times(1));
-    let err = c.ec2.create_security_group().group_name("dropped").description("d").vpc_id(&seed.vpc_id).send().await.expect_err("dropped");
-    assert!(!matches!(err, aws_sdk_ec2::error::SdkError::ServiceError(_)), "a transport failure, not a service error: {err:?}");
+    let err = c
+        .ec2
+        .create_security_group()
+        .group_name("dropped")
+        .description("d")
+        .vpc_id(&seed.vpc_id)
+        .send()
+        .await
+        .expect_err("dropped");
+    assert!(
+        !matches!(err, aws_sdk_ec2::error::SdkError::ServiceError(_)),
+        "a transport failure, not a service error: {err:?}"
+    );
     assert!(emu.inventory().security_groups.iter().any(|g| g.name == "dropped"), "the change was applied");
-    let err = c.ec2.create_security_group().group_name("dropped").description("d").vpc_id(&seed.vpc_id).send().await.expect_err("retry");
+    let err = c
+        .ec2
+        .create_security_group()
+        .group_name("dropped")
+        .description("d")
+        .vpc_id(&seed.vpc_id)
+        .send()
+        .await
+        .expect_err("retry");
     assert_eq!(code(err), "InvalidGroup.Duplicate");
 
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "fs-drop").await;
@@ -85,7 +112,9 @@ async fn apply_then_delay_lets_a_test_kill_the_caller() {
     let vpc = emu.seed().vpc_id;
     emu.set_fault("CreateSecurityGroup", Fault::delay_after_apply(Duration::from_secs(30)));
     let ec2 = c.ec2.clone();
-    let call = tokio::spawn(async move { ec2.create_security_group().group_name("slow").description("d").vpc_id(vpc).send().await });
+    let call = tokio::spawn(async move {
+        ec2.create_security_group().group_name("slow").description("d").vpc_id(vpc).send().await
+    });
     let deadline = Instant::now() + Duration::from_secs(5);
     while !emu.inventory().security_groups.iter().any(|g| g.name == "slow") {
         assert!(Instant::now() < deadline, "the change should be applied before the answer");
@@ -103,7 +132,13 @@ async fn clock_pause_and_advance_drive_lifecycles() {
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "clock").await;
     emu.pause_clock();
-    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect("fs").file_system.and_then(|f| f.file_system_id).expect("id");
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
+        .send()
+        .await
+        .expect("fs")
+        .file_system
+        .and_then(|f| f.file_system_id)
+        .expect("id");
     emu.advance_clock(Duration::from_secs(599));
     assert_eq!(emu.inventory().file_system(&id).map(|f| f.lifecycle.clone()).as_deref(), Some("CREATING"));
     emu.advance_clock(Duration::from_secs(1));
@@ -117,7 +152,13 @@ async fn real_time_lifecycle_without_clock_control() {
     let (emu, c) = start(cfg).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "rt").await;
-    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect("fs").file_system.and_then(|f| f.file_system_id).expect("id");
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
+        .send()
+        .await
+        .expect("fs")
+        .file_system
+        .and_then(|f| f.file_system_id)
+        .expect("id");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let d = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");
     assert_eq!(d.file_systems()[0].lifecycle().map(|l| l.as_str()), Some("AVAILABLE"));
@@ -129,9 +170,11 @@ async fn admin_http_api() {
     let http = reqwest::Client::new();
     let base = format!("{}/_emulator", emu.endpoint());
     assert_eq!(http.get(format!("{base}/health")).send().await.expect("health").text().await.expect("text"), "ok");
-    let seed: serde_json::Value = http.get(format!("{base}/seed")).send().await.expect("seed").json().await.expect("json");
+    let seed: serde_json::Value =
+        http.get(format!("{base}/seed")).send().await.expect("seed").json().await.expect("json");
     assert_eq!(seed["subnet_ids"].as_array().map(Vec::len), Some(3));
-    let cfg: serde_json::Value = http.get(format!("{base}/config")).send().await.expect("config").json().await.expect("json");
+    let cfg: serde_json::Value =
+        http.get(format!("{base}/config")).send().await.expect("config").json().await.expect("json");
     assert_eq!(cfg["region"], "us-east-1");
 
     // Faults over HTTP.
@@ -144,13 +187,15 @@ async fn admin_http_api() {
     assert!(r.status().is_success());
     let err = c.fsx.describe_file_systems().send().await.expect_err("fault");
     assert_eq!(code(err), "InternalServerError");
-    let faults: serde_json::Value = http.get(format!("{base}/faults")).send().await.expect("faults").json().await.expect("json");
+    let faults: serde_json::Value =
+        http.get(format!("{base}/faults")).send().await.expect("faults").json().await.expect("json");
     assert_eq!(faults["DescribeFileSystems"]["error_rate"], 1.0);
     http.delete(format!("{base}/faults")).send().await.expect("clear");
     c.fsx.describe_file_systems().send().await.expect("cleared");
 
     // Calls over HTTP.
-    let calls: aws_emulator::CallLog = http.get(format!("{base}/calls")).send().await.expect("calls").json().await.expect("json");
+    let calls: aws_emulator::CallLog =
+        http.get(format!("{base}/calls")).send().await.expect("calls").json().await.expect("json");
     assert_eq!(calls.count("fsx", "DescribeFileSystems"), 2);
     http.delete(format!("{base}/calls")).send().await.expect("reset");
     assert_eq!(emu.calls().total(), 0);
@@ -159,11 +204,25 @@ async fn admin_http_api() {
     let seed_ids = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed_ids.vpc_id, "admin").await;
     http.post(format!("{base}/clock/pause")).send().await.expect("pause");
-    let id = create_fs(&c.fsx, &seed_ids.subnet_ids[0], &sg).send().await.expect("fs").file_system.and_then(|f| f.file_system_id).expect("id");
-    let clock: serde_json::Value =
-        http.post(format!("{base}/clock/advance")).json(&serde_json::json!({"seconds": 5})).send().await.expect("advance").json().await.expect("json");
+    let id = create_fs(&c.fsx, &seed_ids.subnet_ids[0], &sg)
+        .send()
+        .await
+        .expect("fs")
+        .file_system
+        .and_then(|f| f.file_system_id)
+        .expect("id");
+    let clock: serde_json::Value = http
+        .post(format!("{base}/clock/advance"))
+        .json(&serde_json::json!({"seconds": 5}))
+        .send()
+        .await
+        .expect("advance")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(clock["paused"], true);
-    let inv: Inventory = http.get(format!("{base}/inventory")).send().await.expect("inventory").json().await.expect("json");
+    let inv: Inventory =
+        http.get(format!("{base}/inventory")).send().await.expect("inventory").json().await.expect("json");
     assert_eq!(inv.file_system(&id).map(|f| f.lifecycle.as_str()), Some("AVAILABLE"));
     let r = http
         .post(format!("{base}/file-systems/{id}/lifecycle"))
@@ -172,16 +231,31 @@ async fn admin_http_api() {
         .await
         .expect("force");
     assert!(r.status().is_success());
-    assert_eq!(emu.inventory().file_system(&id).and_then(|f| f.failure_message.clone()).as_deref(), Some("disk on fire"));
-    let r = http.post(format!("{base}/security-groups/{sg}/revoke-ingress")).json(&serde_json::json!({"from_port": 988, "to_port": 988})).send().await.expect("revoke");
+    assert_eq!(
+        emu.inventory().file_system(&id).and_then(|f| f.failure_message.clone()).as_deref(),
+        Some("disk on fire")
+    );
+    let r = http
+        .post(format!("{base}/security-groups/{sg}/revoke-ingress"))
+        .json(&serde_json::json!({"from_port": 988, "to_port": 988}))
+        .send()
+        .await
+        .expect("revoke");
     assert!(r.status().is_success());
     assert_eq!(emu.inventory().security_group(&sg).map(|g| g.ingress.len()), Some(1));
     assert!(http.delete(format!("{base}/file-systems/{id}")).send().await.expect("delete fs").status().is_success());
     assert!(http.delete(format!("{base}/file-systems/{id}")).send().await.expect("delete fs").status() == 404);
     assert!(http.delete(format!("{base}/security-groups/{sg}")).send().await.expect("delete sg").status().is_success());
     assert!(emu.inventory().security_group(&sg).is_none());
-    let added: serde_json::Value =
-        http.post(format!("{base}/subnets")).json(&serde_json::json!({"cidr": "10.0.20.0/24", "az": "us-east-1b"})).send().await.expect("subnet").json().await.expect("json");
+    let added: serde_json::Value = http
+        .post(format!("{base}/subnets"))
+        .json(&serde_json::json!({"cidr": "10.0.20.0/24", "az": "us-east-1b"}))
+        .send()
+        .await
+        .expect("subnet")
+        .json()
+        .await
+        .expect("json");
     let subnet_id = added["subnet_id"].as_str().expect("id").to_string();
     c.ec2.describe_subnets().subnet_ids(&subnet_id).send().await.expect("new subnet visible");
     http.post(format!("{base}/clock/resume")).send().await.expect("resume");

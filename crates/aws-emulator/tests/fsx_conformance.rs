@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use aws_emulator::EmulatorConfig;
 use aws_sdk_fsx::types::{
-    CreateFileSystemLustreConfiguration, DataRepositoryTaskType, Filter, FilterName, LustreDeploymentType, S3DataRepositoryConfiguration,
-    AutoImportPolicyType, EventType, CompletionReport, StorageType, Tag, UpdateFileSystemLustreConfiguration, DataRepositoryAssociation,
-    FileSystemLifecycle, AdministrativeActionType, Status,
+    AdministrativeActionType, AutoImportPolicyType, CompletionReport, CreateFileSystemLustreConfiguration,
+    DataRepositoryAssociation, DataRepositoryTaskType, EventType, FileSystemLifecycle, Filter, FilterName,
+    LustreDeploymentType, S3DataRepositoryConfiguration, Status, StorageType, Tag, UpdateFileSystemLustreConfiguration,
 };
 use common::*;
 
@@ -88,7 +88,9 @@ async fn scratch_1_mount_name_is_fsx() {
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "s1").await;
     let fs = create_fs(&c.fsx, &seed.subnet_ids[1], &sg)
-        .lustre_configuration(CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build())
+        .lustre_configuration(
+            CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build(),
+        )
         .send()
         .await
         .expect("create")
@@ -107,14 +109,24 @@ async fn client_request_token_is_idempotent_within_the_window() {
     let again = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).client_request_token("abc").send().await.expect("again");
     let id = first.file_system().and_then(|f| f.file_system_id()).expect("id");
     assert_eq!(again.file_system().and_then(|f| f.file_system_id()), Some(id));
-    let err = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).storage_capacity(2400).client_request_token("abc").send().await.expect_err("other params");
+    let err = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
+        .storage_capacity(2400)
+        .client_request_token("abc")
+        .send()
+        .await
+        .expect_err("other params");
     assert_eq!(code(err), "IncompatibleParameterError");
     assert_eq!(emu.inventory().file_systems.len(), 1);
     emu.advance_clock(Duration::from_secs(301));
-    let later = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).client_request_token("abc").send().await.expect("after window");
+    let later =
+        create_fs(&c.fsx, &seed.subnet_ids[0], &sg).client_request_token("abc").send().await.expect("after window");
     assert_ne!(later.file_system().and_then(|f| f.file_system_id()), Some(id));
     assert_eq!(emu.inventory().file_systems.len(), 2);
-    let bad = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).client_request_token("has space").send().await.expect_err("bad token");
+    let bad = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
+        .client_request_token("has space")
+        .send()
+        .await
+        .expect_err("bad token");
     assert_eq!(code(bad), "BadRequest");
 }
 
@@ -130,26 +142,36 @@ async fn create_validation_errors() {
         ("scratch2 3600 GiB", create_fs(&c.fsx, &subnet, &sg).storage_capacity(3600), "BadRequest"),
         (
             "scratch1 4800 GiB",
-            create_fs(&c.fsx, &subnet, &sg).storage_capacity(4800).lustre_configuration(lc().deployment_type(LustreDeploymentType::Scratch1).build()),
+            create_fs(&c.fsx, &subnet, &sg)
+                .storage_capacity(4800)
+                .lustre_configuration(lc().deployment_type(LustreDeploymentType::Scratch1).build()),
             "BadRequest",
         ),
         (
             "persistent1 throughput 125",
-            create_fs(&c.fsx, &subnet, &sg)
-                .lustre_configuration(lc().deployment_type(LustreDeploymentType::Persistent1).per_unit_storage_throughput(125).build()),
+            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
+                lc().deployment_type(LustreDeploymentType::Persistent1).per_unit_storage_throughput(125).build(),
+            ),
             "InvalidPerUnitStorageThroughput",
         ),
         (
             "persistent2 without throughput",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(lc().deployment_type(LustreDeploymentType::Persistent2).build()),
+            create_fs(&c.fsx, &subnet, &sg)
+                .lustre_configuration(lc().deployment_type(LustreDeploymentType::Persistent2).build()),
             "BadRequest",
         ),
         (
             "scratch2 with throughput",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(lc().deployment_type(LustreDeploymentType::Scratch2).per_unit_storage_throughput(50).build()),
+            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
+                lc().deployment_type(LustreDeploymentType::Scratch2).per_unit_storage_throughput(50).build(),
+            ),
             "BadRequest",
         ),
-        ("HDD on persistent2", create_fs(&c.fsx, &subnet, &sg).storage_type(StorageType::Hdd).lustre_configuration(persistent2(125)), "BadRequest"),
+        (
+            "HDD on persistent2",
+            create_fs(&c.fsx, &subnet, &sg).storage_type(StorageType::Hdd).lustre_configuration(persistent2(125)),
+            "BadRequest",
+        ),
         (
             "HDD 12 with 1800 GiB",
             create_fs(&c.fsx, &subnet, &sg).storage_type(StorageType::Hdd).storage_capacity(1800).lustre_configuration(
@@ -167,7 +189,11 @@ async fn create_validation_errors() {
             ),
             "BadRequest",
         ),
-        ("persistent2 on 2.10", create_fs(&c.fsx, &subnet, &sg).lustre_configuration(persistent2(125)).file_system_type_version("2.10"), "BadRequest"),
+        (
+            "persistent2 on 2.10",
+            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(persistent2(125)).file_system_type_version("2.10"),
+            "BadRequest",
+        ),
         ("version 9.9", create_fs(&c.fsx, &subnet, &sg).file_system_type_version("9.9"), "BadRequest"),
         (
             "kms on scratch",
@@ -176,33 +202,46 @@ async fn create_validation_errors() {
         ),
         (
             "import path not s3",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(lc().deployment_type(LustreDeploymentType::Scratch2).import_path("http://bucket/x").build()),
+            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
+                lc().deployment_type(LustreDeploymentType::Scratch2).import_path("http://bucket/x").build(),
+            ),
             "InvalidImportPath",
         ),
         (
             "export path other bucket",
             create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Scratch2).import_path("s3://bucket-a/in").export_path("s3://bucket-b/out").build(),
+                lc().deployment_type(LustreDeploymentType::Scratch2)
+                    .import_path("s3://bucket-a/in")
+                    .export_path("s3://bucket-b/out")
+                    .build(),
             ),
             "InvalidExportPath",
         ),
         (
             "import path on persistent2",
             create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Persistent2).per_unit_storage_throughput(125).import_path("s3://bucket-a/in").build(),
+                lc().deployment_type(LustreDeploymentType::Persistent2)
+                    .per_unit_storage_throughput(125)
+                    .import_path("s3://bucket-a/in")
+                    .build(),
             ),
             "BadRequest",
         ),
         (
             "chunk size too large",
             create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Scratch2).import_path("s3://bucket-a/in").imported_file_chunk_size(600_000).build(),
+                lc().deployment_type(LustreDeploymentType::Scratch2)
+                    .import_path("s3://bucket-a/in")
+                    .imported_file_chunk_size(600_000)
+                    .build(),
             ),
             "BadRequest",
         ),
         (
             "bad maintenance window",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(lc().deployment_type(LustreDeploymentType::Scratch2).weekly_maintenance_start_time("9:99:99").build()),
+            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
+                lc().deployment_type(LustreDeploymentType::Scratch2).weekly_maintenance_start_time("9:99:99").build(),
+            ),
             "BadRequest",
         ),
         ("unknown subnet", create_fs(&c.fsx, "subnet-0123456789abcdef0", &sg), "InvalidNetworkSettings"),
@@ -240,7 +279,11 @@ async fn create_validation_errors() {
         .send()
         .await
         .expect("legacy link");
-    let drc = linked.file_system().and_then(|f| f.lustre_configuration()).and_then(|l| l.data_repository_configuration()).expect("drc");
+    let drc = linked
+        .file_system()
+        .and_then(|f| f.lustre_configuration())
+        .and_then(|l| l.data_repository_configuration())
+        .expect("drc");
     assert_eq!(drc.import_path(), Some("s3://bucket-a/in"));
     assert_eq!(drc.auto_import_policy(), Some(&AutoImportPolicyType::NewChanged));
 }
@@ -254,7 +297,15 @@ async fn network_check_requires_lnet_rules() {
         let ec2 = c.ec2.clone();
         let vpc = seed.vpc_id.clone();
         async move {
-            ec2.create_security_group().group_name(name).description("d").vpc_id(vpc).send().await.expect("sg").group_id.expect("id")
+            ec2.create_security_group()
+                .group_name(name)
+                .description("d")
+                .vpc_id(vpc)
+                .send()
+                .await
+                .expect("sg")
+                .group_id
+                .expect("id")
         }
     };
     let empty = new_sg("empty").await;
@@ -263,14 +314,25 @@ async fn network_check_requires_lnet_rules() {
     assert!(msg.contains("do not permit Lustre LNET network traffic on port 988"), "{msg}");
 
     let only_988 = new_sg("only-988").await;
-    c.ec2.authorize_security_group_ingress().group_id(&only_988).ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&only_988)).build()).send().await.expect("auth");
-    assert_eq!(code(create_fs(&c.fsx, &subnet, &only_988).send().await.expect_err("no 1018")), "InvalidNetworkSettings");
+    c.ec2
+        .authorize_security_group_ingress()
+        .group_id(&only_988)
+        .ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&only_988)).build())
+        .send()
+        .await
+        .expect("auth");
+    assert_eq!(
+        code(create_fs(&c.fsx, &subnet, &only_988).send().await.expect_err("no 1018")),
+        "InvalidNetworkSettings"
+    );
 
     let wrong_cidr = new_sg("wrong-cidr").await;
     c.ec2
         .authorize_security_group_ingress()
         .group_id(&wrong_cidr)
-        .ip_permissions(tcp(988, 1023).ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("10.0.2.0/24").build()).build())
+        .ip_permissions(
+            tcp(988, 1023).ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("10.0.2.0/24").build()).build(),
+        )
         .send()
         .await
         .expect("auth");
@@ -280,8 +342,12 @@ async fn network_check_requires_lnet_rules() {
     c.ec2
         .authorize_security_group_ingress()
         .group_id(&vpc_cidr)
-        .ip_permissions(tcp(988, 988).ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("10.0.0.0/16").build()).build())
-        .ip_permissions(tcp(1018, 1023).ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("10.0.0.0/16").build()).build())
+        .ip_permissions(
+            tcp(988, 988).ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("10.0.0.0/16").build()).build(),
+        )
+        .ip_permissions(
+            tcp(1018, 1023).ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("10.0.0.0/16").build()).build(),
+        )
         .send()
         .await
         .expect("auth");
@@ -364,8 +430,12 @@ async fn describe_pages_and_errors() {
     let second = c.fsx.describe_file_systems().max_results(2).next_token(token).send().await.expect("page 2");
     assert_eq!(second.file_systems().len(), 1);
     assert!(second.next_token().is_none());
-    let mut seen: Vec<String> =
-        first.file_systems().iter().chain(second.file_systems()).filter_map(|f| f.file_system_id().map(str::to_string)).collect();
+    let mut seen: Vec<String> = first
+        .file_systems()
+        .iter()
+        .chain(second.file_systems())
+        .filter_map(|f| f.file_system_id().map(str::to_string))
+        .collect();
     seen.sort();
     ids.sort();
     assert_eq!(seen, ids);
@@ -384,9 +454,14 @@ async fn update_storage_and_throughput() {
     let (emu, c) = start_paused(fast()).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "upd").await;
-    let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).lustre_configuration(persistent2(125)).send().await.expect("create");
+    let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
+        .lustre_configuration(persistent2(125))
+        .send()
+        .await
+        .expect("create");
     let id = fs.file_system.and_then(|f| f.file_system_id).expect("id");
-    let err = c.fsx.update_file_system().file_system_id(&id).storage_capacity(2400).send().await.expect_err("while creating");
+    let err =
+        c.fsx.update_file_system().file_system_id(&id).storage_capacity(2400).send().await.expect_err("while creating");
     assert_eq!(code(err), "BadRequest");
     emu.advance_clock(Duration::from_secs(3));
 
@@ -423,11 +498,24 @@ async fn update_storage_and_throughput() {
     emu.advance_clock(Duration::from_secs(3));
 
     let lc = UpdateFileSystemLustreConfiguration::builder;
-    c.fsx.update_file_system().file_system_id(&id).lustre_configuration(lc().per_unit_storage_throughput(250).build()).send().await.expect("throughput");
+    c.fsx
+        .update_file_system()
+        .file_system_id(&id)
+        .lustre_configuration(lc().per_unit_storage_throughput(250).build())
+        .send()
+        .await
+        .expect("throughput");
     emu.advance_clock(Duration::from_secs(3));
     let f = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");
     assert_eq!(f.file_systems()[0].lustre_configuration().and_then(|l| l.per_unit_storage_throughput()), Some(250));
-    let err = c.fsx.update_file_system().file_system_id(&id).lustre_configuration(lc().per_unit_storage_throughput(300).build()).send().await.expect_err("bad value");
+    let err = c
+        .fsx
+        .update_file_system()
+        .file_system_id(&id)
+        .lustre_configuration(lc().per_unit_storage_throughput(300).build())
+        .send()
+        .await
+        .expect_err("bad value");
     assert_eq!(code(err), "InvalidPerUnitStorageThroughput");
     let f = c
         .fsx
@@ -437,19 +525,32 @@ async fn update_storage_and_throughput() {
         .send()
         .await
         .expect("maintenance window");
-    assert_eq!(f.file_system().and_then(|f| f.lustre_configuration()).and_then(|l| l.weekly_maintenance_start_time()), Some("2:04:30"));
-    let err = c.fsx.update_file_system().file_system_id("fs-0123456789abcdef0").storage_capacity(2400).send().await.expect_err("unknown");
+    assert_eq!(
+        f.file_system().and_then(|f| f.lustre_configuration()).and_then(|l| l.weekly_maintenance_start_time()),
+        Some("2:04:30")
+    );
+    let err = c
+        .fsx
+        .update_file_system()
+        .file_system_id("fs-0123456789abcdef0")
+        .storage_capacity(2400)
+        .send()
+        .await
+        .expect_err("unknown");
     assert_eq!(code(err), "FileSystemNotFound");
 
     // SCRATCH_1 cannot grow; persistent HDD cannot change throughput.
     let s1 = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .lustre_configuration(CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build())
+        .lustre_configuration(
+            CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build(),
+        )
         .send()
         .await
         .expect("scratch1");
     emu.advance_clock(Duration::from_secs(3));
     let s1 = s1.file_system.and_then(|f| f.file_system_id).expect("id");
-    let err = c.fsx.update_file_system().file_system_id(&s1).storage_capacity(3600).send().await.expect_err("scratch1 grow");
+    let err =
+        c.fsx.update_file_system().file_system_id(&s1).storage_capacity(3600).send().await.expect_err("scratch1 grow");
     assert_eq!(code(err), "BadRequest");
 }
 
@@ -458,7 +559,13 @@ async fn delete_lifecycle_and_security_group_dependency() {
     let (emu, c) = start_paused(fast()).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "del").await;
-    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect("create").file_system.and_then(|f| f.file_system_id).expect("id");
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
+        .send()
+        .await
+        .expect("create")
+        .file_system
+        .and_then(|f| f.file_system_id)
+        .expect("id");
     let err = c.fsx.delete_file_system().file_system_id(&id).send().await.expect_err("while creating");
     assert_eq!(code(err), "BadRequest");
     emu.advance_clock(Duration::from_secs(3));
@@ -486,7 +593,13 @@ async fn delete_while_creating_can_be_allowed() {
     let (emu, c) = start_paused(cfg).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "early").await;
-    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect("create").file_system.and_then(|f| f.file_system_id).expect("id");
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
+        .send()
+        .await
+        .expect("create")
+        .file_system
+        .and_then(|f| f.file_system_id)
+        .expect("id");
     c.fsx.delete_file_system().file_system_id(&id).send().await.expect("delete while creating");
 }
 
@@ -498,7 +611,14 @@ async fn tags_on_file_systems() {
     let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect("create").file_system.expect("fs");
     let arn = fs.resource_arn().expect("arn").to_string();
     let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
-    c.fsx.tag_resource().resource_arn(&arn).tags(tag("owner", "me")).tags(tag("env", "test")).send().await.expect("tag");
+    c.fsx
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(tag("owner", "me"))
+        .tags(tag("env", "test"))
+        .send()
+        .await
+        .expect("tag");
     let listed = c.fsx.list_tags_for_resource().resource_arn(&arn).send().await.expect("list");
     assert_eq!(listed.tags().len(), 2);
     c.fsx.untag_resource().resource_arn(&arn).tag_keys("env").send().await.expect("untag");
@@ -522,9 +642,18 @@ async fn data_repository_associations() {
     let (emu, c) = start_paused(fast()).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "dra").await;
-    let fs_id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).lustre_configuration(persistent2(125)).send().await.expect("fs").file_system.and_then(|f| f.file_system_id).expect("id");
+    let fs_id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
+        .lustre_configuration(persistent2(125))
+        .send()
+        .await
+        .expect("fs")
+        .file_system
+        .and_then(|f| f.file_system_id)
+        .expect("id");
     let s3 = S3DataRepositoryConfiguration::builder()
-        .auto_import_policy(aws_sdk_fsx::types::AutoImportPolicy::builder().events(EventType::New).events(EventType::Changed).build())
+        .auto_import_policy(
+            aws_sdk_fsx::types::AutoImportPolicy::builder().events(EventType::New).events(EventType::Changed).build(),
+        )
         .build();
     // Can be requested while the file system is CREATING.
     let dra = c
@@ -542,11 +671,35 @@ async fn data_repository_associations() {
     let dra_id = dra.association_id().expect("id").to_string();
     assert!(dra_id.starts_with("dra-"));
     assert_eq!(dra.lifecycle(), Some(&aws_sdk_fsx::types::DataRepositoryLifecycle::Creating));
-    let overlap = c.fsx.create_data_repository_association().file_system_id(&fs_id).file_system_path("/ns1/sub").data_repository_path("s3://bucket/p2/").send().await.expect_err("overlap");
+    let overlap = c
+        .fsx
+        .create_data_repository_association()
+        .file_system_id(&fs_id)
+        .file_system_path("/ns1/sub")
+        .data_repository_path("s3://bucket/p2/")
+        .send()
+        .await
+        .expect_err("overlap");
     assert_eq!(code(overlap), "BadRequest");
-    let root = c.fsx.create_data_repository_association().file_system_id(&fs_id).file_system_path("/").data_repository_path("s3://bucket/p3/").send().await.expect_err("root");
+    let root = c
+        .fsx
+        .create_data_repository_association()
+        .file_system_id(&fs_id)
+        .file_system_path("/")
+        .data_repository_path("s3://bucket/p3/")
+        .send()
+        .await
+        .expect_err("root");
     assert_eq!(code(root), "BadRequest");
-    let bad_path = c.fsx.create_data_repository_association().file_system_id(&fs_id).file_system_path("/ns2").data_repository_path("bucket/p3").send().await.expect_err("s3 path");
+    let bad_path = c
+        .fsx
+        .create_data_repository_association()
+        .file_system_id(&fs_id)
+        .file_system_path("/ns2")
+        .data_repository_path("bucket/p3")
+        .send()
+        .await
+        .expect_err("s3 path");
     assert_eq!(code(bad_path), "BadRequest");
     emu.advance_clock(Duration::from_secs(5));
     let listed = c
@@ -560,9 +713,22 @@ async fn data_repository_associations() {
     assert_eq!(found.lifecycle(), Some(&aws_sdk_fsx::types::DataRepositoryLifecycle::Available));
     let err = c.fsx.describe_data_repository_associations().max_results(30).send().await.expect_err("max 25");
     assert_eq!(code(err), "BadRequest");
-    c.fsx.update_data_repository_association().association_id(&dra_id).imported_file_chunk_size(2048).send().await.expect("update");
+    c.fsx
+        .update_data_repository_association()
+        .association_id(&dra_id)
+        .imported_file_chunk_size(2048)
+        .send()
+        .await
+        .expect("update");
     emu.advance_clock(Duration::from_secs(3));
-    let deleted = c.fsx.delete_data_repository_association().association_id(&dra_id).delete_data_in_file_system(false).send().await.expect("delete");
+    let deleted = c
+        .fsx
+        .delete_data_repository_association()
+        .association_id(&dra_id)
+        .delete_data_in_file_system(false)
+        .send()
+        .await
+        .expect("delete");
     assert_eq!(deleted.lifecycle(), Some(&aws_sdk_fsx::types::DataRepositoryLifecycle::Deleting));
     emu.advance_clock(Duration::from_secs(2));
     let err = c.fsx.describe_data_repository_associations().association_ids(&dra_id).send().await.expect_err("gone");
@@ -572,16 +738,34 @@ async fn data_repository_associations() {
 
     // SCRATCH_1 has no DRAs.
     let s1 = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .lustre_configuration(CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build())
+        .lustre_configuration(
+            CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build(),
+        )
         .send()
         .await
         .expect("s1")
         .file_system
         .and_then(|f| f.file_system_id)
         .expect("id");
-    let err = c.fsx.create_data_repository_association().file_system_id(&s1).file_system_path("/a").data_repository_path("s3://bucket/a/").send().await.expect_err("scratch1");
+    let err = c
+        .fsx
+        .create_data_repository_association()
+        .file_system_id(&s1)
+        .file_system_path("/a")
+        .data_repository_path("s3://bucket/a/")
+        .send()
+        .await
+        .expect_err("scratch1");
     assert_eq!(code(err), "BadRequest");
-    let err = c.fsx.create_data_repository_association().file_system_id("fs-0123456789abcdef0").file_system_path("/a").data_repository_path("s3://bucket/a/").send().await.expect_err("no fs");
+    let err = c
+        .fsx
+        .create_data_repository_association()
+        .file_system_id("fs-0123456789abcdef0")
+        .file_system_path("/a")
+        .data_repository_path("s3://bucket/a/")
+        .send()
+        .await
+        .expect_err("no fs");
     assert_eq!(code(err), "FileSystemNotFound");
 }
 
@@ -591,7 +775,12 @@ async fn data_repository_tasks() {
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "task").await;
     let fs_id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .lustre_configuration(CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch2).import_path("s3://bucket/in").build())
+        .lustre_configuration(
+            CreateFileSystemLustreConfiguration::builder()
+                .deployment_type(LustreDeploymentType::Scratch2)
+                .import_path("s3://bucket/in")
+                .build(),
+        )
         .send()
         .await
         .expect("fs")
@@ -599,7 +788,15 @@ async fn data_repository_tasks() {
         .and_then(|f| f.file_system_id)
         .expect("id");
     let report = || CompletionReport::builder().enabled(false).build();
-    let err = c.fsx.create_data_repository_task().file_system_id(&fs_id).r#type(DataRepositoryTaskType::Export).report(report()).send().await.expect_err("creating");
+    let err = c
+        .fsx
+        .create_data_repository_task()
+        .file_system_id(&fs_id)
+        .r#type(DataRepositoryTaskType::Export)
+        .report(report())
+        .send()
+        .await
+        .expect_err("creating");
     assert_eq!(code(err), "BadRequest");
     emu.advance_clock(Duration::from_secs(3));
     let task = c
@@ -616,25 +813,48 @@ async fn data_repository_tasks() {
         .expect("task");
     let task_id = task.task_id().expect("id").to_string();
     assert!(task_id.starts_with("task-"));
-    let err = c.fsx.create_data_repository_task().file_system_id(&fs_id).r#type(DataRepositoryTaskType::Export).report(report()).send().await.expect_err("one at a time");
+    let err = c
+        .fsx
+        .create_data_repository_task()
+        .file_system_id(&fs_id)
+        .r#type(DataRepositoryTaskType::Export)
+        .report(report())
+        .send()
+        .await
+        .expect_err("one at a time");
     assert_eq!(code(err), "DataRepositoryTaskExecuting");
     let err = c.fsx.delete_file_system().file_system_id(&fs_id).send().await.expect_err("task running");
     assert_eq!(code(err), "BadRequest");
     let cancel = c.fsx.cancel_data_repository_task().task_id(&task_id).send().await.expect("cancel");
     assert_eq!(cancel.lifecycle(), Some(&aws_sdk_fsx::types::DataRepositoryTaskLifecycle::Canceling));
     let d = c.fsx.describe_data_repository_tasks().task_ids(&task_id).send().await.expect("describe");
-    assert_eq!(d.data_repository_tasks()[0].lifecycle(), Some(&aws_sdk_fsx::types::DataRepositoryTaskLifecycle::Canceled));
+    assert_eq!(
+        d.data_repository_tasks()[0].lifecycle(),
+        Some(&aws_sdk_fsx::types::DataRepositoryTaskLifecycle::Canceled)
+    );
     let err = c.fsx.cancel_data_repository_task().task_id(&task_id).send().await.expect_err("ended");
     assert_eq!(code(err), "DataRepositoryTaskEnded");
-    let err = c.fsx.describe_data_repository_tasks().task_ids("task-0123456789abcdef0").send().await.expect_err("unknown");
+    let err =
+        c.fsx.describe_data_repository_tasks().task_ids("task-0123456789abcdef0").send().await.expect_err("unknown");
     assert_eq!(code(err), "DataRepositoryTaskNotFound");
-    let second = c.fsx.create_data_repository_task().file_system_id(&fs_id).r#type(DataRepositoryTaskType::Import).report(report()).send().await.expect("second");
+    let second = c
+        .fsx
+        .create_data_repository_task()
+        .file_system_id(&fs_id)
+        .r#type(DataRepositoryTaskType::Import)
+        .report(report())
+        .send()
+        .await
+        .expect("second");
     let second_id = second.data_repository_task().and_then(|t| t.task_id()).expect("id").to_string();
     emu.advance_clock(Duration::from_secs(1));
     c.fsx.describe_data_repository_tasks().send().await.expect("tick to executing");
     emu.advance_clock(Duration::from_secs(3));
     let d = c.fsx.describe_data_repository_tasks().task_ids(&second_id).send().await.expect("describe");
-    assert_eq!(d.data_repository_tasks()[0].lifecycle(), Some(&aws_sdk_fsx::types::DataRepositoryTaskLifecycle::Succeeded));
+    assert_eq!(
+        d.data_repository_tasks()[0].lifecycle(),
+        Some(&aws_sdk_fsx::types::DataRepositoryTaskLifecycle::Succeeded)
+    );
     let err = c
         .fsx
         .create_data_repository_task()
@@ -653,7 +873,13 @@ async fn forced_lifecycles_and_out_of_band_delete() {
     let (emu, c) = start_paused(fast()).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "force").await;
-    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect("create").file_system.and_then(|f| f.file_system_id).expect("id");
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
+        .send()
+        .await
+        .expect("create")
+        .file_system
+        .and_then(|f| f.file_system_id)
+        .expect("id");
     emu.force_lifecycle(&id, "FAILED", Some("boom")).expect("force");
     let d = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");
     let f = &d.file_systems()[0];

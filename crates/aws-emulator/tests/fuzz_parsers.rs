@@ -92,9 +92,15 @@ fn assert_ec2_shape(a: &Answer) -> Result<(), TestCaseError> {
     prop_assert!(a.status != 500, "no internal errors: {}", String::from_utf8_lossy(&a.body));
     let text = String::from_utf8(a.body.clone()).map_err(|e| TestCaseError::fail(format!("not UTF-8: {e}")))?;
     if a.status == 200 {
-        prop_assert!(text.contains("Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>"), "{text}");
+        prop_assert!(
+            text.contains("Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>"),
+            "{text}"
+        );
     } else {
-        prop_assert!(text.contains("<Response><Errors><Error><Code>") && text.contains("</Message></Error></Errors><RequestID>"), "{text}");
+        prop_assert!(
+            text.contains("<Response><Errors><Error><Code>") && text.contains("</Message></Error></Errors><RequestID>"),
+            "{text}"
+        );
     }
     Ok(())
 }
@@ -106,8 +112,18 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|n| json!(n)),
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
         "[a-zA-Z0-9:/._-]{0,24}".prop_map(Value::String),
-        prop::sample::select(vec!["LUSTRE", "SCRATCH_2", "PERSISTENT_2", "SSD", "HDD", "s3://bucket/p/", "/ns", "2.15", "fs-0123456789abcdef0"])
-            .prop_map(|s| Value::String(s.to_string())),
+        prop::sample::select(vec![
+            "LUSTRE",
+            "SCRATCH_2",
+            "PERSISTENT_2",
+            "SSD",
+            "HDD",
+            "s3://bucket/p/",
+            "/ns",
+            "2.15",
+            "fs-0123456789abcdef0"
+        ])
+        .prop_map(|s| Value::String(s.to_string())),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
@@ -120,10 +136,42 @@ fn arb_json() -> impl Strategy<Value = Value> {
 fn field_name() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "FileSystemType", "StorageCapacity", "StorageType", "SubnetIds", "SecurityGroupIds", "Tags", "Key", "Value", "LustreConfiguration",
-            "DeploymentType", "PerUnitStorageThroughput", "ImportPath", "ExportPath", "FileSystemId", "FileSystemIds", "MaxResults", "NextToken",
-            "ClientRequestToken", "ResourceARN", "TagKeys", "FileSystemPath", "DataRepositoryPath", "S3", "AssociationId", "AssociationIds",
-            "TaskId", "TaskIds", "Type", "Report", "Enabled", "Paths", "Filters", "Name", "Values", "FileSystemTypeVersion", "MetadataConfiguration",
+            "FileSystemType",
+            "StorageCapacity",
+            "StorageType",
+            "SubnetIds",
+            "SecurityGroupIds",
+            "Tags",
+            "Key",
+            "Value",
+            "LustreConfiguration",
+            "DeploymentType",
+            "PerUnitStorageThroughput",
+            "ImportPath",
+            "ExportPath",
+            "FileSystemId",
+            "FileSystemIds",
+            "MaxResults",
+            "NextToken",
+            "ClientRequestToken",
+            "ResourceARN",
+            "TagKeys",
+            "FileSystemPath",
+            "DataRepositoryPath",
+            "S3",
+            "AssociationId",
+            "AssociationIds",
+            "TaskId",
+            "TaskIds",
+            "Type",
+            "Report",
+            "Enabled",
+            "Paths",
+            "Filters",
+            "Name",
+            "Values",
+            "FileSystemTypeVersion",
+            "MetadataConfiguration",
         ])
         .prop_map(str::to_string),
         "[A-Za-z]{1,12}",
@@ -143,23 +191,70 @@ fn valid_create_body() -> Vec<u8> {
 }
 
 const EC2_KEYS: &[&str] = &[
-    "GroupId", "GroupId.1", "GroupName", "GroupDescription", "VpcId", "VpcId.1", "SubnetId.1", "NetworkInterfaceId.1", "ResourceId.1",
-    "Tag.1.Key", "Tag.1.Value", "Filter.1.Name", "Filter.1.Value.1", "IpPermissions.1.IpProtocol", "IpPermissions.1.FromPort",
-    "IpPermissions.1.ToPort", "IpPermissions.1.IpRanges.1.CidrIp", "IpPermissions.1.Groups.1.GroupId", "MaxResults", "NextToken",
-    "TagSpecification.1.ResourceType", "TagSpecification.1.Tag.1.Key", "SecurityGroupRuleId.1", "CidrIp", "IpProtocol", "FromPort", "ToPort",
+    "GroupId",
+    "GroupId.1",
+    "GroupName",
+    "GroupDescription",
+    "VpcId",
+    "VpcId.1",
+    "SubnetId.1",
+    "NetworkInterfaceId.1",
+    "ResourceId.1",
+    "Tag.1.Key",
+    "Tag.1.Value",
+    "Filter.1.Name",
+    "Filter.1.Value.1",
+    "IpPermissions.1.IpProtocol",
+    "IpPermissions.1.FromPort",
+    "IpPermissions.1.ToPort",
+    "IpPermissions.1.IpRanges.1.CidrIp",
+    "IpPermissions.1.Groups.1.GroupId",
+    "MaxResults",
+    "NextToken",
+    "TagSpecification.1.ResourceType",
+    "TagSpecification.1.Tag.1.Key",
+    "SecurityGroupRuleId.1",
+    "CidrIp",
+    "IpProtocol",
+    "FromPort",
+    "ToPort",
 ];
 
 const EC2_ACTIONS: &[&str] = &[
-    "DescribeVpcs", "DescribeSubnets", "CreateSecurityGroup", "DescribeSecurityGroups", "AuthorizeSecurityGroupIngress",
-    "RevokeSecurityGroupIngress", "DeleteSecurityGroup", "CreateTags", "DeleteTags", "DescribeNetworkInterfaces", "DescribeSecurityGroupRules",
-    "RunInstances", "",
+    "DescribeVpcs",
+    "DescribeSubnets",
+    "CreateSecurityGroup",
+    "DescribeSecurityGroups",
+    "AuthorizeSecurityGroupIngress",
+    "RevokeSecurityGroupIngress",
+    "DeleteSecurityGroup",
+    "CreateTags",
+    "DeleteTags",
+    "DescribeNetworkInterfaces",
+    "DescribeSecurityGroupRules",
+    "RunInstances",
+    "",
 ];
 
 fn ec2_value() -> impl Strategy<Value = String> {
     prop_oneof![
         "[ -~]{0,20}",
-        prop::sample::select(vec!["sg-0e5eed00000000001", "tcp", "-1", "988", "65536", "-5", "10.0.0.0/16", "10.0.0.0/99", "vpc-id", "group-name", "tag:x", "security-group", "sg-zz"])
-            .prop_map(str::to_string),
+        prop::sample::select(vec![
+            "sg-0e5eed00000000001",
+            "tcp",
+            "-1",
+            "988",
+            "65536",
+            "-5",
+            "10.0.0.0/16",
+            "10.0.0.0/99",
+            "vpc-id",
+            "group-name",
+            "tag:x",
+            "security-group",
+            "sg-zz"
+        ])
+        .prop_map(str::to_string),
         any::<i64>().prop_map(|n| n.to_string()),
     ]
 }

@@ -40,7 +40,16 @@ async fn moto() -> Option<(ChildGuard, Target)> {
         }
     };
     let c = clients(&endpoint).await;
-    let vpc_id = c.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.expect("moto vpc").vpc.and_then(|v| v.vpc_id).expect("vpc id");
+    let vpc_id = c
+        .ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .expect("moto vpc")
+        .vpc
+        .and_then(|v| v.vpc_id)
+        .expect("vpc id");
     let subnet_id = c
         .ec2
         .create_subnet()
@@ -58,9 +67,25 @@ async fn moto() -> Option<(ChildGuard, Target)> {
 
 async fn security_group_scenario(t: &Target) {
     let ec2 = &t.c.ec2;
-    let sg = ec2.create_security_group().group_name("parity").description("parity test").vpc_id(&t.vpc_id).send().await.expect("create").group_id.expect("id");
+    let sg = ec2
+        .create_security_group()
+        .group_name("parity")
+        .description("parity test")
+        .vpc_id(&t.vpc_id)
+        .send()
+        .await
+        .expect("create")
+        .group_id
+        .expect("id");
     assert!(sg.starts_with("sg-"), "{sg}");
-    let err = ec2.create_security_group().group_name("parity").description("again").vpc_id(&t.vpc_id).send().await.expect_err("dup");
+    let err = ec2
+        .create_security_group()
+        .group_name("parity")
+        .description("again")
+        .vpc_id(&t.vpc_id)
+        .send()
+        .await
+        .expect_err("dup");
     assert_eq!(code(err), "InvalidGroup.Duplicate", "{:?}", t.kind);
 
     let found = ec2
@@ -118,20 +143,19 @@ async fn security_group_scenario(t: &Target) {
 
 async fn file_system_scenario(t: &Target) {
     let sg = lustre_sg(&t.c.ec2, &t.vpc_id, "parity-fs").await;
-    let created = t
-        .c
-        .fsx
-        .create_file_system()
-        .file_system_type(FileSystemType::Lustre)
-        .storage_capacity(1200)
-        .subnet_ids(&t.subnet_id)
-        .security_group_ids(&sg)
-        .lustre_configuration(scratch2())
-        .send()
-        .await
-        .expect("create")
-        .file_system
-        .expect("fs");
+    let created =
+        t.c.fsx
+            .create_file_system()
+            .file_system_type(FileSystemType::Lustre)
+            .storage_capacity(1200)
+            .subnet_ids(&t.subnet_id)
+            .security_group_ids(&sg)
+            .lustre_configuration(scratch2())
+            .send()
+            .await
+            .expect("create")
+            .file_system
+            .expect("fs");
     let id = created.file_system_id().expect("id").to_string();
     assert!(id.starts_with("fs-"), "{id}");
     assert_eq!(created.storage_capacity(), Some(1200));

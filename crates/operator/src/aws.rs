@@ -32,7 +32,14 @@ impl AwsError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self.code.as_str(),
-            "ThrottlingException" | "RequestLimitExceeded" | "InternalServerError" | "ServiceUnavailable" | "Unavailable" | "DispatchFailure" | "ResponseError" | "TimeoutError"
+            "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+                | "Unavailable"
+                | "DispatchFailure"
+                | "ResponseError"
+                | "TimeoutError"
         )
     }
 }
@@ -69,7 +76,11 @@ impl FileSystemInfo {
             mount_name: lustre.and_then(|l| l.mount_name()).map(str::to_string),
             capacity_gib: fs.storage_capacity(),
             failure: fs.failure_details().and_then(|f| f.message()).map(str::to_string),
-            tags: fs.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect(),
+            tags: fs
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+                .collect(),
             actions_in_progress: fs
                 .administrative_actions()
                 .iter()
@@ -92,7 +103,8 @@ impl FileSystemInfo {
 
     /// Lifecycles in which the file system is still changing on its own.
     pub fn in_transition(&self) -> bool {
-        matches!(self.lifecycle.as_str(), "CREATING" | "UPDATING" | "DELETING" | "MISCONFIGURED") || !self.actions_in_progress.is_empty()
+        matches!(self.lifecycle.as_str(), "CREATING" | "UPDATING" | "DELETING" | "MISCONFIGURED")
+            || !self.actions_in_progress.is_empty()
     }
 }
 
@@ -176,9 +188,15 @@ impl Aws {
 
     /// Security groups carrying `tag_key = tag_value`.
     #[tracing::instrument(skip(self), err)]
-    pub async fn find_security_groups_by_tag(&self, tag_key: &str, tag_value: &str) -> Result<Vec<SecurityGroupInfo>, AwsError> {
+    pub async fn find_security_groups_by_tag(
+        &self,
+        tag_key: &str,
+        tag_value: &str,
+    ) -> Result<Vec<SecurityGroupInfo>, AwsError> {
         let filter = Filter::builder().name(format!("tag:{tag_key}")).values(tag_value).build();
-        let out = self.call("ec2", "DescribeSecurityGroups", self.ec2.describe_security_groups().filters(filter).send()).await?;
+        let out = self
+            .call("ec2", "DescribeSecurityGroups", self.ec2.describe_security_groups().filters(filter).send())
+            .await?;
         Ok(out.security_groups().iter().map(sg_info).collect())
     }
 
@@ -186,7 +204,11 @@ impl Aws {
     #[tracing::instrument(skip(self), err)]
     pub async fn describe_security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroupInfo>, AwsError> {
         let out = self
-            .call("ec2", "DescribeSecurityGroups", self.ec2.describe_security_groups().set_group_ids(Some(ids.to_vec())).send())
+            .call(
+                "ec2",
+                "DescribeSecurityGroups",
+                self.ec2.describe_security_groups().set_group_ids(Some(ids.to_vec())).send(),
+            )
             .await?;
         Ok(out.security_groups().iter().map(sg_info).collect())
     }
@@ -202,7 +224,11 @@ impl Aws {
 
     /// The security group named `name` in `vpc_id`, if any.
     #[tracing::instrument(skip(self), err)]
-    pub async fn find_security_group_by_name(&self, vpc_id: &str, name: &str) -> Result<Option<SecurityGroupInfo>, AwsError> {
+    pub async fn find_security_group_by_name(
+        &self,
+        vpc_id: &str,
+        name: &str,
+    ) -> Result<Option<SecurityGroupInfo>, AwsError> {
         let out = self
             .call(
                 "ec2",
@@ -219,16 +245,30 @@ impl Aws {
 
     /// Creates a security group with its tags in the same call (no window without the tag).
     #[tracing::instrument(skip(self, tags), err)]
-    pub async fn create_security_group(&self, vpc_id: &str, name: &str, description: &str, tags: &BTreeMap<String, String>) -> Result<String, AwsError> {
+    pub async fn create_security_group(
+        &self,
+        vpc_id: &str,
+        name: &str,
+        description: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
         let spec = TagSpecification::builder()
             .resource_type(ResourceType::SecurityGroup)
-            .set_tags(Some(tags.iter().map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build()).collect()))
+            .set_tags(Some(
+                tags.iter().map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build()).collect(),
+            ))
             .build();
         let out = self
             .call(
                 "ec2",
                 "CreateSecurityGroup",
-                self.ec2.create_security_group().group_name(name).description(description).vpc_id(vpc_id).tag_specifications(spec).send(),
+                self.ec2
+                    .create_security_group()
+                    .group_name(name)
+                    .description(description)
+                    .vpc_id(vpc_id)
+                    .tag_specifications(spec)
+                    .send(),
             )
             .await?;
         Ok(out.group_id().unwrap_or_default().to_string())
@@ -242,7 +282,11 @@ impl Aws {
             .call(
                 "ec2",
                 "AuthorizeSecurityGroupIngress",
-                self.ec2.authorize_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions)).send(),
+                self.ec2
+                    .authorize_security_group_ingress()
+                    .group_id(group_id)
+                    .set_ip_permissions(Some(permissions))
+                    .send(),
             )
             .await
         {
@@ -261,7 +305,9 @@ impl Aws {
 
     #[tracing::instrument(skip(self), err)]
     pub async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
-        self.call("ec2", "DeleteSecurityGroup", self.ec2.delete_security_group().group_id(group_id).send()).await.map(|_| ())
+        self.call("ec2", "DeleteSecurityGroup", self.ec2.delete_security_group().group_id(group_id).send())
+            .await
+            .map(|_| ())
     }
 
     // ---------------------------------------------------------------- FSx
@@ -270,19 +316,31 @@ impl Aws {
     #[tracing::instrument(skip(self), err)]
     pub async fn describe_file_systems(&self, ids: &[String]) -> Result<Vec<FileSystemInfo>, AwsError> {
         let out = self
-            .call("fsx", "DescribeFileSystems", self.fsx.describe_file_systems().set_file_system_ids(Some(ids.to_vec())).send())
+            .call(
+                "fsx",
+                "DescribeFileSystems",
+                self.fsx.describe_file_systems().set_file_system_ids(Some(ids.to_vec())).send(),
+            )
             .await?;
         Ok(out.file_systems().iter().map(FileSystemInfo::from_sdk).collect())
     }
 
     /// All Lustre file systems carrying `tag_key = tag_value` (pages through the account).
     #[tracing::instrument(skip(self), err)]
-    pub async fn find_file_systems_by_tag(&self, tag_key: &str, tag_value: &str) -> Result<Vec<FileSystemInfo>, AwsError> {
+    pub async fn find_file_systems_by_tag(
+        &self,
+        tag_key: &str,
+        tag_value: &str,
+    ) -> Result<Vec<FileSystemInfo>, AwsError> {
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let out = self
-                .call("fsx", "DescribeFileSystems", self.fsx.describe_file_systems().set_next_token(token.clone()).send())
+                .call(
+                    "fsx",
+                    "DescribeFileSystems",
+                    self.fsx.describe_file_systems().set_next_token(token.clone()).send(),
+                )
                 .await?;
             found.extend(
                 out.file_systems()
@@ -300,7 +358,10 @@ impl Aws {
 
     /// Sends a prepared CreateFileSystem request.
     #[tracing::instrument(skip(self, request), err)]
-    pub async fn create_file_system(&self, request: aws_sdk_fsx::operation::create_file_system::builders::CreateFileSystemFluentBuilder) -> Result<FileSystemInfo, AwsError> {
+    pub async fn create_file_system(
+        &self,
+        request: aws_sdk_fsx::operation::create_file_system::builders::CreateFileSystemFluentBuilder,
+    ) -> Result<FileSystemInfo, AwsError> {
         let out = self.call("fsx", "CreateFileSystem", request.send()).await?;
         out.file_system().map(FileSystemInfo::from_sdk).ok_or_else(|| AwsError {
             operation: "CreateFileSystem",
@@ -311,17 +372,27 @@ impl Aws {
 
     #[tracing::instrument(skip(self), err)]
     pub async fn grow_file_system(&self, id: &str, capacity_gib: i32) -> Result<(), AwsError> {
-        self.call("fsx", "UpdateFileSystem", self.fsx.update_file_system().file_system_id(id).storage_capacity(capacity_gib).send())
-            .await
-            .map(|_| ())
+        self.call(
+            "fsx",
+            "UpdateFileSystem",
+            self.fsx.update_file_system().file_system_id(id).storage_capacity(capacity_gib).send(),
+        )
+        .await
+        .map(|_| ())
     }
 
     #[tracing::instrument(skip(self), err)]
     pub async fn delete_file_system(&self, id: &str, skip_final_backup: bool) -> Result<(), AwsError> {
-        let lustre = aws_sdk_fsx::types::DeleteFileSystemLustreConfiguration::builder().skip_final_backup(skip_final_backup).build();
-        self.call("fsx", "DeleteFileSystem", self.fsx.delete_file_system().file_system_id(id).lustre_configuration(lustre).send())
-            .await
-            .map(|_| ())
+        let lustre = aws_sdk_fsx::types::DeleteFileSystemLustreConfiguration::builder()
+            .skip_final_backup(skip_final_backup)
+            .build();
+        self.call(
+            "fsx",
+            "DeleteFileSystem",
+            self.fsx.delete_file_system().file_system_id(id).lustre_configuration(lustre).send(),
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -338,7 +409,8 @@ fn sg_info(sg: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroupInfo {
     let mut ingress = Vec::new();
     for p in sg.ip_permissions() {
         let proto = p.ip_protocol().unwrap_or_default();
-        let (from, to) = if proto == "-1" { (0, 65535) } else { (p.from_port().unwrap_or(0), p.to_port().unwrap_or(0)) };
+        let (from, to) =
+            if proto == "-1" { (0, 65535) } else { (p.from_port().unwrap_or(0), p.to_port().unwrap_or(0)) };
         if proto != "tcp" && proto != "6" && proto != "-1" {
             continue;
         }
@@ -352,7 +424,11 @@ fn sg_info(sg: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroupInfo {
     SecurityGroupInfo {
         id: sg.group_id().unwrap_or_default().to_string(),
         vpc_id: sg.vpc_id().unwrap_or_default().to_string(),
-        tags: sg.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect(),
+        tags: sg
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+            .collect(),
         ingress,
     }
 }

@@ -57,7 +57,16 @@ pub struct Context {
 
 impl Context {
     pub fn new(client: Client, aws: Aws, poller: FileSystemPoller, metrics: Metrics, timing: Timing) -> Context {
-        Context { events: Events::new(client.clone()), client, aws, poller, metrics, timing, backoff: Mutex::new(HashMap::new()), security_group_checked: Mutex::new(HashMap::new()) }
+        Context {
+            events: Events::new(client.clone()),
+            client,
+            aws,
+            poller,
+            metrics,
+            timing,
+            backoff: Mutex::new(HashMap::new()),
+            security_group_checked: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Next delay for `key` after a failure: exponential from `base` up to `max`, with ±20% jitter.
@@ -96,7 +105,12 @@ fn key(lv: &LustreVolume) -> String {
 }
 
 /// Runs one controller over `api` (all namespaces or one) until shutdown.
-pub async fn run(ctx: Arc<Context>, api: Api<LustreVolume>, namespace: Option<String>, ready: Arc<std::sync::atomic::AtomicBool>) {
+pub async fn run(
+    ctx: Arc<Context>,
+    api: Api<LustreVolume>,
+    namespace: Option<String>,
+    ready: Arc<std::sync::atomic::AtomicBool>,
+) {
     let mut selector = format!("{}={}", tags::MANAGED_BY, tags::MANAGED_BY_VALUE);
     if let Some(ns) = &namespace {
         selector.push_str(&format!(",{}={ns}", tags::LABEL_OWNER_NAMESPACE));
@@ -160,7 +174,9 @@ async fn reconcile(lv: Arc<LustreVolume>, ctx: Arc<Context>) -> Result<Action> {
     .await
     .map_err(|e| match e {
         kube::runtime::finalizer::Error::ApplyFailed(e) | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        kube::runtime::finalizer::Error::AddFinalizer(e) | kube::runtime::finalizer::Error::RemoveFinalizer(e) => Error::Kube(e),
+        kube::runtime::finalizer::Error::AddFinalizer(e) | kube::runtime::finalizer::Error::RemoveFinalizer(e) => {
+            Error::Kube(e)
+        }
         other => Error::Finalizer(other.to_string()),
     });
     ctx.metrics.reconciled(start.elapsed());
@@ -253,10 +269,16 @@ async fn apply(lv: &LustreVolume, ctx: &Context, api: &Api<LustreVolume>) -> Res
     let sgs = match (adopted_groups(lv), &st.security_group_id) {
         (Some(sgs), _) => Ok(sgs),
         // Checked within this resync period and the file system exists: nothing to re-check.
-        (None, Some(id)) if existing.is_some() && ctx.security_group_fresh(&uid) => Ok(security_group::SecurityGroups {
-            ids: if lv.spec.network.security_group_ids.is_empty() { vec![id.clone()] } else { lv.spec.network.security_group_ids.clone() },
-            managed: lv.spec.network.security_group_ids.is_empty(),
-        }),
+        (None, Some(id)) if existing.is_some() && ctx.security_group_fresh(&uid) => {
+            Ok(security_group::SecurityGroups {
+                ids: if lv.spec.network.security_group_ids.is_empty() {
+                    vec![id.clone()]
+                } else {
+                    lv.spec.network.security_group_ids.clone()
+                },
+                managed: lv.spec.network.security_group_ids.is_empty(),
+            })
+        }
         (None, _) => {
             let checked = security_group::ensure(ctx, lv, st.security_group_id.as_deref(), existing.is_none()).await;
             ctx.security_group_verified(&uid, checked.is_ok());
@@ -324,13 +346,27 @@ async fn apply(lv: &LustreVolume, ctx: &Context, api: &Api<LustreVolume>) -> Res
         );
         st.claim_phase = Some(phase.unwrap_or_else(|| "Pending".into()));
         if bound {
-            status::set_condition(&mut st, READY, true, "Bound", &format!("mount PersistentVolumeClaim {}", lv.claim_name()), generation);
+            status::set_condition(
+                &mut st,
+                READY,
+                true,
+                "Bound",
+                &format!("mount PersistentVolumeClaim {}", lv.claim_name()),
+                generation,
+            );
         } else {
             status::set_condition(&mut st, READY, false, "ClaimPending", "waiting for the claim to bind", generation);
         }
     } else {
         let reason = st.phase.map(|p| p.as_str()).unwrap_or("Pending");
-        status::set_condition(&mut st, READY, false, reason, &format!("file system {} is {}", fs.id, fs.lifecycle), generation);
+        status::set_condition(
+            &mut st,
+            READY,
+            false,
+            reason,
+            &format!("file system {} is {}", fs.id, fs.lifecycle),
+            generation,
+        );
     }
     let stable = usable && !fs.in_transition() && st.claim_phase.as_deref() == Some("Bound");
     let terminal = fs.lifecycle == "FAILED";
@@ -363,8 +399,12 @@ fn describe_file_system(st: &mut LustreVolumeStatus, fs: &FileSystemInfo, genera
     st.phase = Some(phase);
     let usable = matches!(fs.lifecycle.as_str(), "AVAILABLE" | "UPDATING");
     let (reason, message) = match fs.lifecycle.as_str() {
-        "AVAILABLE" if fs.actions_in_progress.is_empty() => ("Available".to_string(), format!("{} is AVAILABLE", fs.id)),
-        "AVAILABLE" | "UPDATING" => ("Updating".to_string(), format!("{} is being updated: {}", fs.id, fs.actions_in_progress.join(", "))),
+        "AVAILABLE" if fs.actions_in_progress.is_empty() => {
+            ("Available".to_string(), format!("{} is AVAILABLE", fs.id))
+        }
+        "AVAILABLE" | "UPDATING" => {
+            ("Updating".to_string(), format!("{} is being updated: {}", fs.id, fs.actions_in_progress.join(", ")))
+        }
         "FAILED" => (
             "Failed".to_string(),
             format!("{} failed: {}", fs.id, fs.failure.clone().unwrap_or_else(|| "no details from FSx".into())),
@@ -396,7 +436,11 @@ async fn finish(lv: &LustreVolume, ctx: &Context, api: &Api<LustreVolume>, st: L
     let ready_message = st.conditions.iter().find(|c| c.type_ == READY).map(|c| c.message.clone()).unwrap_or_default();
     if status::write_if_changed(api, lv, &st).await? && before != after {
         if let Some(phase) = after {
-            let note = format!("phase {} -> {}: {ready_message}", before.map(|p| p.as_str()).unwrap_or("none"), phase.as_str());
+            let note = format!(
+                "phase {} -> {}: {ready_message}",
+                before.map(|p| p.as_str()).unwrap_or("none"),
+                phase.as_str()
+            );
             if matches!(phase, Phase::Failed | Phase::Lost) {
                 ctx.events.warning(lv, phase.as_str(), &note).await;
             } else {
@@ -426,6 +470,8 @@ async fn cleanup(lv: &LustreVolume, ctx: &Context, api: &Api<LustreVolume>) -> R
         security_group::delete(ctx, lv, st.security_group_id.as_deref()).await?;
     }
     ctx.security_group_verified(crate::names::uid(lv), false);
-    ctx.events.normal(lv, "Deleted", &format!("cleanup finished ({:?} policy)", lv.spec.effective_deletion_policy())).await;
+    ctx.events
+        .normal(lv, "Deleted", &format!("cleanup finished ({:?} policy)", lv.spec.effective_deletion_policy()))
+        .await;
     Ok(Action::await_change())
 }

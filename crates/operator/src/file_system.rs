@@ -59,7 +59,8 @@ pub async fn find(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -> 
 /// Creates the file system (idempotent through the client request token).
 pub async fn create(ctx: &Context, lv: &LustreVolume, security_groups: &[String]) -> Result<FileSystemInfo> {
     let s = &lv.spec;
-    let mut lustre = CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::from(s.deployment_type.as_str()));
+    let mut lustre = CreateFileSystemLustreConfiguration::builder()
+        .deployment_type(LustreDeploymentType::from(s.deployment_type.as_str()));
     if let Some(t) = s.per_unit_storage_throughput {
         lustre = lustre.per_unit_storage_throughput(t);
     }
@@ -98,7 +99,9 @@ pub async fn create(ctx: &Context, lv: &LustreVolume, security_groups: &[String]
         .set_tags(Some(tags));
     match ctx.aws.create_file_system(request).await {
         Ok(info) => {
-            ctx.events.normal(lv, "FileSystemCreated", &format!("created file system {} ({})", info.id, info.lifecycle)).await;
+            ctx.events
+                .normal(lv, "FileSystemCreated", &format!("created file system {} ({})", info.id, info.lifecycle))
+                .await;
             Ok(info)
         }
         Err(e) if e.is("InvalidNetworkSettings") => Err(Error::Network(format!(
@@ -119,7 +122,13 @@ pub async fn follow(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo) -> Re
                 match ctx.aws.grow_file_system(&fs.id, want).await {
                     Ok(()) => {
                         ctx.poller.invalidate(&fs.id);
-                        ctx.events.normal(lv, "CapacityIncreaseRequested", &format!("growing {} from {have} to {want} GiB", fs.id)).await;
+                        ctx.events
+                            .normal(
+                                lv,
+                                "CapacityIncreaseRequested",
+                                &format!("growing {} from {have} to {want} GiB", fs.id),
+                            )
+                            .await;
                     }
                     Err(e) if e.is("BadRequest") => {
                         // e.g. the 6-hour wait between increases: say so and retry later.
@@ -160,7 +169,9 @@ pub async fn delete(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -
         return Ok(());
     };
     if fs.tag(tags::OWNER_UID) != Some(uid) {
-        ctx.events.warning(lv, "NotOwned", &format!("file system {} is not tagged with this volume's UID; leaving it", fs.id)).await;
+        ctx.events
+            .warning(lv, "NotOwned", &format!("file system {} is not tagged with this volume's UID; leaving it", fs.id))
+            .await;
         ctx.poller.untrack(&fs.id);
         return Ok(());
     }
@@ -168,7 +179,8 @@ pub async fn delete(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -
     if fs.lifecycle != "DELETING" {
         // A final backup only where FSx can take one and the spec keeps backups at all.
         let s = &lv.spec;
-        let backup = s.deployment_type.is_persistent() && s.s3.is_none() && s.automatic_backup_retention_days.unwrap_or(0) > 0;
+        let backup =
+            s.deployment_type.is_persistent() && s.s3.is_none() && s.automatic_backup_retention_days.unwrap_or(0) > 0;
         match ctx.aws.delete_file_system(&fs.id, !backup).await {
             Ok(()) => ctx.events.normal(lv, "FileSystemDeleting", &format!("deleting file system {}", fs.id)).await,
             Err(e) if e.is("FileSystemNotFound") => {
@@ -176,7 +188,10 @@ pub async fn delete(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -
                 return Ok(());
             }
             Err(e) if e.is("BadRequest") || e.is("IncompatibleParameterError") => {
-                return Err(Error::Waiting(format!("FSx cannot delete {} yet ({}): {}", fs.id, fs.lifecycle, e.message)))
+                return Err(Error::Waiting(format!(
+                    "FSx cannot delete {} yet ({}): {}",
+                    fs.id, fs.lifecycle, e.message
+                )))
             }
             Err(e) => return Err(e.into()),
         }

@@ -53,7 +53,11 @@ impl FileSystemPoller {
         FileSystemPoller {
             inner: Arc::new(Inner {
                 aws,
-                state: Mutex::new(State { tracked: HashMap::new(), observed: HashMap::new(), last_sweep: Instant::now() }),
+                state: Mutex::new(State {
+                    tracked: HashMap::new(),
+                    observed: HashMap::new(),
+                    last_sweep: Instant::now(),
+                }),
                 subscribers: Mutex::new(Vec::new()),
                 wake: Notify::new(),
                 interval,
@@ -179,7 +183,8 @@ impl FileSystemPoller {
         while let Some(ids) = pending.pop() {
             match self.inner.aws.describe_file_systems(ids).await {
                 Ok(found) => {
-                    let mut by_id: HashMap<String, FileSystemInfo> = found.into_iter().map(|f| (f.id.clone(), f)).collect();
+                    let mut by_id: HashMap<String, FileSystemInfo> =
+                        found.into_iter().map(|f| (f.id.clone(), f)).collect();
                     for id in ids {
                         out.push((id.clone(), by_id.remove(id).map(Observed::Present).unwrap_or(Observed::Gone)));
                     }

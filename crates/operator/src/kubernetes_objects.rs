@@ -143,10 +143,16 @@ pub async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs
             classes.create(&create_params(), &desired_sc).await?;
         }
         Some(existing) if existing.metadata.labels != desired_sc.metadata.labels => {
-            classes.patch(&name, &apply_params(), &Patch::Apply(&json!({
-                "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-                "metadata": {"name": name, "labels": owner_labels(lv)}, "provisioner": STATIC_PROVISIONER,
-            }))).await?;
+            classes
+                .patch(
+                    &name,
+                    &apply_params(),
+                    &Patch::Apply(&json!({
+                        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                        "metadata": {"name": name, "labels": owner_labels(lv)}, "provisioner": STATIC_PROVISIONER,
+                    })),
+                )
+                .await?;
         }
         Some(_) => {}
     }
@@ -157,7 +163,8 @@ pub async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs
             // Re-created after a deletion while its claim still exists: point at that claim's
             // UID so the binder binds them again (a claim is Lost while its volume is missing).
             let mut desired = desired;
-            let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), lv.metadata.namespace.as_deref().unwrap_or_default());
+            let claims: Api<PersistentVolumeClaim> =
+                Api::namespaced(ctx.client.clone(), lv.metadata.namespace.as_deref().unwrap_or_default());
             if let Some(claim) = claims.get_opt(&lv.claim_name()).await? {
                 if owned_by(&claim.metadata, lv) {
                     if let Some(r) = desired.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
@@ -172,7 +179,10 @@ pub async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs
             // it is set at creation only, so applying never takes it back from the binder.
             let spec = desired.spec.clone().unwrap_or_default();
             let have = existing.spec.clone().unwrap_or_default();
-            if existing.metadata.labels != desired.metadata.labels || have.capacity != spec.capacity || have.mount_options != spec.mount_options {
+            if existing.metadata.labels != desired.metadata.labels
+                || have.capacity != spec.capacity
+                || have.mount_options != spec.mount_options
+            {
                 let patch = json!({
                     "apiVersion": "v1", "kind": "PersistentVolume",
                     "metadata": {"name": name, "labels": desired.metadata.labels},
@@ -211,9 +221,7 @@ pub async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo)
                 }
             }
             // A claim's spec is immutable once bound: create it, never rewrite it.
-            let c = claims
-                .create(&create_params(), &desired_claim(lv, fs))
-                .await?;
+            let c = claims.create(&create_params(), &desired_claim(lv, fs)).await?;
             ctx.events.normal(lv, "ClaimCreated", &format!("created PersistentVolumeClaim {}", lv.claim_name())).await;
             c
         }
@@ -243,7 +251,10 @@ pub async fn delete_claim(ctx: &Context, lv: &LustreVolume) -> Result<()> {
         .items
         .into_iter()
         .filter(|p| {
-            p.spec.iter().flat_map(|s| s.volumes.iter().flatten()).any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == name))
+            p.spec
+                .iter()
+                .flat_map(|s| s.volumes.iter().flatten())
+                .any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == name))
         })
         .filter_map(|p| p.metadata.name)
         .collect();
@@ -341,7 +352,10 @@ mod tests {
     fn claim_is_owned_and_names_the_volume() {
         let c = desired_claim(&lv(false), &fs());
         let owner = &c.metadata.owner_references.expect("owner")[0];
-        assert_eq!((owner.kind.as_str(), owner.uid.as_str(), owner.controller), ("LustreVolume", "1234-abcd", Some(true)));
+        assert_eq!(
+            (owner.kind.as_str(), owner.uid.as_str(), owner.controller),
+            ("LustreVolume", "1234-abcd", Some(true))
+        );
         assert_eq!(c.spec.expect("spec").volume_name.as_deref(), Some("lustre-1234-abcd"));
     }
 }

@@ -52,14 +52,26 @@ impl Metrics {
         let failures = Family::<CategoryLabels, Counter>::default();
         let reconcile_duration = Histogram::new(exponential_buckets(0.005, 2.0, 14));
         let aws_calls = Family::<AwsLabels, Counter>::default();
-        let aws_duration =
-            Family::<AwsLatencyLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 2.0, 14)));
+        let aws_duration = Family::<AwsLatencyLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.005, 2.0, 14))
+        });
         registry.register("reconciles", "Reconciliations run", reconciles.clone());
         registry.register("reconcile_failures", "Failed reconciliations by error category", failures.clone());
         registry.register("reconcile_duration_seconds", "Time spent in one reconciliation", reconcile_duration.clone());
-        registry.register("aws_calls", "AWS API calls by service, operation and outcome (ok or the error code)", aws_calls.clone());
+        registry.register(
+            "aws_calls",
+            "AWS API calls by service, operation and outcome (ok or the error code)",
+            aws_calls.clone(),
+        );
         registry.register("aws_call_duration_seconds", "AWS API call latency", aws_duration.clone());
-        Metrics { registry: Arc::new(Mutex::new(registry)), reconciles, failures, reconcile_duration, aws_calls, aws_duration }
+        Metrics {
+            registry: Arc::new(Mutex::new(registry)),
+            reconciles,
+            failures,
+            reconcile_duration,
+            aws_calls,
+            aws_duration,
+        }
     }
 
     pub fn reconciled(&self, took: Duration) {

@@ -9,7 +9,11 @@ pub fn uid(lv: &LustreVolume) -> &str {
 
 /// "namespace/name", for messages.
 pub fn display(lv: &LustreVolume) -> String {
-    format!("{}/{}", lv.metadata.namespace.as_deref().unwrap_or_default(), lv.metadata.name.as_deref().unwrap_or_default())
+    format!(
+        "{}/{}",
+        lv.metadata.namespace.as_deref().unwrap_or_default(),
+        lv.metadata.name.as_deref().unwrap_or_default()
+    )
 }
 
 /// Name of the StorageClass and the PersistentVolume (cluster-scoped, so named by UID).

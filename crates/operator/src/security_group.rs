@@ -33,7 +33,13 @@ pub fn desired_rules(group_id: &str, lv: &LustreVolume) -> Vec<IngressRule> {
         .chain(net.client_security_group_ids.iter().cloned())
         .chain(net.client_cidrs.iter().cloned());
     let mut rules: Vec<IngressRule> = sources
-        .flat_map(|source| LUSTRE_PORTS.iter().map(move |(from, to)| IngressRule { from_port: *from, to_port: *to, source: source.clone() }))
+        .flat_map(|source| {
+            LUSTRE_PORTS.iter().map(move |(from, to)| IngressRule {
+                from_port: *from,
+                to_port: *to,
+                source: source.clone(),
+            })
+        })
         .collect();
     rules.sort();
     rules.dedup();
@@ -44,7 +50,9 @@ pub fn desired_rules(group_id: &str, lv: &LustreVolume) -> Vec<IngressRule> {
 pub fn missing_rules(group: &SecurityGroupInfo, wanted: &[IngressRule]) -> Vec<IngressRule> {
     wanted
         .iter()
-        .filter(|r| !group.ingress.iter().any(|(from, to, src)| *from <= r.from_port && *to >= r.to_port && *src == r.source))
+        .filter(|r| {
+            !group.ingress.iter().any(|(from, to, src)| *from <= r.from_port && *to >= r.to_port && *src == r.source)
+        })
         .cloned()
         .collect()
 }
@@ -57,7 +65,9 @@ pub fn unopened_ports(groups: &[SecurityGroupInfo], subnet_cidr: &str) -> Vec<(i
         .iter()
         .filter(|(from, to)| {
             !groups.iter().any(|g| {
-                g.ingress.iter().any(|(f, t, src)| f <= from && t >= to && (ids.contains(&src.as_str()) || cidr_covers(src, subnet_cidr)))
+                g.ingress.iter().any(|(f, t, src)| {
+                    f <= from && t >= to && (ids.contains(&src.as_str()) || cidr_covers(src, subnet_cidr))
+                })
             })
         })
         .copied()
@@ -65,7 +75,9 @@ pub fn unopened_ports(groups: &[SecurityGroupInfo], subnet_cidr: &str) -> Vec<(i
 }
 
 fn cidr_covers(outer: &str, inner: &str) -> bool {
-    let (Some((oa, ol)), Some((ia, il))) = (lustre_api::validation::parse_cidr(outer), lustre_api::validation::parse_cidr(inner)) else {
+    let (Some((oa, ol)), Some((ia, il))) =
+        (lustre_api::validation::parse_cidr(outer), lustre_api::validation::parse_cidr(inner))
+    else {
         return false;
     };
     if ol > il {
@@ -82,13 +94,25 @@ pub fn owner_tags(lv: &LustreVolume) -> BTreeMap<String, String> {
     t.insert(tags::OWNER_NAMESPACE.into(), lv.metadata.namespace.clone().unwrap_or_default());
     t.insert(tags::OWNER_NAME.into(), lv.metadata.name.clone().unwrap_or_default());
     t.insert(tags::MANAGED_BY.into(), tags::MANAGED_BY_VALUE.into());
-    t.insert("Name".into(), format!("{}/{}", lv.metadata.namespace.as_deref().unwrap_or_default(), lv.metadata.name.as_deref().unwrap_or_default()));
+    t.insert(
+        "Name".into(),
+        format!(
+            "{}/{}",
+            lv.metadata.namespace.as_deref().unwrap_or_default(),
+            lv.metadata.name.as_deref().unwrap_or_default()
+        ),
+    );
     t
 }
 
 /// Makes sure the security groups exist and admit Lustre traffic. `need_check` is false once the
 /// file system exists and the groups are user-given (they cannot be changed on the file system).
-pub async fn ensure(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>, need_check: bool) -> Result<SecurityGroups> {
+pub async fn ensure(
+    ctx: &Context,
+    lv: &LustreVolume,
+    known_id: Option<&str>,
+    need_check: bool,
+) -> Result<SecurityGroups> {
     let net = &lv.spec.network;
     if !net.security_group_ids.is_empty() {
         if need_check {
@@ -96,8 +120,10 @@ pub async fn ensure(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>, ne
             let subnet = ctx.aws.describe_subnet(&net.subnet_id).await?;
             let unopened = unopened_ports(&groups, &subnet.cidr);
             if !unopened.is_empty() {
-                let ports: Vec<String> =
-                    unopened.iter().map(|(f, t)| if f == t { format!("TCP {f}") } else { format!("TCP {f}-{t}") }).collect();
+                let ports: Vec<String> = unopened
+                    .iter()
+                    .map(|(f, t)| if f == t { format!("TCP {f}") } else { format!("TCP {f}-{t}") })
+                    .collect();
                 return Err(Error::Network(format!(
                     "security groups {} do not admit {} from themselves or the subnet {}; add an inbound rule for {} with one of the groups (or {}) as source",
                     net.security_group_ids.join(", "),
@@ -131,7 +157,13 @@ pub async fn ensure(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>, ne
     if !missing.is_empty() {
         tracing::info!(group = %group.id, rules = missing.len(), "adding missing Lustre ingress rules");
         ctx.aws.authorize_ingress(&group.id, &missing).await?;
-        ctx.events.normal(lv, "SecurityGroupRulesAdded", &format!("added {} inbound rule(s) for Lustre to {}", missing.len(), group.id)).await;
+        ctx.events
+            .normal(
+                lv,
+                "SecurityGroupRulesAdded",
+                &format!("added {} inbound rule(s) for Lustre to {}", missing.len(), group.id),
+            )
+            .await;
     }
     Ok(SecurityGroups { ids: vec![group.id], managed: true })
 }
@@ -159,7 +191,12 @@ async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGrou
             // Created by an earlier attempt that the tag lookup did not see yet.
             match ctx.aws.find_security_group_by_name(&subnet.vpc_id, &name).await? {
                 Some(g) if g.tag(tags::OWNER_UID) == Some(uid) => return Ok(g),
-                _ => return Err(Error::Conflict(format!("a security group named {name} exists in {} without our owner tag", subnet.vpc_id))),
+                _ => {
+                    return Err(Error::Conflict(format!(
+                        "a security group named {name} exists in {} without our owner tag",
+                        subnet.vpc_id
+                    )))
+                }
             }
         }
         Err(e) => return Err(e.into()),
@@ -181,14 +218,23 @@ pub async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>) ->
     };
     for g in groups {
         if g.tag(tags::OWNER_UID) != Some(uid) {
-            ctx.events.warning(lv, "NotOwned", &format!("security group {} is not tagged with this volume's UID; leaving it", g.id)).await;
+            ctx.events
+                .warning(
+                    lv,
+                    "NotOwned",
+                    &format!("security group {} is not tagged with this volume's UID; leaving it", g.id),
+                )
+                .await;
             continue;
         }
         match ctx.aws.delete_security_group(&g.id).await {
             Ok(()) => ctx.events.normal(lv, "SecurityGroupDeleted", &format!("deleted security group {}", g.id)).await,
             Err(e) if e.is_group_not_found() => {}
             Err(e) if e.is("DependencyViolation") => {
-                return Err(Error::Waiting(format!("security group {} is still in use by network interfaces; retrying", g.id)))
+                return Err(Error::Waiting(format!(
+                    "security group {} is still in use by network interfaces; retrying",
+                    g.id
+                )))
             }
             Err(e) => return Err(e.into()),
         }

@@ -16,7 +16,14 @@ pub const CLAIM_BOUND: &str = "ClaimBound";
 pub const READY: &str = "Ready";
 
 /// Sets condition `type_`, keeping its transition time unless its status flips.
-pub fn set_condition(status: &mut LustreVolumeStatus, type_: &str, ok: bool, reason: &str, message: &str, generation: Option<i64>) {
+pub fn set_condition(
+    status: &mut LustreVolumeStatus,
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
     let value = if ok { "True" } else { "False" };
     let message: String = message.chars().take(1024).collect();
     match status.conditions.iter_mut().find(|c| c.type_ == type_) {
@@ -61,13 +68,19 @@ pub async fn write_if_changed(api: &Api<LustreVolume>, lv: &LustreVolume, new: &
     let name = lv.metadata.name.as_deref().unwrap_or_default();
     // A merge patch: fields absent from `new` are sent as null so they are removed.
     let mut body = serde_json::to_value(new).unwrap_or(Value::Null);
-    if let (Value::Object(map), Value::Object(old_map)) = (&mut body, serde_json::to_value(&old).unwrap_or(Value::Null)) {
+    if let (Value::Object(map), Value::Object(old_map)) = (&mut body, serde_json::to_value(&old).unwrap_or(Value::Null))
+    {
         for key in old_map.keys() {
             map.entry(key.clone()).or_insert(Value::Null);
         }
     }
     let patch = json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "status": body});
-    api.patch_status(name, &PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &Patch::Merge(&patch)).await?;
+    api.patch_status(
+        name,
+        &PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() },
+        &Patch::Merge(&patch),
+    )
+    .await?;
     Ok(true)
 }
 

@@ -18,7 +18,8 @@ use crate::{namespace, TestNamespace};
 
 /// Path of the operator binary, building it when it is missing.
 pub fn operator_binary() -> Result<PathBuf> {
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
     let bin = target.join("debug/lustre-operator");
     if !bin.exists() {
         let status = Command::new(env!("CARGO"))
@@ -40,7 +41,10 @@ pub async fn install_crd(client: &Client) -> Result<()> {
     let name = crd.metadata.name.clone().unwrap_or_default();
     crds.patch(&name, &PatchParams::apply("testkit").force(), &Patch::Apply(&crd)).await?;
     crate::wait::wait_for(&crds, &name, Duration::from_secs(30), "the CRD to be Established", |c| {
-        c.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"))
+        c.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"))
     })
     .await?;
     // The discovery document lags the Established condition by a moment.
@@ -76,7 +80,13 @@ pub struct OperatorProcess {
 
 impl OperatorProcess {
     /// Starts the operator watching `namespace` and waits until /readyz answers 200.
-    pub async fn start(kubeconfig: &std::path::Path, endpoint: &str, namespace: &str, opts: &OperatorOptions, log: PathBuf) -> Result<OperatorProcess> {
+    pub async fn start(
+        kubeconfig: &std::path::Path,
+        endpoint: &str,
+        namespace: &str,
+        opts: &OperatorOptions,
+        log: PathBuf,
+    ) -> Result<OperatorProcess> {
         let bin = operator_binary()?;
         let port = free_port()?;
         let mut cmd = Command::new(bin);
@@ -142,7 +152,10 @@ async fn http_get(port: u16, path: &str) -> Option<String> {
 
 async fn http_raw(port: u16, path: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(("127.0.0.1", port))).await.ok()?.ok()?;
+    let mut s = tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(("127.0.0.1", port)))
+        .await
+        .ok()?
+        .ok()?;
     s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes()).await.ok()?;
     let mut buf = Vec::new();
     tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut buf)).await.ok()?.ok()?;
@@ -178,7 +191,10 @@ impl Harness {
         let cp = tokio::task::spawn_blocking(crate::shared).await??;
         self.restarts += 1;
         let log = self.log_dir.path().join(format!("operator-{}.log", self.restarts));
-        self.operator = Some(OperatorProcess::start(cp.kubeconfig(), &self.emulator.endpoint(), &self.ns.name, &self.options, log).await?);
+        self.operator = Some(
+            OperatorProcess::start(cp.kubeconfig(), &self.emulator.endpoint(), &self.ns.name, &self.options, log)
+                .await?,
+        );
         Ok(())
     }
 

@@ -71,10 +71,8 @@ impl ManagedChild {
             .map_err(|_| anyhow!("spawner lock poisoned"))?
             .send((cmd, tx))
             .map_err(|_| anyhow!("spawner thread is gone"))?;
-        let child = rx
-            .recv()
-            .map_err(|_| anyhow!("spawner thread is gone"))?
-            .with_context(|| format!("starting {name}"))?;
+        let child =
+            rx.recv().map_err(|_| anyhow!("spawner thread is gone"))?.with_context(|| format!("starting {name}"))?;
         Ok(ManagedChild { name: name.to_string(), child: Some(child), log: log.to_path_buf() })
     }
 

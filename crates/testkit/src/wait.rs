@@ -12,7 +12,13 @@ use serde::Serialize;
 const POLL: Duration = Duration::from_millis(200);
 
 /// Polls `name` until `pred` holds; fails after `timeout` with `what` and the last object seen.
-pub async fn wait_for<K>(api: &Api<K>, name: &str, timeout: Duration, what: &str, pred: impl Fn(&K) -> bool) -> Result<K>
+pub async fn wait_for<K>(
+    api: &Api<K>,
+    name: &str,
+    timeout: Duration,
+    what: &str,
+    pred: impl Fn(&K) -> bool,
+) -> Result<K>
 where
     K: kube::Resource + Clone + DeserializeOwned + Serialize + Debug,
 {

@@ -14,14 +14,23 @@ pub fn describe_vpcs(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xm
     } else {
         ids.iter()
             .map(|id| {
-                state.vpcs.get(id).ok_or_else(|| ApiError::new("InvalidVpcID.NotFound", format!("The vpc ID '{id}' does not exist")))
+                state
+                    .vpcs
+                    .get(id)
+                    .ok_or_else(|| ApiError::new("InvalidVpcID.NotFound", format!("The vpc ID '{id}' does not exist")))
             })
             .collect::<ApiResult<_>>()?
     };
     for (name, values) in form.filters()? {
         let known = matches!(
             name.as_str(),
-            "vpc-id" | "is-default" | "cidr" | "cidr-block" | "cidr-block-association.cidr-block" | "state" | "owner-id"
+            "vpc-id"
+                | "is-default"
+                | "cidr"
+                | "cidr-block"
+                | "cidr-block-association.cidr-block"
+                | "state"
+                | "owner-id"
         );
         if !known && tag_filter(&name, &values, &Default::default()).is_none() {
             return Err(invalid_filter(&name));
@@ -61,17 +70,24 @@ pub fn describe_subnets(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut
     } else {
         ids.iter()
             .map(|id| {
-                state
-                    .subnets
-                    .get(id)
-                    .ok_or_else(|| ApiError::new("InvalidSubnetID.NotFound", format!("The subnet ID '{id}' does not exist")))
+                state.subnets.get(id).ok_or_else(|| {
+                    ApiError::new("InvalidSubnetID.NotFound", format!("The subnet ID '{id}' does not exist"))
+                })
             })
             .collect::<ApiResult<_>>()?
     };
     for (name, values) in form.filters()? {
         let known = matches!(
             name.as_str(),
-            "subnet-id" | "vpc-id" | "availability-zone" | "cidr" | "cidr-block" | "cidrBlock" | "state" | "default-for-az" | "owner-id"
+            "subnet-id"
+                | "vpc-id"
+                | "availability-zone"
+                | "cidr"
+                | "cidr-block"
+                | "cidrBlock"
+                | "state"
+                | "default-for-az"
+                | "owner-id"
         );
         if !known && tag_filter(&name, &values, &Default::default()).is_none() {
             return Err(invalid_filter(&name));
@@ -90,8 +106,10 @@ pub fn describe_subnets(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut
     let (subnets, next) = page(subnets, form)?;
     xml.open("subnetSet");
     for s in subnets {
-        let free = crate::state::parse_cidr(&s.cidr).map(|(_, len)| (1u64 << (32 - len)).saturating_sub(5)).unwrap_or(0);
-        let az_id = format!("use1-az{}", s.az.chars().last().map(|c| (c as u32).saturating_sub('a' as u32) + 1).unwrap_or(1));
+        let free =
+            crate::state::parse_cidr(&s.cidr).map(|(_, len)| (1u64 << (32 - len)).saturating_sub(5)).unwrap_or(0);
+        let az_id =
+            format!("use1-az{}", s.az.chars().last().map(|c| (c as u32).saturating_sub('a' as u32) + 1).unwrap_or(1));
         xml.open("item")
             .leaf("subnetId", &s.id)
             .leaf("subnetArn", format!("arn:aws:ec2:{}:{}:subnet/{}", ctx.cfg.region, ctx.cfg.account_id, s.id))
@@ -120,7 +138,10 @@ pub fn describe_network_interfaces(state: &mut State, ctx: &Ctx<'_>, form: &Form
         ids.iter()
             .map(|id| {
                 state.network_interfaces.get(id).ok_or_else(|| {
-                    ApiError::new("InvalidNetworkInterfaceID.NotFound", format!("The networkInterface ID '{id}' does not exist"))
+                    ApiError::new(
+                        "InvalidNetworkInterfaceID.NotFound",
+                        format!("The networkInterface ID '{id}' does not exist"),
+                    )
                 })
             })
             .collect::<ApiResult<_>>()?
@@ -128,8 +149,17 @@ pub fn describe_network_interfaces(state: &mut State, ctx: &Ctx<'_>, form: &Form
     for (name, values) in form.filters()? {
         let known = matches!(
             name.as_str(),
-            "network-interface-id" | "subnet-id" | "vpc-id" | "group-id" | "availability-zone" | "description" | "status"
-                | "owner-id" | "requester-managed" | "private-ip-address" | "addresses.private-ip-address"
+            "network-interface-id"
+                | "subnet-id"
+                | "vpc-id"
+                | "group-id"
+                | "availability-zone"
+                | "description"
+                | "status"
+                | "owner-id"
+                | "requester-managed"
+                | "private-ip-address"
+                | "addresses.private-ip-address"
         );
         if !known && tag_filter(&name, &values, &Default::default()).is_none() {
             return Err(invalid_filter(&name));

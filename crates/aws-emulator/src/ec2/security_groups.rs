@@ -33,7 +33,12 @@ fn target_group(state: &State, form: &Form) -> ApiResult<String> {
             .values()
             .find(|g| &g.vpc_id == vpc && g.name == name)
             .map(|g| g.id.clone())
-            .ok_or_else(|| ApiError::new("InvalidGroup.NotFound", format!("The security group '{name}' does not exist in default VPC '{vpc}'")));
+            .ok_or_else(|| {
+                ApiError::new(
+                    "InvalidGroup.NotFound",
+                    format!("The security group '{name}' does not exist in default VPC '{vpc}'"),
+                )
+            });
     }
     Err(ApiError::missing_parameter("GroupId"))
 }
@@ -123,7 +128,10 @@ pub fn describe(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) ->
         let vpc = state.seed.vpc_id.clone();
         for n in &names {
             if !groups.iter().any(|g| g.vpc_id == vpc && &g.name == n) {
-                return Err(ApiError::new("InvalidGroup.NotFound", format!("The security group '{n}' does not exist in default VPC '{vpc}'")));
+                return Err(ApiError::new(
+                    "InvalidGroup.NotFound",
+                    format!("The security group '{n}' does not exist in default VPC '{vpc}'"),
+                ));
             }
         }
         groups.retain(|g| g.vpc_id == vpc && names.contains(&g.name));
@@ -131,8 +139,16 @@ pub fn describe(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) ->
     for (name, values) in form.filters()? {
         let known = matches!(
             name.as_str(),
-            "group-name" | "group-id" | "vpc-id" | "description" | "owner-id" | "ip-permission.from-port" | "ip-permission.to-port"
-                | "ip-permission.cidr" | "ip-permission.group-id" | "ip-permission.protocol"
+            "group-name"
+                | "group-id"
+                | "vpc-id"
+                | "description"
+                | "owner-id"
+                | "ip-permission.from-port"
+                | "ip-permission.to-port"
+                | "ip-permission.cidr"
+                | "ip-permission.group-id"
+                | "ip-permission.protocol"
         );
         if !known && tag_filter(&name, &values, &Tags::new()).is_none() {
             return Err(invalid_filter(&name));
@@ -148,7 +164,9 @@ pub fn describe(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) ->
             "ip-permission.to-port" => ingress(g, &|r| any_glob(&values, &r.to_port.to_string())),
             "ip-permission.protocol" => ingress(g, &|r| any_glob(&values, &r.protocol)),
             "ip-permission.cidr" => ingress(g, &|r| matches!(&r.source, RuleSource::Cidr(c) if any_glob(&values, c))),
-            "ip-permission.group-id" => ingress(g, &|r| matches!(&r.source, RuleSource::Group(s) if any_glob(&values, s))),
+            "ip-permission.group-id" => {
+                ingress(g, &|r| matches!(&r.source, RuleSource::Group(s) if any_glob(&values, s)))
+            }
             _ => tag_filter(&name, &values, &g.tags).unwrap_or(true),
         });
     }
@@ -193,7 +211,11 @@ fn permissions<'a>(xml: &mut Xml, ctx: &Ctx<'_>, element: &str, rules: impl Iter
         xml.open("groups");
         for r in &rules {
             if let RuleSource::Group(g) = &r.source {
-                xml.open("item").leaf("userId", &ctx.cfg.account_id).leaf("groupId", g).opt_leaf("description", r.description.as_ref()).close("item");
+                xml.open("item")
+                    .leaf("userId", &ctx.cfg.account_id)
+                    .leaf("groupId", g)
+                    .opt_leaf("description", r.description.as_ref())
+                    .close("item");
             }
         }
         xml.close("groups").open("ipRanges");
@@ -202,7 +224,12 @@ fn permissions<'a>(xml: &mut Xml, ctx: &Ctx<'_>, element: &str, rules: impl Iter
                 xml.open("item").leaf("cidrIp", c).opt_leaf("description", r.description.as_ref()).close("item");
             }
         }
-        xml.close("ipRanges").open("ipv6Ranges").close("ipv6Ranges").open("prefixListIds").close("prefixListIds").close("item");
+        xml.close("ipRanges")
+            .open("ipv6Ranges")
+            .close("ipv6Ranges")
+            .open("prefixListIds")
+            .close("prefixListIds")
+            .close("item");
     }
     xml.close(element);
 }
@@ -213,13 +240,16 @@ fn normalize_protocol(p: &str) -> ApiResult<String> {
         "udp" | "17" => Ok("udp".into()),
         "icmp" | "1" => Ok("icmp".into()),
         "-1" | "all" => Ok("-1".into()),
-        other => Err(ApiError::invalid_parameter_value(format!("Invalid value '{other}' for IP protocol. Unknown protocol."))),
+        other => Err(ApiError::invalid_parameter_value(format!(
+            "Invalid value '{other}' for IP protocol. Unknown protocol."
+        ))),
     }
 }
 
 /// Parses the permissions of an Authorize/Revoke request into atomic rules (ids and times unset).
 fn requested_rules(state: &State, ctx: &Ctx<'_>, form: &Form) -> ApiResult<Vec<SgRule>> {
-    let mut perms: Vec<Form> = form.indices("IpPermissions").into_iter().map(|n| form.sub(&format!("IpPermissions.{n}"))).collect();
+    let mut perms: Vec<Form> =
+        form.indices("IpPermissions").into_iter().map(|n| form.sub(&format!("IpPermissions.{n}"))).collect();
     if perms.is_empty() && form.get("IpProtocol").is_some() {
         perms.push(form.clone());
     }
@@ -239,7 +269,10 @@ fn requested_rules(state: &State, ctx: &Ctx<'_>, form: &Form) -> ApiResult<Vec<S
                 }
             }
         };
-        if protocol != "icmp" && protocol != "-1" && (!(0..=65535).contains(&from) || !(0..=65535).contains(&to) || from > to) {
+        if protocol != "icmp"
+            && protocol != "-1"
+            && (!(0..=65535).contains(&from) || !(0..=65535).contains(&to) || from > to)
+        {
             return Err(ApiError::invalid_parameter_value(format!("Invalid port range {from}-{to}")));
         }
         let mut sources = Vec::new();
@@ -317,7 +350,10 @@ pub fn authorize(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -
         }
     }
     if group.rules.len() + rules.len() > 120 {
-        return Err(ApiError::new("RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached."));
+        return Err(ApiError::new(
+            "RulesPerSecurityGroupLimitExceeded",
+            "The maximum number of rules per security group has been reached.",
+        ));
     }
     for r in &mut rules {
         r.id = ids::new_id("sgr");
@@ -345,11 +381,17 @@ fn rule_xml(xml: &mut Xml, ctx: &Ctx<'_>, group_id: &str, r: &SgRule) {
             xml.leaf("cidrIpv4", c);
         }
         RuleSource::Group(g) => {
-            xml.open("referencedGroupInfo").leaf("groupId", g).leaf("userId", &ctx.cfg.account_id).close("referencedGroupInfo");
+            xml.open("referencedGroupInfo")
+                .leaf("groupId", g)
+                .leaf("userId", &ctx.cfg.account_id)
+                .close("referencedGroupInfo");
         }
     }
     xml.opt_leaf("description", r.description.as_ref())
-        .leaf("securityGroupRuleArn", format!("arn:aws:ec2:{}:{}:security-group-rule/{}", ctx.cfg.region, ctx.cfg.account_id, r.id))
+        .leaf(
+            "securityGroupRuleArn",
+            format!("arn:aws:ec2:{}:{}:security-group-rule/{}", ctx.cfg.region, ctx.cfg.account_id, r.id),
+        )
         .open("tagSet")
         .close("tagSet")
         .close("item");
@@ -401,7 +443,10 @@ pub fn delete(state: &mut State, _ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> 
     let id = target_group(state, form)?;
     let group = state.security_groups.get(&id).ok_or_else(|| group_not_found(&id))?;
     if group.name == "default" {
-        return Err(ApiError::new("CannotDelete", format!("the specified group: \"{id}\" name: \"default\" cannot be deleted by a user")));
+        return Err(ApiError::new(
+            "CannotDelete",
+            format!("the specified group: \"{id}\" name: \"default\" cannot be deleted by a user"),
+        ));
     }
     let dependent = state.network_interfaces.values().any(|e| e.group_ids.contains(&id))
         || state
@@ -423,7 +468,10 @@ pub fn describe_rules(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut X
     if !ids.is_empty() {
         for id in &ids {
             if !rules.iter().any(|(_, r)| &r.id == id) {
-                return Err(ApiError::new("InvalidSecurityGroupRuleId.NotFound", format!("The security group rule ID '{id}' does not exist")));
+                return Err(ApiError::new(
+                    "InvalidSecurityGroupRuleId.NotFound",
+                    format!("The security group rule ID '{id}' does not exist"),
+                ));
             }
         }
         rules.retain(|(_, r)| ids.contains(&r.id));
@@ -469,7 +517,10 @@ pub fn revoke_out_of_band(state: &mut State, id: &str, from_port: i32, to_port: 
     group.rules.retain(|r| r.egress || r.from_port != from_port || r.to_port != to_port);
     let removed = before - group.rules.len();
     if removed == 0 {
-        return Err(ApiError::new("InvalidPermission.NotFound", "The specified rule does not exist in this security group."));
+        return Err(ApiError::new(
+            "InvalidPermission.NotFound",
+            "The specified rule does not exist in this security group.",
+        ));
     }
     Ok(removed)
 }

@@ -18,7 +18,10 @@ fn tags_mut<'s>(state: &'s mut State, id: &str) -> ApiResult<&'s mut Tags> {
         "sg" => super::security_groups::group_not_found(id),
         "vpc" => ApiError::new("InvalidVpcID.NotFound", format!("The vpc ID '{id}' does not exist")),
         "subnet" => ApiError::new("InvalidSubnetID.NotFound", format!("The subnet ID '{id}' does not exist")),
-        _ => ApiError::new("InvalidNetworkInterfaceID.NotFound", format!("The networkInterface ID '{id}' does not exist")),
+        _ => ApiError::new(
+            "InvalidNetworkInterfaceID.NotFound",
+            format!("The networkInterface ID '{id}' does not exist"),
+        ),
     })
 }
 
@@ -41,7 +44,10 @@ pub fn create(state: &mut State, form: &Form, xml: &mut Xml) -> ApiResult<()> {
         let mut merged = existing.clone();
         merged.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())));
         if merged.len() > 50 {
-            return Err(ApiError::new("TagLimitExceeded", format!("The maximum number of tags for resource {id} is 50")));
+            return Err(ApiError::new(
+                "TagLimitExceeded",
+                format!("The maximum number of tags for resource {id} is 50"),
+            ));
         }
     }
     for id in &ids {

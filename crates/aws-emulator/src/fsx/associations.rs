@@ -63,7 +63,9 @@ fn s3_config(req: &Map<String, Value>) -> ApiResult<Option<Value>> {
 
 fn chunk_size(req: &Map<String, Value>) -> ApiResult<Option<i64>> {
     match req.opt_i64("ImportedFileChunkSize")? {
-        Some(c) if !(1..=512_000).contains(&c) => Err(ApiError::bad_request("ImportedFileChunkSize must be between 1 and 512000 MiB")),
+        Some(c) if !(1..=512_000).contains(&c) => {
+            Err(ApiError::bad_request("ImportedFileChunkSize must be between 1 and 512000 MiB"))
+        }
         other => Ok(other),
     }
 }
@@ -90,7 +92,9 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
         ));
     }
     if fs.lustre.contains_key("DataRepositoryConfiguration") {
-        return Err(ApiError::bad_request("This file system is linked to S3 with ImportPath; it cannot have data repository associations"));
+        return Err(ApiError::bad_request(
+            "This file system is linked to S3 with ImportPath; it cannot have data repository associations",
+        ));
     }
     if matches!(fs.lifecycle.as_str(), "DELETING" | "FAILED") {
         return Err(ApiError::bad_request(format!("File system {fs_id} is {}", fs.lifecycle)));
@@ -106,13 +110,18 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     let existing: Vec<&Association> =
         state.associations.values().filter(|a| a.file_system_id == fs_id && a.lifecycle != "DELETING").collect();
     if existing.len() >= MAX_PER_FS {
-        return Err(ApiError::bad_request(format!("A file system can have at most {MAX_PER_FS} data repository associations")));
+        return Err(ApiError::bad_request(format!(
+            "A file system can have at most {MAX_PER_FS} data repository associations"
+        )));
     }
     if !existing.is_empty() && (fs_path == "/" || existing.iter().any(|a| a.file_system_path == "/")) {
         return Err(ApiError::bad_request("FileSystemPath / can only be used by the only data repository association"));
     }
     if let Some(a) = existing.iter().find(|a| overlaps(&a.file_system_path, fs_path)) {
-        return Err(ApiError::bad_request(format!("FileSystemPath {fs_path} overlaps {} of {}", a.file_system_path, a.id)));
+        return Err(ApiError::bad_request(format!(
+            "FileSystemPath {fs_path} overlaps {} of {}",
+            a.file_system_path, a.id
+        )));
     }
     if let Some(a) = existing.iter().find(|a| overlaps(&a.data_repository_path, repo_path)) {
         return Err(ApiError::bad_request(format!("DataRepositoryPath {repo_path} overlaps that of {}", a.id)));
@@ -148,7 +157,9 @@ pub fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> A
     let max = req.opt_i64("MaxResults")?;
     let token = req.opt_str("NextToken")?;
     let mut selected: Vec<&Association> = match &ids {
-        Some(ids) => ids.iter().map(|id| state.associations.get(id).ok_or_else(|| not_found(id))).collect::<ApiResult<_>>()?,
+        Some(ids) => {
+            ids.iter().map(|id| state.associations.get(id).ok_or_else(|| not_found(id))).collect::<ApiResult<_>>()?
+        }
         None => state.associations.values().collect(),
     };
     for (name, values) in &filters {

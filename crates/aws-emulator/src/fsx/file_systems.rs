@@ -84,7 +84,8 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     }
     sg_ids.dedup();
     if sg_ids.is_empty() {
-        if let Some(default) = state.security_groups.values().find(|g| g.vpc_id == subnet.vpc_id && g.name == "default") {
+        if let Some(default) = state.security_groups.values().find(|g| g.vpc_id == subnet.vpc_id && g.name == "default")
+        {
             sg_ids.push(default.id.clone());
         }
     }
@@ -92,8 +93,11 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
         match state.security_groups.get(sg) {
             Some(g) if g.vpc_id == subnet.vpc_id => {}
             _ => {
-                return Err(ApiError::new("InvalidNetworkSettings", format!("The security group '{sg}' does not exist in the subnet's VPC"))
-                    .with_field("InvalidSecurityGroupId", sg.as_str()))
+                return Err(ApiError::new(
+                    "InvalidNetworkSettings",
+                    format!("The security group '{sg}' does not exist in the subnet's VPC"),
+                )
+                .with_field("InvalidSecurityGroupId", sg.as_str()))
             }
         }
     }
@@ -102,13 +106,19 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     // Quotas.
     let count = state.file_systems.len() as u64;
     if count >= u64::from(ctx.cfg.file_system_quota) {
-        return Err(ApiError::new("ServiceLimitExceeded", format!("Account limit of {} file systems exceeded", ctx.cfg.file_system_quota))
-            .with_field("Limit", "FILE_SYSTEM_COUNT"));
+        return Err(ApiError::new(
+            "ServiceLimitExceeded",
+            format!("Account limit of {} file systems exceeded", ctx.cfg.file_system_quota),
+        )
+        .with_field("Limit", "FILE_SYSTEM_COUNT"));
     }
     let used: i64 = state.file_systems.values().map(|f| f.storage_capacity).sum();
     if used.saturating_add(capacity) > i64::try_from(ctx.cfg.storage_quota_gib).unwrap_or(i64::MAX) {
-        return Err(ApiError::new("ServiceLimitExceeded", format!("Account limit of {} GiB total storage exceeded", ctx.cfg.storage_quota_gib))
-            .with_field("Limit", "TOTAL_STORAGE"));
+        return Err(ApiError::new(
+            "ServiceLimitExceeded",
+            format!("Account limit of {} GiB total storage exceeded", ctx.cfg.storage_quota_gib),
+        )
+        .with_field("Limit", "TOTAL_STORAGE"));
     }
 
     let id = ids::new_id("fs");
@@ -208,7 +218,12 @@ fn lustre_config(input: &Map<String, Value>, deployment: &str, storage: &str) ->
             validate::weekly_time(w)?;
             w.to_string()
         }
-        None => format!("{}:{:02}:{:02}", rand::rng().random_range(1..=7), rand::rng().random_range(0..24), rand::rng().random_range(0..60)),
+        None => format!(
+            "{}:{:02}:{:02}",
+            rand::rng().random_range(1..=7),
+            rand::rng().random_range(0..24),
+            rand::rng().random_range(0..60)
+        ),
     };
     out.insert("WeeklyMaintenanceStartTime".into(), json!(weekly));
 
@@ -230,12 +245,19 @@ fn lustre_config(input: &Map<String, Value>, deployment: &str, storage: &str) ->
                 ApiError::bad_request("ImportedFileChunkSize and AutoImportPolicy require ImportPath")
             }
         })?;
-        let bucket = s3_bucket(import)
-            .ok_or_else(|| ApiError::new("InvalidImportPath", format!("The import path '{import}' is not a valid S3 path (s3://bucket/prefix)")))?;
+        let bucket = s3_bucket(import).ok_or_else(|| {
+            ApiError::new(
+                "InvalidImportPath",
+                format!("The import path '{import}' is not a valid S3 path (s3://bucket/prefix)"),
+            )
+        })?;
         let export = match export {
             Some(e) => {
                 if s3_bucket(e) != Some(bucket) {
-                    return Err(ApiError::new("InvalidExportPath", format!("The export path '{e}' must be in the import path's bucket '{bucket}'")));
+                    return Err(ApiError::new(
+                        "InvalidExportPath",
+                        format!("The export path '{e}' must be in the import path's bucket '{bucket}'"),
+                    ));
                 }
                 e.to_string()
             }
@@ -337,9 +359,13 @@ fn metadata(meta: &Map<String, Value>, current_iops: Option<i64>) -> ApiResult<V
     validate::one_of("MetadataConfiguration.Mode", mode, &["AUTOMATIC", "USER_PROVISIONED"])?;
     let iops = meta.opt_i64("Iops")?;
     match (mode, iops) {
-        ("USER_PROVISIONED", None) => return Err(ApiError::bad_request("Iops is required when Mode is USER_PROVISIONED")),
+        ("USER_PROVISIONED", None) => {
+            return Err(ApiError::bad_request("Iops is required when Mode is USER_PROVISIONED"))
+        }
         ("AUTOMATIC", Some(_)) => return Err(ApiError::bad_request("Iops cannot be set when Mode is AUTOMATIC")),
-        (_, Some(i)) if !([1500, 3000, 6000, 12000].contains(&i) || (i % 12000 == 0 && (12000..=192_000).contains(&i))) => {
+        (_, Some(i))
+            if !([1500, 3000, 6000, 12000].contains(&i) || (i % 12000 == 0 && (12000..=192_000).contains(&i))) =>
+        {
             return Err(ApiError::bad_request(format!("Invalid metadata Iops {i}")))
         }
         _ => {}
@@ -481,13 +507,16 @@ pub fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
             }
         }
         if used - fs.storage_capacity + c > i64::try_from(cfg.storage_quota_gib).unwrap_or(i64::MAX) {
-            return Err(ApiError::new("ServiceLimitExceeded", "Account limit for total storage exceeded").with_field("Limit", "TOTAL_STORAGE"));
+            return Err(ApiError::new("ServiceLimitExceeded", "Account limit for total storage exceeded")
+                .with_field("Limit", "TOTAL_STORAGE"));
         }
         target.insert("StorageCapacity".into(), json!(c));
     }
     if let Some(t) = new_throughput {
         if !validate::is_persistent(&fs.deployment_type) || fs.storage_type != "SSD" {
-            return Err(ApiError::bad_request("PerUnitStorageThroughput can only be changed on persistent SSD file systems"));
+            return Err(ApiError::bad_request(
+                "PerUnitStorageThroughput can only be changed on persistent SSD file systems",
+            ));
         }
         validate::throughput(&fs.deployment_type, &fs.storage_type, Some(t))?;
         target.insert("LustreConfiguration".into(), json!({"PerUnitStorageThroughput": t}));
@@ -495,7 +524,10 @@ pub fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     if let Some(v) = new_version {
         validate::version(&fs.deployment_type, v)?;
         if validate::version_rank(v) <= validate::version_rank(&fs.version) {
-            return Err(ApiError::bad_request(format!("FileSystemTypeVersion can only be upgraded; current version is {}", fs.version)));
+            return Err(ApiError::bad_request(format!(
+                "FileSystemTypeVersion can only be upgraded; current version is {}",
+                fs.version
+            )));
         }
         target.insert("FileSystemTypeVersion".into(), json!(v));
     }
@@ -589,20 +621,22 @@ pub fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     let lustre_in = req.opt_obj("LustreConfiguration")?.cloned().unwrap_or_default();
     let skip_backup = lustre_in.opt_bool("SkipFinalBackup")?.unwrap_or(true);
     let backup_tags = super::parse_tags(&lustre_in, "FinalBackupTags")?;
-    let busy_task = state
-        .tasks
-        .values()
-        .any(|t| t.file_system_id == id && matches!(t.lifecycle.as_str(), "PENDING" | "EXECUTING"));
+    let busy_task =
+        state.tasks.values().any(|t| t.file_system_id == id && matches!(t.lifecycle.as_str(), "PENDING" | "EXECUTING"));
     let fs = state.file_systems.get_mut(id).ok_or_else(|| not_found(id))?;
     match fs.lifecycle.as_str() {
         "DELETING" => return Ok(json!({"FileSystemId": id, "Lifecycle": "DELETING", "LustreResponse": {}})),
         "CREATING" if !ctx.cfg.allow_delete_while_creating => {
-            return Err(ApiError::bad_request(format!("Unable to delete file system {id} while it is being created; retry later")))
+            return Err(ApiError::bad_request(format!(
+                "Unable to delete file system {id} while it is being created; retry later"
+            )))
         }
         _ => {}
     }
     if busy_task {
-        return Err(ApiError::bad_request("Unable to delete file system while a data repository task is PENDING or EXECUTING"));
+        return Err(ApiError::bad_request(
+            "Unable to delete file system while a data repository task is PENDING or EXECUTING",
+        ));
     }
     let mut response = json!({});
     if !skip_backup {

@@ -117,7 +117,12 @@ pub fn check_token(token: &str) -> ApiResult<()> {
 }
 
 /// Idempotency: `Ok(Some(id))` when the token was already used with the same parameters.
-pub fn token_lookup(state: &State, op: &str, token: Option<&str>, req: &Map<String, Value>) -> ApiResult<Option<String>> {
+pub fn token_lookup(
+    state: &State,
+    op: &str,
+    token: Option<&str>,
+    req: &Map<String, Value>,
+) -> ApiResult<Option<String>> {
     let Some(token) = token else {
         return Ok(None);
     };
@@ -133,7 +138,14 @@ pub fn token_lookup(state: &State, op: &str, token: Option<&str>, req: &Map<Stri
     }
 }
 
-pub fn token_remember(state: &mut State, ctx: &Ctx<'_>, op: &str, token: Option<&str>, req: &Map<String, Value>, id: &str) {
+pub fn token_remember(
+    state: &mut State,
+    ctx: &Ctx<'_>,
+    op: &str,
+    token: Option<&str>,
+    req: &Map<String, Value>,
+    id: &str,
+) {
     if let Some(token) = token {
         state.tokens.insert(
             format!("{op}:{token}"),
@@ -149,11 +161,18 @@ fn token_params(req: &Map<String, Value>) -> Value {
 }
 
 /// Offset paging with an opaque NextToken.
-pub fn page<T>(items: Vec<T>, max_results: Option<i64>, next_token: Option<&str>, max_allowed: i64) -> ApiResult<(Vec<T>, Option<String>)> {
+pub fn page<T>(
+    items: Vec<T>,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+    max_allowed: i64,
+) -> ApiResult<(Vec<T>, Option<String>)> {
     let max = match max_results {
         None => max_allowed,
         Some(m) if (1..=max_allowed).contains(&m) => m,
-        Some(m) => return Err(ApiError::bad_request(format!("MaxResults must be between 1 and {max_allowed}, got {m}"))),
+        Some(m) => {
+            return Err(ApiError::bad_request(format!("MaxResults must be between 1 and {max_allowed}, got {m}")))
+        }
     };
     let start = match next_token {
         None => 0,

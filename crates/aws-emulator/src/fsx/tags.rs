@@ -31,7 +31,9 @@ fn tags_of<'s>(state: &'s mut State, ctx: &Ctx<'_>, arn: &str) -> ApiResult<&'s 
             .filter(|a| a.file_system_id == fs)
             .map(|a| &mut a.tags)
             .ok_or_else(|| not_found(arn)),
-        (Some("task"), Some(id), None, None) => state.tasks.get_mut(id).map(|t| &mut t.tags).ok_or_else(|| not_found(arn)),
+        (Some("task"), Some(id), None, None) => {
+            state.tasks.get_mut(id).map(|t| &mut t.tags).ok_or_else(|| not_found(arn))
+        }
         _ => Err(not_found(arn)),
     }
 }

@@ -56,14 +56,21 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     validate::one_of(
         "Type",
         task_type,
-        &["EXPORT_TO_REPOSITORY", "IMPORT_METADATA_FROM_REPOSITORY", "RELEASE_DATA_FROM_FILESYSTEM", "AUTO_RELEASE_DATA"],
+        &[
+            "EXPORT_TO_REPOSITORY",
+            "IMPORT_METADATA_FROM_REPOSITORY",
+            "RELEASE_DATA_FROM_FILESYSTEM",
+            "AUTO_RELEASE_DATA",
+        ],
     )?;
     let fs_id = req.req_str("FileSystemId")?;
     let report = req.opt_obj("Report")?.ok_or_else(|| ApiError::bad_request("Report is required"))?;
     let enabled = report.opt_bool("Enabled")?.ok_or_else(|| ApiError::bad_request("Report.Enabled is required"))?;
     let mut report_out = json!({"Enabled": enabled});
     if enabled {
-        let path = report.opt_str("Path")?.ok_or_else(|| ApiError::bad_request("Report.Path is required when the report is enabled"))?;
+        let path = report
+            .opt_str("Path")?
+            .ok_or_else(|| ApiError::bad_request("Report.Path is required when the report is enabled"))?;
         if s3_bucket(path).is_none() {
             return Err(ApiError::bad_request("Report.Path must be an s3:// path"));
         }
@@ -81,7 +88,10 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     let capacity = req.opt_i64("CapacityToRelease")?;
     let fs = state.file_systems.get(fs_id).ok_or_else(|| super::file_systems::not_found(fs_id))?;
     if fs.lifecycle != "AVAILABLE" && fs.lifecycle != "UPDATING" {
-        return Err(ApiError::bad_request(format!("File system {fs_id} is {}; tasks need an AVAILABLE file system", fs.lifecycle)));
+        return Err(ApiError::bad_request(format!(
+            "File system {fs_id} is {}; tasks need an AVAILABLE file system",
+            fs.lifecycle
+        )));
     }
     let linked = fs.lustre.contains_key("DataRepositoryConfiguration")
         || state.associations.values().any(|a| a.file_system_id == fs_id && a.lifecycle != "DELETING");
@@ -93,7 +103,10 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
         .values()
         .any(|t| t.file_system_id == fs_id && matches!(t.lifecycle.as_str(), "PENDING" | "EXECUTING" | "CANCELING"))
     {
-        return Err(ApiError::new("DataRepositoryTaskExecuting", format!("A data repository task is already running on {fs_id}")));
+        return Err(ApiError::new(
+            "DataRepositoryTaskExecuting",
+            format!("A data repository task is already running on {fs_id}"),
+        ));
     }
     let task = Task {
         id: ids::new_id("task"),
@@ -148,7 +161,10 @@ pub fn cancel(state: &mut State, _ctx: &Ctx<'_>, req: &Map<String, Value>) -> Ap
         "PENDING" | "EXECUTING" => t.lifecycle = "CANCELING".into(),
         "CANCELING" => {}
         _ => {
-            return Err(ApiError::new("DataRepositoryTaskEnded", format!("Data repository task {id} has already ended ({})", t.lifecycle)))
+            return Err(ApiError::new(
+                "DataRepositoryTaskEnded",
+                format!("Data repository task {id} has already ended ({})", t.lifecycle),
+            ))
         }
     }
     Ok(json!({"Lifecycle": "CANCELING", "TaskId": id}))

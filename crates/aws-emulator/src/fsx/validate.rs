@@ -49,7 +49,9 @@ pub fn throughput(deployment: &str, storage: &str, value: Option<i64>) -> ApiRes
         };
     }
     let Some(value) = value else {
-        return Err(ApiError::bad_request(format!("PerUnitStorageThroughput is required for deployment type {deployment}")));
+        return Err(ApiError::bad_request(format!(
+            "PerUnitStorageThroughput is required for deployment type {deployment}"
+        )));
     };
     let allowed = throughputs(deployment, storage);
     if allowed.contains(&value) {
@@ -57,7 +59,9 @@ pub fn throughput(deployment: &str, storage: &str, value: Option<i64>) -> ApiRes
     } else {
         Err(ApiError::new(
             "InvalidPerUnitStorageThroughput",
-            format!("Invalid PerUnitStorageThroughput {value} for {deployment} {storage}; allowed values are {allowed:?}"),
+            format!(
+                "Invalid PerUnitStorageThroughput {value} for {deployment} {storage}; allowed values are {allowed:?}"
+            ),
         ))
     }
 }
@@ -109,7 +113,9 @@ pub fn version_rank(version: &str) -> usize {
 /// `d:HH:MM`, d in 1..=7.
 pub fn weekly_time(value: &str) -> ApiResult<()> {
     let ok = value.len() == 7
-        && value.split_once(':').is_some_and(|(d, hm)| matches!(d, "1" | "2" | "3" | "4" | "5" | "6" | "7") && hh_mm(hm));
+        && value
+            .split_once(':')
+            .is_some_and(|(d, hm)| matches!(d, "1" | "2" | "3" | "4" | "5" | "6" | "7") && hh_mm(hm));
     if ok {
         Ok(())
     } else {

@@ -35,7 +35,9 @@ impl Form {
         match self.get(key) {
             None => Ok(None),
             Some(v) => v.trim().parse::<i32>().map(Some).map_err(|_| {
-                ApiError::invalid_parameter_value(format!("Value ({v}) for parameter {key} is invalid. Expected an integer."))
+                ApiError::invalid_parameter_value(format!(
+                    "Value ({v}) for parameter {key} is invalid. Expected an integer."
+                ))
             }),
         }
     }
@@ -106,8 +108,9 @@ mod tests {
 
     #[test]
     fn lists_and_subs() {
-        let f = Form::parse(b"Action=X&GroupId.2=b&GroupId.1=a&GroupId.10=c&Filter.1.Name=vpc-id&Filter.1.Value.1=v%2D1")
-            .expect("valid form");
+        let f =
+            Form::parse(b"Action=X&GroupId.2=b&GroupId.1=a&GroupId.10=c&Filter.1.Name=vpc-id&Filter.1.Value.1=v%2D1")
+                .expect("valid form");
         assert_eq!(f.list("GroupId"), vec!["a", "b", "c"]);
         assert_eq!(f.filters().expect("filters"), vec![("vpc-id".to_string(), vec!["v-1".to_string()])]);
     }

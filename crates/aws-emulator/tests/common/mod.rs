@@ -110,7 +110,11 @@ pub fn persistent2(throughput: i32) -> CreateFileSystemLustreConfiguration {
 }
 
 /// A CreateFileSystem builder for a SCRATCH_2 1200 GiB file system.
-pub fn create_fs(fsx: &aws_sdk_fsx::Client, subnet: &str, sg: &str) -> aws_sdk_fsx::operation::create_file_system::builders::CreateFileSystemFluentBuilder {
+pub fn create_fs(
+    fsx: &aws_sdk_fsx::Client,
+    subnet: &str,
+    sg: &str,
+) -> aws_sdk_fsx::operation::create_file_system::builders::CreateFileSystemFluentBuilder {
     fsx.create_file_system()
         .file_system_type(FileSystemType::Lustre)
         .storage_capacity(1200)

@@ -19,7 +19,9 @@ const NS: &str = "bench";
 fn peak_rss_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kib| kib / 1024.0)
         .unwrap_or(0.0)
 }
@@ -36,7 +38,12 @@ async fn main() -> Result<()> {
     let client = cp.client().await?;
     install_crd(&client).await?;
     Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))?)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(
+                serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
+            )?,
+        )
         .await?;
     let emulator = Emulator::start(EmulatorConfig {
         create_duration: Duration::from_secs(create_secs),
@@ -45,7 +52,14 @@ async fn main() -> Result<()> {
     })
     .await?;
     let subnet = emulator.seed().subnet_ids[0].clone();
-    let op = OperatorProcess::start(cp.kubeconfig(), &emulator.endpoint(), NS, &OperatorOptions { poll_interval_secs: 1, ..Default::default() }, cp.dir().join("operator.log")).await?;
+    let op = OperatorProcess::start(
+        cp.kubeconfig(),
+        &emulator.endpoint(),
+        NS,
+        &OperatorOptions { poll_interval_secs: 1, ..Default::default() },
+        cp.dir().join("operator.log"),
+    )
+    .await?;
     let pid = op.pid().unwrap_or(0);
 
     let lvs: Api<LustreVolume> = Api::namespaced(client.clone(), NS);
@@ -58,9 +72,17 @@ async fn main() -> Result<()> {
         lvs.create(&PostParams::default(), &lv).await?;
     }
     loop {
-        let ready = lvs.list(&ListParams::default()).await?.items.iter().filter(|lv| {
-            lv.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        }).count();
+        let ready = lvs
+            .list(&ListParams::default())
+            .await?
+            .items
+            .iter()
+            .filter(|lv| {
+                lv.status
+                    .as_ref()
+                    .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            })
+            .count();
         if ready == n {
             break;
         }
@@ -72,7 +94,8 @@ async fn main() -> Result<()> {
     let to_ready = t.elapsed();
     let calls = emulator.calls();
     let mut by_op = BTreeMap::new();
-    for opname in ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "DescribeSecurityGroups", "DescribeSubnets"] {
+    for opname in ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "DescribeSecurityGroups", "DescribeSubnets"]
+    {
         by_op.insert(opname, calls.count("ec2", opname));
     }
     for opname in ["CreateFileSystem", "DescribeFileSystems"] {

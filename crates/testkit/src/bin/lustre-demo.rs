@@ -39,21 +39,39 @@ async fn run() -> Result<()> {
     install_crd(&client).await?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
-        .create(&PostParams::default(), &serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}))?)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(
+                serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}),
+            )?,
+        )
         .await?;
 
     step("Starting the AWS emulator (FSx + EC2; file systems take 8 s to create)");
-    let emulator = Emulator::start(EmulatorConfig { create_duration: Duration::from_secs(8), delete_duration: Duration::from_secs(3), ..Default::default() }).await?;
+    let emulator = Emulator::start(EmulatorConfig {
+        create_duration: Duration::from_secs(8),
+        delete_duration: Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await?;
     let seed = emulator.seed();
     println!("    endpoint {}; VPC {} with subnets {}", emulator.endpoint(), seed.vpc_id, seed.subnet_ids.join(", "));
 
     step("Starting lustre-operator");
     let log = cp.dir().join("operator.log");
-    let operator = OperatorProcess::start(cp.kubeconfig(), &emulator.endpoint(), NAMESPACE, &OperatorOptions { poll_interval_secs: 1, ..Default::default() }, log.clone()).await?;
+    let operator = OperatorProcess::start(
+        cp.kubeconfig(),
+        &emulator.endpoint(),
+        NAMESPACE,
+        &OperatorOptions { poll_interval_secs: 1, ..Default::default() },
+        log.clone(),
+    )
+    .await?;
     println!("    ready; metrics on http://127.0.0.1:{}/metrics; log: {}", operator.metrics_port, log.display());
 
     step("Applying manifests/examples/scratch-training.yaml");
-    let text = std::fs::read_to_string(root.join("manifests/examples/scratch-training.yaml")).context("reading the scratch example")?;
+    let text = std::fs::read_to_string(root.join("manifests/examples/scratch-training.yaml"))
+        .context("reading the scratch example")?;
     let mut lv: LustreVolume = serde_yaml::from_str(&text).context("parsing the scratch example")?;
     // The example names a real account's subnet and node group; point it at the emulator's.
     lv.spec.network.subnet_id = seed.subnet_ids[0].clone();
@@ -91,7 +109,10 @@ async fn run() -> Result<()> {
             break lv;
         }
         if started.elapsed() > Duration::from_secs(180) {
-            bail!("the volume was not Ready after 180s; last status: {last_line}; operator log:\n{}", operator.log_tail(30));
+            bail!(
+                "the volume was not Ready after 180s; last status: {last_line}; operator log:\n{}",
+                operator.log_tail(30)
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -135,7 +156,11 @@ async fn run() -> Result<()> {
     println!("    deleted in {:.1}s", started.elapsed().as_secs_f64());
     let inv = emulator.inventory();
     let groups: Vec<_> = inv.security_groups.iter().filter(|g| g.id != seed.default_security_group_id).collect();
-    println!("    emulator inventory: {} file system(s), {} security group(s) besides the VPC default", inv.file_systems.len(), groups.len());
+    println!(
+        "    emulator inventory: {} file system(s), {} security group(s) besides the VPC default",
+        inv.file_systems.len(),
+        groups.len()
+    );
     if !inv.file_systems.is_empty() || !groups.is_empty() {
         bail!("AWS resources were left behind: {:?} {:?}", inv.file_systems, groups);
     }
