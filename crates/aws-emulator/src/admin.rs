@@ -17,7 +17,7 @@ use crate::shared::{lock, Shared};
 
 type S = State<Arc<Shared>>;
 
-pub fn router() -> Router<Arc<Shared>> {
+pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/config", get(|State(s): S| async move { Json(s.config.clone()) }))

@@ -43,16 +43,16 @@ impl CallLog {
 }
 
 #[derive(Debug, Default)]
-pub struct CallCounter {
+pub(crate) struct CallCounter {
     counts: BTreeMap<(String, String, String), u64>,
 }
 
 impl CallCounter {
-    pub fn record(&mut self, service: &str, operation: &str, outcome: &str) {
+    pub(crate) fn record(&mut self, service: &str, operation: &str, outcome: &str) {
         *self.counts.entry((service.to_string(), operation.to_string(), outcome.to_string())).or_default() += 1;
     }
 
-    pub fn snapshot(&self) -> CallLog {
+    pub(crate) fn snapshot(&self) -> CallLog {
         CallLog {
             calls: self
                 .counts
@@ -67,7 +67,7 @@ impl CallCounter {
         }
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.counts.clear();
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 const MAX_ELAPSED: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// A std duration as a chrono one, clamped to 100 years so date arithmetic cannot overflow.
-pub fn span(d: Duration) -> chrono::Duration {
+pub(crate) fn span(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d.min(MAX_ELAPSED)).unwrap_or(chrono::Duration::zero())
 }
 
@@ -23,14 +23,14 @@ struct Inner {
 /// Emulated time = `origin` + elapsed, where elapsed grows with real time (times `scale`) unless
 /// paused, and jumps forward on `advance`.
 #[derive(Debug)]
-pub struct Clock {
+pub(crate) struct Clock {
     origin: DateTime<Utc>,
     scale: f64,
     inner: Mutex<Inner>,
 }
 
 impl Clock {
-    pub fn new(origin: DateTime<Utc>, scale: f64) -> Self {
+    pub(crate) fn new(origin: DateTime<Utc>, scale: f64) -> Self {
         let scale = if scale.is_finite() && scale > 0.0 { scale } else { 1.0 };
         Clock {
             origin,
@@ -56,13 +56,13 @@ impl Clock {
     }
 
     /// The current emulated time.
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         let inner = self.lock();
         let elapsed = self.elapsed_of(&inner);
         self.origin + span(elapsed)
     }
 
-    pub fn pause(&self) {
+    pub(crate) fn pause(&self) {
         let mut inner = self.lock();
         if !inner.paused {
             inner.anchor_elapsed = self.elapsed_of(&inner);
@@ -70,7 +70,7 @@ impl Clock {
         }
     }
 
-    pub fn resume(&self) {
+    pub(crate) fn resume(&self) {
         let mut inner = self.lock();
         if inner.paused {
             inner.anchor_real = Instant::now();
@@ -78,14 +78,14 @@ impl Clock {
         }
     }
 
-    pub fn advance(&self, by: Duration) {
+    pub(crate) fn advance(&self, by: Duration) {
         let mut inner = self.lock();
         let elapsed = self.elapsed_of(&inner);
         inner.anchor_elapsed = elapsed.saturating_add(by).min(MAX_ELAPSED);
         inner.anchor_real = Instant::now();
     }
 
-    pub fn is_paused(&self) -> bool {
+    pub(crate) fn is_paused(&self) -> bool {
         self.lock().paused
     }
 }

@@ -55,33 +55,33 @@ impl Fault {
 
 /// What the server must do with one call.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FaultDecision {
-    pub latency: Duration,
-    pub error_code: Option<String>,
-    pub drop_after_apply: bool,
-    pub delay_after_apply: Option<Duration>,
+pub(crate) struct FaultDecision {
+    pub(crate) latency: Duration,
+    pub(crate) error_code: Option<String>,
+    pub(crate) drop_after_apply: bool,
+    pub(crate) delay_after_apply: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
-pub struct FaultTable {
+pub(crate) struct FaultTable {
     faults: BTreeMap<String, Fault>,
 }
 
 impl FaultTable {
-    pub fn set(&mut self, operation: &str, fault: Fault) {
+    pub(crate) fn set(&mut self, operation: &str, fault: Fault) {
         self.faults.insert(operation.to_string(), fault);
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.faults.clear();
     }
 
-    pub fn list(&self) -> BTreeMap<String, Fault> {
+    pub(crate) fn list(&self) -> BTreeMap<String, Fault> {
         self.faults.clone()
     }
 
     /// Rolls the dice for one call; `default_error` is the service's throttling code.
-    pub fn decide(&mut self, operation: &str, default_error: &str) -> FaultDecision {
+    pub(crate) fn decide(&mut self, operation: &str, default_error: &str) -> FaultDecision {
         let key = if self.faults.contains_key(operation) { operation } else { "*" };
         let Some(fault) = self.faults.get_mut(key) else {
             return FaultDecision::default();
@@ -112,11 +112,11 @@ mod duration_ms {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         Ok(Duration::from_millis(u64::deserialize(d)?))
     }
 }
@@ -126,14 +126,14 @@ mod opt_duration_ms {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }

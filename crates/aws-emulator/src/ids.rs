@@ -2,23 +2,23 @@
 
 use rand::Rng;
 
-pub fn hex17() -> String {
+pub(crate) fn hex17() -> String {
     let mut rng = rand::rng();
     (0..17).map(|_| char::from_digit(rng.random_range(0..16u32), 16).unwrap_or('0')).collect()
 }
 
-pub fn new_id(prefix: &str) -> String {
+pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", hex17())
 }
 
 /// 8 lowercase alphanumeric characters, as FSx mount names are.
-pub fn mount_name() -> String {
+pub(crate) fn mount_name() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
     (0..8).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
 }
 
-pub fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     let h = |n: usize| -> String {
         let mut rng = rand::rng();
         (0..n).map(|_| char::from_digit(rng.random_range(0..16u32), 16).unwrap_or('0')).collect()
@@ -27,7 +27,7 @@ pub fn request_id() -> String {
 }
 
 /// True when `id` is `prefix-` followed by 8 or 17 hex characters.
-pub fn is_well_formed(id: &str, prefix: &str) -> bool {
+pub(crate) fn is_well_formed(id: &str, prefix: &str) -> bool {
     match id.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('-')) {
         Some(hex) => (hex.len() == 8 || hex.len() == 17) && hex.chars().all(|c| c.is_ascii_hexdigit()),
         None => false,

@@ -6,20 +6,26 @@
 //! tests can pause and advance; faults, an inventory and a call counter make it a test oracle.
 //! See the crate README for the admin API and the behaviours AWS does not document.
 
-pub mod admin;
-pub mod calls;
-pub mod clock;
-pub mod config;
-pub mod ec2;
-pub mod error;
-pub mod faults;
-pub mod fsx;
-pub mod ids;
+mod admin;
+mod calls;
+mod cidr;
+mod clock;
+mod config;
+mod ec2;
+mod error;
+mod faults;
+mod fsx;
+mod ids;
+mod inventory;
+mod lifecycle;
+mod model;
 mod ops;
-pub mod server;
+mod persistence;
+mod request;
+mod seed;
+mod server;
 mod shared;
-pub mod state;
-pub mod wire;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,7 +39,8 @@ pub use calls::{CallCount, CallLog};
 pub use config::EmulatorConfig;
 pub use error::ApiError;
 pub use faults::Fault;
-pub use state::{FileSystemInfo, Inventory, RuleInfo, SecurityGroupInfo, Seed};
+pub use inventory::{AssociationInfo, FileSystemInfo, Inventory, RuleInfo, SecurityGroupInfo, TaskInfo};
+pub use model::{NetworkInterface, Seed, Subnet, Tags, Vpc};
 
 use shared::{lock, Shared};
 

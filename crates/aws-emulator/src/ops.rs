@@ -2,20 +2,22 @@
 
 use anyhow::{anyhow, bail};
 
+use crate::cidr::parse_cidr;
+use crate::inventory::Inventory;
+use crate::model::{Seed, Subnet, Tags};
 use crate::shared::Shared;
-use crate::state::{parse_cidr, Inventory, Seed, Subnet, Tags};
 
-pub fn seed(s: &Shared) -> Seed {
+pub(crate) fn seed(s: &Shared) -> Seed {
     s.with_state(|state, _| state.seed.clone())
 }
 
-pub fn inventory(s: &Shared) -> Inventory {
+pub(crate) fn inventory(s: &Shared) -> Inventory {
     s.with_state(|state, _| state.inventory())
 }
 
-pub const LIFECYCLES: &[&str] = &["AVAILABLE", "CREATING", "FAILED", "DELETING", "MISCONFIGURED", "UPDATING"];
+pub(crate) const LIFECYCLES: &[&str] = &["AVAILABLE", "CREATING", "FAILED", "DELETING", "MISCONFIGURED", "UPDATING"];
 
-pub fn force_lifecycle(s: &Shared, fs_id: &str, lifecycle: &str, message: Option<&str>) -> anyhow::Result<()> {
+pub(crate) fn force_lifecycle(s: &Shared, fs_id: &str, lifecycle: &str, message: Option<&str>) -> anyhow::Result<()> {
     if !LIFECYCLES.contains(&lifecycle) {
         bail!("unknown lifecycle {lifecycle}; expected one of {LIFECYCLES:?}");
     }
@@ -45,7 +47,7 @@ pub fn force_lifecycle(s: &Shared, fs_id: &str, lifecycle: &str, message: Option
     })
 }
 
-pub fn delete_file_system_out_of_band(s: &Shared, fs_id: &str) -> anyhow::Result<()> {
+pub(crate) fn delete_file_system_out_of_band(s: &Shared, fs_id: &str) -> anyhow::Result<()> {
     s.mutate(
         |state, _| {
             if state.remove_file_system(fs_id) {
@@ -57,13 +59,13 @@ pub fn delete_file_system_out_of_band(s: &Shared, fs_id: &str) -> anyhow::Result
     )
 }
 
-pub fn delete_security_group_out_of_band(s: &Shared, sg_id: &str) -> anyhow::Result<()> {
+pub(crate) fn delete_security_group_out_of_band(s: &Shared, sg_id: &str) -> anyhow::Result<()> {
     s.mutate(|state, _| {
         crate::ec2::delete_group_out_of_band(state, sg_id).map_err(|e| anyhow!("{}: {}", e.code, e.message))
     })
 }
 
-pub fn revoke_ingress_out_of_band(s: &Shared, sg_id: &str, from_port: i32, to_port: i32) -> anyhow::Result<()> {
+pub(crate) fn revoke_ingress_out_of_band(s: &Shared, sg_id: &str, from_port: i32, to_port: i32) -> anyhow::Result<()> {
     s.mutate(|state, _| {
         crate::ec2::revoke_out_of_band(state, sg_id, from_port, to_port)
             .map(|_| ())
@@ -71,7 +73,7 @@ pub fn revoke_ingress_out_of_band(s: &Shared, sg_id: &str, from_port: i32, to_po
     })
 }
 
-pub fn add_subnet(s: &Shared, cidr: &str, az: &str) -> anyhow::Result<String> {
+pub(crate) fn add_subnet(s: &Shared, cidr: &str, az: &str) -> anyhow::Result<String> {
     let Some((net, len)) = parse_cidr(cidr) else {
         bail!("invalid CIDR {cidr}");
     };

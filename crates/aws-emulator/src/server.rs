@@ -10,14 +10,16 @@ use axum::response::Response;
 use axum::Router;
 
 use crate::error::ApiError;
+use crate::model::State;
+use crate::request::{Ctx, Operation};
 use crate::shared::{lock, Shared};
 use crate::wire::{form::Form, json, xml};
 use crate::{admin, ec2, fsx, ids};
 
 /// Requests above this size are rejected, like AWS does.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
-pub fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().nest("/_emulator", admin::router()).fallback(api).with_state(shared)
 }
 
@@ -50,10 +52,34 @@ impl Service {
     }
 }
 
-/// A parsed request: which operation, and its input.
+/// A parsed request: which operation (a row of its service's table), and its input.
 enum Parsed {
-    Fsx(String, serde_json::Map<String, serde_json::Value>),
-    Ec2(String, Form),
+    Fsx(&'static Operation<fsx::Handler>, serde_json::Map<String, serde_json::Value>),
+    Ec2(&'static Operation<ec2::Handler>, Form),
+}
+
+impl Parsed {
+    fn operation(&self) -> &'static str {
+        match self {
+            Parsed::Fsx(op, _) => op.name,
+            Parsed::Ec2(op, _) => op.name,
+        }
+    }
+
+    fn mutating(&self) -> bool {
+        match self {
+            Parsed::Fsx(op, _) => op.mutating,
+            Parsed::Ec2(op, _) => op.mutating,
+        }
+    }
+
+    /// Runs the operation on the state.
+    fn run(&self, state: &mut State, ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+        match self {
+            Parsed::Fsx(op, input) => (op.handler)(state, ctx, input).map(Answer::Json),
+            Parsed::Ec2(op, form) => ec2::handle(state, ctx, op, form).map(Answer::Xml),
+        }
+    }
 }
 
 async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
@@ -86,11 +112,9 @@ async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Res
         Ok(p) => p,
         Err((op, err)) => return finish(&shared, service, &op, Err(err), &request_id),
     };
-    let op = match &parsed {
-        Parsed::Fsx(op, _) | Parsed::Ec2(op, _) => op.clone(),
-    };
+    let op = parsed.operation();
 
-    let decision = lock(&shared.faults).decide(&op, service.throttling());
+    let decision = lock(&shared.faults).decide(op, service.throttling());
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
@@ -100,34 +124,12 @@ async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Res
             "RequestLimitExceeded" => "Request limit exceeded.".to_string(),
             _ => "An internal error occurred (injected fault).".to_string(),
         };
-        return finish(&shared, service, &op, Err(ApiError::new(code, message)), &request_id);
+        return finish(&shared, service, op, Err(ApiError::new(code, message)), &request_id);
     }
 
-    let result = match &parsed {
-        Parsed::Fsx(op, input) => {
-            let mutating = fsx::operation(op).unwrap_or(false);
-            let run = |state: &mut crate::state::State, ctx: &fsx::Ctx<'_>| {
-                fsx::handle(state, ctx, op, input).map(Answer::Json)
-            };
-            if mutating {
-                shared.mutate(run)
-            } else {
-                shared.with_state(run)
-            }
-        }
-        Parsed::Ec2(op, form) => {
-            let mutating = ec2::operation(op).unwrap_or(false);
-            let run = |state: &mut crate::state::State, ctx: &fsx::Ctx<'_>| {
-                ec2::handle(state, ctx, op, form).map(Answer::Xml)
-            };
-            if mutating {
-                shared.mutate(run)
-            } else {
-                shared.with_state(run)
-            }
-        }
-    };
-    let response = finish(&shared, service, &op, result.map(|a| (op.clone(), a)), &request_id);
+    let run = |state: &mut State, ctx: &Ctx<'_>| parsed.run(state, ctx);
+    let result = if parsed.mutating() { shared.mutate(run) } else { shared.with_state(run) };
+    let response = finish(&shared, service, op, result.map(|a| (op.to_string(), a)), &request_id);
 
     if let Some(delay) = decision.delay_after_apply {
         tokio::time::sleep(delay).await;
@@ -145,13 +147,15 @@ enum Answer {
 
 fn parse_fsx(target: &str, bytes: &Bytes) -> Result<Parsed, (String, ApiError)> {
     let op = match target.strip_prefix(fsx::TARGET_PREFIX) {
-        Some(op) if fsx::operation(op).is_some() => op.to_string(),
-        Some(op) => return Err((op.to_string(), fsx::unknown_operation(op))),
+        Some(name) => match fsx::operation(name) {
+            Some(op) => op,
+            None => return Err((name.to_string(), fsx::unknown_operation(name))),
+        },
         None => return Err(("unknown".to_string(), fsx::unknown_operation(target))),
     };
     match json::parse_body(bytes) {
         Ok(input) => Ok(Parsed::Fsx(op, input)),
-        Err(e) => Err((op, e)),
+        Err(e) => Err((op.name.to_string(), e)),
     }
 }
 
@@ -161,12 +165,12 @@ fn parse_ec2(bytes: &[u8]) -> Result<Parsed, (String, ApiError)> {
         Some(a) if !a.is_empty() => a.to_string(),
         _ => return Err(("unknown".to_string(), ApiError::missing_parameter("Action"))),
     };
-    if ec2::operation(&action).is_none() {
+    let Some(op) = ec2::operation(&action) else {
         return Err((action.clone(), ec2::invalid_action(&action)));
-    }
+    };
     match form.get("Version") {
         None => Err((action, ApiError::missing_parameter("Version"))),
-        Some(_) => Ok(Parsed::Ec2(action, form)),
+        Some(_) => Ok(Parsed::Ec2(op, form)),
     }
 }
 

@@ -6,24 +6,24 @@ use crate::calls::CallCounter;
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
 use crate::faults::FaultTable;
-use crate::fsx::Ctx;
-use crate::state::State;
+use crate::model::State;
+use crate::request::Ctx;
 
-pub struct Shared {
-    pub config: EmulatorConfig,
-    pub clock: Clock,
-    pub state: Mutex<State>,
-    pub calls: Mutex<CallCounter>,
-    pub faults: Mutex<FaultTable>,
+pub(crate) struct Shared {
+    pub(crate) config: EmulatorConfig,
+    pub(crate) clock: Clock,
+    pub(crate) state: Mutex<State>,
+    pub(crate) calls: Mutex<CallCounter>,
+    pub(crate) faults: Mutex<FaultTable>,
 }
 
 /// Locks a mutex, recovering from poisoning (a panicking holder must not wedge the emulator).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Shared {
-    pub fn new(config: EmulatorConfig) -> anyhow::Result<Shared> {
+    pub(crate) fn new(config: EmulatorConfig) -> anyhow::Result<Shared> {
         let now = chrono::Utc::now();
         let loaded = match &config.state_file {
             Some(path) => State::load(path)?,
@@ -41,7 +41,7 @@ impl Shared {
     }
 
     /// Runs `f` on the state after advancing lifecycles to the current emulated time.
-    pub fn with_state<R>(&self, f: impl FnOnce(&mut State, &Ctx<'_>) -> R) -> R {
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut State, &Ctx<'_>) -> R) -> R {
         let mut state = lock(&self.state);
         let now = self.clock.now();
         state.tick(now, &self.config);
@@ -50,7 +50,7 @@ impl Shared {
     }
 
     /// Runs a mutating `f`: all or nothing (the state is restored when `f` fails), then persisted.
-    pub fn mutate<T, E>(&self, f: impl FnOnce(&mut State, &Ctx<'_>) -> Result<T, E>) -> Result<T, E> {
+    pub(crate) fn mutate<T, E>(&self, f: impl FnOnce(&mut State, &Ctx<'_>) -> Result<T, E>) -> Result<T, E> {
         self.with_state(|state, ctx| {
             let backup = state.clone();
             match f(state, ctx) {
@@ -66,7 +66,7 @@ impl Shared {
         })
     }
 
-    pub fn persist(&self, state: &mut State, ctx: &Ctx<'_>) {
+    pub(crate) fn persist(&self, state: &mut State, ctx: &Ctx<'_>) {
         if let Some(path) = &self.config.state_file {
             state.saved_at = ctx.now;
             if let Err(e) = state.save(path) {

@@ -5,60 +5,55 @@ mod security_groups;
 mod tags;
 
 use crate::error::{ApiError, ApiResult};
-use crate::fsx::Ctx;
-use crate::state::{State, Tags};
+use crate::model::{State, Tags};
+use crate::request::{self, Ctx, Operation};
 use crate::wire::form::Form;
 use crate::wire::xml::Xml;
 
-pub use security_groups::{delete_group_out_of_band, revoke_out_of_band};
+pub(crate) use security_groups::{delete_group_out_of_band, revoke_out_of_band};
 
-pub const THROTTLING: &str = "RequestLimitExceeded";
-pub const API_VERSION: &str = "2016-11-15";
+pub(crate) const THROTTLING: &str = "RequestLimitExceeded";
 
-pub const OPERATIONS: &[(&str, bool)] = &[
-    ("DescribeVpcs", false),
-    ("DescribeSubnets", false),
-    ("CreateSecurityGroup", true),
-    ("DescribeSecurityGroups", false),
-    ("AuthorizeSecurityGroupIngress", true),
-    ("RevokeSecurityGroupIngress", true),
-    ("DeleteSecurityGroup", true),
-    ("CreateTags", true),
-    ("DeleteTags", true),
-    ("DescribeNetworkInterfaces", false),
-    ("DescribeSecurityGroupRules", false),
-];
+/// What serves one EC2 action: it writes the XML that follows `<requestId>` in the answer.
+pub(crate) type Handler = fn(&mut State, &Ctx<'_>, &Form, &mut Xml) -> ApiResult<()>;
 
-pub fn operation(name: &str) -> Option<bool> {
-    OPERATIONS.iter().find(|(op, _)| *op == name).map(|(_, m)| *m)
+const fn op(name: &'static str, mutating: bool, handler: Handler) -> Operation<Handler> {
+    Operation { name, mutating, handler }
 }
 
-pub fn invalid_action(action: &str) -> ApiError {
+/// Every EC2 action the emulator implements; the only list of them.
+pub(crate) const OPERATIONS: &[Operation<Handler>] = &[
+    op("DescribeVpcs", false, network::describe_vpcs),
+    op("DescribeSubnets", false, network::describe_subnets),
+    op("CreateSecurityGroup", true, security_groups::create),
+    op("DescribeSecurityGroups", false, security_groups::describe),
+    op("AuthorizeSecurityGroupIngress", true, security_groups::authorize),
+    op("RevokeSecurityGroupIngress", true, security_groups::revoke),
+    op("DeleteSecurityGroup", true, security_groups::delete),
+    op("CreateTags", true, tags::create),
+    op("DeleteTags", true, tags::delete),
+    op("DescribeNetworkInterfaces", false, network::describe_network_interfaces),
+    op("DescribeSecurityGroupRules", false, security_groups::describe_rules),
+];
+
+/// The action named `name`, if the emulator implements it.
+pub(crate) fn operation(name: &str) -> Option<&'static Operation<Handler>> {
+    request::find(OPERATIONS, name)
+}
+
+pub(crate) fn invalid_action(action: &str) -> ApiError {
     ApiError::new("InvalidAction", format!("The action {action} is not valid for this web service."))
 }
 
-/// Handles one action; returns the XML inside `<ActionResponse>` after `<requestId>`.
-pub fn handle(state: &mut State, ctx: &Ctx<'_>, action: &str, form: &Form) -> ApiResult<String> {
+/// Runs one action; returns the XML inside `<ActionResponse>` after `<requestId>`.
+pub(crate) fn handle(state: &mut State, ctx: &Ctx<'_>, op: &Operation<Handler>, form: &Form) -> ApiResult<String> {
     let mut xml = Xml::new();
-    match action {
-        "DescribeVpcs" => network::describe_vpcs(state, ctx, form, &mut xml)?,
-        "DescribeSubnets" => network::describe_subnets(state, ctx, form, &mut xml)?,
-        "DescribeNetworkInterfaces" => network::describe_network_interfaces(state, ctx, form, &mut xml)?,
-        "CreateSecurityGroup" => security_groups::create(state, ctx, form, &mut xml)?,
-        "DescribeSecurityGroups" => security_groups::describe(state, ctx, form, &mut xml)?,
-        "AuthorizeSecurityGroupIngress" => security_groups::authorize(state, ctx, form, &mut xml)?,
-        "RevokeSecurityGroupIngress" => security_groups::revoke(state, ctx, form, &mut xml)?,
-        "DeleteSecurityGroup" => security_groups::delete(state, ctx, form, &mut xml)?,
-        "DescribeSecurityGroupRules" => security_groups::describe_rules(state, ctx, form, &mut xml)?,
-        "CreateTags" => tags::create(state, form, &mut xml)?,
-        "DeleteTags" => tags::delete(state, form, &mut xml)?,
-        other => return Err(invalid_action(other)),
-    }
+    (op.handler)(state, ctx, form, &mut xml)?;
     Ok(xml.finish())
 }
 
 /// EC2 filter values accept `*` and `?` wildcards.
-pub fn glob(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None::<usize>, 0usize);
@@ -81,12 +76,12 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-pub fn any_glob(values: &[String], text: &str) -> bool {
+pub(crate) fn any_glob(values: &[String], text: &str) -> bool {
     values.iter().any(|v| glob(v, text))
 }
 
 /// `tag:KEY`, `tag-key`, `tag-value`: `Some(matches)`, or `None` for another filter.
-pub fn tag_filter(name: &str, values: &[String], tags: &Tags) -> Option<bool> {
+pub(crate) fn tag_filter(name: &str, values: &[String], tags: &Tags) -> Option<bool> {
     if let Some(key) = name.strip_prefix("tag:") {
         return Some(tags.get(key).is_some_and(|v| any_glob(values, v)));
     }
@@ -97,12 +92,12 @@ pub fn tag_filter(name: &str, values: &[String], tags: &Tags) -> Option<bool> {
     }
 }
 
-pub fn invalid_filter(name: &str) -> ApiError {
+pub(crate) fn invalid_filter(name: &str) -> ApiError {
     ApiError::new("InvalidParameterValue", format!("The filter '{name}' is invalid"))
 }
 
 /// Offset paging with an opaque NextToken; EC2 MaxResults is 5..=1000.
-pub fn page<T>(items: Vec<T>, form: &Form) -> ApiResult<(Vec<T>, Option<String>)> {
+pub(crate) fn page<T>(items: Vec<T>, form: &Form) -> ApiResult<(Vec<T>, Option<String>)> {
     let max = match form.int("MaxResults")? {
         None => usize::MAX,
         Some(m) if (5..=1000).contains(&m) => usize::try_from(m).unwrap_or(1000),

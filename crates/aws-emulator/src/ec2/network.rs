@@ -2,12 +2,12 @@
 
 use super::{any_glob, invalid_filter, page, tag_filter};
 use crate::error::{ApiError, ApiResult};
-use crate::fsx::Ctx;
-use crate::state::State;
+use crate::model::State;
+use crate::request::Ctx;
 use crate::wire::form::Form;
 use crate::wire::xml::Xml;
 
-pub fn describe_vpcs(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn describe_vpcs(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     let ids = form.list("VpcId");
     let mut vpcs: Vec<_> = if ids.is_empty() {
         state.vpcs.values().collect()
@@ -63,7 +63,7 @@ pub fn describe_vpcs(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xm
     Ok(())
 }
 
-pub fn describe_subnets(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn describe_subnets(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     let ids = form.list("SubnetId");
     let mut subnets: Vec<_> = if ids.is_empty() {
         state.subnets.values().collect()
@@ -106,8 +106,7 @@ pub fn describe_subnets(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut
     let (subnets, next) = page(subnets, form)?;
     xml.open("subnetSet");
     for s in subnets {
-        let free =
-            crate::state::parse_cidr(&s.cidr).map(|(_, len)| (1u64 << (32 - len)).saturating_sub(5)).unwrap_or(0);
+        let free = crate::cidr::parse_cidr(&s.cidr).map(|(_, len)| (1u64 << (32 - len)).saturating_sub(5)).unwrap_or(0);
         let az_id =
             format!("use1-az{}", s.az.chars().last().map(|c| (c as u32).saturating_sub('a' as u32) + 1).unwrap_or(1));
         xml.open("item")
@@ -130,7 +129,12 @@ pub fn describe_subnets(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut
     Ok(())
 }
 
-pub fn describe_network_interfaces(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn describe_network_interfaces(
+    state: &mut State,
+    ctx: &Ctx<'_>,
+    form: &Form,
+    xml: &mut Xml,
+) -> ApiResult<()> {
     let ids = form.list("NetworkInterfaceId");
     let mut enis: Vec<_> = if ids.is_empty() {
         state.network_interfaces.values().collect()

@@ -1,14 +1,15 @@
 //! Security groups and their ingress rules.
 
 use super::{any_glob, invalid_filter, page, tag_filter};
+use crate::cidr::parse_cidr;
 use crate::error::{ApiError, ApiResult};
-use crate::fsx::Ctx;
 use crate::ids;
-use crate::state::{egress_all, parse_cidr, RuleSource, SecurityGroup, SgRule, State, Tags};
+use crate::model::{egress_all, RuleSource, SecurityGroup, SgRule, State, Tags};
+use crate::request::Ctx;
 use crate::wire::form::Form;
 use crate::wire::xml::Xml;
 
-pub fn group_not_found(id: &str) -> ApiError {
+pub(crate) fn group_not_found(id: &str) -> ApiError {
     ApiError::new("InvalidGroup.NotFound", format!("The security group '{id}' does not exist"))
 }
 
@@ -64,7 +65,7 @@ fn tag_specifications(form: &Form, resource_type: &str) -> ApiResult<Tags> {
     Ok(tags)
 }
 
-pub fn create(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn create(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     let name = form.require("GroupName")?;
     let description = form.require("GroupDescription")?;
     if name.len() > 255 || description.len() > 255 {
@@ -108,10 +109,10 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> A
 }
 
 fn arn(ctx: &Ctx<'_>, id: &str) -> String {
-    format!("arn:aws:ec2:{}:{}:security-group/{id}", ctx.cfg.region, ctx.cfg.account_id)
+    ctx.arn("ec2", &format!("security-group/{id}"))
 }
 
-pub fn describe(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn describe(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     let ids = form.list("GroupId");
     let names = form.list("GroupName");
     let mut groups: Vec<&SecurityGroup> = if !ids.is_empty() {
@@ -337,7 +338,7 @@ fn describe_rule(r: &SgRule) -> String {
     format!("peer: {peer}, {}, from port: {}, to port: {}, ALLOW", r.protocol.to_uppercase(), r.from_port, r.to_port)
 }
 
-pub fn authorize(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn authorize(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     let group_id = target_group(state, form)?;
     let mut rules = requested_rules(state, ctx, form)?;
     let group = state.security_groups.get_mut(&group_id).ok_or_else(|| group_not_found(&group_id))?;
@@ -397,7 +398,7 @@ fn rule_xml(xml: &mut Xml, ctx: &Ctx<'_>, group_id: &str, r: &SgRule) {
         .close("item");
 }
 
-pub fn revoke(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn revoke(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     let group_id = target_group(state, form)?;
     let rule_ids = form.list("SecurityGroupRuleId");
     let requested = if rule_ids.is_empty() { requested_rules(state, ctx, form)? } else { Vec::new() };
@@ -439,7 +440,7 @@ pub fn revoke(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> A
     Ok(())
 }
 
-pub fn delete(state: &mut State, _ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn delete(state: &mut State, _ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     let id = target_group(state, form)?;
     let group = state.security_groups.get(&id).ok_or_else(|| group_not_found(&id))?;
     if group.name == "default" {
@@ -461,7 +462,7 @@ pub fn delete(state: &mut State, _ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> 
     Ok(())
 }
 
-pub fn describe_rules(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn describe_rules(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     let ids = form.list("SecurityGroupRuleId");
     let mut rules: Vec<(&str, &SgRule)> =
         state.security_groups.values().flat_map(|g| g.rules.iter().map(move |r| (g.id.as_str(), r))).collect();
@@ -496,7 +497,7 @@ pub fn describe_rules(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut X
 }
 
 /// The console's "delete security group": no dependency check; ENIs lose the group.
-pub fn delete_group_out_of_band(state: &mut State, id: &str) -> ApiResult<()> {
+pub(crate) fn delete_group_out_of_band(state: &mut State, id: &str) -> ApiResult<()> {
     state.security_groups.remove(id).ok_or_else(|| group_not_found(id))?;
     for eni in state.network_interfaces.values_mut() {
         eni.group_ids.retain(|g| g != id);
@@ -511,7 +512,7 @@ pub fn delete_group_out_of_band(state: &mut State, id: &str) -> ApiResult<()> {
 }
 
 /// The console's "delete inbound rule": removes every ingress rule with exactly these ports.
-pub fn revoke_out_of_band(state: &mut State, id: &str, from_port: i32, to_port: i32) -> ApiResult<usize> {
+pub(crate) fn revoke_out_of_band(state: &mut State, id: &str, from_port: i32, to_port: i32) -> ApiResult<usize> {
     let group = state.security_groups.get_mut(id).ok_or_else(|| group_not_found(id))?;
     let before = group.rules.len();
     group.rules.retain(|r| r.egress || r.from_port != from_port || r.to_port != to_port);

@@ -1,7 +1,8 @@
 //! CreateTags and DeleteTags on security groups, VPCs, subnets and network interfaces.
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{State, Tags};
+use crate::model::{State, Tags};
+use crate::request::Ctx;
 use crate::wire::form::Form;
 use crate::wire::xml::Xml;
 
@@ -25,7 +26,7 @@ fn tags_mut<'s>(state: &'s mut State, id: &str) -> ApiResult<&'s mut Tags> {
     })
 }
 
-pub fn create(state: &mut State, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn create(state: &mut State, _ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     let ids = form.list("ResourceId");
     if ids.is_empty() {
         return Err(ApiError::missing_parameter("ResourceId"));
@@ -58,7 +59,7 @@ pub fn create(state: &mut State, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn delete(state: &mut State, form: &Form, xml: &mut Xml) -> ApiResult<()> {
+pub(crate) fn delete(state: &mut State, _ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
     let ids = form.list("ResourceId");
     if ids.is_empty() {
         return Err(ApiError::missing_parameter("ResourceId"));

@@ -2,10 +2,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{epoch, page, parse_tags, render_tags, s3_bucket, token_lookup, token_remember, validate, Ctx};
+use super::{epoch, page, parse_tags, render_tags, s3_bucket, token_lookup, token_remember, validate};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::state::{Association, State};
+use crate::model::{Association, State};
+use crate::request::Ctx;
 use crate::wire::json::Fields;
 
 const OP: &str = "CreateDataRepositoryAssociation";
@@ -15,10 +16,10 @@ fn not_found(id: &str) -> ApiError {
     ApiError::new("DataRepositoryAssociationNotFound", format!("Data repository association '{id}' does not exist."))
 }
 
-pub fn render(a: &Association, ctx: &Ctx<'_>) -> Value {
+pub(crate) fn render(a: &Association, ctx: &Ctx<'_>) -> Value {
     let mut out = json!({
         "AssociationId": a.id,
-        "ResourceARN": ctx.arn(&format!("association/{}/{}", a.file_system_id, a.id)),
+        "ResourceARN": ctx.arn("fsx", &format!("association/{}/{}", a.file_system_id, a.id)),
         "FileSystemId": a.file_system_id,
         "Lifecycle": a.lifecycle,
         "FileSystemPath": a.file_system_path,
@@ -77,7 +78,7 @@ fn overlaps(a: &str, b: &str) -> bool {
     a.starts_with(&b) || b.starts_with(&a)
 }
 
-pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let token = req.opt_str("ClientRequestToken")?;
     if let Some(id) = token_lookup(state, OP, token, req)? {
         if let Some(a) = state.associations.get(&id) {
@@ -151,7 +152,7 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     Ok(out)
 }
 
-pub fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let ids = req.opt_str_list("AssociationIds")?;
     let filters = filters(req)?;
     let max = req.opt_i64("MaxResults")?;
@@ -179,7 +180,7 @@ pub fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> A
     Ok(out)
 }
 
-pub fn filters(req: &Map<String, Value>) -> ApiResult<Vec<(String, Vec<String>)>> {
+pub(crate) fn filters(req: &Map<String, Value>) -> ApiResult<Vec<(String, Vec<String>)>> {
     req.opt_obj_list("Filters")?
         .unwrap_or_default()
         .into_iter()
@@ -190,7 +191,7 @@ pub fn filters(req: &Map<String, Value>) -> ApiResult<Vec<(String, Vec<String>)>
         .collect()
 }
 
-pub fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let id = req.req_str("AssociationId")?;
     let chunk = chunk_size(req)?;
     let s3 = s3_config(req)?;
@@ -209,7 +210,7 @@ pub fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     Ok(json!({ "Association": render(a, ctx) }))
 }
 
-pub fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let id = req.req_str("AssociationId")?;
     let delete_data = req.opt_bool("DeleteDataInFileSystem")?.unwrap_or(false);
     let a = state.associations.get_mut(id).ok_or_else(|| not_found(id))?;

@@ -4,17 +4,19 @@ use chrono::Duration as ChronoDuration;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-use super::{epoch, page, parse_tags, render_tags, s3_bucket, token_lookup, token_remember, validate, Ctx};
+use super::{epoch, page, parse_tags, render_tags, s3_bucket, token_lookup, token_remember, validate};
+use crate::cidr::{cidr_contains, parse_cidr};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::state::{cidr_contains, AdminAction, FileSystem, NetworkInterface, PendingUpdate, RuleSource, State, Tags};
+use crate::model::{AdminAction, FileSystem, NetworkInterface, PendingUpdate, RuleSource, State, Tags};
+use crate::request::Ctx;
 use crate::wire::json::Fields;
 
 const OP: &str = "CreateFileSystem";
-pub const LNET_MESSAGE: &str =
+pub(crate) const LNET_MESSAGE: &str =
     "The file system cannot be created because the security groups do not permit Lustre LNET network traffic on port 988";
 
-pub fn not_found(id: &str) -> ApiError {
+pub(crate) fn not_found(id: &str) -> ApiError {
     ApiError::new("FileSystemNotFound", format!("File system '{id}' does not exist.")).with_field("FileSystemId", id)
 }
 
@@ -22,7 +24,7 @@ fn dur(d: std::time::Duration) -> ChronoDuration {
     crate::clock::span(d)
 }
 
-pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let token = req.opt_str("ClientRequestToken")?;
     if let Some(id) = token_lookup(state, OP, token, req)? {
         if let Some(fs) = state.file_systems.get(&id) {
@@ -198,7 +200,7 @@ fn check_lnet(state: &State, ctx: &Ctx<'_>, subnet_cidr: &str, sg_ids: &[String]
 }
 
 fn random_ip(cidr: &str) -> String {
-    match crate::state::parse_cidr(cidr) {
+    match parse_cidr(cidr) {
         Some((net, len)) if len < 31 => {
             let hosts = (1u32 << (32 - len)).saturating_sub(5).max(1);
             let ip = net.saturating_add(4).saturating_add(rand::rng().random_range(0..hosts));
@@ -378,7 +380,7 @@ fn metadata(meta: &Map<String, Value>, current_iops: Option<i64>) -> ApiResult<V
     Ok(json!({"Mode": mode, "Iops": iops.unwrap_or(1500)}))
 }
 
-pub fn render(fs: &FileSystem, ctx: &Ctx<'_>) -> Value {
+pub(crate) fn render(fs: &FileSystem, ctx: &Ctx<'_>) -> Value {
     let mut lustre = fs.lustre.clone();
     lustre.insert("DeploymentType".into(), json!(fs.deployment_type));
     lustre.insert("MountName".into(), json!(fs.mount_name));
@@ -397,7 +399,7 @@ pub fn render(fs: &FileSystem, ctx: &Ctx<'_>) -> Value {
         "SubnetIds": [fs.subnet_id],
         "NetworkInterfaceIds": fs.eni_ids,
         "DNSName": fs.dns_name,
-        "ResourceARN": ctx.arn(&format!("file-system/{}", fs.id)),
+        "ResourceARN": ctx.arn("fsx", &format!("file-system/{}", fs.id)),
         "Tags": render_tags(&fs.tags),
         "LustreConfiguration": lustre,
         "FileSystemTypeVersion": fs.version,
@@ -430,7 +432,7 @@ pub fn render(fs: &FileSystem, ctx: &Ctx<'_>) -> Value {
     out
 }
 
-pub fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let ids = req.opt_str_list("FileSystemIds")?;
     let max = req.opt_i64("MaxResults")?;
     let token = req.opt_str("NextToken")?;
@@ -462,7 +464,7 @@ pub fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> A
     Ok(out)
 }
 
-pub fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let id = req.req_str("FileSystemId")?;
     if let Some(t) = req.opt_str("ClientRequestToken")? {
         super::check_token(t)?;
@@ -613,7 +615,7 @@ pub fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     Ok(json!({ "FileSystem": render(fs, ctx) }))
 }
 
-pub fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let id = req.req_str("FileSystemId")?;
     if let Some(t) = req.opt_str("ClientRequestToken")? {
         super::check_token(t)?;

@@ -9,83 +9,59 @@ mod validate;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::config::EmulatorConfig;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{State, Tags};
+use crate::model::{State, Tags, TokenEntry};
+use crate::request::{self, Ctx, Operation};
 use crate::wire::json::Fields;
 
-pub const TARGET_PREFIX: &str = "AWSSimbaAPIService_v20180301.";
-pub const THROTTLING: &str = "ThrottlingException";
+pub(crate) const TARGET_PREFIX: &str = "AWSSimbaAPIService_v20180301.";
+pub(crate) const THROTTLING: &str = "ThrottlingException";
 
-pub const OPERATIONS: &[(&str, bool)] = &[
-    ("CreateFileSystem", true),
-    ("DescribeFileSystems", false),
-    ("UpdateFileSystem", true),
-    ("DeleteFileSystem", true),
-    ("TagResource", true),
-    ("UntagResource", true),
-    ("ListTagsForResource", false),
-    ("CreateDataRepositoryAssociation", true),
-    ("DescribeDataRepositoryAssociations", false),
-    ("UpdateDataRepositoryAssociation", true),
-    ("DeleteDataRepositoryAssociation", true),
-    ("CreateDataRepositoryTask", true),
-    ("DescribeDataRepositoryTasks", false),
-    ("CancelDataRepositoryTask", true),
+/// What serves one FSx operation.
+pub(crate) type Handler = fn(&mut State, &Ctx<'_>, &Map<String, Value>) -> ApiResult<Value>;
+
+const fn op(name: &'static str, mutating: bool, handler: Handler) -> Operation<Handler> {
+    Operation { name, mutating, handler }
+}
+
+/// Every FSx operation the emulator implements; the only list of them.
+pub(crate) const OPERATIONS: &[Operation<Handler>] = &[
+    op("CreateFileSystem", true, file_systems::create),
+    op("DescribeFileSystems", false, file_systems::describe),
+    op("UpdateFileSystem", true, file_systems::update),
+    op("DeleteFileSystem", true, file_systems::delete),
+    op("TagResource", true, tags::tag),
+    op("UntagResource", true, tags::untag),
+    op("ListTagsForResource", false, tags::list),
+    op("CreateDataRepositoryAssociation", true, associations::create),
+    op("DescribeDataRepositoryAssociations", false, associations::describe),
+    op("UpdateDataRepositoryAssociation", true, associations::update),
+    op("DeleteDataRepositoryAssociation", true, associations::delete),
+    op("CreateDataRepositoryTask", true, tasks::create),
+    op("DescribeDataRepositoryTasks", false, tasks::describe),
+    op("CancelDataRepositoryTask", true, tasks::cancel),
 ];
 
-/// `Some(mutating)` for an operation the emulator implements.
-pub fn operation(name: &str) -> Option<bool> {
-    OPERATIONS.iter().find(|(op, _)| *op == name).map(|(_, m)| *m)
+/// The operation named `name`, if the emulator implements it.
+pub(crate) fn operation(name: &str) -> Option<&'static Operation<Handler>> {
+    request::find(OPERATIONS, name)
 }
 
-/// What every handler needs besides the state.
-pub struct Ctx<'a> {
-    pub cfg: &'a EmulatorConfig,
-    pub now: DateTime<Utc>,
-}
-
-impl Ctx<'_> {
-    pub fn arn(&self, resource: &str) -> String {
-        format!("arn:aws:fsx:{}:{}:{}", self.cfg.region, self.cfg.account_id, resource)
-    }
-}
-
-pub fn handle(state: &mut State, ctx: &Ctx<'_>, op: &str, req: &Map<String, Value>) -> ApiResult<Value> {
-    match op {
-        "CreateFileSystem" => file_systems::create(state, ctx, req),
-        "DescribeFileSystems" => file_systems::describe(state, ctx, req),
-        "UpdateFileSystem" => file_systems::update(state, ctx, req),
-        "DeleteFileSystem" => file_systems::delete(state, ctx, req),
-        "TagResource" => tags::tag(state, ctx, req),
-        "UntagResource" => tags::untag(state, ctx, req),
-        "ListTagsForResource" => tags::list(state, ctx, req),
-        "CreateDataRepositoryAssociation" => associations::create(state, ctx, req),
-        "DescribeDataRepositoryAssociations" => associations::describe(state, ctx, req),
-        "UpdateDataRepositoryAssociation" => associations::update(state, ctx, req),
-        "DeleteDataRepositoryAssociation" => associations::delete(state, ctx, req),
-        "CreateDataRepositoryTask" => tasks::create(state, ctx, req),
-        "DescribeDataRepositoryTasks" => tasks::describe(state, ctx, req),
-        "CancelDataRepositoryTask" => tasks::cancel(state, ctx, req),
-        other => Err(unknown_operation(other)),
-    }
-}
-
-pub fn unknown_operation(op: &str) -> ApiError {
+pub(crate) fn unknown_operation(op: &str) -> ApiError {
     ApiError::new("UnknownOperationException", format!("Unknown operation {op}"))
 }
 
 /// Epoch seconds with fractions, as awsJson1.1 timestamps are.
-pub fn epoch(t: DateTime<Utc>) -> Value {
+pub(crate) fn epoch(t: DateTime<Utc>) -> Value {
     json!(t.timestamp_millis() as f64 / 1000.0)
 }
 
-pub fn render_tags(tags: &Tags) -> Value {
+pub(crate) fn render_tags(tags: &Tags) -> Value {
     Value::Array(tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect())
 }
 
 /// Parses `Tags: [{Key, Value}]`, 50 at most.
-pub fn parse_tags(req: &Map<String, Value>, key: &str) -> ApiResult<Option<Tags>> {
+pub(crate) fn parse_tags(req: &Map<String, Value>, key: &str) -> ApiResult<Option<Tags>> {
     let Some(list) = req.opt_obj_list(key)? else {
         return Ok(None);
     };
@@ -105,7 +81,7 @@ pub fn parse_tags(req: &Map<String, Value>, key: &str) -> ApiResult<Option<Tags>
 }
 
 /// ClientRequestToken: 1-63 characters `[A-Za-z0-9_.-]`.
-pub fn check_token(token: &str) -> ApiResult<()> {
+pub(crate) fn check_token(token: &str) -> ApiResult<()> {
     let ok = !token.is_empty()
         && token.len() <= 63
         && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-');
@@ -117,7 +93,7 @@ pub fn check_token(token: &str) -> ApiResult<()> {
 }
 
 /// Idempotency: `Ok(Some(id))` when the token was already used with the same parameters.
-pub fn token_lookup(
+pub(crate) fn token_lookup(
     state: &State,
     op: &str,
     token: Option<&str>,
@@ -138,7 +114,7 @@ pub fn token_lookup(
     }
 }
 
-pub fn token_remember(
+pub(crate) fn token_remember(
     state: &mut State,
     ctx: &Ctx<'_>,
     op: &str,
@@ -149,7 +125,7 @@ pub fn token_remember(
     if let Some(token) = token {
         state.tokens.insert(
             format!("{op}:{token}"),
-            crate::state::TokenEntry { resource_id: id.to_string(), params: token_params(req), at: ctx.now },
+            TokenEntry { resource_id: id.to_string(), params: token_params(req), at: ctx.now },
         );
     }
 }
@@ -161,7 +137,7 @@ fn token_params(req: &Map<String, Value>) -> Value {
 }
 
 /// Offset paging with an opaque NextToken.
-pub fn page<T>(
+pub(crate) fn page<T>(
     items: Vec<T>,
     max_results: Option<i64>,
     next_token: Option<&str>,
@@ -190,7 +166,7 @@ pub fn page<T>(
 }
 
 /// `s3://bucket[/prefix]`: returns the bucket.
-pub fn s3_bucket(path: &str) -> Option<&str> {
+pub(crate) fn s3_bucket(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("s3://")?;
     let bucket = rest.split('/').next()?;
     let ok = (3..=63).contains(&bucket.len())

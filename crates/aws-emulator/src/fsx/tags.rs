@@ -2,9 +2,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{page, parse_tags, render_tags, Ctx};
+use super::{page, parse_tags, render_tags};
 use crate::error::{ApiError, ApiResult};
-use crate::state::{State, Tags};
+use crate::model::{State, Tags};
+use crate::request::Ctx;
 use crate::wire::json::Fields;
 
 fn not_found(arn: &str) -> ApiError {
@@ -13,7 +14,7 @@ fn not_found(arn: &str) -> ApiError {
 
 /// Resolves an ARN to the tag map of the resource it names.
 fn tags_of<'s>(state: &'s mut State, ctx: &Ctx<'_>, arn: &str) -> ApiResult<&'s mut Tags> {
-    let prefix = format!("arn:aws:fsx:{}:{}:", ctx.cfg.region, ctx.cfg.account_id);
+    let prefix = ctx.arn("fsx", "");
     let Some(resource) = arn.strip_prefix(&prefix) else {
         if arn.starts_with("arn:") {
             return Err(not_found(arn));
@@ -38,7 +39,7 @@ fn tags_of<'s>(state: &'s mut State, ctx: &Ctx<'_>, arn: &str) -> ApiResult<&'s 
     }
 }
 
-pub fn tag(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn tag(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let arn = req.req_str("ResourceARN")?;
     let new = parse_tags(req, "Tags")?.ok_or_else(|| ApiError::bad_request("Tags is required"))?;
     if new.is_empty() {
@@ -54,7 +55,7 @@ pub fn tag(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiRes
     Ok(json!({}))
 }
 
-pub fn untag(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn untag(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let arn = req.req_str("ResourceARN")?;
     let keys = req.opt_str_list("TagKeys")?.ok_or_else(|| ApiError::bad_request("TagKeys is required"))?;
     let tags = tags_of(state, ctx, arn)?;
@@ -64,7 +65,7 @@ pub fn untag(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiR
     Ok(json!({}))
 }
 
-pub fn list(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn list(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let arn = req.req_str("ResourceARN")?;
     let max = req.opt_i64("MaxResults")?;
     let token = req.opt_str("NextToken")?;

@@ -2,10 +2,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{epoch, page, parse_tags, render_tags, s3_bucket, token_lookup, token_remember, validate, Ctx};
+use super::{epoch, page, parse_tags, render_tags, s3_bucket, token_lookup, token_remember, validate};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::state::{State, Task};
+use crate::model::{State, Task};
+use crate::request::Ctx;
 use crate::wire::json::Fields;
 
 const OP: &str = "CreateDataRepositoryTask";
@@ -14,14 +15,14 @@ fn not_found(id: &str) -> ApiError {
     ApiError::new("DataRepositoryTaskNotFound", format!("Data repository task '{id}' does not exist."))
 }
 
-pub fn render(t: &Task, ctx: &Ctx<'_>) -> Value {
+pub(crate) fn render(t: &Task, ctx: &Ctx<'_>) -> Value {
     let succeeded = if t.lifecycle == "SUCCEEDED" { t.paths.len().max(1) } else { 0 };
     let mut out = json!({
         "TaskId": t.id,
         "Lifecycle": t.lifecycle,
         "Type": t.task_type,
         "CreationTime": epoch(t.created_at),
-        "ResourceARN": ctx.arn(&format!("task/{}", t.id)),
+        "ResourceARN": ctx.arn("fsx", &format!("task/{}", t.id)),
         "Tags": render_tags(&t.tags),
         "FileSystemId": t.file_system_id,
         "Paths": t.paths,
@@ -45,7 +46,7 @@ pub fn render(t: &Task, ctx: &Ctx<'_>) -> Value {
     out
 }
 
-pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let token = req.opt_str("ClientRequestToken")?;
     if let Some(id) = token_lookup(state, OP, token, req)? {
         if let Some(t) = state.tasks.get(&id) {
@@ -128,7 +129,7 @@ pub fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> Api
     Ok(out)
 }
 
-pub fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let ids = req.opt_str_list("TaskIds")?;
     let filters = super::associations::filters(req)?;
     let max = req.opt_i64("MaxResults")?;
@@ -154,7 +155,7 @@ pub fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> A
     Ok(out)
 }
 
-pub fn cancel(state: &mut State, _ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
+pub(crate) fn cancel(state: &mut State, _ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let id = req.req_str("TaskId")?;
     let t = state.tasks.get_mut(id).ok_or_else(|| not_found(id))?;
     match t.lifecycle.as_str() {

@@ -2,14 +2,14 @@
 
 use crate::error::{ApiError, ApiResult};
 
-pub const DEPLOYMENT_TYPES: &[&str] = &["SCRATCH_1", "SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2"];
-pub const VERSIONS: &[&str] = &["2.10", "2.12", "2.15"];
+pub(crate) const DEPLOYMENT_TYPES: &[&str] = &["SCRATCH_1", "SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2"];
+pub(crate) const VERSIONS: &[&str] = &["2.10", "2.12", "2.15"];
 
-pub fn is_persistent(deployment: &str) -> bool {
+pub(crate) fn is_persistent(deployment: &str) -> bool {
     deployment.starts_with("PERSISTENT")
 }
 
-pub fn deployment_type(value: &str) -> ApiResult<()> {
+pub(crate) fn deployment_type(value: &str) -> ApiResult<()> {
     if DEPLOYMENT_TYPES.contains(&value) {
         Ok(())
     } else {
@@ -17,7 +17,7 @@ pub fn deployment_type(value: &str) -> ApiResult<()> {
     }
 }
 
-pub fn storage_type(deployment: &str, storage: &str) -> ApiResult<()> {
+pub(crate) fn storage_type(deployment: &str, storage: &str) -> ApiResult<()> {
     match storage {
         "SSD" => Ok(()),
         "HDD" if deployment == "PERSISTENT_1" => Ok(()),
@@ -30,7 +30,7 @@ pub fn storage_type(deployment: &str, storage: &str) -> ApiResult<()> {
 }
 
 /// Allowed PerUnitStorageThroughput values (MB/s/TiB); empty for scratch.
-pub fn throughputs(deployment: &str, storage: &str) -> &'static [i64] {
+pub(crate) fn throughputs(deployment: &str, storage: &str) -> &'static [i64] {
     match (deployment, storage) {
         ("PERSISTENT_1", "SSD") => &[50, 100, 200],
         ("PERSISTENT_1", "HDD") => &[12, 40],
@@ -39,7 +39,7 @@ pub fn throughputs(deployment: &str, storage: &str) -> &'static [i64] {
     }
 }
 
-pub fn throughput(deployment: &str, storage: &str, value: Option<i64>) -> ApiResult<()> {
+pub(crate) fn throughput(deployment: &str, storage: &str, value: Option<i64>) -> ApiResult<()> {
     if !is_persistent(deployment) || storage == "INTELLIGENT_TIERING" {
         return match value {
             None => Ok(()),
@@ -67,7 +67,7 @@ pub fn throughput(deployment: &str, storage: &str, value: Option<i64>) -> ApiRes
 }
 
 /// Valid StorageCapacity (GiB) for the deployment, storage type and throughput.
-pub fn capacity_valid(deployment: &str, storage: &str, throughput: Option<i64>, capacity: i64) -> bool {
+pub(crate) fn capacity_valid(deployment: &str, storage: &str, throughput: Option<i64>, capacity: i64) -> bool {
     if capacity <= 0 {
         return false;
     }
@@ -80,7 +80,7 @@ pub fn capacity_valid(deployment: &str, storage: &str, throughput: Option<i64>, 
     }
 }
 
-pub fn capacity(deployment: &str, storage: &str, throughput: Option<i64>, capacity: i64) -> ApiResult<()> {
+pub(crate) fn capacity(deployment: &str, storage: &str, throughput: Option<i64>, capacity: i64) -> ApiResult<()> {
     if capacity_valid(deployment, storage, throughput, capacity) {
         Ok(())
     } else {
@@ -96,7 +96,7 @@ pub fn capacity(deployment: &str, storage: &str, throughput: Option<i64>, capaci
     }
 }
 
-pub fn version(deployment: &str, version: &str) -> ApiResult<()> {
+pub(crate) fn version(deployment: &str, version: &str) -> ApiResult<()> {
     if !VERSIONS.contains(&version) {
         return Err(ApiError::bad_request(format!("Invalid FileSystemTypeVersion: {version}")));
     }
@@ -106,12 +106,12 @@ pub fn version(deployment: &str, version: &str) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn version_rank(version: &str) -> usize {
+pub(crate) fn version_rank(version: &str) -> usize {
     VERSIONS.iter().position(|v| *v == version).unwrap_or(0)
 }
 
 /// `d:HH:MM`, d in 1..=7.
-pub fn weekly_time(value: &str) -> ApiResult<()> {
+pub(crate) fn weekly_time(value: &str) -> ApiResult<()> {
     let ok = value.len() == 7
         && value
             .split_once(':')
@@ -123,7 +123,7 @@ pub fn weekly_time(value: &str) -> ApiResult<()> {
     }
 }
 
-pub fn daily_time(value: &str) -> ApiResult<()> {
+pub(crate) fn daily_time(value: &str) -> ApiResult<()> {
     if hh_mm(value) {
         Ok(())
     } else {
@@ -140,7 +140,7 @@ fn hh_mm(value: &str) -> bool {
     }
 }
 
-pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> ApiResult<()> {
+pub(crate) fn one_of(field: &str, value: &str, allowed: &[&str]) -> ApiResult<()> {
     if allowed.contains(&value) {
         Ok(())
     } else {

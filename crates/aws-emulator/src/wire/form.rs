@@ -6,12 +6,12 @@ use crate::error::{ApiError, ApiResult};
 
 /// A parsed `application/x-www-form-urlencoded` body.
 #[derive(Debug, Clone, Default)]
-pub struct Form {
+pub(crate) struct Form {
     fields: BTreeMap<String, String>,
 }
 
 impl Form {
-    pub fn parse(bytes: &[u8]) -> ApiResult<Form> {
+    pub(crate) fn parse(bytes: &[u8]) -> ApiResult<Form> {
         if std::str::from_utf8(bytes).is_err() {
             return Err(ApiError::invalid_parameter_value("The request body is not valid UTF-8"));
         }
@@ -20,18 +20,18 @@ impl Form {
         Ok(Form { fields: pairs.into_iter().collect() })
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.fields.get(key).map(String::as_str)
     }
 
-    pub fn require(&self, key: &str) -> ApiResult<&str> {
+    pub(crate) fn require(&self, key: &str) -> ApiResult<&str> {
         match self.get(key) {
             Some(v) if !v.is_empty() => Ok(v),
             _ => Err(ApiError::missing_parameter(key)),
         }
     }
 
-    pub fn int(&self, key: &str) -> ApiResult<Option<i32>> {
+    pub(crate) fn int(&self, key: &str) -> ApiResult<Option<i32>> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => v.trim().parse::<i32>().map(Some).map_err(|_| {
@@ -43,7 +43,7 @@ impl Form {
     }
 
     /// The sorted distinct N of keys `prefix.N` and `prefix.N.rest`.
-    pub fn indices(&self, prefix: &str) -> Vec<u32> {
+    pub(crate) fn indices(&self, prefix: &str) -> Vec<u32> {
         let dotted = format!("{prefix}.");
         let mut out: Vec<u32> = self
             .fields
@@ -57,7 +57,7 @@ impl Form {
     }
 
     /// Values of `prefix.1`, `prefix.2`, ... in index order.
-    pub fn list(&self, prefix: &str) -> Vec<String> {
+    pub(crate) fn list(&self, prefix: &str) -> Vec<String> {
         self.indices(prefix)
             .into_iter()
             .filter_map(|n| self.get(&format!("{prefix}.{n}")).map(str::to_string))
@@ -65,7 +65,7 @@ impl Form {
     }
 
     /// The members under `prefix.`, with that prefix removed.
-    pub fn sub(&self, prefix: &str) -> Form {
+    pub(crate) fn sub(&self, prefix: &str) -> Form {
         let dotted = format!("{prefix}.");
         Form {
             fields: self
@@ -78,7 +78,7 @@ impl Form {
     }
 
     /// `Filter.N.Name` / `Filter.N.Value.M`.
-    pub fn filters(&self) -> ApiResult<Vec<(String, Vec<String>)>> {
+    pub(crate) fn filters(&self) -> ApiResult<Vec<(String, Vec<String>)>> {
         self.indices("Filter")
             .into_iter()
             .map(|n| {
@@ -90,7 +90,7 @@ impl Form {
     }
 
     /// `Tag.N.Key` / `Tag.N.Value`.
-    pub fn tags(&self, prefix: &str) -> ApiResult<Vec<(String, Option<String>)>> {
+    pub(crate) fn tags(&self, prefix: &str) -> ApiResult<Vec<(String, Option<String>)>> {
         self.indices(prefix)
             .into_iter()
             .map(|n| {

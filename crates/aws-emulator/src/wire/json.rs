@@ -6,15 +6,15 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 
-pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+pub(crate) const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
-pub fn ok_response(body: &Value, request_id: &str) -> Response {
+pub(crate) fn ok_response(body: &Value, request_id: &str) -> Response {
     let mut response = (StatusCode::OK, body.to_string()).into_response();
     set_headers(&mut response, request_id);
     response
 }
 
-pub fn error_response(err: &ApiError, request_id: &str) -> Response {
+pub(crate) fn error_response(err: &ApiError, request_id: &str) -> Response {
     let mut body = Map::new();
     body.insert("__type".to_string(), Value::String(err.code.clone()));
     body.insert("message".to_string(), Value::String(err.message.clone()));
@@ -38,7 +38,7 @@ fn set_headers(response: &mut Response, request_id: &str) {
 }
 
 /// Parses an FSx request body: must be a JSON object (an empty body counts as `{}`).
-pub fn parse_body(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
+pub(crate) fn parse_body(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Map::new());
     }
@@ -50,7 +50,7 @@ pub fn parse_body(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
 }
 
 /// Typed access to a JSON request object; wrong types are `SerializationException`s, like AWS.
-pub trait Fields {
+pub(crate) trait Fields {
     fn opt_str(&self, key: &str) -> ApiResult<Option<&str>>;
     fn opt_i64(&self, key: &str) -> ApiResult<Option<i64>>;
     fn opt_bool(&self, key: &str) -> ApiResult<Option<bool>>;

@@ -1,5 +1,5 @@
 //! The two wire protocols: awsJson1.1 (FSx) and the EC2 query protocol (form in, XML out).
 
-pub mod form;
-pub mod json;
-pub mod xml;
+pub(crate) mod form;
+pub(crate) mod json;
+pub(crate) mod xml;

@@ -5,9 +5,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 
-pub const EC2_XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+pub(crate) const EC2_XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -24,43 +24,43 @@ pub fn escape(text: &str) -> String {
 
 /// A tiny XML writer.
 #[derive(Debug, Default)]
-pub struct Xml {
+pub(crate) struct Xml {
     buf: String,
 }
 
 impl Xml {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Xml::default()
     }
 
-    pub fn open(&mut self, name: &str) -> &mut Self {
+    pub(crate) fn open(&mut self, name: &str) -> &mut Self {
         self.buf.push('<');
         self.buf.push_str(name);
         self.buf.push('>');
         self
     }
 
-    pub fn close(&mut self, name: &str) -> &mut Self {
+    pub(crate) fn close(&mut self, name: &str) -> &mut Self {
         self.buf.push_str("</");
         self.buf.push_str(name);
         self.buf.push('>');
         self
     }
 
-    pub fn leaf(&mut self, name: &str, text: impl std::fmt::Display) -> &mut Self {
+    pub(crate) fn leaf(&mut self, name: &str, text: impl std::fmt::Display) -> &mut Self {
         self.open(name);
         self.buf.push_str(&escape(&text.to_string()));
         self.close(name)
     }
 
-    pub fn opt_leaf(&mut self, name: &str, text: Option<impl std::fmt::Display>) -> &mut Self {
+    pub(crate) fn opt_leaf(&mut self, name: &str, text: Option<impl std::fmt::Display>) -> &mut Self {
         if let Some(text) = text {
             self.leaf(name, text);
         }
         self
     }
 
-    pub fn tag_set<'a>(&mut self, tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> &mut Self {
+    pub(crate) fn tag_set<'a>(&mut self, tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> &mut Self {
         self.open("tagSet");
         for (k, v) in tags {
             self.open("item").leaf("key", k).leaf("value", v).close("item");
@@ -68,7 +68,7 @@ impl Xml {
         self.close("tagSet")
     }
 
-    pub fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         self.buf
     }
 }
@@ -79,7 +79,7 @@ fn xml_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-pub fn ok_response(action: &str, inner: &str, request_id: &str) -> Response {
+pub(crate) fn ok_response(action: &str, inner: &str, request_id: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{action}Response xmlns=\"{EC2_XMLNS}\"><requestId>{}</requestId>{inner}</{action}Response>",
         escape(request_id)
@@ -87,7 +87,7 @@ pub fn ok_response(action: &str, inner: &str, request_id: &str) -> Response {
     xml_response(StatusCode::OK, body)
 }
 
-pub fn error_response(err: &ApiError, request_id: &str) -> Response {
+pub(crate) fn error_response(err: &ApiError, request_id: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>{}</RequestID></Response>",
         escape(&err.code),

@@ -1,0 +1,172 @@
+//! The inventory: a serialisable, public snapshot of every resource, for oracle tests, benchmarks
+//! and the admin API.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{NetworkInterface, RuleSource, SgRule, State, Subnet, Tags, Vpc};
+
+/// A serialisable snapshot of every resource, for oracle tests and benchmarks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Inventory {
+    pub vpcs: Vec<Vpc>,
+    pub subnets: Vec<Subnet>,
+    pub file_systems: Vec<FileSystemInfo>,
+    pub security_groups: Vec<SecurityGroupInfo>,
+    pub network_interfaces: Vec<NetworkInterface>,
+    pub data_repository_associations: Vec<AssociationInfo>,
+    pub data_repository_tasks: Vec<TaskInfo>,
+}
+
+impl Inventory {
+    pub fn file_system(&self, id: &str) -> Option<&FileSystemInfo> {
+        self.file_systems.iter().find(|f| f.id == id)
+    }
+
+    pub fn security_group(&self, id: &str) -> Option<&SecurityGroupInfo> {
+        self.security_groups.iter().find(|s| s.id == id)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileSystemInfo {
+    pub id: String,
+    pub lifecycle: String,
+    pub failure_message: Option<String>,
+    pub tags: Tags,
+    pub subnet_id: String,
+    pub vpc_id: String,
+    pub security_group_ids: Vec<String>,
+    pub network_interface_ids: Vec<String>,
+    pub storage_capacity: i64,
+    pub storage_type: String,
+    pub deployment_type: String,
+    pub per_unit_storage_throughput: Option<i64>,
+    pub file_system_type_version: String,
+    pub dns_name: String,
+    pub mount_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecurityGroupInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub vpc_id: String,
+    pub tags: Tags,
+    pub ingress: Vec<RuleInfo>,
+    pub egress: Vec<RuleInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleInfo {
+    pub id: String,
+    pub protocol: String,
+    pub from_port: i32,
+    pub to_port: i32,
+    pub cidr: Option<String>,
+    pub source_group_id: Option<String>,
+}
+
+impl From<&SgRule> for RuleInfo {
+    fn from(r: &SgRule) -> Self {
+        let (cidr, source_group_id) = match &r.source {
+            RuleSource::Cidr(c) => (Some(c.clone()), None),
+            RuleSource::Group(g) => (None, Some(g.clone())),
+        };
+        RuleInfo {
+            id: r.id.clone(),
+            protocol: r.protocol.clone(),
+            from_port: r.from_port,
+            to_port: r.to_port,
+            cidr,
+            source_group_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssociationInfo {
+    pub id: String,
+    pub file_system_id: String,
+    pub lifecycle: String,
+    pub file_system_path: String,
+    pub data_repository_path: String,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskInfo {
+    pub id: String,
+    pub file_system_id: String,
+    pub task_type: String,
+    pub lifecycle: String,
+    pub tags: Tags,
+}
+
+impl State {
+    /// The public snapshot of this state.
+    pub(crate) fn inventory(&self) -> Inventory {
+        Inventory {
+            vpcs: self.vpcs.values().cloned().collect(),
+            subnets: self.subnets.values().cloned().collect(),
+            file_systems: self
+                .file_systems
+                .values()
+                .map(|fs| FileSystemInfo {
+                    id: fs.id.clone(),
+                    lifecycle: fs.lifecycle.clone(),
+                    failure_message: fs.failure_message.clone(),
+                    tags: fs.tags.clone(),
+                    subnet_id: fs.subnet_id.clone(),
+                    vpc_id: fs.vpc_id.clone(),
+                    security_group_ids: fs.security_group_ids.clone(),
+                    network_interface_ids: fs.eni_ids.clone(),
+                    storage_capacity: fs.storage_capacity,
+                    storage_type: fs.storage_type.clone(),
+                    deployment_type: fs.deployment_type.clone(),
+                    per_unit_storage_throughput: fs.throughput,
+                    file_system_type_version: fs.version.clone(),
+                    dns_name: fs.dns_name.clone(),
+                    mount_name: fs.mount_name.clone(),
+                })
+                .collect(),
+            security_groups: self
+                .security_groups
+                .values()
+                .map(|sg| SecurityGroupInfo {
+                    id: sg.id.clone(),
+                    name: sg.name.clone(),
+                    description: sg.description.clone(),
+                    vpc_id: sg.vpc_id.clone(),
+                    tags: sg.tags.clone(),
+                    ingress: sg.rules.iter().filter(|r| !r.egress).map(RuleInfo::from).collect(),
+                    egress: sg.rules.iter().filter(|r| r.egress).map(RuleInfo::from).collect(),
+                })
+                .collect(),
+            network_interfaces: self.network_interfaces.values().cloned().collect(),
+            data_repository_associations: self
+                .associations
+                .values()
+                .map(|a| AssociationInfo {
+                    id: a.id.clone(),
+                    file_system_id: a.file_system_id.clone(),
+                    lifecycle: a.lifecycle.clone(),
+                    file_system_path: a.file_system_path.clone(),
+                    data_repository_path: a.data_repository_path.clone(),
+                    tags: a.tags.clone(),
+                })
+                .collect(),
+            data_repository_tasks: self
+                .tasks
+                .values()
+                .map(|t| TaskInfo {
+                    id: t.id.clone(),
+                    file_system_id: t.file_system_id.clone(),
+                    task_type: t.task_type.clone(),
+                    lifecycle: t.lifecycle.clone(),
+                    tags: t.tags.clone(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The resource model: every record the emulator keeps (VPCs, subnets, security groups and their
+//! rules, network interfaces, file systems, data repository associations and tasks, idempotency
+//! tokens) and the `State` that holds them all. The records that appear in the public
+//! [`Inventory`](crate::Inventory) (`Seed`, `Vpc`, `Subnet`, `NetworkInterface`, `Tags`) are public.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub type Tags = BTreeMap<String, String>;
+
+/// The seeded default network: deterministic IDs tests can rely on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seed {
+    pub vpc_id: String,
+    pub vpc_cidr: String,
+    pub subnet_ids: Vec<String>,
+    pub subnet_cidrs: Vec<String>,
+    pub availability_zones: Vec<String>,
+    pub default_security_group_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Vpc {
+    pub id: String,
+    pub cidr: String,
+    pub is_default: bool,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub vpc_id: String,
+    pub cidr: String,
+    pub az: String,
+    pub tags: Tags,
+}
+
+/// Where a rule admits traffic from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RuleSource {
+    Cidr(String),
+    Group(String),
+}
+
+/// One atomic security-group rule (one protocol/port range, one source).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SgRule {
+    pub(crate) id: String,
+    pub(crate) egress: bool,
+    /// "tcp", "udp", "icmp" or "-1".
+    pub(crate) protocol: String,
+    pub(crate) from_port: i32,
+    pub(crate) to_port: i32,
+    pub(crate) source: RuleSource,
+    pub(crate) description: Option<String>,
+    pub(crate) added_at: DateTime<Utc>,
+}
+
+impl SgRule {
+    pub(crate) fn same_permission(&self, other: &SgRule) -> bool {
+        self.egress == other.egress
+            && self.protocol == other.protocol
+            && self.from_port == other.from_port
+            && self.to_port == other.to_port
+            && self.source == other.source
+    }
+
+    pub(crate) fn admits_tcp_port(&self, port: i32) -> bool {
+        !self.egress
+            && (self.protocol == "-1" || (self.protocol == "tcp" && self.from_port <= port && port <= self.to_port))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SecurityGroup {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) vpc_id: String,
+    pub(crate) tags: Tags,
+    pub(crate) rules: Vec<SgRule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkInterface {
+    pub id: String,
+    pub subnet_id: String,
+    pub vpc_id: String,
+    pub availability_zone: String,
+    pub group_ids: Vec<String>,
+    pub private_ip: String,
+    pub description: String,
+    pub file_system_id: Option<String>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AdminAction {
+    pub(crate) action_type: String,
+    pub(crate) status: String,
+    pub(crate) progress_percent: Option<i64>,
+    pub(crate) request_time: DateTime<Utc>,
+    pub(crate) target: Map<String, Value>,
+}
+
+/// An update in flight; applied when `done_at` passes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PendingUpdate {
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) done_at: DateTime<Utc>,
+    pub(crate) storage_capacity: Option<i64>,
+    pub(crate) throughput: Option<i64>,
+    pub(crate) version: Option<String>,
+    pub(crate) metadata: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FileSystem {
+    pub(crate) id: String,
+    pub(crate) owner_id: String,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) lifecycle: String,
+    pub(crate) failure_message: Option<String>,
+    pub(crate) storage_capacity: i64,
+    pub(crate) storage_type: String,
+    pub(crate) vpc_id: String,
+    pub(crate) subnet_id: String,
+    pub(crate) security_group_ids: Vec<String>,
+    pub(crate) eni_ids: Vec<String>,
+    pub(crate) dns_name: String,
+    pub(crate) kms_key_id: Option<String>,
+    pub(crate) version: String,
+    pub(crate) deployment_type: String,
+    pub(crate) throughput: Option<i64>,
+    pub(crate) mount_name: String,
+    /// The remaining LustreConfiguration members, as returned by DescribeFileSystems.
+    pub(crate) lustre: Map<String, Value>,
+    pub(crate) tags: Tags,
+    pub(crate) admin_actions: Vec<AdminAction>,
+    pub(crate) pending_update: Option<PendingUpdate>,
+    pub(crate) deleting_since: Option<DateTime<Utc>>,
+    pub(crate) last_storage_increase: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Association {
+    pub(crate) id: String,
+    pub(crate) file_system_id: String,
+    pub(crate) lifecycle: String,
+    pub(crate) file_system_path: String,
+    pub(crate) data_repository_path: String,
+    pub(crate) batch_import: bool,
+    pub(crate) imported_file_chunk_size: i64,
+    pub(crate) s3: Option<Value>,
+    pub(crate) tags: Tags,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) changed_at: DateTime<Utc>,
+    pub(crate) failure_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Task {
+    pub(crate) id: String,
+    pub(crate) file_system_id: String,
+    pub(crate) task_type: String,
+    pub(crate) lifecycle: String,
+    pub(crate) paths: Vec<String>,
+    pub(crate) report: Value,
+    pub(crate) tags: Tags,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) start_time: Option<DateTime<Utc>>,
+    pub(crate) end_time: Option<DateTime<Utc>>,
+    pub(crate) capacity_to_release: Option<i64>,
+}
+
+/// A remembered ClientRequestToken.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TokenEntry {
+    pub(crate) resource_id: String,
+    pub(crate) params: Value,
+    pub(crate) at: DateTime<Utc>,
+}
+
+/// Every resource the emulator knows. Cloned for snapshots, serialised for the state file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub(crate) seed: Seed,
+    pub(crate) saved_at: DateTime<Utc>,
+    pub(crate) vpcs: BTreeMap<String, Vpc>,
+    pub(crate) subnets: BTreeMap<String, Subnet>,
+    pub(crate) security_groups: BTreeMap<String, SecurityGroup>,
+    pub(crate) network_interfaces: BTreeMap<String, NetworkInterface>,
+    pub(crate) file_systems: BTreeMap<String, FileSystem>,
+    pub(crate) associations: BTreeMap<String, Association>,
+    pub(crate) tasks: BTreeMap<String, Task>,
+    pub(crate) tokens: BTreeMap<String, TokenEntry>,
+    /// Counter for deterministic IDs handed out by `add_subnet`.
+    pub(crate) next_seeded: u64,
+}
+
+impl State {
+    /// Removes a file system with its ENIs, associations and tasks.
+    pub(crate) fn remove_file_system(&mut self, id: &str) -> bool {
+        let Some(fs) = self.file_systems.remove(id) else {
+            return false;
+        };
+        for eni in &fs.eni_ids {
+            self.network_interfaces.remove(eni);
+        }
+        self.associations.retain(|_, a| a.file_system_id != id);
+        self.tasks.retain(|_, t| t.file_system_id != id);
+        true
+    }
+}
+
+pub(crate) fn egress_all(id: String, now: DateTime<Utc>) -> SgRule {
+    SgRule {
+        id,
+        egress: true,
+        protocol: "-1".into(),
+        from_port: -1,
+        to_port: -1,
+        source: RuleSource::Cidr("0.0.0.0/0".into()),
+        description: None,
+        added_at: now,
+    }
+}
