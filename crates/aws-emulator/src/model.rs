@@ -218,6 +218,7 @@ impl State {
     }
 }
 
+/// The all-traffic egress rule every new security group starts with.
 pub(crate) fn egress_all(id: String, now: DateTime<Utc>) -> SgRule {
     SgRule {
         id,

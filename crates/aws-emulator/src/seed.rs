@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{egress_all, RuleSource, SecurityGroup, Seed, SgRule, State, Subnet, Tags, Vpc};
 
+/// `<prefix>-0e5eed` and `n` as 11 hex digits: 17 hex characters like a real ID, but predictable.
 pub(crate) fn seeded_id(prefix: &str, n: u64) -> String {
     format!("{prefix}-0e5eed{n:011x}")
 }
@@ -58,6 +59,8 @@ impl State {
         state.security_groups.insert(sg_id.clone(), default_group(&sg_id, &vpc_id, now));
         state
     }
+
+    /// The next deterministic ID with `prefix` (used by `add_subnet`).
     pub(crate) fn next_seeded_id(&mut self, prefix: &str) -> String {
         let id = seeded_id(prefix, self.next_seeded);
         self.next_seeded += 1;
@@ -65,6 +68,7 @@ impl State {
     }
 }
 
+/// A VPC's `default` group: all traffic from itself in, all traffic out.
 pub(crate) fn default_group(id: &str, vpc_id: &str, now: DateTime<Utc>) -> SecurityGroup {
     SecurityGroup {
         id: id.to_string(),

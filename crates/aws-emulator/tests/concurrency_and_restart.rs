@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use aws_emulator::{Emulator, EmulatorConfig};
+use aws_emulator::EmulatorConfig;
 use aws_sdk_fsx::types::FileSystemType;
 use common::*;
 
@@ -27,7 +27,7 @@ async fn two_hundred_concurrent_clients_leave_a_consistent_inventory() {
         storage_quota_gib: 10_000_000,
         ..EmulatorConfig::default()
     };
-    let emu = Emulator::start(cfg).await.expect("start");
+    let emu = emulator(cfg).await;
     let seed = emu.seed();
     let endpoint = emu.endpoint();
     let mut tasks = Vec::new();

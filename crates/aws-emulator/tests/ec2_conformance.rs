@@ -323,7 +323,7 @@ async fn describe_security_groups_pages() {
 #[tokio::test]
 async fn malformed_requests_get_aws_error_shapes() {
     let (emu, _) = start(EmulatorConfig::default()).await;
-    let http = reqwest::Client::new();
+    let http = http();
     let url = emu.endpoint();
     let fsx = |target: &str, body: Vec<u8>| {
         http.post(&url)

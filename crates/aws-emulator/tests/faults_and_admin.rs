@@ -167,7 +167,7 @@ async fn real_time_lifecycle_without_clock_control() {
 #[tokio::test]
 async fn admin_http_api() {
     let (emu, c) = start(EmulatorConfig::default()).await;
-    let http = reqwest::Client::new();
+    let http = http();
     let base = format!("{}/_emulator", emu.endpoint());
     assert_eq!(http.get(format!("{base}/health")).send().await.expect("health").text().await.expect("text"), "ok");
     let seed: serde_json::Value =

@@ -3,6 +3,8 @@
 //!
 //! Longer run: `PROPTEST_CASES=100000 cargo test -p aws-emulator --test fuzz_parsers --release`.
 
+mod common;
+
 use std::sync::OnceLock;
 
 use aws_emulator::{Emulator, EmulatorConfig};
@@ -19,8 +21,8 @@ fn harness() -> &'static Harness {
     static H: OnceLock<Harness> = OnceLock::new();
     H.get_or_init(|| {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        let emu = rt.block_on(Emulator::start(EmulatorConfig::default())).expect("emulator");
-        Harness { rt, emu, http: reqwest::Client::new() }
+        let emu = rt.block_on(common::emulator(EmulatorConfig::default()));
+        Harness { rt, emu, http: common::http() }
     })
 }
 

@@ -24,8 +24,7 @@ struct Target {
 }
 
 async fn ours() -> (Emulator, Target) {
-    let emu = Emulator::start(EmulatorConfig::default()).await.expect("start");
-    let c = clients(&emu.endpoint()).await;
+    let (emu, c) = start(EmulatorConfig::default()).await;
     let seed = emu.seed();
     let t = Target { kind: Kind::Ours, c, vpc_id: seed.vpc_id, subnet_id: seed.subnet_ids[0].clone() };
     (emu, t)

@@ -1,4 +1,5 @@
-//! Shared helpers for the integration tests: clients, security groups, moto.
+//! The one fixture of the integration tests: starting the emulator (in process, or moto), building
+//! SDK and raw HTTP clients, and the security groups and file systems most tests need.
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -32,10 +33,21 @@ pub async fn clients(endpoint: &str) -> Clients {
     Clients { fsx: aws_sdk_fsx::Client::new(&cfg), ec2: aws_sdk_ec2::Client::new(&cfg) }
 }
 
+/// Starts an in-process emulator on a free port.
+pub async fn emulator(config: EmulatorConfig) -> Emulator {
+    Emulator::start(config).await.expect("emulator starts")
+}
+
+/// Starts an in-process emulator and builds SDK clients for it.
 pub async fn start(config: EmulatorConfig) -> (Emulator, Clients) {
-    let emu = Emulator::start(config).await.expect("emulator starts");
+    let emu = emulator(config).await;
     let c = clients(&emu.endpoint()).await;
     (emu, c)
+}
+
+/// A plain HTTP client for raw wire-level requests and the admin API.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
 }
 
 /// A config with the clock paused at start: lifecycles move only when the test advances it.
