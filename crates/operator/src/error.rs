@@ -1,7 +1,7 @@
 //! The controller's errors. `category()` is bounded: it labels metrics and names event reasons;
 //! the `Display` text goes to logs, events and conditions.
 
-use crate::aws::AwsError;
+use crate::aws::{AwsError, ErrorKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -10,10 +10,6 @@ pub enum Error {
 
     #[error("AWS {0}")]
     Aws(#[from] AwsError),
-
-    /// Something only a spec edit can fix; reported as a condition, not retried.
-    #[error("invalid spec: {0}")]
-    InvalidSpec(String),
 
     /// The network does not admit Lustre traffic yet (missing rule, eventual consistency).
     #[error("{0}")]
@@ -36,9 +32,13 @@ impl Error {
     pub fn category(&self) -> &'static str {
         match self {
             Error::Kube(_) => "kubernetes",
-            Error::Aws(e) if e.is_transient() => "aws_transient",
-            Error::Aws(_) => "aws",
-            Error::InvalidSpec(_) => "invalid_spec",
+            Error::Aws(e) => match e.kind {
+                ErrorKind::Throttled => "aws_throttled",
+                ErrorKind::Transient => "aws_transient",
+                ErrorKind::NotFound => "aws_not_found",
+                ErrorKind::Conflict => "aws_conflict",
+                ErrorKind::Terminal => "aws_terminal",
+            },
             Error::Network(_) => "network",
             Error::Conflict(_) => "conflict",
             Error::Waiting(_) => "waiting",
@@ -51,7 +51,6 @@ impl Error {
         match self {
             Error::Kube(_) => "KubernetesError",
             Error::Aws(_) => "AwsError",
-            Error::InvalidSpec(_) => "InvalidSpec",
             Error::Network(_) => "NetworkNotReady",
             Error::Conflict(_) => "OwnershipConflict",
             Error::Waiting(_) => "Waiting",

@@ -5,21 +5,21 @@ use kube::Resource;
 use lustre_api::LustreVolume;
 
 #[derive(Clone)]
-pub struct Events {
+pub(crate) struct Events {
     recorder: Recorder,
 }
 
 impl Events {
-    pub fn new(client: kube::Client) -> Events {
+    pub(crate) fn new(client: kube::Client) -> Events {
         let reporter = Reporter { controller: "lustre-operator".into(), instance: std::env::var("POD_NAME").ok() };
         Events { recorder: Recorder::new(client, reporter) }
     }
 
-    pub async fn normal(&self, lv: &LustreVolume, reason: &str, note: &str) {
+    pub(crate) async fn normal(&self, lv: &LustreVolume, reason: &str, note: &str) {
         self.publish(lv, EventType::Normal, reason, note).await;
     }
 
-    pub async fn warning(&self, lv: &LustreVolume, reason: &str, note: &str) {
+    pub(crate) async fn warning(&self, lv: &LustreVolume, reason: &str, note: &str) {
         self.publish(lv, EventType::Warning, reason, note).await;
     }
 

@@ -4,105 +4,78 @@
 //! token derived from the UID. A file system that disappears is reported Lost, never re-created.
 //! Its lifecycle is followed through the shared [`FileSystemPoller`](crate::file_system_poller).
 
-use aws_sdk_fsx::types::{
-    AutoImportPolicyType, CreateFileSystemLustreConfiguration, DataCompressionType, DriveCacheType, FileSystemType,
-    LustreDeploymentType, StorageType, Tag,
-};
-use kube::runtime::reflector::ObjectRef;
-use lustre_api::{tags, DeletionPolicy, LustreVolume};
+use lustre_api::{DeletionPolicy, LustreVolume};
 
-use crate::aws::FileSystemInfo;
-use crate::controller::Context;
+use crate::aws::{FileSystem, FileSystemRequest, Lifecycle};
+use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::names;
-use crate::security_group::owner_tags;
+use crate::ownership;
 
 /// What the file-system step saw.
-#[derive(Debug, Clone)]
-pub enum Observed {
-    Present(FileSystemInfo),
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Observed {
+    /// No file system yet (nothing in status, nothing carries the owner tag).
+    Absent,
+    Present(FileSystem),
     /// The file system in status (or the adopted one) no longer exists.
     Lost(String),
 }
 
-/// Finds the file system of `lv` without creating anything: by the adopted ID, the ID in status,
-/// or the owner tag.
-pub async fn find(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -> Result<Option<Observed>> {
-    let uid = names::uid(lv);
-    if let Some(id) = lv.spec.file_system_id.as_deref().or(status_id) {
-        return Ok(Some(match ctx.poller.observe(id).await? {
-            Some(info) => {
-                if lv.spec.file_system_id.is_none() && info.tag(tags::OWNER_UID) != Some(uid) {
-                    return Err(Error::Conflict(format!(
-                        "file system {id} in status is not tagged {}={uid}; refusing to manage it",
-                        tags::OWNER_UID
-                    )));
-                }
-                Observed::Present(info)
-            }
-            None => Observed::Lost(id.to_string()),
-        }));
-    }
-    let mut found = ctx.aws.find_file_systems_by_tag(tags::OWNER_UID, uid).await?;
-    found.retain(|fs| fs.lifecycle != "DELETING");
-    match found.len() {
-        0 => Ok(None),
-        1 => Ok(Some(Observed::Present(found.remove(0)))),
-        n => Err(Error::Conflict(format!(
-            "{n} file systems carry {}={uid}: {}; delete the extra ones",
-            tags::OWNER_UID,
-            found.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(", ")
-        ))),
+/// The CreateFileSystem request for `lv`, placed in `security_groups`.
+pub(crate) fn desired(lv: &LustreVolume, security_groups: &[String]) -> FileSystemRequest {
+    let s = &lv.spec;
+    let s3 = s.s3.clone().unwrap_or_default();
+    FileSystemRequest {
+        client_request_token: ownership::client_request_token(lv),
+        capacity_gib: s.storage_capacity_gib.unwrap_or_default(),
+        deployment_type: s.deployment_type,
+        storage_type: s.storage_type,
+        per_unit_storage_throughput: s.per_unit_storage_throughput,
+        drive_cache_type: s.drive_cache_type,
+        data_compression: s.data_compression,
+        lustre_version: s.lustre_version,
+        kms_key_id: s.kms_key_id.clone(),
+        weekly_maintenance_start_time: s.weekly_maintenance_start_time.clone(),
+        automatic_backup_retention_days: s.automatic_backup_retention_days,
+        import_path: s3.import_path,
+        export_path: s3.export_path,
+        auto_import_policy: s3.auto_import_policy,
+        subnet_id: s.network.subnet_id.clone(),
+        security_group_ids: security_groups.to_vec(),
+        tags: ownership::owner_tags(lv),
     }
 }
 
+/// Finds the file system of `lv` without creating anything: by the adopted ID, the ID in status,
+/// or the owner tag.
+pub(crate) async fn find(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -> Result<Observed> {
+    let uid = ownership::uid(lv);
+    if let Some(id) = lv.spec.file_system_id.as_deref().or(status_id) {
+        return Ok(match ctx.poller.observe(id).await? {
+            Some(fs) => {
+                if lv.spec.file_system_id.is_none() {
+                    ownership::check_ours(&fs, uid)?;
+                }
+                Observed::Present(fs)
+            }
+            None => Observed::Lost(id.to_string()),
+        });
+    }
+    let mut found = ctx.aws.file_systems_tagged(lustre_api::tags::OWNER_UID, uid).await?;
+    found.retain(|fs| fs.lifecycle != Lifecycle::Deleting);
+    Ok(match ownership::the_one_owned(found, uid)? {
+        Some(fs) => Observed::Present(fs),
+        None => Observed::Absent,
+    })
+}
+
 /// Creates the file system (idempotent through the client request token).
-pub async fn create(ctx: &Context, lv: &LustreVolume, security_groups: &[String]) -> Result<FileSystemInfo> {
-    let s = &lv.spec;
-    let mut lustre = CreateFileSystemLustreConfiguration::builder()
-        .deployment_type(LustreDeploymentType::from(s.deployment_type.as_str()));
-    if let Some(t) = s.per_unit_storage_throughput {
-        lustre = lustre.per_unit_storage_throughput(t);
-    }
-    if let Some(d) = s.drive_cache_type {
-        lustre = lustre.drive_cache_type(DriveCacheType::from(d.as_str()));
-    }
-    if let Some(c) = s.data_compression {
-        lustre = lustre.data_compression_type(DataCompressionType::from(c.as_str()));
-    }
-    if let Some(w) = &s.weekly_maintenance_start_time {
-        lustre = lustre.weekly_maintenance_start_time(w);
-    }
-    if let Some(days) = s.automatic_backup_retention_days {
-        lustre = lustre.automatic_backup_retention_days(days);
-    }
-    if let Some(s3) = &s.s3 {
-        lustre = lustre.set_import_path(s3.import_path.clone()).set_export_path(s3.export_path.clone());
-        if let Some(p) = s3.auto_import_policy {
-            lustre = lustre.auto_import_policy(AutoImportPolicyType::from(p.as_str()));
-        }
-    }
-    let tags: Vec<Tag> = owner_tags(lv).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-    let request = ctx
-        .aws
-        .fsx
-        .create_file_system()
-        .client_request_token(names::client_request_token(lv))
-        .file_system_type(FileSystemType::Lustre)
-        .storage_capacity(s.storage_capacity_gib.unwrap_or_default())
-        .storage_type(StorageType::from(s.storage_type.as_str()))
-        .subnet_ids(&s.network.subnet_id)
-        .set_security_group_ids(Some(security_groups.to_vec()))
-        .file_system_type_version(s.lustre_version.as_str())
-        .set_kms_key_id(s.kms_key_id.clone())
-        .lustre_configuration(lustre.build())
-        .set_tags(Some(tags));
-    match ctx.aws.create_file_system(request).await {
-        Ok(info) => {
-            ctx.events
-                .normal(lv, "FileSystemCreated", &format!("created file system {} ({})", info.id, info.lifecycle))
-                .await;
-            Ok(info)
+pub(crate) async fn create(ctx: &Context, lv: &LustreVolume, security_groups: &[String]) -> Result<FileSystem> {
+    match ctx.aws.create_file_system(&desired(lv, security_groups)).await {
+        Ok(fs) => {
+            let note = format!("created file system {} ({})", fs.id, fs.lifecycle);
+            ctx.events.normal(lv, "FileSystemCreated", &note).await;
+            Ok(fs)
         }
         Err(e) if e.is("InvalidNetworkSettings") => Err(Error::Network(format!(
             "FSx rejected the network settings ({}); security-group rules can take a few seconds to apply, retrying",
@@ -112,81 +85,69 @@ pub async fn create(ctx: &Context, lv: &LustreVolume, security_groups: &[String]
     }
 }
 
-/// Follows `fs` from now on and grows it when the spec asks for more capacity.
-pub async fn follow(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo) -> Result<()> {
-    ctx.poller.track(&fs.id, ObjectRef::from(lv));
-    let wanted = lv.spec.storage_capacity_gib;
-    if lv.spec.file_system_id.is_none() && fs.lifecycle == "AVAILABLE" && fs.actions_in_progress.is_empty() {
-        if let (Some(want), Some(have)) = (wanted, fs.capacity_gib) {
-            if want > have {
-                match ctx.aws.grow_file_system(&fs.id, want).await {
-                    Ok(()) => {
-                        ctx.poller.invalidate(&fs.id);
-                        ctx.events
-                            .normal(
-                                lv,
-                                "CapacityIncreaseRequested",
-                                &format!("growing {} from {have} to {want} GiB", fs.id),
-                            )
-                            .await;
-                    }
-                    Err(e) if e.is("BadRequest") => {
-                        // e.g. the 6-hour wait between increases: say so and retry later.
-                        return Err(Error::Waiting(format!("cannot grow {} yet: {}", fs.id, e.message)));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
+/// Grows the file system when the spec asks for more capacity than it has.
+pub(crate) async fn grow_if_asked(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<()> {
+    let settled = fs.lifecycle == Lifecycle::Available && fs.actions_in_progress.is_empty();
+    if lv.spec.file_system_id.is_some() || !settled {
+        return Ok(());
     }
-    Ok(())
+    let (Some(want), Some(have)) = (lv.spec.storage_capacity_gib, fs.capacity_gib) else { return Ok(()) };
+    if want <= have {
+        return Ok(());
+    }
+    match ctx.aws.grow_file_system(&fs.id, want).await {
+        Ok(()) => {
+            ctx.poller.refresh(&fs.id);
+            let note = format!("growing {} from {have} to {want} GiB", fs.id);
+            ctx.events.normal(lv, "CapacityIncreaseRequested", &note).await;
+            Ok(())
+        }
+        // e.g. the 6-hour wait between increases: say so and retry later.
+        Err(e) if e.is("BadRequest") => Err(Error::Waiting(format!("cannot grow {} yet: {}", fs.id, e.message))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where the deletion of the file system stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Removal {
+    /// Gone from FSx (or never created).
+    Gone,
+    /// Left in place: Retain, adopted, or not ours.
+    Kept,
+    /// FSx is deleting this file system.
+    Deleting(String),
+}
+
+/// Whether FSx may take a final backup: a persistent type, not S3-linked, with backups kept.
+fn final_backup(lv: &LustreVolume) -> bool {
+    let s = &lv.spec;
+    s.deployment_type.is_persistent() && s.s3.is_none() && s.automatic_backup_retention_days.unwrap_or(0) > 0
 }
 
 /// Deletes the file system when the policy says so and it carries this volume's owner tag.
-/// Returns Ok once it is gone (or kept); `Error::Waiting` while FSx is still deleting it.
-pub async fn delete(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -> Result<()> {
+pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -> Result<Removal> {
     if lv.spec.effective_deletion_policy() == DeletionPolicy::Retain || lv.spec.file_system_id.is_some() {
-        if let Some(id) = lv.spec.file_system_id.as_deref().or(status_id) {
-            ctx.poller.untrack(id);
-        }
-        return Ok(());
+        return Ok(Removal::Kept);
     }
-    let uid = names::uid(lv);
+    let uid = ownership::uid(lv);
     let fs = match status_id {
         Some(id) => {
-            ctx.poller.invalidate(id);
+            ctx.poller.refresh(id);
             ctx.poller.observe(id).await?
         }
-        None => {
-            let mut found = ctx.aws.find_file_systems_by_tag(tags::OWNER_UID, uid).await?;
-            found.pop()
-        }
+        None => ownership::the_one_owned(ctx.aws.file_systems_tagged(lustre_api::tags::OWNER_UID, uid).await?, uid)?,
     };
-    let Some(fs) = fs else {
-        if let Some(id) = status_id {
-            ctx.poller.untrack(id);
-        }
-        return Ok(());
-    };
-    if fs.tag(tags::OWNER_UID) != Some(uid) {
-        ctx.events
-            .warning(lv, "NotOwned", &format!("file system {} is not tagged with this volume's UID; leaving it", fs.id))
-            .await;
-        ctx.poller.untrack(&fs.id);
-        return Ok(());
+    let Some(fs) = fs else { return Ok(Removal::Gone) };
+    if !ownership::is_ours(&fs, uid) {
+        let note = format!("file system {} is not tagged with this volume's UID; leaving it", fs.id);
+        ctx.events.warning(lv, "NotOwned", &note).await;
+        return Ok(Removal::Kept);
     }
-    ctx.poller.track(&fs.id, ObjectRef::from(lv));
-    if fs.lifecycle != "DELETING" {
-        // A final backup only where FSx can take one and the spec keeps backups at all.
-        let s = &lv.spec;
-        let backup =
-            s.deployment_type.is_persistent() && s.s3.is_none() && s.automatic_backup_retention_days.unwrap_or(0) > 0;
-        match ctx.aws.delete_file_system(&fs.id, !backup).await {
+    if fs.lifecycle != Lifecycle::Deleting {
+        match ctx.aws.delete_file_system(&fs.id, !final_backup(lv)).await {
             Ok(()) => ctx.events.normal(lv, "FileSystemDeleting", &format!("deleting file system {}", fs.id)).await,
-            Err(e) if e.is("FileSystemNotFound") => {
-                ctx.poller.untrack(&fs.id);
-                return Ok(());
-            }
+            Err(e) if e.is_not_found() => return Ok(Removal::Gone),
             Err(e) if e.is("BadRequest") || e.is("IncompatibleParameterError") => {
                 return Err(Error::Waiting(format!(
                     "FSx cannot delete {} yet ({}): {}",
@@ -195,7 +156,52 @@ pub async fn delete(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -
             }
             Err(e) => return Err(e.into()),
         }
-        ctx.poller.invalidate(&fs.id);
+        ctx.poller.refresh(&fs.id);
     }
-    Err(Error::Waiting(format!("waiting for file system {} to be deleted", fs.id)))
+    Ok(Removal::Deleting(fs.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lv(spec: serde_json::Value) -> LustreVolume {
+        let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
+            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+            "metadata": {"name": "train", "namespace": "ml"},
+            "spec": spec,
+        }))
+        .expect("fixture parses");
+        lv.metadata.uid = Some("u-1".into());
+        lv
+    }
+
+    #[test]
+    fn the_request_carries_the_spec_the_token_and_the_owner_tags() {
+        let v = lv(serde_json::json!({
+            "storageCapacityGiB": 2400, "deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 250,
+            "network": {"subnetId": "subnet-0123456789abcdef0"}, "tags": {"team": "ml"}
+        }));
+        let r = desired(&v, &["sg-0123456789abcdef0".to_string()]);
+        assert_eq!(r.client_request_token, "lustre-u-1");
+        assert_eq!((r.capacity_gib, r.per_unit_storage_throughput), (2400, Some(250)));
+        assert_eq!(r.deployment_type.as_str(), "PERSISTENT_2");
+        assert_eq!(r.security_group_ids, vec!["sg-0123456789abcdef0".to_string()]);
+        assert_eq!(r.tags[lustre_api::tags::OWNER_UID], "u-1");
+        assert_eq!(r.tags["team"], "ml");
+        assert_eq!(r.import_path, None);
+    }
+
+    #[test]
+    fn final_backup_only_for_persistent_unlinked_volumes_that_keep_backups() {
+        let net = serde_json::json!({"subnetId": "subnet-0123456789abcdef0"});
+        let scratch = lv(serde_json::json!({"storageCapacityGiB": 1200, "network": net}));
+        assert!(!final_backup(&scratch));
+        let persistent = lv(serde_json::json!({"storageCapacityGiB": 1200, "deploymentType": "PERSISTENT_1",
+            "perUnitStorageThroughput": 50, "automaticBackupRetentionDays": 7, "network": net}));
+        assert!(final_backup(&persistent));
+        let mut linked = persistent.clone();
+        linked.spec.s3 = Some(lustre_api::S3Spec { import_path: Some("s3://b/p".into()), ..Default::default() });
+        assert!(!final_backup(&linked));
+    }
 }

@@ -6,6 +6,9 @@
 //! MISCONFIGURED, or with an update running) and, once per resync period, all of them, so a file
 //! system deleted behind our back is noticed. A stable fleet costs `ceil(n / 50)` calls per
 //! resync and nothing in between.
+//!
+//! Which file system a volume follows is set in one place, [`FileSystemPoller::follow`]; our own
+//! changes (create, grow, delete) call [`FileSystemPoller::refresh`] so the next look asks FSx.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,19 +19,22 @@ use kube::runtime::reflector::ObjectRef;
 use lustre_api::LustreVolume;
 use tokio::sync::{mpsc, Notify};
 
-use crate::aws::{Aws, AwsError, FileSystemInfo};
+use crate::aws::{Aws, AwsError, FileSystem};
 
 /// FSx's limit on IDs per DescribeFileSystems call.
-pub const BATCH: usize = 50;
+pub(crate) const BATCH: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Observed {
-    Present(FileSystemInfo),
+    Present(FileSystem),
     Gone,
 }
 
 struct State {
+    /// File system ID -> the volume following it.
     tracked: HashMap<String, ObjectRef<LustreVolume>>,
+    /// Volume -> the file system it follows (the inverse of `tracked`).
+    followed: HashMap<ObjectRef<LustreVolume>, String>,
     observed: HashMap<String, Observed>,
     last_sweep: Instant,
 }
@@ -55,6 +61,7 @@ impl FileSystemPoller {
                 aws,
                 state: Mutex::new(State {
                     tracked: HashMap::new(),
+                    followed: HashMap::new(),
                     observed: HashMap::new(),
                     last_sweep: Instant::now(),
                 }),
@@ -67,33 +74,41 @@ impl FileSystemPoller {
     }
 
     /// Volumes whose file system changed; feed it to `Controller::reconcile_on`.
-    pub fn subscribe(&self) -> impl Stream<Item = ObjectRef<LustreVolume>> + Send + 'static {
+    pub(crate) fn subscribe(&self) -> impl Stream<Item = ObjectRef<LustreVolume>> + Send + 'static {
         let (tx, mut rx) = mpsc::unbounded_channel();
         self.lock_subscribers().push(tx);
         futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
     }
 
-    /// Follow `fs_id` for `owner` from now on.
-    pub fn track(&self, fs_id: &str, owner: ObjectRef<LustreVolume>) {
-        self.lock_state().tracked.insert(fs_id.to_string(), owner);
-    }
-
-    /// Stop following `fs_id` and forget what was seen.
-    pub fn untrack(&self, fs_id: &str) {
-        let mut s = self.lock_state();
-        s.tracked.remove(fs_id);
-        s.observed.remove(fs_id);
+    /// The one place that decides what a volume follows: `Some(id)` follows that file system
+    /// from now on (and nothing else for this volume); `None` stops following and forgets.
+    pub(crate) fn follow(&self, owner: &ObjectRef<LustreVolume>, fs_id: Option<&str>) {
+        let mut guard = self.lock_state();
+        let s = &mut *guard;
+        let previous = s.followed.get(owner).cloned();
+        if previous.as_deref() == fs_id {
+            return;
+        }
+        if let Some(old) = previous {
+            s.tracked.remove(&old);
+            s.observed.remove(&old);
+            s.followed.remove(owner);
+        }
+        if let Some(id) = fs_id {
+            s.tracked.insert(id.to_string(), owner.clone());
+            s.followed.insert(owner.clone(), id.to_string());
+        }
     }
 
     /// Forget the cached state so the next [`observe`](Self::observe) asks AWS (after we changed it).
-    pub fn invalidate(&self, fs_id: &str) {
+    pub(crate) fn refresh(&self, fs_id: &str) {
         self.lock_state().observed.remove(fs_id);
         self.inner.wake.notify_one();
     }
 
     /// The file system as last seen: from the cache, or one DescribeFileSystems call the first
     /// time. `None` when FSx says it does not exist.
-    pub async fn observe(&self, fs_id: &str) -> Result<Option<FileSystemInfo>, AwsError> {
+    pub(crate) async fn observe(&self, fs_id: &str) -> Result<Option<FileSystem>, AwsError> {
         if let Some(seen) = self.lock_state().observed.get(fs_id) {
             return Ok(match seen {
                 Observed::Present(info) => Some(info.clone()),
@@ -102,7 +117,7 @@ impl FileSystemPoller {
         }
         let seen = match self.inner.aws.describe_file_systems(&[fs_id.to_string()]).await {
             Ok(mut found) => found.pop().map(Observed::Present).unwrap_or(Observed::Gone),
-            Err(e) if e.is("FileSystemNotFound") => Observed::Gone,
+            Err(e) if e.is_not_found() => Observed::Gone,
             Err(e) => return Err(e),
         };
         self.lock_state().observed.insert(fs_id.to_string(), seen.clone());
@@ -110,11 +125,6 @@ impl FileSystemPoller {
             Observed::Present(info) => Some(info),
             Observed::Gone => None,
         })
-    }
-
-    /// Number of file systems being followed.
-    pub fn tracked(&self) -> usize {
-        self.lock_state().tracked.len()
     }
 
     /// Polls forever.
@@ -132,7 +142,7 @@ impl FileSystemPoller {
     }
 
     /// One round: describe what needs it in batches of 50 and wake owners whose file system changed.
-    pub async fn tick(&self) {
+    pub(crate) async fn tick(&self) {
         let ids: Vec<String> = {
             let mut s = self.lock_state();
             let sweep = s.last_sweep.elapsed() >= self.inner.resync;
@@ -183,13 +193,13 @@ impl FileSystemPoller {
         while let Some(ids) = pending.pop() {
             match self.inner.aws.describe_file_systems(ids).await {
                 Ok(found) => {
-                    let mut by_id: HashMap<String, FileSystemInfo> =
+                    let mut by_id: HashMap<String, FileSystem> =
                         found.into_iter().map(|f| (f.id.clone(), f)).collect();
                     for id in ids {
                         out.push((id.clone(), by_id.remove(id).map(Observed::Present).unwrap_or(Observed::Gone)));
                     }
                 }
-                Err(e) if e.is("FileSystemNotFound") => {
+                Err(e) if e.is_not_found() => {
                     if ids.len() == 1 {
                         out.push((ids[0].clone(), Observed::Gone));
                     } else {

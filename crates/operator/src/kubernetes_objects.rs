@@ -6,53 +6,59 @@
 //! owner labels, are watched by label and are deleted by the finalizer. The claim is owned
 //! (owner reference) by the LustreVolume.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::Resource;
-use lustre_api::{tags, LustreVolume};
+use lustre_api::LustreVolume;
 use serde_json::json;
 
-use crate::aws::FileSystemInfo;
-use crate::controller::{Context, FIELD_MANAGER};
+use crate::aws::FileSystem;
+use crate::context::{Context, FIELD_MANAGER};
 use crate::error::{Error, Result};
-use crate::names;
+use crate::ownership::{cluster_object_name, labelled_for, owner_labels, owns_object};
 
 /// The provisioner named in our StorageClasses. No provisioner by that name exists, so nobody can
 /// create file systems through the class (unlike `fsx.csi.aws.com`, which would let any
 /// namespace create file systems with our subnet and security group).
-pub const STATIC_PROVISIONER: &str = "lustre.fsx.dev/static";
+pub(crate) const STATIC_PROVISIONER: &str = "lustre.fsx.dev/static";
 /// The CSI driver that mounts the volume on the nodes.
-pub const CSI_DRIVER: &str = "fsx.csi.aws.com";
+pub(crate) const CSI_DRIVER: &str = "fsx.csi.aws.com";
 
-/// Labels on the cluster-scoped objects, pointing back at the owner.
-pub fn owner_labels(lv: &LustreVolume) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (tags::OWNER_UID.to_string(), names::uid(lv).to_string()),
-        (tags::LABEL_OWNER_NAMESPACE.to_string(), lv.metadata.namespace.clone().unwrap_or_default()),
-        (tags::LABEL_OWNER_NAME.to_string(), lv.metadata.name.clone().unwrap_or_default()),
-        (tags::MANAGED_BY.to_string(), tags::MANAGED_BY_VALUE.to_string()),
-    ])
+/// A claim's phase as the PV binder reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClaimPhase {
+    Pending,
+    Bound,
+    Lost,
+    Other(String),
 }
 
-/// Whether `lv` owns the object (owner reference with its UID).
-fn owned_by(meta: &ObjectMeta, lv: &LustreVolume) -> bool {
-    meta.owner_references.iter().flatten().any(|o| Some(&o.uid) == lv.metadata.uid.as_ref())
+impl ClaimPhase {
+    fn from_status(phase: Option<&str>) -> ClaimPhase {
+        match phase {
+            None | Some("Pending") => ClaimPhase::Pending,
+            Some("Bound") => ClaimPhase::Bound,
+            Some("Lost") => ClaimPhase::Lost,
+            Some(other) => ClaimPhase::Other(other.to_string()),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            ClaimPhase::Pending => "Pending",
+            ClaimPhase::Bound => "Bound",
+            ClaimPhase::Lost => "Lost",
+            ClaimPhase::Other(s) => s,
+        }
+    }
 }
 
-/// Whether a cluster-scoped object carries the owner label of the volume with `uid`.
-fn labelled_for(meta: &ObjectMeta, uid: &str) -> bool {
-    meta.labels.as_ref().and_then(|l| l.get(tags::OWNER_UID)).map(String::as_str) == Some(uid)
-}
-
-pub fn desired_storage_class(lv: &LustreVolume) -> StorageClass {
+pub(crate) fn desired_storage_class(lv: &LustreVolume) -> StorageClass {
     serde_json::from_value(json!({
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",
-        "metadata": {"name": names::cluster_object_name(lv), "labels": owner_labels(lv)},
+        "metadata": {"name": cluster_object_name(lv), "labels": owner_labels(lv)},
         "provisioner": STATIC_PROVISIONER,
         "reclaimPolicy": "Retain",
         "volumeBindingMode": "Immediate",
@@ -70,17 +76,17 @@ fn access_mode(lv: &LustreVolume) -> &'static str {
     }
 }
 
-pub fn desired_persistent_volume(lv: &LustreVolume, fs: &FileSystemInfo) -> PersistentVolume {
+pub(crate) fn desired_persistent_volume(lv: &LustreVolume, fs: &FileSystem) -> PersistentVolume {
     let capacity = fs.capacity_gib.or(lv.spec.storage_capacity_gib).unwrap_or_default();
     serde_json::from_value(json!({
         "apiVersion": "v1",
         "kind": "PersistentVolume",
-        "metadata": {"name": names::cluster_object_name(lv), "labels": owner_labels(lv)},
+        "metadata": {"name": cluster_object_name(lv), "labels": owner_labels(lv)},
         "spec": {
             "capacity": {"storage": format!("{capacity}Gi")},
             "accessModes": [access_mode(lv)],
             "persistentVolumeReclaimPolicy": "Retain",
-            "storageClassName": names::cluster_object_name(lv),
+            "storageClassName": cluster_object_name(lv),
             "mountOptions": lv.spec.mount_options,
             "csi": {
                 "driver": CSI_DRIVER,
@@ -102,7 +108,7 @@ pub fn desired_persistent_volume(lv: &LustreVolume, fs: &FileSystemInfo) -> Pers
     .expect("a PersistentVolume literal is valid")
 }
 
-pub fn desired_claim(lv: &LustreVolume, fs: &FileSystemInfo) -> PersistentVolumeClaim {
+pub(crate) fn desired_claim(lv: &LustreVolume, fs: &FileSystem) -> PersistentVolumeClaim {
     let capacity = fs.capacity_gib.or(lv.spec.storage_capacity_gib).unwrap_or_default();
     let owner = lv.controller_owner_ref(&()).map(|o| vec![o]).unwrap_or_default();
     serde_json::from_value(json!({
@@ -116,8 +122,8 @@ pub fn desired_claim(lv: &LustreVolume, fs: &FileSystemInfo) -> PersistentVolume
         },
         "spec": {
             "accessModes": [access_mode(lv)],
-            "storageClassName": names::cluster_object_name(lv),
-            "volumeName": names::cluster_object_name(lv),
+            "storageClassName": cluster_object_name(lv),
+            "volumeName": cluster_object_name(lv),
             "resources": {"requests": {"storage": format!("{capacity}Gi")}},
         },
     }))
@@ -133,8 +139,8 @@ fn apply_params() -> PatchParams {
 }
 
 /// Applies the StorageClass and the PV (restoring them if someone deleted them).
-pub async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo) -> Result<()> {
-    let name = names::cluster_object_name(lv);
+pub(crate) async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<()> {
+    let name = cluster_object_name(lv);
     let classes: Api<StorageClass> = Api::all(ctx.client.clone());
     let desired_sc = desired_storage_class(lv);
     match classes.get_opt(&name).await? {
@@ -166,7 +172,7 @@ pub async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs
             let claims: Api<PersistentVolumeClaim> =
                 Api::namespaced(ctx.client.clone(), lv.metadata.namespace.as_deref().unwrap_or_default());
             if let Some(claim) = claims.get_opt(&lv.claim_name()).await? {
-                if owned_by(&claim.metadata, lv) {
+                if owns_object(&claim.metadata, lv) {
                     if let Some(r) = desired.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
                         r.uid = claim.metadata.uid.clone();
                     }
@@ -196,12 +202,12 @@ pub async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs
 }
 
 /// Creates the claim if it is missing; returns its phase.
-pub async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo) -> Result<Option<String>> {
+pub(crate) async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<ClaimPhase> {
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
     let claim = match claims.get_opt(&lv.claim_name()).await? {
         Some(c) => {
-            if !owned_by(&c.metadata, lv) {
+            if !owns_object(&c.metadata, lv) {
                 return Err(Error::Conflict(format!(
                     "a PersistentVolumeClaim named {} already exists in {ns} and is not owned by this LustreVolume; set spec.claim.name to another name",
                     lv.claim_name()
@@ -213,7 +219,7 @@ pub async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo)
             // A volume released by an earlier claim of this name still points at that claim's
             // UID; clear it (no claim exists now) so the binder binds the new claim.
             let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
-            let pv_name = names::cluster_object_name(lv);
+            let pv_name = cluster_object_name(lv);
             if let Some(pv) = volumes.get_opt(&pv_name).await? {
                 if pv.spec.and_then(|s| s.claim_ref).and_then(|r| r.uid).is_some() {
                     let stale = json!({"spec": {"claimRef": {"uid": null, "resourceVersion": null}}});
@@ -226,16 +232,16 @@ pub async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystemInfo)
             c
         }
     };
-    Ok(claim.status.and_then(|s| s.phase))
+    Ok(ClaimPhase::from_status(claim.status.and_then(|s| s.phase).as_deref()))
 }
 
 /// Deletes the claim. Ok once it is gone; `Error::Waiting` naming the pods while pods still use it.
-pub async fn delete_claim(ctx: &Context, lv: &LustreVolume) -> Result<()> {
+pub(crate) async fn delete_claim(ctx: &Context, lv: &LustreVolume) -> Result<()> {
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let name = lv.claim_name();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
     let Some(claim) = claims.get_opt(&name).await? else { return Ok(()) };
-    if !owned_by(&claim.metadata, lv) {
+    if !owns_object(&claim.metadata, lv) {
         return Ok(()); // not ours: never touch it
     }
     if claim.metadata.deletion_timestamp.is_none() {
@@ -269,18 +275,17 @@ pub async fn delete_claim(ctx: &Context, lv: &LustreVolume) -> Result<()> {
 }
 
 /// Deletes the PV and the StorageClass (not-found is done).
-pub async fn delete_storage_class_and_volume(ctx: &Context, lv: &LustreVolume) -> Result<()> {
-    let name = names::cluster_object_name(lv);
-    let uid = names::uid(lv);
+pub(crate) async fn delete_storage_class_and_volume(ctx: &Context, lv: &LustreVolume) -> Result<()> {
+    let name = cluster_object_name(lv);
     let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
     if let Some(pv) = volumes.get_opt(&name).await? {
-        if labelled_for(&pv.metadata, uid) {
+        if labelled_for(&pv.metadata, lv) {
             volumes.delete(&name, &DeleteParams::default()).await?;
         }
     }
     let classes: Api<StorageClass> = Api::all(ctx.client.clone());
     if let Some(sc) = classes.get_opt(&name).await? {
-        if labelled_for(&sc.metadata, uid) {
+        if labelled_for(&sc.metadata, lv) {
             classes.delete(&name, &DeleteParams::default()).await?;
         }
     }
@@ -303,10 +308,10 @@ mod tests {
         lv
     }
 
-    fn fs() -> FileSystemInfo {
-        FileSystemInfo {
+    fn fs() -> FileSystem {
+        FileSystem {
             id: "fs-0123456789abcdef0".into(),
-            lifecycle: "AVAILABLE".into(),
+            lifecycle: crate::aws::Lifecycle::Available,
             dns_name: Some("fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com".into()),
             mount_name: Some("abcdefgh".into()),
             capacity_gib: Some(1200),
@@ -345,7 +350,7 @@ mod tests {
         assert_ne!(sc.provisioner, CSI_DRIVER);
         assert_eq!(sc.reclaim_policy.as_deref(), Some("Retain"));
         assert_eq!(sc.volume_binding_mode.as_deref(), Some("Immediate"));
-        assert_eq!(sc.metadata.labels.expect("labels")[tags::OWNER_UID], "1234-abcd");
+        assert_eq!(sc.metadata.labels.expect("labels")[lustre_api::tags::OWNER_UID], "1234-abcd");
     }
 
     #[test]

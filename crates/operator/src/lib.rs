@@ -1,19 +1,24 @@
 //! lustre-operator: LustreVolume -> security group -> FSx for Lustre file system ->
 //! StorageClass, PersistentVolume and PersistentVolumeClaim, with status.
 //!
-//! One module per step (`security_group`, `file_system`, `kubernetes_objects`), one module for
-//! the AWS surface (`aws`), the shared `file_system_poller`, and `controller`, which drives them.
+//! Layers, lowest first: `aws` (the SDK hidden behind domain values), `ownership` (tags, names,
+//! "is it ours"), `metrics`, `events`, `file_system_poller`, `context` (what every reconcile
+//! shares); the steps `security_group`, `file_system`, `kubernetes_objects`; `status` (pure
+//! composition); `controller` (the driver). `leader` and `admin` serve `main`.
 
 pub mod admin;
 pub mod aws;
+mod context;
 pub mod controller;
-pub mod error;
-pub mod events;
-pub mod file_system;
+mod error;
+mod events;
+mod file_system;
 pub mod file_system_poller;
-pub mod kubernetes_objects;
+mod kubernetes_objects;
 pub mod leader;
 pub mod metrics;
-pub mod names;
-pub mod security_group;
-pub mod status;
+mod ownership;
+mod security_group;
+mod status;
+
+pub use context::{Context, Timing};

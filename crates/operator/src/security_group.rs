@@ -5,29 +5,27 @@
 //! re-added. Existing-groups mode: the given groups are checked (never changed) before the file
 //! system is created, and a missing rule is named in the condition.
 
-use std::collections::BTreeMap;
+use lustre_api::LustreVolume;
 
-use lustre_api::{tags, LustreVolume};
-
-use crate::aws::{IngressRule, SecurityGroupInfo};
-use crate::controller::Context;
+use crate::aws::{IngressRule, SecurityGroup};
+use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::names;
+use crate::ownership;
 
 /// Lustre's LNET port and the range its clients use.
-pub const LUSTRE_PORTS: [(i32, i32); 2] = [(988, 988), (1018, 1023)];
+pub(crate) const LUSTRE_PORTS: [(i32, i32); 2] = [(988, 988), (1018, 1023)];
 
 /// What the step found or made.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecurityGroups {
+pub(crate) struct SecurityGroups {
     /// The groups to give CreateFileSystem.
-    pub ids: Vec<String>,
+    pub(crate) ids: Vec<String>,
     /// Whether the operator manages (and may delete) the first one.
-    pub managed: bool,
+    pub(crate) managed: bool,
 }
 
 /// The inbound rules a managed group must have.
-pub fn desired_rules(group_id: &str, lv: &LustreVolume) -> Vec<IngressRule> {
+pub(crate) fn desired_rules(group_id: &str, lv: &LustreVolume) -> Vec<IngressRule> {
     let net = &lv.spec.network;
     let sources = std::iter::once(group_id.to_string())
         .chain(net.client_security_group_ids.iter().cloned())
@@ -47,26 +45,22 @@ pub fn desired_rules(group_id: &str, lv: &LustreVolume) -> Vec<IngressRule> {
 }
 
 /// Rules of `wanted` that `group` lacks.
-pub fn missing_rules(group: &SecurityGroupInfo, wanted: &[IngressRule]) -> Vec<IngressRule> {
-    wanted
-        .iter()
-        .filter(|r| {
-            !group.ingress.iter().any(|(from, to, src)| *from <= r.from_port && *to >= r.to_port && *src == r.source)
-        })
-        .cloned()
-        .collect()
+pub(crate) fn missing_rules(group: &SecurityGroup, wanted: &[IngressRule]) -> Vec<IngressRule> {
+    wanted.iter().filter(|w| !group.ingress.iter().any(|have| have.covers(w))).cloned().collect()
 }
 
 /// For existing groups: the ports none of them opens to the file system's own traffic (from one
 /// of the groups, or from a CIDR that covers the subnet). Empty when Lustre can run.
-pub fn unopened_ports(groups: &[SecurityGroupInfo], subnet_cidr: &str) -> Vec<(i32, i32)> {
+pub(crate) fn unopened_ports(groups: &[SecurityGroup], subnet_cidr: &str) -> Vec<(i32, i32)> {
     let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
     LUSTRE_PORTS
         .iter()
         .filter(|(from, to)| {
             !groups.iter().any(|g| {
-                g.ingress.iter().any(|(f, t, src)| {
-                    f <= from && t >= to && (ids.contains(&src.as_str()) || cidr_covers(src, subnet_cidr))
+                g.ingress.iter().any(|r| {
+                    r.from_port <= *from
+                        && r.to_port >= *to
+                        && (ids.contains(&r.source.as_str()) || cidr_covers(&r.source, subnet_cidr))
                 })
             })
         })
@@ -87,27 +81,34 @@ fn cidr_covers(outer: &str, inner: &str) -> bool {
     (u32::from(oa) & mask) == (u32::from(ia) & mask)
 }
 
-/// The AWS tags every resource of this volume carries.
-pub fn owner_tags(lv: &LustreVolume) -> BTreeMap<String, String> {
-    let mut t: BTreeMap<String, String> = lv.spec.tags.clone();
-    t.insert(tags::OWNER_UID.into(), names::uid(lv).to_string());
-    t.insert(tags::OWNER_NAMESPACE.into(), lv.metadata.namespace.clone().unwrap_or_default());
-    t.insert(tags::OWNER_NAME.into(), lv.metadata.name.clone().unwrap_or_default());
-    t.insert(tags::MANAGED_BY.into(), tags::MANAGED_BY_VALUE.into());
-    t.insert(
-        "Name".into(),
-        format!(
-            "{}/{}",
-            lv.metadata.namespace.as_deref().unwrap_or_default(),
-            lv.metadata.name.as_deref().unwrap_or_default()
-        ),
-    );
-    t
+/// The security groups of `lv` for this pass. An adopted file system keeps its own (nothing to
+/// check); once the file system exists, groups checked within this resync period are not checked
+/// again; otherwise they are checked, and a managed group's missing rules re-added.
+pub(crate) async fn settle(
+    ctx: &Context,
+    lv: &LustreVolume,
+    known_id: Option<&str>,
+    file_system_exists: bool,
+) -> Result<SecurityGroups> {
+    if lv.spec.file_system_id.is_some() {
+        return Ok(SecurityGroups { ids: Vec::new(), managed: false });
+    }
+    let uid = ownership::uid(lv);
+    let given = &lv.spec.network.security_group_ids;
+    if let Some(id) = known_id {
+        if file_system_exists && ctx.security_group_fresh(uid) {
+            let ids = if given.is_empty() { vec![id.to_string()] } else { given.clone() };
+            return Ok(SecurityGroups { ids, managed: given.is_empty() });
+        }
+    }
+    let checked = ensure(ctx, lv, known_id, !file_system_exists).await;
+    ctx.security_group_checked(uid, checked.is_ok());
+    checked
 }
 
 /// Makes sure the security groups exist and admit Lustre traffic. `need_check` is false once the
 /// file system exists and the groups are user-given (they cannot be changed on the file system).
-pub async fn ensure(
+async fn ensure(
     ctx: &Context,
     lv: &LustreVolume,
     known_id: Option<&str>,
@@ -137,19 +138,15 @@ pub async fn ensure(
         return Ok(SecurityGroups { ids: net.security_group_ids.clone(), managed: false });
     }
 
-    let uid = names::uid(lv);
+    let uid = ownership::uid(lv);
     let group = match known_id {
         Some(id) => ctx.aws.describe_security_group(id).await?,
         None => None,
     };
     let group = match group {
-        Some(g) if g.tag(tags::OWNER_UID) == Some(uid) => g,
         Some(g) => {
-            return Err(Error::Conflict(format!(
-                "security group {} in status is not tagged {}={uid}; refusing to use it",
-                g.id,
-                tags::OWNER_UID
-            )))
+            ownership::check_ours(&g, uid)?;
+            g
         }
         None => find_or_create(ctx, lv).await?,
     };
@@ -168,29 +165,21 @@ pub async fn ensure(
     Ok(SecurityGroups { ids: vec![group.id], managed: true })
 }
 
-async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGroupInfo> {
-    let uid = names::uid(lv);
-    let mut found = ctx.aws.find_security_groups_by_tag(tags::OWNER_UID, uid).await?;
-    match found.len() {
-        1 => return Ok(found.remove(0)),
-        0 => {}
-        n => {
-            return Err(Error::Conflict(format!(
-                "{n} security groups carry {}={uid}: {}; delete the extra ones",
-                tags::OWNER_UID,
-                found.iter().map(|g| g.id.as_str()).collect::<Vec<_>>().join(", ")
-            )))
-        }
+async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGroup> {
+    let uid = ownership::uid(lv);
+    let found = ctx.aws.security_groups_tagged(lustre_api::tags::OWNER_UID, uid).await?;
+    if let Some(group) = ownership::the_one_owned(found, uid)? {
+        return Ok(group);
     }
     let subnet = ctx.aws.describe_subnet(&lv.spec.network.subnet_id).await?;
-    let name = names::security_group_name(lv);
-    let description = format!("Lustre traffic for LustreVolume {}", names::display(lv));
-    let id = match ctx.aws.create_security_group(&subnet.vpc_id, &name, &description, &owner_tags(lv)).await {
+    let name = ownership::security_group_name(lv);
+    let description = format!("Lustre traffic for LustreVolume {}", ownership::display(lv));
+    let id = match ctx.aws.create_security_group(&subnet.vpc_id, &name, &description, &ownership::owner_tags(lv)).await {
         Ok(id) => id,
         Err(e) if e.is("InvalidGroup.Duplicate") => {
             // Created by an earlier attempt that the tag lookup did not see yet.
-            match ctx.aws.find_security_group_by_name(&subnet.vpc_id, &name).await? {
-                Some(g) if g.tag(tags::OWNER_UID) == Some(uid) => return Ok(g),
+            match ctx.aws.security_group_named(&subnet.vpc_id, &name).await? {
+                Some(g) if ownership::is_ours(&g, uid) => return Ok(g),
                 _ => {
                     return Err(Error::Conflict(format!(
                         "a security group named {name} exists in {} without our owner tag",
@@ -202,42 +191,33 @@ async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGrou
         Err(e) => return Err(e.into()),
     };
     ctx.events.normal(lv, "SecurityGroupCreated", &format!("created security group {id} in {}", subnet.vpc_id)).await;
-    Ok(SecurityGroupInfo { id, vpc_id: subnet.vpc_id, tags: owner_tags(lv), ingress: Vec::new() })
+    Ok(SecurityGroup { id, vpc_id: subnet.vpc_id, tags: ownership::owner_tags(lv), ingress: Vec::new() })
 }
 
 /// Deletes the managed group if it carries this volume's owner tag. Ok once it is gone;
 /// `DependencyViolation` (ENIs of a file system still deleting) becomes `Error::Waiting` for a retry.
-pub async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>) -> Result<()> {
+pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>) -> Result<()> {
     if !lv.spec.network.security_group_ids.is_empty() {
         return Ok(());
     }
-    let uid = names::uid(lv);
-    let groups = match known_id {
-        Some(id) => ctx.aws.describe_security_group(id).await?.into_iter().collect(),
-        None => ctx.aws.find_security_groups_by_tag(tags::OWNER_UID, uid).await?,
+    let uid = ownership::uid(lv);
+    let group = match known_id {
+        Some(id) => ctx.aws.describe_security_group(id).await?,
+        None => ownership::the_one_owned(ctx.aws.security_groups_tagged(lustre_api::tags::OWNER_UID, uid).await?, uid)?,
     };
-    for g in groups {
-        if g.tag(tags::OWNER_UID) != Some(uid) {
-            ctx.events
-                .warning(
-                    lv,
-                    "NotOwned",
-                    &format!("security group {} is not tagged with this volume's UID; leaving it", g.id),
-                )
-                .await;
-            continue;
+    let Some(g) = group else { return Ok(()) };
+    if !ownership::is_ours(&g, uid) {
+        let note = format!("security group {} is not tagged with this volume's UID; leaving it", g.id);
+        ctx.events.warning(lv, "NotOwned", &note).await;
+        return Ok(());
+    }
+    match ctx.aws.delete_security_group(&g.id).await {
+        Ok(()) => ctx.events.normal(lv, "SecurityGroupDeleted", &format!("deleted security group {}", g.id)).await,
+        Err(e) if e.is_not_found() => {}
+        Err(e) if e.is("DependencyViolation") => {
+            return Err(Error::Waiting(format!("security group {} is still in use by network interfaces; retrying", g.id)))
         }
-        match ctx.aws.delete_security_group(&g.id).await {
-            Ok(()) => ctx.events.normal(lv, "SecurityGroupDeleted", &format!("deleted security group {}", g.id)).await,
-            Err(e) if e.is_group_not_found() => {}
-            Err(e) if e.is("DependencyViolation") => {
-                return Err(Error::Waiting(format!(
-                    "security group {} is still in use by network interfaces; retrying",
-                    g.id
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        }
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }
@@ -246,12 +226,15 @@ pub async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>) ->
 mod tests {
     use super::*;
 
-    fn group(id: &str, ingress: &[(i32, i32, &str)]) -> SecurityGroupInfo {
-        SecurityGroupInfo {
+    fn group(id: &str, ingress: &[(i32, i32, &str)]) -> SecurityGroup {
+        SecurityGroup {
             id: id.into(),
             vpc_id: "vpc-1".into(),
-            tags: BTreeMap::new(),
-            ingress: ingress.iter().map(|(f, t, s)| (*f, *t, s.to_string())).collect(),
+            tags: Default::default(),
+            ingress: ingress
+                .iter()
+                .map(|(f, t, s)| IngressRule { from_port: *f, to_port: *t, source: s.to_string() })
+                .collect(),
         }
     }
 

@@ -1,35 +1,263 @@
-//! Status and conditions. `lastTransitionTime` moves only when a condition's status changes, and
-//! the status is written only when something in it changed, so a stable volume causes no writes
-//! and the controller never triggers itself.
+//! Status composition, a pure function: the spec, the previous status and what this pass
+//! observed (an [`Observation`]) give the new status: phase, fields and conditions.
+//! `lastTransitionTime` moves only when a condition's status flips, and the status is written
+//! only when something in it changed, so a stable volume causes no writes and the controller
+//! never triggers itself.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use lustre_api::{LustreVolume, LustreVolumeStatus, Phase};
 use serde_json::{json, Value};
 
-use crate::controller::FIELD_MANAGER;
-use crate::error::Result;
+use crate::aws::{FileSystem, Lifecycle};
+use crate::context::FIELD_MANAGER;
+use crate::error::{Error, Result};
+use crate::file_system::Observed;
+use crate::kubernetes_objects::ClaimPhase;
+use crate::security_group::SecurityGroups;
 
-pub const SECURITY_GROUP_READY: &str = "SecurityGroupReady";
-pub const FILE_SYSTEM_READY: &str = "FileSystemReady";
-pub const CLAIM_BOUND: &str = "ClaimBound";
-pub const READY: &str = "Ready";
+pub(crate) const SECURITY_GROUP_READY: &str = "SecurityGroupReady";
+pub(crate) const FILE_SYSTEM_READY: &str = "FileSystemReady";
+pub(crate) const CLAIM_BOUND: &str = "ClaimBound";
+pub(crate) const READY: &str = "Ready";
+
+/// The step a failure happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    SecurityGroup,
+    FileSystem,
+    KubernetesObjects,
+}
+
+/// What one pass over a volume saw and did.
+#[derive(Debug)]
+pub(crate) struct Observation {
+    /// The spec is invalid: what to change (no step ran).
+    pub(crate) invalid_spec: Option<String>,
+    pub(crate) file_system: Observed,
+    /// The security groups, once that step succeeded.
+    pub(crate) security_groups: Option<SecurityGroups>,
+    /// The claim's phase, once the StorageClass, PV and claim were applied.
+    pub(crate) claim: Option<ClaimPhase>,
+    /// The error that stopped the pass, and where.
+    pub(crate) failure: Option<(Step, Error)>,
+}
+
+impl Default for Observation {
+    fn default() -> Self {
+        Observation {
+            invalid_spec: None,
+            file_system: Observed::Absent,
+            security_groups: None,
+            claim: None,
+            failure: None,
+        }
+    }
+}
+
+/// What the controller should do after a pass that did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Only a spec edit can change anything (invalid spec, Lost, FAILED).
+    AwaitChange,
+    /// Stable: come back at the next resync.
+    Resync,
+    /// Something is still changing.
+    Soon,
+}
+
+/// The phase FSx's lifecycle stands for.
+pub(crate) fn phase_for(fs: &FileSystem) -> Phase {
+    match fs.lifecycle {
+        Lifecycle::Creating => Phase::Creating,
+        Lifecycle::Available if fs.actions_in_progress.is_empty() => Phase::Available,
+        Lifecycle::Available | Lifecycle::Updating => Phase::Updating,
+        Lifecycle::Deleting => Phase::Deleting,
+        Lifecycle::Failed | Lifecycle::Misconfigured | Lifecycle::MisconfiguredUnavailable => Phase::Failed,
+        Lifecycle::Other(_) => Phase::Pending,
+    }
+}
+
+/// The new status of `lv` after a pass that observed `obs`.
+pub(crate) fn compose(lv: &LustreVolume, previous: &LustreVolumeStatus, obs: &Observation, now: Timestamp) -> LustreVolumeStatus {
+    let generation = lv.metadata.generation;
+    let mut st = previous.clone();
+    let set = |st: &mut LustreVolumeStatus, type_: &str, ok: bool, reason: &str, message: &str| {
+        set_condition(st, type_, ok, reason, message, generation, now)
+    };
+    st.observed_generation = generation;
+    st.claim_name = Some(lv.claim_name());
+
+    if let Some(message) = &obs.invalid_spec {
+        st.phase.get_or_insert(Phase::Pending);
+        set(&mut st, READY, false, "InvalidSpec", message);
+        return st;
+    }
+    if let Observed::Lost(id) = &obs.file_system {
+        st.phase = Some(Phase::Lost);
+        st.lifecycle = None;
+        let message = format!(
+            "file system {id} no longer exists in FSx (deleted outside the operator); it is not re-created \
+             automatically. Delete this LustreVolume and create a new one to get a new file system"
+        );
+        set(&mut st, FILE_SYSTEM_READY, false, "Lost", &message);
+        set(&mut st, READY, false, "Lost", &message);
+        return st;
+    }
+
+    match (&obs.security_groups, &obs.failure) {
+        (Some(sgs), _) => {
+            let (reason, message) = if lv.spec.file_system_id.is_some() {
+                ("Adopted", "the adopted file system keeps its own security groups".to_string())
+            } else if sgs.managed {
+                ("Managed", format!("{} admits TCP 988 and 1018-1023", sgs.ids.join(", ")))
+            } else {
+                ("Existing", format!("using existing security groups {}", sgs.ids.join(", ")))
+            };
+            set(&mut st, SECURITY_GROUP_READY, true, reason, &message);
+            st.security_group_id = sgs.ids.first().cloned();
+        }
+        (None, Some((Step::SecurityGroup, e @ (Error::Network(_) | Error::Conflict(_))))) => {
+            set(&mut st, SECURITY_GROUP_READY, false, e.reason(), &e.to_string());
+        }
+        (None, _) => {}
+    }
+
+    match &obs.file_system {
+        Observed::Present(fs) => {
+            st.file_system_id = Some(fs.id.clone());
+            st.lifecycle = Some(fs.lifecycle.as_str().to_string());
+            st.dns_name = fs.dns_name.clone();
+            st.mount_name = fs.mount_name.clone();
+            st.capacity_gib = fs.capacity_gib;
+            let phase = phase_for(fs);
+            st.phase = Some(phase);
+            let (reason, message) = file_system_condition(fs);
+            set(&mut st, FILE_SYSTEM_READY, fs.lifecycle.is_mountable(), &reason, &message);
+            match (&obs.claim, fs.lifecycle.is_mountable()) {
+                (Some(claim), true) => {
+                    let bound = *claim == ClaimPhase::Bound;
+                    let name = lv.claim_name();
+                    let message = format!("PersistentVolumeClaim {name} is {}", claim.as_str());
+                    set(&mut st, CLAIM_BOUND, bound, if bound { "Bound" } else { "Pending" }, &message);
+                    st.claim_phase = Some(claim.as_str().to_string());
+                    st.storage_class_name = Some(crate::ownership::cluster_object_name(lv));
+                    st.persistent_volume_name = Some(crate::ownership::cluster_object_name(lv));
+                    if bound {
+                        set(&mut st, READY, true, "Bound", &format!("mount PersistentVolumeClaim {name}"));
+                    } else {
+                        set(&mut st, READY, false, "ClaimPending", "waiting for the claim to bind");
+                    }
+                }
+                (None, true) => {}
+                (_, false) => {
+                    let message = format!("file system {} is {}", fs.id, fs.lifecycle);
+                    set(&mut st, READY, false, phase.as_str(), &message);
+                }
+            }
+        }
+        Observed::Absent | Observed::Lost(_) => {
+            st.phase.get_or_insert(Phase::Pending);
+        }
+    }
+
+    if let Some((_, e)) = &obs.failure {
+        set(&mut st, READY, false, e.reason(), &e.to_string());
+    }
+    st
+}
+
+/// The status while the finalizer cleans up: phase Deleting and, while it waits or fails, why.
+pub(crate) fn deleting(lv: &LustreVolume, previous: &LustreVolumeStatus, failure: &Error, now: Timestamp) -> LustreVolumeStatus {
+    let mut st = previous.clone();
+    st.phase = Some(Phase::Deleting);
+    set_condition(&mut st, READY, false, failure.reason(), &failure.to_string(), lv.metadata.generation, now);
+    st
+}
+
+/// The status written right after CreateFileSystem answered, before anything else can fail:
+/// the new ID (and the groups it was created with) must survive a crash.
+pub(crate) fn created(previous: &LustreVolumeStatus, fs: &FileSystem, sgs: &SecurityGroups) -> LustreVolumeStatus {
+    let mut st = previous.clone();
+    st.phase = Some(Phase::Creating);
+    st.file_system_id = Some(fs.id.clone());
+    st.security_group_id = sgs.ids.first().cloned();
+    st
+}
+
+/// What to do after a pass that did not fail.
+pub(crate) fn next(obs: &Observation) -> Next {
+    if obs.invalid_spec.is_some() {
+        return Next::AwaitChange;
+    }
+    match &obs.file_system {
+        Observed::Lost(_) => Next::AwaitChange,
+        Observed::Present(fs) if fs.lifecycle == Lifecycle::Failed => Next::AwaitChange,
+        Observed::Present(fs)
+            if fs.lifecycle.is_mountable() && !fs.in_transition() && obs.claim == Some(ClaimPhase::Bound) =>
+        {
+            Next::Resync
+        }
+        _ => Next::Soon,
+    }
+}
+
+fn file_system_condition(fs: &FileSystem) -> (String, String) {
+    let id = &fs.id;
+    match &fs.lifecycle {
+        Lifecycle::Available if fs.actions_in_progress.is_empty() => ("Available".into(), format!("{id} is AVAILABLE")),
+        Lifecycle::Available | Lifecycle::Updating => {
+            ("Updating".into(), format!("{id} is being updated: {}", fs.actions_in_progress.join(", ")))
+        }
+        Lifecycle::Failed => (
+            "Failed".into(),
+            format!("{id} failed: {}", fs.failure.clone().unwrap_or_else(|| "no details from FSx".into())),
+        ),
+        Lifecycle::Misconfigured => (
+            "Misconfigured".into(),
+            format!(
+                "{id} is MISCONFIGURED (recoverable): {}; check its security groups and KMS key",
+                fs.failure.clone().unwrap_or_default()
+            ),
+        ),
+        other => (pascal_case(other.as_str()), format!("{id} is {other}")),
+    }
+}
+
+/// "MISCONFIGURED_UNAVAILABLE" -> "MisconfiguredUnavailable" (a condition reason).
+fn pascal_case(s: &str) -> String {
+    let mut out: String = s
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let lower = w.to_ascii_lowercase();
+            let mut c = lower.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect();
+    if out.is_empty() {
+        out = "Unknown".into();
+    }
+    out
+}
 
 /// Sets condition `type_`, keeping its transition time unless its status flips.
-pub fn set_condition(
+pub(crate) fn set_condition(
     status: &mut LustreVolumeStatus,
     type_: &str,
     ok: bool,
     reason: &str,
     message: &str,
     generation: Option<i64>,
+    now: Timestamp,
 ) {
     let value = if ok { "True" } else { "False" };
     let message: String = message.chars().take(1024).collect();
     match status.conditions.iter_mut().find(|c| c.type_ == type_) {
         Some(c) => {
             if c.status != value {
-                c.last_transition_time = Time(k8s_openapi::jiff::Timestamp::now());
+                c.last_transition_time = Time(now);
             }
             c.status = value.into();
             c.reason = reason.into();
@@ -42,70 +270,39 @@ pub fn set_condition(
             reason: reason.into(),
             message,
             observed_generation: generation,
-            last_transition_time: Time(k8s_openapi::jiff::Timestamp::now()),
+            last_transition_time: Time(now),
         }),
     }
 }
 
-/// Phase for an FSx lifecycle.
-pub fn phase_for_lifecycle(lifecycle: &str) -> Phase {
-    match lifecycle {
-        "CREATING" => Phase::Creating,
-        "AVAILABLE" => Phase::Available,
-        "UPDATING" => Phase::Updating,
-        "DELETING" => Phase::Deleting,
-        "FAILED" | "MISCONFIGURED" => Phase::Failed,
-        _ => Phase::Pending,
-    }
+/// The Ready condition's (reason, message), to tell whether it changed.
+pub(crate) fn ready(st: &LustreVolumeStatus) -> Option<(&str, &str)> {
+    st.conditions.iter().find(|c| c.type_ == READY).map(|c| (c.reason.as_str(), c.message.as_str()))
 }
 
-/// Writes `new` as the status of `lv` if it differs from what `lv` has. Returns whether it wrote.
-pub async fn write_if_changed(api: &Api<LustreVolume>, lv: &LustreVolume, new: &LustreVolumeStatus) -> Result<bool> {
-    let old = lv.status.clone().unwrap_or_default();
-    if &old == new {
+/// Writes `new` as the status of `name` if it differs from `old` (what the apiserver has).
+/// Returns whether it wrote.
+pub(crate) async fn write_if_changed(
+    api: &Api<LustreVolume>,
+    name: &str,
+    old: &LustreVolumeStatus,
+    new: &LustreVolumeStatus,
+) -> Result<bool> {
+    if old == new {
         return Ok(false);
     }
-    let name = lv.metadata.name.as_deref().unwrap_or_default();
     // A merge patch: fields absent from `new` are sent as null so they are removed.
     let mut body = serde_json::to_value(new).unwrap_or(Value::Null);
-    if let (Value::Object(map), Value::Object(old_map)) = (&mut body, serde_json::to_value(&old).unwrap_or(Value::Null))
-    {
+    if let (Value::Object(map), Value::Object(old_map)) = (&mut body, serde_json::to_value(old).unwrap_or(Value::Null)) {
         for key in old_map.keys() {
             map.entry(key.clone()).or_insert(Value::Null);
         }
     }
     let patch = json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "status": body});
-    api.patch_status(
-        name,
-        &PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() },
-        &Patch::Merge(&patch),
-    )
-    .await?;
+    let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+    api.patch_status(name, &params, &Patch::Merge(&patch)).await?;
     Ok(true)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transition_time_moves_only_on_a_status_flip() {
-        let mut s = LustreVolumeStatus::default();
-        set_condition(&mut s, READY, false, "Creating", "a", Some(1));
-        let t0 = s.conditions[0].last_transition_time.clone();
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        set_condition(&mut s, READY, false, "Creating", "b", Some(2));
-        assert_eq!(s.conditions[0].last_transition_time, t0);
-        assert_eq!(s.conditions[0].message, "b");
-        set_condition(&mut s, READY, true, "Bound", "c", Some(2));
-        assert!(s.conditions[0].last_transition_time > t0);
-        assert_eq!(s.conditions.len(), 1);
-    }
-
-    #[test]
-    fn lifecycles_map_to_phases() {
-        assert_eq!(phase_for_lifecycle("CREATING"), Phase::Creating);
-        assert_eq!(phase_for_lifecycle("AVAILABLE"), Phase::Available);
-        assert_eq!(phase_for_lifecycle("MISCONFIGURED"), Phase::Failed);
-    }
-}
+mod tests;

@@ -1,0 +1,122 @@
+//! FSx calls, one small function each.
+
+use aws_sdk_fsx::types::{
+    AutoImportPolicyType, CreateFileSystemLustreConfiguration, DataCompressionType, DeleteFileSystemLustreConfiguration,
+    DriveCacheType, FileSystemType, LustreDeploymentType, StorageType, Tag,
+};
+
+use super::{Aws, AwsError, ErrorKind, FileSystem, FileSystemRequest, Lifecycle};
+
+impl Aws {
+    /// Describes up to 50 file systems by ID (`FileSystemNotFound` if any is unknown).
+    #[tracing::instrument(skip(self), err)]
+    pub(crate) async fn describe_file_systems(&self, ids: &[String]) -> Result<Vec<FileSystem>, AwsError> {
+        let request = self.fsx.describe_file_systems().set_file_system_ids(Some(ids.to_vec()));
+        let out = self.call("fsx", "DescribeFileSystems", request.send()).await?;
+        Ok(out.file_systems().iter().map(file_system).collect())
+    }
+
+    /// All Lustre file systems carrying `tag_key = tag_value` (pages through the account).
+    #[tracing::instrument(skip(self), err)]
+    pub(crate) async fn file_systems_tagged(&self, tag_key: &str, tag_value: &str) -> Result<Vec<FileSystem>, AwsError> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let request = self.fsx.describe_file_systems().set_next_token(token.clone());
+            let out = self.call("fsx", "DescribeFileSystems", request.send()).await?;
+            found.extend(
+                out.file_systems()
+                    .iter()
+                    .filter(|fs| fs.file_system_type() == Some(&FileSystemType::Lustre))
+                    .map(file_system)
+                    .filter(|fs| fs.tags.get(tag_key).map(String::as_str) == Some(tag_value)),
+            );
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Creates a Lustre file system (idempotent through the request's client token).
+    #[tracing::instrument(skip(self, request), fields(token = %request.client_request_token), err)]
+    pub(crate) async fn create_file_system(&self, request: &FileSystemRequest) -> Result<FileSystem, AwsError> {
+        let r = request;
+        let mut lustre = CreateFileSystemLustreConfiguration::builder()
+            .deployment_type(LustreDeploymentType::from(r.deployment_type.as_str()))
+            .set_per_unit_storage_throughput(r.per_unit_storage_throughput)
+            .set_drive_cache_type(r.drive_cache_type.map(|d| DriveCacheType::from(d.as_str())))
+            .set_data_compression_type(r.data_compression.map(|c| DataCompressionType::from(c.as_str())))
+            .set_weekly_maintenance_start_time(r.weekly_maintenance_start_time.clone())
+            .set_automatic_backup_retention_days(r.automatic_backup_retention_days)
+            .set_import_path(r.import_path.clone())
+            .set_export_path(r.export_path.clone());
+        if let Some(p) = r.auto_import_policy {
+            lustre = lustre.auto_import_policy(AutoImportPolicyType::from(p.as_str()));
+        }
+        let tags: Vec<Tag> = r.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let call = self
+            .fsx
+            .create_file_system()
+            .client_request_token(&r.client_request_token)
+            .file_system_type(FileSystemType::Lustre)
+            .storage_capacity(r.capacity_gib)
+            .storage_type(StorageType::from(r.storage_type.as_str()))
+            .subnet_ids(&r.subnet_id)
+            .set_security_group_ids(Some(r.security_group_ids.clone()))
+            .file_system_type_version(r.lustre_version.as_str())
+            .set_kms_key_id(r.kms_key_id.clone())
+            .lustre_configuration(lustre.build())
+            .set_tags(Some(tags));
+        let out = self.call("fsx", "CreateFileSystem", call.send()).await?;
+        out.file_system().map(file_system).ok_or_else(|| AwsError {
+            operation: "CreateFileSystem",
+            kind: ErrorKind::Transient,
+            code: "MalformedResponse".into(),
+            message: "CreateFileSystem answered without a file system".into(),
+        })
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    pub(crate) async fn grow_file_system(&self, id: &str, capacity_gib: i32) -> Result<(), AwsError> {
+        let request = self.fsx.update_file_system().file_system_id(id).storage_capacity(capacity_gib);
+        self.call("fsx", "UpdateFileSystem", request.send()).await.map(|_| ())
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    pub(crate) async fn delete_file_system(&self, id: &str, skip_final_backup: bool) -> Result<(), AwsError> {
+        let lustre = DeleteFileSystemLustreConfiguration::builder().skip_final_backup(skip_final_backup).build();
+        let request = self.fsx.delete_file_system().file_system_id(id).lustre_configuration(lustre);
+        self.call("fsx", "DeleteFileSystem", request.send()).await.map(|_| ())
+    }
+}
+
+fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
+    let lustre = fs.lustre_configuration();
+    FileSystem {
+        id: fs.file_system_id().unwrap_or_default().to_string(),
+        lifecycle: Lifecycle::from_fsx(fs.lifecycle().map(|l| l.as_str()).unwrap_or_default()),
+        dns_name: fs.dns_name().map(str::to_string),
+        mount_name: lustre.and_then(|l| l.mount_name()).map(str::to_string),
+        capacity_gib: fs.storage_capacity(),
+        failure: fs.failure_details().and_then(|f| f.message()).map(str::to_string),
+        tags: fs
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+            .collect(),
+        actions_in_progress: fs
+            .administrative_actions()
+            .iter()
+            .filter(|a| a.status().is_some_and(|s| matches!(s.as_str(), "PENDING" | "IN_PROGRESS")))
+            .map(|a| {
+                format!(
+                    "{} {} {}%",
+                    a.administrative_action_type().map(|t| t.as_str()).unwrap_or("UPDATE"),
+                    a.status().map(|s| s.as_str()).unwrap_or(""),
+                    a.progress_percent().unwrap_or(0)
+                )
+            })
+            .collect(),
+    }
+}

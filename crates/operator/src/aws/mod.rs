@@ -1,0 +1,181 @@
+//! The whole AWS surface of the operator. The SDK clients are private to this module: steps hand
+//! it domain values ([`FileSystemRequest`], IDs, [`IngressRule`]s) and get domain values back
+//! ([`FileSystem`], [`SecurityGroup`], [`Subnet`]). Every call is one small function in
+//! [`fsx`] or [`ec2`], counted in the metrics by service, operation and outcome, and every
+//! failure is classified from the SDK's error metadata into an [`ErrorKind`].
+
+mod ec2;
+mod fsx;
+mod model;
+
+use std::future::Future;
+use std::time::Instant;
+
+use aws_sdk_fsx::error::{ProvideErrorMetadata, SdkError};
+
+pub(crate) use model::{FileSystem, FileSystemRequest, IngressRule, Lifecycle, SecurityGroup, Subnet};
+
+use crate::metrics::Metrics;
+
+/// What the controller does about a failed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
+    /// AWS asked us to slow down: back off.
+    Throttled,
+    /// The request did not complete (network, timeout, 5xx): retry with backoff.
+    Transient,
+    /// The resource does not exist.
+    NotFound,
+    /// The resource exists or is in a state that conflicts with the request (duplicate,
+    /// dependency, token reused with other parameters, a task running).
+    Conflict,
+    /// AWS refused the request as such; the code and message say why.
+    Terminal,
+}
+
+/// An AWS call that failed: what kind of failure, AWS's error code and its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {code}: {message}")]
+pub struct AwsError {
+    pub(crate) operation: &'static str,
+    pub(crate) kind: ErrorKind,
+    /// AWS's error code, or the SDK's failure kind when the request never got an answer.
+    pub(crate) code: String,
+    pub(crate) message: String,
+}
+
+impl AwsError {
+    pub(crate) fn is(&self, code: &str) -> bool {
+        self.code == code
+    }
+
+    pub(crate) fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+
+    /// Whether retrying the same call later may succeed on its own.
+    pub(crate) fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient)
+    }
+}
+
+/// Classifies an AWS error code (and the HTTP status it came with).
+pub(crate) fn classify(code: &str, http_status: Option<u16>) -> ErrorKind {
+    match code {
+        "ThrottlingException" | "Throttling" | "RequestLimitExceeded" | "TooManyRequestsException"
+        | "RequestThrottled" | "SlowDown" => ErrorKind::Throttled,
+        "InternalServerError" | "InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable" => {
+            ErrorKind::Transient
+        }
+        "InvalidGroup.Duplicate"
+        | "InvalidPermission.Duplicate"
+        | "DependencyViolation"
+        | "IncompatibleParameterError"
+        | "DataRepositoryTaskExecuting"
+        | "BackupInProgress" => ErrorKind::Conflict,
+        c if c.ends_with("NotFound") || c.ends_with(".NotFound") => ErrorKind::NotFound,
+        _ if http_status.is_some_and(|s| s >= 500) => ErrorKind::Transient,
+        _ => ErrorKind::Terminal,
+    }
+}
+
+/// Turns an SDK failure into an [`AwsError`], using the SDK's error variant and metadata only.
+fn from_sdk<E>(operation: &'static str, error: SdkError<E>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let (kind, code) = match &error {
+        SdkError::ConstructionFailure(_) => (ErrorKind::Terminal, "ConstructionFailure".to_string()),
+        SdkError::TimeoutError(_) => (ErrorKind::Transient, "TimeoutError".to_string()),
+        SdkError::DispatchFailure(_) => (ErrorKind::Transient, "DispatchFailure".to_string()),
+        SdkError::ResponseError(_) => (ErrorKind::Transient, "ResponseError".to_string()),
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            match error.code() {
+                Some(code) => (classify(code, Some(status)), code.to_string()),
+                None => (classify("", Some(status)), format!("Http{status}")),
+            }
+        }
+        _ => (ErrorKind::Transient, "Unknown".to_string()),
+    };
+    let message = error.message().map(str::to_string).unwrap_or_else(|| error_chain(&error));
+    AwsError { operation, kind, code, message }
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// FSx and EC2 clients plus the metrics they report to.
+#[derive(Clone)]
+pub struct Aws {
+    fsx: aws_sdk_fsx::Client,
+    ec2: aws_sdk_ec2::Client,
+    metrics: Metrics,
+}
+
+impl Aws {
+    pub fn new(config: &aws_config::SdkConfig, metrics: Metrics) -> Aws {
+        Aws { fsx: aws_sdk_fsx::Client::new(config), ec2: aws_sdk_ec2::Client::new(config), metrics }
+    }
+
+    /// Runs one SDK call, records it in the metrics and classifies its failure.
+    async fn call<T, E>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        fut: impl Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<T, AwsError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let start = Instant::now();
+        let result = fut.await;
+        let elapsed = start.elapsed();
+        match result {
+            Ok(v) => {
+                self.metrics.aws_call(service, operation, "ok", elapsed);
+                Ok(v)
+            }
+            Err(e) => {
+                let e = from_sdk(operation, e);
+                self.metrics.aws_call(service, operation, &e.code, elapsed);
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified_into_what_the_controller_acts_on() {
+        assert_eq!(classify("ThrottlingException", Some(400)), ErrorKind::Throttled);
+        assert_eq!(classify("RequestLimitExceeded", Some(503)), ErrorKind::Throttled);
+        assert_eq!(classify("InternalServerError", Some(500)), ErrorKind::Transient);
+        assert_eq!(classify("SomethingNew", Some(502)), ErrorKind::Transient);
+        assert_eq!(classify("FileSystemNotFound", Some(400)), ErrorKind::NotFound);
+        assert_eq!(classify("InvalidGroup.NotFound", Some(400)), ErrorKind::NotFound);
+        assert_eq!(classify("DependencyViolation", Some(400)), ErrorKind::Conflict);
+        assert_eq!(classify("IncompatibleParameterError", Some(400)), ErrorKind::Conflict);
+        assert_eq!(classify("ServiceLimitExceeded", Some(400)), ErrorKind::Terminal);
+        assert_eq!(classify("BadRequest", Some(400)), ErrorKind::Terminal);
+    }
+
+    #[test]
+    fn sdk_failures_without_an_answer_are_transient() {
+        let e: SdkError<aws_sdk_fsx::operation::describe_file_systems::DescribeFileSystemsError> =
+            SdkError::timeout_error("took too long");
+        let e = from_sdk("DescribeFileSystems", e);
+        assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Transient, "TimeoutError"));
+        assert!(e.is_retryable());
+    }
+}

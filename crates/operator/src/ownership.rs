@@ -1,0 +1,181 @@
+//! Ownership in one place: the tags and labels that mark what a LustreVolume owns, the names
+//! derived from its UID, and the two checks every step uses on every path (delete included):
+//! "which of these carries this owner's tag (0 -> none, 1 -> it, more -> conflict)" and
+//! "is this one ours".
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use lustre_api::{tags, LustreVolume};
+
+use crate::aws::{FileSystem, SecurityGroup};
+use crate::error::{Error, Result};
+
+/// The owner's UID ("" for an object not read from the apiserver).
+pub(crate) fn uid(lv: &LustreVolume) -> &str {
+    lv.metadata.uid.as_deref().unwrap_or_default()
+}
+
+/// "namespace/name", for messages.
+pub(crate) fn display(lv: &LustreVolume) -> String {
+    format!(
+        "{}/{}",
+        lv.metadata.namespace.as_deref().unwrap_or_default(),
+        lv.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+/// Name of the StorageClass and the PersistentVolume (cluster-scoped, so named by UID).
+pub(crate) fn cluster_object_name(lv: &LustreVolume) -> String {
+    format!("lustre-{}", uid(lv))
+}
+
+/// Name of the managed security group (unique per VPC).
+pub(crate) fn security_group_name(lv: &LustreVolume) -> String {
+    format!("lustre-operator-{}", uid(lv))
+}
+
+/// CreateFileSystem's idempotency token: 1-63 characters of [A-Za-z0-9_.-].
+pub(crate) fn client_request_token(lv: &LustreVolume) -> String {
+    format!("lustre-{}", uid(lv))
+}
+
+/// The AWS tags every resource of this volume carries (the user's extra tags first, so the
+/// operator's own always win).
+pub(crate) fn owner_tags(lv: &LustreVolume) -> BTreeMap<String, String> {
+    let mut t: BTreeMap<String, String> = lv.spec.tags.clone();
+    t.insert(tags::OWNER_UID.into(), uid(lv).to_string());
+    t.insert(tags::OWNER_NAMESPACE.into(), lv.metadata.namespace.clone().unwrap_or_default());
+    t.insert(tags::OWNER_NAME.into(), lv.metadata.name.clone().unwrap_or_default());
+    t.insert(tags::MANAGED_BY.into(), tags::MANAGED_BY_VALUE.into());
+    t.insert("Name".into(), display(lv));
+    t
+}
+
+/// Labels on the Kubernetes objects the volume owns, pointing back at it.
+pub(crate) fn owner_labels(lv: &LustreVolume) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (tags::OWNER_UID.to_string(), uid(lv).to_string()),
+        (tags::LABEL_OWNER_NAMESPACE.to_string(), lv.metadata.namespace.clone().unwrap_or_default()),
+        (tags::LABEL_OWNER_NAME.to_string(), lv.metadata.name.clone().unwrap_or_default()),
+        (tags::MANAGED_BY.to_string(), tags::MANAGED_BY_VALUE.to_string()),
+    ])
+}
+
+/// An AWS resource that carries tags.
+pub(crate) trait Tagged {
+    /// What it is, for messages ("file system", "security group").
+    const KIND: &'static str;
+    fn id(&self) -> &str;
+    fn tag(&self, key: &str) -> Option<&str>;
+}
+
+impl Tagged for FileSystem {
+    const KIND: &'static str = "file system";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
+}
+
+impl Tagged for SecurityGroup {
+    const KIND: &'static str = "security group";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
+}
+
+/// Whether `resource` carries the owner tag of the volume with `owner_uid`.
+pub(crate) fn is_ours<T: Tagged>(resource: &T, owner_uid: &str) -> bool {
+    !owner_uid.is_empty() && resource.tag(tags::OWNER_UID) == Some(owner_uid)
+}
+
+/// `Ok` when `resource` is ours; the conflict to report otherwise.
+pub(crate) fn check_ours<T: Tagged>(resource: &T, owner_uid: &str) -> Result<()> {
+    if is_ours(resource, owner_uid) {
+        Ok(())
+    } else {
+        Err(Error::Conflict(format!(
+            "{} {} is not tagged {}={owner_uid}; refusing to manage it",
+            T::KIND,
+            resource.id(),
+            tags::OWNER_UID
+        )))
+    }
+}
+
+/// Of `found`, the one resource that carries the owner tag: none, it, or a conflict when
+/// several do (they are named, so a person can delete the extra ones).
+pub(crate) fn the_one_owned<T: Tagged>(found: Vec<T>, owner_uid: &str) -> Result<Option<T>> {
+    let mut ours: Vec<T> = found.into_iter().filter(|r| is_ours(r, owner_uid)).collect();
+    match ours.len() {
+        0 => Ok(None),
+        1 => Ok(ours.pop()),
+        n => Err(Error::Conflict(format!(
+            "{n} {}s carry {}={owner_uid}: {}; delete the extra ones",
+            T::KIND,
+            tags::OWNER_UID,
+            ours.iter().map(|r| r.id()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Whether the volume owns the namespaced object (owner reference with its UID).
+pub(crate) fn owns_object(meta: &ObjectMeta, lv: &LustreVolume) -> bool {
+    meta.owner_references.iter().flatten().any(|o| Some(&o.uid) == lv.metadata.uid.as_ref())
+}
+
+/// Whether a cluster-scoped object carries the owner label of the volume.
+pub(crate) fn labelled_for(meta: &ObjectMeta, lv: &LustreVolume) -> bool {
+    meta.labels.as_ref().and_then(|l| l.get(tags::OWNER_UID)).map(String::as_str) == Some(uid(lv))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fs(id: &str, owner: Option<&str>) -> FileSystem {
+        let mut f = FileSystem { id: id.into(), ..Default::default() };
+        if let Some(o) = owner {
+            f.tags.insert(tags::OWNER_UID.into(), o.into());
+        }
+        f
+    }
+
+    #[test]
+    fn zero_one_or_many_owned() {
+        assert_eq!(the_one_owned(vec![fs("fs-1", Some("b"))], "a").ok(), Some(None));
+        assert_eq!(the_one_owned(vec![fs("fs-1", Some("a")), fs("fs-2", None)], "a").ok().flatten().map(|f| f.id), Some("fs-1".into()));
+        let err = the_one_owned(vec![fs("fs-1", Some("a")), fs("fs-2", Some("a"))], "a").err().map(|e| e.to_string());
+        assert!(err.is_some_and(|m| m.contains("2 file systems") && m.contains("fs-1, fs-2")));
+    }
+
+    #[test]
+    fn ours_needs_the_exact_uid() {
+        assert!(is_ours(&fs("fs-1", Some("a")), "a"));
+        assert!(!is_ours(&fs("fs-1", Some("b")), "a"));
+        assert!(!is_ours(&fs("fs-1", None), ""));
+        assert!(check_ours(&fs("fs-1", None), "a").is_err());
+    }
+
+    #[test]
+    fn operator_tags_override_user_tags() {
+        let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
+            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+            "metadata": {"name": "v", "namespace": "ns", "uid": "u-1"},
+            "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": "subnet-0123456789abcdef0"},
+                     "tags": {"Name": "mine", "team": "ml"}}
+        }))
+        .expect("fixture parses");
+        lv.metadata.uid = Some("u-1".into());
+        let t = owner_tags(&lv);
+        assert_eq!(t["Name"], "ns/v");
+        assert_eq!(t["team"], "ml");
+        assert_eq!(t[tags::OWNER_UID], "u-1");
+    }
+}
