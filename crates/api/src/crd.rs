@@ -1,6 +1,9 @@
 //! The CustomResourceDefinition: the schema derived from the Rust types plus the admission rules
 //! (CEL `x-kubernetes-validations`) and the length limits that keep those rules within the
 //! apiserver's cost budget.
+//!
+//! Every rule is a named constant so that [`crate::validation::validate`] reports the very same
+//! message when it finds the same problem (the operator re-checks specs before any AWS call).
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -10,7 +13,7 @@ use crate::types::LustreVolume;
 
 /// One admission rule on `spec`. `rule` is CEL with `self` bound to the spec (and `oldSelf` to the
 /// previous spec for transition rules); `message` says what to change.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpecRule {
     pub rule: &'static str,
     pub message: &'static str,
@@ -22,86 +25,190 @@ const fn r(rule: &'static str, message: &'static str, field_path: &'static str) 
     SpecRule { rule, message, field_path }
 }
 
+// ---- rules evaluated on create and update -------------------------------------------------------
+
+pub(crate) const CAPACITY_REQUIRED: SpecRule = r(
+    "has(self.fileSystemId) || has(self.storageCapacityGiB)",
+    "storageCapacityGiB is required unless fileSystemId adopts an existing file system",
+    ".storageCapacityGiB",
+);
+pub(crate) const CAPACITY_MINIMUM: SpecRule = r(
+    "!has(self.storageCapacityGiB) || self.storageCapacityGiB >= 1200",
+    "storageCapacityGiB must be at least 1200",
+    ".storageCapacityGiB",
+);
+pub(crate) const CAPACITY_SCRATCH_1: SpecRule = r(
+    "!has(self.storageCapacityGiB) || self.deploymentType != 'SCRATCH_1' || self.storageCapacityGiB == 1200 || self.storageCapacityGiB == 2400 || self.storageCapacityGiB % 3600 == 0",
+    "storageCapacityGiB for SCRATCH_1 must be 1200, 2400 or a multiple of 3600",
+    ".storageCapacityGiB",
+);
+pub(crate) const CAPACITY_SSD: SpecRule = r(
+    "!has(self.storageCapacityGiB) || self.deploymentType == 'SCRATCH_1' || self.storageType != 'SSD' || self.storageCapacityGiB == 1200 || self.storageCapacityGiB == 2400 || self.storageCapacityGiB % 2400 == 0",
+    "storageCapacityGiB for SCRATCH_2, PERSISTENT_1 and PERSISTENT_2 on SSD must be 1200, 2400 or a multiple of 2400",
+    ".storageCapacityGiB",
+);
+pub(crate) const CAPACITY_HDD: SpecRule = r(
+    "!has(self.storageCapacityGiB) || self.storageType != 'HDD' || !has(self.perUnitStorageThroughput) || (self.perUnitStorageThroughput == 12 ? self.storageCapacityGiB % 6000 == 0 : self.storageCapacityGiB % 1800 == 0)",
+    "storageCapacityGiB on HDD must be a multiple of 6000 with perUnitStorageThroughput 12, or of 1800 with 40",
+    ".storageCapacityGiB",
+);
+pub(crate) const THROUGHPUT_NOT_FOR_SCRATCH: SpecRule = r(
+    "!(self.deploymentType in ['SCRATCH_1', 'SCRATCH_2']) || !has(self.perUnitStorageThroughput)",
+    "perUnitStorageThroughput is not allowed for SCRATCH_1 and SCRATCH_2 deployments; remove it",
+    ".perUnitStorageThroughput",
+);
+pub(crate) const THROUGHPUT_REQUIRED: SpecRule = r(
+    "!(self.deploymentType in ['PERSISTENT_1', 'PERSISTENT_2']) || has(self.perUnitStorageThroughput)",
+    "perUnitStorageThroughput is required for PERSISTENT_1 (SSD: 50, 100, 200; HDD: 12, 40) and PERSISTENT_2 (125, 250, 500, 1000)",
+    ".perUnitStorageThroughput",
+);
+pub(crate) const THROUGHPUT_PERSISTENT_1_SSD: SpecRule = r(
+    "self.deploymentType != 'PERSISTENT_1' || self.storageType != 'SSD' || !has(self.perUnitStorageThroughput) || self.perUnitStorageThroughput in [50, 100, 200]",
+    "perUnitStorageThroughput for PERSISTENT_1 on SSD must be 50, 100 or 200",
+    ".perUnitStorageThroughput",
+);
+pub(crate) const THROUGHPUT_PERSISTENT_1_HDD: SpecRule = r(
+    "self.deploymentType != 'PERSISTENT_1' || self.storageType != 'HDD' || !has(self.perUnitStorageThroughput) || self.perUnitStorageThroughput in [12, 40]",
+    "perUnitStorageThroughput for PERSISTENT_1 on HDD must be 12 or 40",
+    ".perUnitStorageThroughput",
+);
+pub(crate) const THROUGHPUT_PERSISTENT_2: SpecRule = r(
+    "self.deploymentType != 'PERSISTENT_2' || !has(self.perUnitStorageThroughput) || self.perUnitStorageThroughput in [125, 250, 500, 1000]",
+    "perUnitStorageThroughput for PERSISTENT_2 must be 125, 250, 500 or 1000",
+    ".perUnitStorageThroughput",
+);
+pub(crate) const HDD_ONLY_PERSISTENT_1: SpecRule = r(
+    "self.storageType != 'HDD' || self.deploymentType == 'PERSISTENT_1'",
+    "storageType HDD is only available with deploymentType PERSISTENT_1; use SSD",
+    ".storageType",
+);
+pub(crate) const DRIVE_CACHE_REQUIRED: SpecRule = r(
+    "self.storageType != 'HDD' || has(self.driveCacheType)",
+    "driveCacheType (NONE or READ) is required with storageType HDD",
+    ".driveCacheType",
+);
+pub(crate) const DRIVE_CACHE_ONLY_HDD: SpecRule = r(
+    "self.storageType == 'HDD' || !has(self.driveCacheType)",
+    "driveCacheType is only allowed with storageType HDD; remove it",
+    ".driveCacheType",
+);
+pub(crate) const KMS_ONLY_PERSISTENT: SpecRule = r(
+    "!has(self.kmsKeyId) || self.deploymentType in ['PERSISTENT_1', 'PERSISTENT_2']",
+    "kmsKeyId is only allowed for PERSISTENT_1 and PERSISTENT_2 (scratch file systems are encrypted with an AWS-owned key); remove it",
+    ".kmsKeyId",
+);
+pub(crate) const PERSISTENT_2_VERSION: SpecRule = r(
+    "self.deploymentType != 'PERSISTENT_2' || self.lustreVersion != '2.10'",
+    "PERSISTENT_2 needs lustreVersion 2.12 or 2.15",
+    ".lustreVersion",
+);
+pub(crate) const S3_NOT_PERSISTENT_2: SpecRule = r(
+    "!has(self.s3) || self.deploymentType != 'PERSISTENT_2'",
+    "s3 (the S3 import/export link) is only available for SCRATCH_1, SCRATCH_2 and PERSISTENT_1; remove it or change deploymentType",
+    ".s3",
+);
+pub(crate) const S3_NEEDS_IMPORT_PATH: SpecRule = r(
+    "!has(self.s3) || has(self.s3.importPath) || (!has(self.s3.exportPath) && !has(self.s3.autoImportPolicy))",
+    "s3.exportPath and s3.autoImportPolicy need s3.importPath",
+    ".s3",
+);
+pub(crate) const S3_IMPORT_PATH_URL: SpecRule = r(
+    "!has(self.s3) || !has(self.s3.importPath) || self.s3.importPath.matches('^s3://[a-z0-9.-]{3,63}(/|$)')",
+    "s3.importPath must be an S3 URL (s3://bucket/prefix) whose bucket name has 3 to 63 lowercase letters, digits, '.' or '-'",
+    ".s3.importPath",
+);
+pub(crate) const S3_EXPORT_PATH_URL: SpecRule = r(
+    "!has(self.s3) || !has(self.s3.exportPath) || self.s3.exportPath.matches('^s3://[a-z0-9.-]{3,63}(/|$)')",
+    "s3.exportPath must be an S3 URL (s3://bucket/prefix) whose bucket name has 3 to 63 lowercase letters, digits, '.' or '-'",
+    ".s3.exportPath",
+);
+pub(crate) const BACKUP_DAYS_RANGE: SpecRule = r(
+    "!has(self.automaticBackupRetentionDays) || (self.automaticBackupRetentionDays >= 0 && self.automaticBackupRetentionDays <= 90)",
+    "automaticBackupRetentionDays must be between 0 and 90",
+    ".automaticBackupRetentionDays",
+);
+pub(crate) const BACKUP_ONLY_PERSISTENT: SpecRule = r(
+    "!has(self.automaticBackupRetentionDays) || self.automaticBackupRetentionDays == 0 || self.deploymentType in ['PERSISTENT_1', 'PERSISTENT_2']",
+    "automaticBackupRetentionDays is only available for PERSISTENT_1 and PERSISTENT_2; remove it",
+    ".automaticBackupRetentionDays",
+);
+pub(crate) const WEEKLY_MAINTENANCE_FORMAT: SpecRule = r(
+    "!has(self.weeklyMaintenanceStartTime) || self.weeklyMaintenanceStartTime.matches('^[1-7]:([01][0-9]|2[0-3]):[0-5][0-9]$')",
+    "weeklyMaintenanceStartTime must be d:HH:MM in UTC, with d from 1 (Monday) to 7 (Sunday), for example 7:03:00",
+    ".weeklyMaintenanceStartTime",
+);
+pub(crate) const SUBNET_ID_FORMAT: SpecRule = r(
+    "self.network.subnetId.matches('^subnet-[0-9a-f]{8,17}$')",
+    "network.subnetId must be a subnet ID such as subnet-0123456789abcdef0",
+    ".network.subnetId",
+);
+pub(crate) const SECURITY_GROUP_ID_FORMAT: SpecRule = r(
+    "!has(self.network.securityGroupIds) || self.network.securityGroupIds.all(g, g.matches('^sg-[0-9a-f]{8,17}$'))",
+    "network.securityGroupIds must be security group IDs such as sg-0123456789abcdef0",
+    ".network.securityGroupIds",
+);
+pub(crate) const CLIENT_SECURITY_GROUP_ID_FORMAT: SpecRule = r(
+    "!has(self.network.clientSecurityGroupIds) || self.network.clientSecurityGroupIds.all(g, g.matches('^sg-[0-9a-f]{8,17}$'))",
+    "network.clientSecurityGroupIds must be security group IDs such as sg-0123456789abcdef0",
+    ".network.clientSecurityGroupIds",
+);
+pub(crate) const NETWORK_EXCLUSIVE: SpecRule = r(
+    "!has(self.network.securityGroupIds) || size(self.network.securityGroupIds) == 0 || ((!has(self.network.clientSecurityGroupIds) || size(self.network.clientSecurityGroupIds) == 0) && (!has(self.network.clientCidrs) || size(self.network.clientCidrs) == 0))",
+    "network.clientSecurityGroupIds and network.clientCidrs configure the managed security group; with network.securityGroupIds, open the Lustre ports in those groups instead",
+    ".network",
+);
+pub(crate) const FILE_SYSTEM_ID_FORMAT: SpecRule = r(
+    "!has(self.fileSystemId) || self.fileSystemId.matches('^fs-[0-9a-f]{8,17}$')",
+    "fileSystemId must be a file system ID such as fs-0123456789abcdef0",
+    ".fileSystemId",
+);
+pub(crate) const CLAIM_NAME_FORMAT: SpecRule = r(
+    "!has(self.claim.name) || self.claim.name.matches('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')",
+    "claim.name must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+    ".claim.name",
+);
+/// Whitespace as Rust's `char::is_whitespace` sees it (Unicode White_Space), written for RE2.
+pub(crate) const MOUNT_OPTIONS_FORMAT: SpecRule = r(
+    r"!has(self.mountOptions) || self.mountOptions.all(o, size(o) > 0 && !o.matches('[\\s\\x0B\\x{85}\\p{Z}]'))",
+    "mountOptions must be non-empty and contain no whitespace",
+    ".mountOptions",
+);
+
 /// Rules evaluated on create and update.
 pub const SPEC_RULES: &[SpecRule] = &[
-    r("has(self.fileSystemId) || has(self.storageCapacityGiB)",
-      "storageCapacityGiB is required unless fileSystemId adopts an existing file system",
-      ".storageCapacityGiB"),
-    r("!has(self.storageCapacityGiB) || self.storageCapacityGiB >= 1200",
-      "storageCapacityGiB must be at least 1200",
-      ".storageCapacityGiB"),
-    r("!has(self.storageCapacityGiB) || self.deploymentType != 'SCRATCH_1' || self.storageCapacityGiB == 1200 || self.storageCapacityGiB == 2400 || self.storageCapacityGiB % 3600 == 0",
-      "storageCapacityGiB for SCRATCH_1 must be 1200, 2400 or a multiple of 3600",
-      ".storageCapacityGiB"),
-    r("!has(self.storageCapacityGiB) || self.deploymentType == 'SCRATCH_1' || self.storageType != 'SSD' || self.storageCapacityGiB == 1200 || self.storageCapacityGiB == 2400 || self.storageCapacityGiB % 2400 == 0",
-      "storageCapacityGiB for SCRATCH_2, PERSISTENT_1 and PERSISTENT_2 on SSD must be 1200, 2400 or a multiple of 2400",
-      ".storageCapacityGiB"),
-    r("!has(self.storageCapacityGiB) || self.storageType != 'HDD' || !has(self.perUnitStorageThroughput) || (self.perUnitStorageThroughput == 12 ? self.storageCapacityGiB % 6000 == 0 : self.storageCapacityGiB % 1800 == 0)",
-      "storageCapacityGiB on HDD must be a multiple of 6000 with perUnitStorageThroughput 12, or of 1800 with 40",
-      ".storageCapacityGiB"),
-    r("!(self.deploymentType in ['SCRATCH_1', 'SCRATCH_2']) || !has(self.perUnitStorageThroughput)",
-      "perUnitStorageThroughput is not allowed for SCRATCH_1 and SCRATCH_2 deployments; remove it",
-      ".perUnitStorageThroughput"),
-    r("!(self.deploymentType in ['PERSISTENT_1', 'PERSISTENT_2']) || has(self.perUnitStorageThroughput)",
-      "perUnitStorageThroughput is required for PERSISTENT_1 (SSD: 50, 100, 200; HDD: 12, 40) and PERSISTENT_2 (125, 250, 500, 1000)",
-      ".perUnitStorageThroughput"),
-    r("self.deploymentType != 'PERSISTENT_1' || self.storageType != 'SSD' || !has(self.perUnitStorageThroughput) || self.perUnitStorageThroughput in [50, 100, 200]",
-      "perUnitStorageThroughput for PERSISTENT_1 on SSD must be 50, 100 or 200",
-      ".perUnitStorageThroughput"),
-    r("self.deploymentType != 'PERSISTENT_1' || self.storageType != 'HDD' || !has(self.perUnitStorageThroughput) || self.perUnitStorageThroughput in [12, 40]",
-      "perUnitStorageThroughput for PERSISTENT_1 on HDD must be 12 or 40",
-      ".perUnitStorageThroughput"),
-    r("self.deploymentType != 'PERSISTENT_2' || !has(self.perUnitStorageThroughput) || self.perUnitStorageThroughput in [125, 250, 500, 1000]",
-      "perUnitStorageThroughput for PERSISTENT_2 must be 125, 250, 500 or 1000",
-      ".perUnitStorageThroughput"),
-    r("self.storageType != 'HDD' || self.deploymentType == 'PERSISTENT_1'",
-      "storageType HDD is only available with deploymentType PERSISTENT_1; use SSD",
-      ".storageType"),
-    r("self.storageType != 'HDD' || has(self.driveCacheType)",
-      "driveCacheType (NONE or READ) is required with storageType HDD",
-      ".driveCacheType"),
-    r("self.storageType == 'HDD' || !has(self.driveCacheType)",
-      "driveCacheType is only allowed with storageType HDD; remove it",
-      ".driveCacheType"),
-    r("!has(self.kmsKeyId) || self.deploymentType in ['PERSISTENT_1', 'PERSISTENT_2']",
-      "kmsKeyId is only allowed for PERSISTENT_1 and PERSISTENT_2 (scratch file systems are encrypted with an AWS-owned key); remove it",
-      ".kmsKeyId"),
-    r("self.deploymentType != 'PERSISTENT_2' || self.lustreVersion != '2.10'",
-      "PERSISTENT_2 needs lustreVersion 2.12 or 2.15",
-      ".lustreVersion"),
-    r("!has(self.s3) || self.deploymentType != 'PERSISTENT_2'",
-      "s3 (the S3 import/export link) is only available for SCRATCH_1, SCRATCH_2 and PERSISTENT_1; remove it or change deploymentType",
-      ".s3"),
-    r("!has(self.s3) || has(self.s3.importPath) || (!has(self.s3.exportPath) && !has(self.s3.autoImportPolicy))",
-      "s3.exportPath and s3.autoImportPolicy need s3.importPath",
-      ".s3"),
-    r("!has(self.s3) || !has(self.s3.importPath) || self.s3.importPath.startsWith('s3://')",
-      "s3.importPath must be an S3 URL (s3://bucket/prefix)",
-      ".s3"),
-    r("!has(self.s3) || !has(self.s3.exportPath) || self.s3.exportPath.startsWith('s3://')",
-      "s3.exportPath must be an S3 URL (s3://bucket/prefix)",
-      ".s3"),
-    r("!has(self.automaticBackupRetentionDays) || (self.automaticBackupRetentionDays >= 0 && self.automaticBackupRetentionDays <= 90)",
-      "automaticBackupRetentionDays must be between 0 and 90",
-      ".automaticBackupRetentionDays"),
-    r("!has(self.automaticBackupRetentionDays) || self.automaticBackupRetentionDays == 0 || self.deploymentType in ['PERSISTENT_1', 'PERSISTENT_2']",
-      "automaticBackupRetentionDays is only available for PERSISTENT_1 and PERSISTENT_2; remove it",
-      ".automaticBackupRetentionDays"),
-    r("!has(self.weeklyMaintenanceStartTime) || self.weeklyMaintenanceStartTime.matches('^[1-7]:([01][0-9]|2[0-3]):[0-5][0-9]$')",
-      "weeklyMaintenanceStartTime must be d:HH:MM in UTC, with d from 1 (Monday) to 7 (Sunday), for example 7:03:00",
-      ".weeklyMaintenanceStartTime"),
-    r("self.network.subnetId.matches('^subnet-[0-9a-f]{8,17}$')",
-      "network.subnetId must be a subnet ID such as subnet-0123456789abcdef0",
-      ".network.subnetId"),
-    r("!has(self.network.securityGroupIds) || size(self.network.securityGroupIds) == 0 || ((!has(self.network.clientSecurityGroupIds) || size(self.network.clientSecurityGroupIds) == 0) && (!has(self.network.clientCidrs) || size(self.network.clientCidrs) == 0))",
-      "network.clientSecurityGroupIds and network.clientCidrs configure the managed security group; with network.securityGroupIds, open the Lustre ports in those groups instead",
-      ".network"),
-    r("!has(self.fileSystemId) || self.fileSystemId.matches('^fs-[0-9a-f]{8,17}$')",
-      "fileSystemId must be a file system ID such as fs-0123456789abcdef0",
-      ".fileSystemId"),
+    CAPACITY_REQUIRED,
+    CAPACITY_MINIMUM,
+    CAPACITY_SCRATCH_1,
+    CAPACITY_SSD,
+    CAPACITY_HDD,
+    THROUGHPUT_NOT_FOR_SCRATCH,
+    THROUGHPUT_REQUIRED,
+    THROUGHPUT_PERSISTENT_1_SSD,
+    THROUGHPUT_PERSISTENT_1_HDD,
+    THROUGHPUT_PERSISTENT_2,
+    HDD_ONLY_PERSISTENT_1,
+    DRIVE_CACHE_REQUIRED,
+    DRIVE_CACHE_ONLY_HDD,
+    KMS_ONLY_PERSISTENT,
+    PERSISTENT_2_VERSION,
+    S3_NOT_PERSISTENT_2,
+    S3_NEEDS_IMPORT_PATH,
+    S3_IMPORT_PATH_URL,
+    S3_EXPORT_PATH_URL,
+    BACKUP_DAYS_RANGE,
+    BACKUP_ONLY_PERSISTENT,
+    WEEKLY_MAINTENANCE_FORMAT,
+    SUBNET_ID_FORMAT,
+    SECURITY_GROUP_ID_FORMAT,
+    CLIENT_SECURITY_GROUP_ID_FORMAT,
+    NETWORK_EXCLUSIVE,
+    FILE_SYSTEM_ID_FORMAT,
+    CLAIM_NAME_FORMAT,
+    MOUNT_OPTIONS_FORMAT,
 ];
 
-/// Transition rules: evaluated on update only, with `oldSelf` the previous spec.
+/// Transition rules: evaluated on update only, with `oldSelf` the previous spec. The operator never
+/// sees the previous spec, so these live in the CRD only.
 pub const SPEC_TRANSITION_RULES: &[SpecRule] = &[
     r("self.deploymentType == oldSelf.deploymentType",
       "deploymentType is immutable; create a new LustreVolume to change it",
@@ -135,27 +242,105 @@ pub const SPEC_TRANSITION_RULES: &[SpecRule] = &[
       ".s3"),
 ];
 
-/// Length limits (JSON pointer below the spec schema, keyword, value). They bound CEL's cost
-/// estimate and reject absurd input early.
-const LIMITS: &[(&str, &str, u64)] = &[
-    ("/properties/kmsKeyId", "maxLength", 2048),
-    ("/properties/weeklyMaintenanceStartTime", "maxLength", 16),
-    ("/properties/fileSystemId", "maxLength", 32),
-    ("/properties/tags", "maxProperties", 40),
-    ("/properties/tags/additionalProperties", "maxLength", 256),
-    ("/properties/mountOptions", "maxItems", 32),
-    ("/properties/mountOptions/items", "maxLength", 128),
-    ("/properties/network/properties/subnetId", "maxLength", 32),
-    ("/properties/network/properties/securityGroupIds", "maxItems", 5),
-    ("/properties/network/properties/securityGroupIds/items", "maxLength", 32),
-    ("/properties/network/properties/clientSecurityGroupIds", "maxItems", 20),
-    ("/properties/network/properties/clientSecurityGroupIds/items", "maxLength", 32),
-    ("/properties/network/properties/clientCidrs", "maxItems", 20),
-    ("/properties/network/properties/clientCidrs/items", "maxLength", 43),
-    ("/properties/s3/properties/importPath", "maxLength", 1024),
-    ("/properties/s3/properties/exportPath", "maxLength", 1024),
-    ("/properties/claim/properties/name", "maxLength", 253),
+/// What a [`Limit`] bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// `maxLength` of the string field itself.
+    Length,
+    /// `maxLength` of every item of the list field.
+    ItemLength,
+    /// `maxLength` of every value of the map field.
+    ValueLength,
+    /// `maxItems` of the list field.
+    Items,
+    /// `maxProperties` of the map field.
+    Entries,
+}
+
+/// A size limit in the schema. Limits bound CEL's cost estimate and reject absurd input early;
+/// [`crate::validation::validate`] checks the same table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// The field, relative to `spec` (`.network.clientCidrs`).
+    pub field: &'static str,
+    pub bound: Bound,
+    pub max: u64,
+    /// What the operator reports when the limit is exceeded.
+    pub message: &'static str,
+}
+
+const fn limit(field: &'static str, bound: Bound, max: u64, message: &'static str) -> Limit {
+    Limit { field, bound, max, message }
+}
+
+/// The size limits of the spec.
+pub const LIMITS: &[Limit] = &[
+    limit(".kmsKeyId", Bound::Length, 2048, "kmsKeyId must be at most 2048 characters"),
+    limit(".weeklyMaintenanceStartTime", Bound::Length, 16, "weeklyMaintenanceStartTime must be at most 16 characters"),
+    limit(".fileSystemId", Bound::Length, 32, "fileSystemId must be at most 32 characters"),
+    limit(".tags", Bound::Entries, 40, "at most 40 tags (FSx allows 50 and the operator adds its own)"),
+    limit(".tags", Bound::ValueLength, 256, "tag values must be at most 256 characters"),
+    limit(".mountOptions", Bound::Items, 32, "at most 32 mountOptions"),
+    limit(".mountOptions", Bound::ItemLength, 128, "each mount option must be at most 128 characters"),
+    limit(".network.subnetId", Bound::Length, 32, "network.subnetId must be at most 32 characters"),
+    limit(".network.securityGroupIds", Bound::Items, 5, "at most 5 network.securityGroupIds"),
+    limit(
+        ".network.securityGroupIds",
+        Bound::ItemLength,
+        32,
+        "each of network.securityGroupIds must be at most 32 characters",
+    ),
+    limit(".network.clientSecurityGroupIds", Bound::Items, 20, "at most 20 network.clientSecurityGroupIds"),
+    limit(
+        ".network.clientSecurityGroupIds",
+        Bound::ItemLength,
+        32,
+        "each of network.clientSecurityGroupIds must be at most 32 characters",
+    ),
+    limit(".network.clientCidrs", Bound::Items, 20, "at most 20 network.clientCidrs"),
+    limit(".network.clientCidrs", Bound::ItemLength, 43, "each of network.clientCidrs must be at most 43 characters"),
+    limit(".s3.importPath", Bound::Length, 1024, "s3.importPath must be at most 1024 characters"),
+    limit(".s3.exportPath", Bound::Length, 1024, "s3.exportPath must be at most 1024 characters"),
+    limit(".claim.name", Bound::Length, 253, "claim.name must be at most 253 characters"),
 ];
+
+impl Limit {
+    /// The JSON pointer of the limited schema node below the spec schema.
+    fn schema_pointer(&self) -> String {
+        let mut pointer: String =
+            self.field.split('.').filter(|s| !s.is_empty()).map(|s| format!("/properties/{s}")).collect();
+        match self.bound {
+            Bound::ItemLength => pointer.push_str("/items"),
+            Bound::ValueLength => pointer.push_str("/additionalProperties"),
+            Bound::Length | Bound::Items | Bound::Entries => {}
+        }
+        pointer
+    }
+
+    /// The OpenAPI keyword that expresses the limit.
+    fn keyword(&self) -> &'static str {
+        match self.bound {
+            Bound::Length | Bound::ItemLength | Bound::ValueLength => "maxLength",
+            Bound::Items => "maxItems",
+            Bound::Entries => "maxProperties",
+        }
+    }
+
+    /// Whether `spec` (the spec as JSON) exceeds the limit. Lengths count characters, as the
+    /// apiserver does.
+    pub(crate) fn exceeded_by(&self, spec: &Value) -> bool {
+        let pointer: String = self.field.replace('.', "/");
+        let Some(node) = spec.pointer(&pointer) else { return false };
+        let too_long = |v: &Value| v.as_str().is_some_and(|s| s.chars().count() as u64 > self.max);
+        match self.bound {
+            Bound::Length => too_long(node),
+            Bound::ItemLength => node.as_array().is_some_and(|items| items.iter().any(too_long)),
+            Bound::ValueLength => node.as_object().is_some_and(|map| map.values().any(too_long)),
+            Bound::Items => node.as_array().is_some_and(|items| items.len() as u64 > self.max),
+            Bound::Entries => node.as_object().is_some_and(|map| map.len() as u64 > self.max),
+        }
+    }
+}
 
 /// The LustreVolume CRD as installed: schema from the types, plus rules and limits.
 pub fn crd() -> CustomResourceDefinition {
@@ -183,9 +368,9 @@ pub fn crd_yaml() -> String {
 }
 
 fn decorate_spec_schema(spec: &mut Value) {
-    for (pointer, keyword, limit) in LIMITS {
-        if let Some(Value::Object(node)) = spec.pointer_mut(pointer) {
-            node.insert((*keyword).to_string(), json!(limit));
+    for l in LIMITS {
+        if let Some(Value::Object(node)) = spec.pointer_mut(&l.schema_pointer()) {
+            node.insert(l.keyword().to_string(), json!(l.max));
         }
     }
     let rules: Vec<Value> = SPEC_RULES
@@ -224,5 +409,27 @@ mod tests {
         let rules = spec["x-kubernetes-validations"].as_array().expect("rules");
         assert_eq!(rules.len(), SPEC_RULES.len() + SPEC_TRANSITION_RULES.len());
         assert!(rules.iter().all(|r| r["message"].as_str().is_some_and(|m| !m.is_empty())));
+    }
+
+    /// Every limit lands on a schema node (a renamed field would silently drop it otherwise).
+    #[test]
+    fn every_limit_is_in_the_schema() {
+        let value = serde_json::to_value(crd()).expect("serialises");
+        let spec = value.pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec").expect("spec schema");
+        for l in LIMITS {
+            let node = spec.pointer(&l.schema_pointer()).unwrap_or_else(|| panic!("{l:?}: no schema node"));
+            assert_eq!(node[l.keyword()], json!(l.max), "{l:?}");
+        }
+    }
+
+    /// Messages are distinct, so a message names its rule.
+    #[test]
+    fn rule_messages_are_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for m in
+            SPEC_RULES.iter().chain(SPEC_TRANSITION_RULES).map(|r| r.message).chain(LIMITS.iter().map(|l| l.message))
+        {
+            assert!(seen.insert(m), "duplicate message {m:?}");
+        }
     }
 }

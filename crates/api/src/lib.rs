@@ -7,4 +7,4 @@ pub mod validation;
 
 pub use crd::{crd, crd_yaml};
 pub use types::*;
-pub use validation::{validate, validate_update, InvalidSpec, Violation};
+pub use validation::{validate, InvalidSpec, Violation};

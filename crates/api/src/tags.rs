@@ -3,7 +3,7 @@
 //! [`MANAGED_BY`].
 
 /// Prefix of every tag and label the operator owns; users may not set tags under it.
-pub const RESERVED_PREFIX: &str = "lustre.fsx.dev/";
+pub(crate) const RESERVED_PREFIX: &str = "lustre.fsx.dev/";
 /// AWS tag (and Kubernetes label) holding the owning LustreVolume's UID.
 pub const OWNER_UID: &str = "lustre.fsx.dev/owner-uid";
 /// AWS tag holding the owning LustreVolume's namespace.

@@ -299,7 +299,7 @@ impl DeploymentType {
             DeploymentType::Persistent2 => "PERSISTENT_2",
         }
     }
-    pub fn is_scratch(self) -> bool {
+    pub(crate) fn is_scratch(self) -> bool {
         matches!(self, DeploymentType::Scratch1 | DeploymentType::Scratch2)
     }
     pub fn is_persistent(self) -> bool {

@@ -1,19 +1,29 @@
 //! Spec validation done by the operator before any AWS call.
 //!
-//! The apiserver already enforces the CEL rules in [`crate::crd`]; this module checks the same
-//! constraints again (a CRD installed from an older chart may lack a rule) and the ones CEL cannot
-//! express well: CIDR syntax, bucket agreement of the S3 paths, reserved tag keys.
+//! The apiserver already enforces the CEL rules and size limits in [`crate::crd`]; this module
+//! checks the same constraints again, with the same messages (a CRD installed from an older chart
+//! may lack a rule), and the ones CEL cannot express: CIDR syntax, bucket agreement of the S3
+//! paths, reserved tag keys. `tests/cel_parity.rs` holds both sides to the same verdicts.
+//! Transition rules (immutable fields, capacity that only grows) live only in the CRD: the
+//! operator never sees the previous spec.
 
 use std::net::Ipv4Addr;
 
+use crate::crd::*;
 use crate::tags::RESERVED_PREFIX;
-use crate::types::{DeploymentType, LustreVolumeSpec, StorageType};
+use crate::types::{DeploymentType, LustreVersion, LustreVolumeSpec, StorageType};
 
 /// One thing wrong with a spec: the field and what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     pub field: &'static str,
     pub message: String,
+}
+
+impl From<&SpecRule> for Violation {
+    fn from(rule: &SpecRule) -> Self {
+        Violation { field: rule.field_path, message: rule.message.to_string() }
+    }
 }
 
 impl std::fmt::Display for Violation {
@@ -27,23 +37,8 @@ impl std::fmt::Display for Violation {
 #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
 pub struct InvalidSpec(pub Vec<Violation>);
 
-/// Capacities FSx accepts for a deployment / storage type / throughput at creation.
-pub fn capacity_is_valid(deployment: DeploymentType, storage: StorageType, throughput: Option<i32>, gib: i32) -> bool {
-    if gib < 1200 && storage == StorageType::Ssd {
-        return false;
-    }
-    match (deployment, storage) {
-        (DeploymentType::Scratch1, _) => gib == 1200 || gib == 2400 || gib % 3600 == 0,
-        (_, StorageType::Ssd) => gib == 1200 || gib == 2400 || gib % 2400 == 0,
-        (_, StorageType::Hdd) => {
-            let step = if throughput == Some(12) { 6000 } else { 1800 };
-            gib > 0 && gib % step == 0
-        }
-    }
-}
-
 /// Throughput values FSx accepts, or None when throughput must be absent.
-pub fn allowed_throughputs(deployment: DeploymentType, storage: StorageType) -> Option<&'static [i32]> {
+pub(crate) fn allowed_throughputs(deployment: DeploymentType, storage: StorageType) -> Option<&'static [i32]> {
     match (deployment, storage) {
         (DeploymentType::Scratch1 | DeploymentType::Scratch2, _) => None,
         (DeploymentType::Persistent1, StorageType::Ssd) => Some(&[50, 100, 200]),
@@ -52,196 +47,165 @@ pub fn allowed_throughputs(deployment: DeploymentType, storage: StorageType) -> 
     }
 }
 
-/// Checks a spec on its own (create and every reconcile).
+/// The first capacity rule `gib` breaks at creation, if any (the CEL rules of the same name).
+pub(crate) fn capacity_violation(
+    deployment: DeploymentType,
+    storage: StorageType,
+    throughput: Option<i32>,
+    gib: i32,
+) -> Option<&'static SpecRule> {
+    let standard_step = |multiple: i32| gib == 1200 || gib == 2400 || gib % multiple == 0;
+    if deployment == DeploymentType::Scratch1 && !standard_step(3600) {
+        Some(&CAPACITY_SCRATCH_1)
+    } else if deployment != DeploymentType::Scratch1 && storage == StorageType::Ssd && !standard_step(2400) {
+        Some(&CAPACITY_SSD)
+    } else if storage == StorageType::Hdd && throughput.is_some_and(|t| gib % if t == 12 { 6000 } else { 1800 } != 0) {
+        Some(&CAPACITY_HDD)
+    } else if gib < 1200 {
+        Some(&CAPACITY_MINIMUM)
+    } else {
+        None
+    }
+}
+
+/// Checks a spec on its own (create and every reconcile): the CEL rules of [`crate::crd`] with
+/// their messages, at most one violation per field, plus what CEL cannot express.
 pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
-    let mut v = Vec::new();
-    let mut bad = |field: &'static str, message: String| v.push(Violation { field, message });
+    let mut v: Vec<Violation> = Vec::new();
+    let mut broken = |rule: &SpecRule| {
+        if !v.iter().any(|x| x.field == rule.field_path) {
+            v.push(Violation::from(rule));
+        }
+    };
     let dt = spec.deployment_type;
     let st = spec.storage_type;
 
     match spec.storage_capacity_gib {
-        None if spec.file_system_id.is_none() => bad(
-            ".storageCapacityGiB",
-            "storageCapacityGiB is required unless fileSystemId adopts an existing file system".into(),
-        ),
-        Some(gib) if !capacity_is_valid(dt, st, spec.per_unit_storage_throughput, gib) => bad(
-            ".storageCapacityGiB",
-            match (dt, st) {
-                (DeploymentType::Scratch1, _) => {
-                    format!("{gib} GiB is not valid for SCRATCH_1: use 1200, 2400 or a multiple of 3600")
-                }
-                (_, StorageType::Ssd) => {
-                    format!("{gib} GiB is not valid for {} on SSD: use 1200, 2400 or a multiple of 2400", dt.as_str())
-                }
-                (_, StorageType::Hdd) => {
-                    format!("{gib} GiB is not valid on HDD: use a multiple of 6000 (12 MB/s/TiB) or 1800 (40 MB/s/TiB)")
-                }
-            },
-        ),
-        _ => {}
+        None if spec.file_system_id.is_none() => broken(&CAPACITY_REQUIRED),
+        Some(gib) => {
+            if let Some(rule) = capacity_violation(dt, st, spec.per_unit_storage_throughput, gib) {
+                broken(rule);
+            }
+        }
+        None => {}
     }
 
     match (allowed_throughputs(dt, st), spec.per_unit_storage_throughput) {
-        (None, Some(_)) => bad(
-            ".perUnitStorageThroughput",
-            format!("perUnitStorageThroughput is not allowed for {}; remove it", dt.as_str()),
-        ),
-        (Some(allowed), None) => bad(
-            ".perUnitStorageThroughput",
-            format!("perUnitStorageThroughput is required for {} on {}: one of {allowed:?}", dt.as_str(), st.as_str()),
-        ),
-        (Some(allowed), Some(t)) if !allowed.contains(&t) => bad(
-            ".perUnitStorageThroughput",
-            format!(
-                "perUnitStorageThroughput {t} is not valid for {} on {}: use one of {allowed:?}",
-                dt.as_str(),
-                st.as_str()
-            ),
-        ),
+        (None, Some(_)) => broken(&THROUGHPUT_NOT_FOR_SCRATCH),
+        (Some(_), None) => broken(&THROUGHPUT_REQUIRED),
+        (Some(allowed), Some(t)) if !allowed.contains(&t) => broken(match (dt, st) {
+            (DeploymentType::Persistent1, StorageType::Ssd) => &THROUGHPUT_PERSISTENT_1_SSD,
+            (DeploymentType::Persistent1, StorageType::Hdd) => &THROUGHPUT_PERSISTENT_1_HDD,
+            _ => &THROUGHPUT_PERSISTENT_2,
+        }),
         _ => {}
     }
 
     if st == StorageType::Hdd && dt != DeploymentType::Persistent1 {
-        bad(".storageType", "storageType HDD is only available with deploymentType PERSISTENT_1; use SSD".into());
+        broken(&HDD_ONLY_PERSISTENT_1);
     }
     match (st, spec.drive_cache_type) {
-        (StorageType::Hdd, None) => {
-            bad(".driveCacheType", "driveCacheType (NONE or READ) is required with storageType HDD".into())
-        }
-        (StorageType::Ssd, Some(_)) => {
-            bad(".driveCacheType", "driveCacheType is only allowed with storageType HDD; remove it".into())
-        }
+        (StorageType::Hdd, None) => broken(&DRIVE_CACHE_REQUIRED),
+        (StorageType::Ssd, Some(_)) => broken(&DRIVE_CACHE_ONLY_HDD),
         _ => {}
     }
     if spec.kms_key_id.is_some() && dt.is_scratch() {
-        bad(".kmsKeyId", "kmsKeyId is only allowed for PERSISTENT_1 and PERSISTENT_2; remove it".into());
+        broken(&KMS_ONLY_PERSISTENT);
     }
-    if dt == DeploymentType::Persistent2 && spec.lustre_version == crate::types::LustreVersion::V2_10 {
-        bad(".lustreVersion", "PERSISTENT_2 needs lustreVersion 2.12 or 2.15".into());
+    if dt == DeploymentType::Persistent2 && spec.lustre_version == LustreVersion::V2_10 {
+        broken(&PERSISTENT_2_VERSION);
     }
     if let Some(days) = spec.automatic_backup_retention_days {
         if !(0..=90).contains(&days) {
-            bad(".automaticBackupRetentionDays", "automaticBackupRetentionDays must be between 0 and 90".into());
+            broken(&BACKUP_DAYS_RANGE);
         } else if days > 0 && dt.is_scratch() {
-            bad(
-                ".automaticBackupRetentionDays",
-                "automaticBackupRetentionDays is only available for PERSISTENT_1 and PERSISTENT_2; remove it".into(),
-            );
+            broken(&BACKUP_ONLY_PERSISTENT);
         }
     }
-    if let Some(w) = &spec.weekly_maintenance_start_time {
-        if !is_weekly_time(w) {
-            bad(
-                ".weeklyMaintenanceStartTime",
-                format!("{w:?} is not d:HH:MM in UTC with d from 1 (Monday) to 7 (Sunday)"),
-            );
-        }
+    if spec.weekly_maintenance_start_time.as_deref().is_some_and(|w| !is_weekly_time(w)) {
+        broken(&WEEKLY_MAINTENANCE_FORMAT);
     }
 
     let net = &spec.network;
     if !is_aws_id(&net.subnet_id, "subnet-") {
-        bad(".network.subnetId", format!("{:?} is not a subnet ID such as subnet-0123456789abcdef0", net.subnet_id));
+        broken(&SUBNET_ID_FORMAT);
     }
-    for sg in net.security_group_ids.iter().chain(&net.client_security_group_ids) {
-        if !is_aws_id(sg, "sg-") {
-            bad(".network", format!("{sg:?} is not a security group ID such as sg-0123456789abcdef0"));
-        }
+    if !net.security_group_ids.iter().all(|sg| is_aws_id(sg, "sg-")) {
+        broken(&SECURITY_GROUP_ID_FORMAT);
+    }
+    if !net.client_security_group_ids.iter().all(|sg| is_aws_id(sg, "sg-")) {
+        broken(&CLIENT_SECURITY_GROUP_ID_FORMAT);
     }
     if !net.security_group_ids.is_empty() && (!net.client_security_group_ids.is_empty() || !net.client_cidrs.is_empty())
     {
-        bad(".network", "network.clientSecurityGroupIds and network.clientCidrs configure the managed security group; with network.securityGroupIds, open the Lustre ports in those groups instead".into());
-    }
-    for cidr in &net.client_cidrs {
-        if parse_cidr(cidr).is_none() {
-            bad(".network.clientCidrs", format!("{cidr:?} is not an IPv4 CIDR such as 10.0.0.0/16"));
-        }
+        broken(&NETWORK_EXCLUSIVE);
     }
 
     if let Some(s3) = &spec.s3 {
         if dt == DeploymentType::Persistent2 {
-            bad(".s3", "s3 is only available for SCRATCH_1, SCRATCH_2 and PERSISTENT_1".into());
+            broken(&S3_NOT_PERSISTENT_2);
         }
-        let import_bucket = s3.import_path.as_deref().map(s3_bucket);
-        if let Some(None) = import_bucket {
-            bad(".s3.importPath", "s3.importPath must be an S3 URL such as s3://bucket/prefix".into());
+        if s3.import_path.is_none() && (s3.export_path.is_some() || s3.auto_import_policy.is_some()) {
+            broken(&S3_NEEDS_IMPORT_PATH);
         }
-        match (&s3.export_path, &import_bucket) {
-            (Some(_), None) => bad(".s3.exportPath", "s3.exportPath needs s3.importPath".into()),
-            (Some(export), Some(Some(ib))) => match s3_bucket(export) {
-                None => bad(".s3.exportPath", "s3.exportPath must be an S3 URL such as s3://bucket/prefix".into()),
-                Some(eb) if eb != *ib => {
-                    bad(".s3.exportPath", format!("s3.exportPath must be in the import bucket {ib:?}, not {eb:?}"))
-                }
-                _ => {}
-            },
-            _ => {}
+        if s3.import_path.as_deref().is_some_and(|p| s3_bucket(p).is_none()) {
+            broken(&S3_IMPORT_PATH_URL);
         }
-        if s3.auto_import_policy.is_some() && s3.import_path.is_none() {
-            bad(".s3.autoImportPolicy", "s3.autoImportPolicy needs s3.importPath".into());
+        if s3.export_path.as_deref().is_some_and(|p| s3_bucket(p).is_none()) {
+            broken(&S3_EXPORT_PATH_URL);
         }
     }
 
-    if let Some(id) = &spec.file_system_id {
-        if !is_aws_id(id, "fs-") {
-            bad(".fileSystemId", format!("{id:?} is not a file system ID such as fs-0123456789abcdef0"));
+    if spec.file_system_id.as_deref().is_some_and(|id| !is_aws_id(id, "fs-")) {
+        broken(&FILE_SYSTEM_ID_FORMAT);
+    }
+    if spec.claim.name.as_deref().is_some_and(|name| !is_dns_label(name)) {
+        broken(&CLAIM_NAME_FORMAT);
+    }
+    if spec.mount_options.iter().any(|o| o.is_empty() || o.contains(char::is_whitespace)) {
+        broken(&MOUNT_OPTIONS_FORMAT);
+    }
+
+    // The schema's size limits (a CRD from an older chart may lack them).
+    if let Ok(json) = serde_json::to_value(spec) {
+        for limit in LIMITS.iter().filter(|l| l.exceeded_by(&json)) {
+            v.push(Violation { field: limit.field, message: limit.message.to_string() });
+        }
+    }
+
+    // What CEL cannot express: CIDR syntax, the export bucket, reserved tag keys.
+    for cidr in &net.client_cidrs {
+        if parse_cidr(cidr).is_none() {
+            v.push(Violation {
+                field: ".network.clientCidrs",
+                message: format!("{cidr:?} is not an IPv4 CIDR such as 10.0.0.0/16"),
+            });
+        }
+    }
+    if let Some(s3) = &spec.s3 {
+        if let (Some(ib), Some(eb)) =
+            (s3.import_path.as_deref().and_then(s3_bucket), s3.export_path.as_deref().and_then(s3_bucket))
+        {
+            if ib != eb {
+                v.push(Violation {
+                    field: ".s3.exportPath",
+                    message: format!("s3.exportPath must be in the import bucket {ib:?}, not {eb:?}"),
+                });
+            }
         }
     }
     for key in spec.tags.keys() {
         if key.starts_with(RESERVED_PREFIX) || key.starts_with("aws:") {
-            bad(".tags", format!("tag key {key:?} is reserved; the operator sets {RESERVED_PREFIX}* tags itself"));
-        }
-        if key.is_empty() || key.len() > 128 {
-            bad(".tags", format!("tag key {key:?} must be 1 to 128 characters"));
-        }
-    }
-    if spec.tags.len() > 40 {
-        bad(".tags", "at most 40 tags (FSx allows 50 and the operator adds its own)".into());
-    }
-    if let Some(name) = &spec.claim.name {
-        if !is_dns_label(name) {
-            bad(
-                ".claim.name",
-                format!("{name:?} is not a valid claim name (lowercase letters, digits and '-', at most 63)"),
-            );
-        }
-    }
-    if spec.mount_options.iter().any(|o| o.is_empty() || o.contains(char::is_whitespace)) {
-        bad(".mountOptions", "mount options must be non-empty and contain no spaces".into());
-    }
-
-    if v.is_empty() {
-        Ok(())
-    } else {
-        Err(InvalidSpec(v))
-    }
-}
-
-/// Checks an update against the previous spec (immutable fields, capacity that only grows).
-pub fn validate_update(old: &LustreVolumeSpec, new: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
-    let mut v = Vec::new();
-    let mut immutable = |changed: bool, field: &'static str| {
-        if changed {
             v.push(Violation {
-                field,
-                message: format!("spec{field} is immutable; create a new LustreVolume to change it"),
+                field: ".tags",
+                message: format!("tag key {key:?} is reserved; the operator sets {RESERVED_PREFIX}* tags itself"),
             });
         }
-    };
-    immutable(old.deployment_type != new.deployment_type, ".deploymentType");
-    immutable(old.storage_type != new.storage_type, ".storageType");
-    immutable(old.network.subnet_id != new.network.subnet_id, ".network.subnetId");
-    immutable(old.kms_key_id != new.kms_key_id, ".kmsKeyId");
-    immutable(old.lustre_version != new.lustre_version, ".lustreVersion");
-    immutable(old.file_system_id != new.file_system_id, ".fileSystemId");
-    immutable(old.claim.name != new.claim.name, ".claim.name");
-    if let (Some(o), n) = (old.storage_capacity_gib, new.storage_capacity_gib) {
-        if n.is_none_or(|n| n < o) {
-            v.push(Violation {
-                field: ".storageCapacityGiB",
-                message: format!("storageCapacityGiB can only grow (was {o})"),
-            });
+        if key.is_empty() || key.chars().count() > 128 {
+            v.push(Violation { field: ".tags", message: format!("tag key {key:?} must be 1 to 128 characters") });
         }
     }
+
     if v.is_empty() {
         Ok(())
     } else {
@@ -305,6 +269,9 @@ mod tests {
     fn fields(r: Result<(), InvalidSpec>) -> Vec<&'static str> {
         r.err().map(|e| e.0.into_iter().map(|v| v.field).collect()).unwrap_or_default()
     }
+    fn capacity_is_valid(deployment: DeploymentType, storage: StorageType, throughput: Option<i32>, gib: i32) -> bool {
+        capacity_violation(deployment, storage, throughput, gib).is_none()
+    }
 
     #[test]
     fn defaults_are_scratch2_ssd_2_15_flock() {
@@ -366,6 +333,28 @@ mod tests {
     }
 
     #[test]
+    fn messages_are_the_cel_rule_messages() {
+        let mut j = base();
+        j["deploymentType"] = "PERSISTENT_2".into();
+        j["perUnitStorageThroughput"] = 125.into();
+        j["lustreVersion"] = "2.10".into();
+        let err = validate(&spec(j)).expect_err("2.10 on PERSISTENT_2 is invalid");
+        assert_eq!(err.0, vec![Violation::from(&PERSISTENT_2_VERSION)]);
+        assert_eq!(err.to_string(), format!("spec.lustreVersion: {}", PERSISTENT_2_VERSION.message));
+    }
+
+    #[test]
+    fn size_limits_are_checked() {
+        let mut s = spec(base());
+        s.tags = (0..41).map(|i| (format!("k{i}"), "v".to_string())).collect();
+        s.mount_options = vec!["x".repeat(129)];
+        let err = validate(&s).expect_err("41 tags and a long mount option are invalid");
+        let messages: Vec<&str> = err.0.iter().map(|v| v.message.as_str()).collect();
+        assert!(messages.contains(&"at most 40 tags (FSx allows 50 and the operator adds its own)"), "{messages:?}");
+        assert!(messages.contains(&"each mount option must be at most 128 characters"), "{messages:?}");
+    }
+
+    #[test]
     fn network_and_s3_checks() {
         let mut s = spec(base());
         s.network = NetworkSpec {
@@ -399,20 +388,6 @@ mod tests {
         s.file_system_id = Some("fs-XYZ".into());
         let f = fields(validate(&s));
         assert!(f.contains(&".tags") && f.contains(&".fileSystemId"), "{f:?}");
-    }
-
-    #[test]
-    fn updates_keep_immutable_fields_and_only_grow() {
-        let old = spec(base());
-        let mut new = old.clone();
-        new.storage_capacity_gib = Some(2400);
-        assert!(validate_update(&old, &new).is_ok());
-        new.storage_capacity_gib = Some(1200);
-        new.deployment_type = DeploymentType::Persistent2;
-        let mut grown = new.clone();
-        grown.storage_capacity_gib = Some(2400);
-        assert_eq!(fields(validate_update(&grown, &new)), vec![".storageCapacityGiB"]);
-        assert_eq!(fields(validate_update(&old, &new)), vec![".deploymentType"]);
     }
 
     #[test]
