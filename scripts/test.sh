@@ -7,6 +7,18 @@ log=$(mktemp -t lustre-test-XXXXXX.log)
 start=$(date +%s)
 # `cargo test` also builds the lustre-operator binary (its package has integration tests), with
 # the same features as the tests, so the end-to-end tests run the binary of this very build.
+echo "[test] cargo fmt --all --check ..."
+if ! cargo fmt --all --check; then
+  echo "[test] ERROR: formatting differs from rustfmt.toml; run 'cargo fmt --all' and commit"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "[test] cargo clippy --workspace --all-targets -- -D warnings ..."
+if ! cargo clippy --workspace --all-targets -- -D warnings; then
+  echo "[test] ERROR: clippy found warnings (denied); fix them and commit"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 echo "[test] running cargo test --workspace ..."
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

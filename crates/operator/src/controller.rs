@@ -142,7 +142,11 @@ async fn apply(lv: &LustreVolume, ctx: &Context) -> Result<Action> {
             }
         }
     }
-    follow(ctx, lv, &obs.file_system);
+    match &obs.file_system {
+        Observed::Present(fs) => follow(ctx, lv, Some(&fs.id)),
+        Observed::Lost(_) => follow(ctx, lv, None),
+        Observed::Absent => {}
+    }
     let new = status::compose(lv, &written, &obs, Timestamp::now());
     publish(lv, ctx, &api, &written, &new, obs.failure.as_ref().map(|(_, e)| e)).await?;
     if let Some((_, e)) = obs.failure {
@@ -191,14 +195,9 @@ async fn act(
     Ok(())
 }
 
-/// The one place that tells the poller which file system a volume follows.
-fn follow(ctx: &Context, lv: &LustreVolume, observed: &Observed) {
-    let owner = ObjectRef::from(lv);
-    match observed {
-        Observed::Present(fs) => ctx.poller.follow(&owner, Some(&fs.id)),
-        Observed::Lost(_) => ctx.poller.follow(&owner, None),
-        Observed::Absent => {}
-    }
+/// The one place that tells the poller which file system a volume follows (None: stop).
+fn follow(ctx: &Context, lv: &LustreVolume, fs_id: Option<&str>) {
+    ctx.poller.follow(&ObjectRef::from(lv), fs_id);
 }
 
 /// Writes the status if it changed, with an event when the phase moved or a new error appeared.
@@ -259,13 +258,12 @@ async fn remove_everything(lv: &LustreVolume, ctx: &Context, st: &LustreVolumeSt
     k8s::delete_claim(ctx, lv).await?;
     k8s::delete_storage_class_and_volume(ctx, lv).await?;
     let removal = file_system::delete(ctx, lv, st.file_system_id.as_deref()).await?;
-    let owner = ObjectRef::from(lv);
     match &removal {
         Removal::Deleting(id) => {
-            ctx.poller.follow(&owner, Some(id));
+            follow(ctx, lv, Some(id));
             return Err(Error::Waiting(format!("waiting for file system {id} to be deleted")));
         }
-        Removal::Gone | Removal::Kept => ctx.poller.follow(&owner, None),
+        Removal::Gone | Removal::Kept => follow(ctx, lv, None),
     }
     if lv.spec.effective_deletion_policy() == DeletionPolicy::Delete && lv.spec.file_system_id.is_none() {
         security_group::delete(ctx, lv, st.security_group_id.as_deref()).await?;

@@ -193,8 +193,7 @@ impl FileSystemPoller {
         while let Some(ids) = pending.pop() {
             match self.inner.aws.describe_file_systems(ids).await {
                 Ok(found) => {
-                    let mut by_id: HashMap<String, FileSystem> =
-                        found.into_iter().map(|f| (f.id.clone(), f)).collect();
+                    let mut by_id: HashMap<String, FileSystem> = found.into_iter().map(|f| (f.id.clone(), f)).collect();
                     for id in ids {
                         out.push((id.clone(), by_id.remove(id).map(Observed::Present).unwrap_or(Observed::Gone)));
                     }

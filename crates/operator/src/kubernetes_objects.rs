@@ -6,8 +6,15 @@
 //! owner labels, are watched by label and are deleted by the finalizer. The claim is owned
 //! (owner reference) by the LustreVolume.
 
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    CSIPersistentVolumeSource, ObjectReference, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeSpec, Pod, VolumeResourceRequirements,
+};
 use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::Resource;
 use lustre_api::LustreVolume;
@@ -55,17 +62,19 @@ impl ClaimPhase {
 }
 
 pub(crate) fn desired_storage_class(lv: &LustreVolume) -> StorageClass {
-    serde_json::from_value(json!({
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "StorageClass",
-        "metadata": {"name": cluster_object_name(lv), "labels": owner_labels(lv)},
-        "provisioner": STATIC_PROVISIONER,
-        "reclaimPolicy": "Retain",
-        "volumeBindingMode": "Immediate",
-        "allowVolumeExpansion": false,
-        "mountOptions": lv.spec.mount_options,
-    }))
-    .expect("a StorageClass literal is valid")
+    StorageClass {
+        metadata: ObjectMeta {
+            name: Some(cluster_object_name(lv)),
+            labels: Some(owner_labels(lv)),
+            ..Default::default()
+        },
+        provisioner: STATIC_PROVISIONER.into(),
+        reclaim_policy: Some("Retain".into()),
+        volume_binding_mode: Some("Immediate".into()),
+        allow_volume_expansion: Some(false),
+        mount_options: Some(lv.spec.mount_options.clone()),
+        ..Default::default()
+    }
 }
 
 fn access_mode(lv: &LustreVolume) -> &'static str {
@@ -76,58 +85,67 @@ fn access_mode(lv: &LustreVolume) -> &'static str {
     }
 }
 
-pub(crate) fn desired_persistent_volume(lv: &LustreVolume, fs: &FileSystem) -> PersistentVolume {
+/// The size Kubernetes sees: what FSx reports, else what the spec asks.
+fn storage(lv: &LustreVolume, fs: &FileSystem) -> BTreeMap<String, Quantity> {
     let capacity = fs.capacity_gib.or(lv.spec.storage_capacity_gib).unwrap_or_default();
-    serde_json::from_value(json!({
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": cluster_object_name(lv), "labels": owner_labels(lv)},
-        "spec": {
-            "capacity": {"storage": format!("{capacity}Gi")},
-            "accessModes": [access_mode(lv)],
-            "persistentVolumeReclaimPolicy": "Retain",
-            "storageClassName": cluster_object_name(lv),
-            "mountOptions": lv.spec.mount_options,
-            "csi": {
-                "driver": CSI_DRIVER,
-                "volumeHandle": fs.id,
-                "readOnly": lv.spec.claim.read_only,
-                "volumeAttributes": {
-                    "dnsname": fs.dns_name.clone().unwrap_or_default(),
-                    "mountname": fs.mount_name.clone().unwrap_or_default(),
-                },
-            },
-            "claimRef": {
-                "apiVersion": "v1",
-                "kind": "PersistentVolumeClaim",
-                "namespace": lv.metadata.namespace,
-                "name": lv.claim_name(),
-            },
+    BTreeMap::from([("storage".to_string(), Quantity(format!("{capacity}Gi")))])
+}
+
+pub(crate) fn desired_persistent_volume(lv: &LustreVolume, fs: &FileSystem) -> PersistentVolume {
+    let attributes = BTreeMap::from([
+        ("dnsname".to_string(), fs.dns_name.clone().unwrap_or_default()),
+        ("mountname".to_string(), fs.mount_name.clone().unwrap_or_default()),
+    ]);
+    PersistentVolume {
+        metadata: ObjectMeta {
+            name: Some(cluster_object_name(lv)),
+            labels: Some(owner_labels(lv)),
+            ..Default::default()
         },
-    }))
-    .expect("a PersistentVolume literal is valid")
+        spec: Some(PersistentVolumeSpec {
+            capacity: Some(storage(lv, fs)),
+            access_modes: Some(vec![access_mode(lv).to_string()]),
+            persistent_volume_reclaim_policy: Some("Retain".into()),
+            storage_class_name: Some(cluster_object_name(lv)),
+            mount_options: Some(lv.spec.mount_options.clone()),
+            csi: Some(CSIPersistentVolumeSource {
+                driver: CSI_DRIVER.into(),
+                volume_handle: fs.id.clone(),
+                read_only: Some(lv.spec.claim.read_only),
+                volume_attributes: Some(attributes),
+                ..Default::default()
+            }),
+            claim_ref: Some(ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("PersistentVolumeClaim".into()),
+                namespace: lv.metadata.namespace.clone(),
+                name: Some(lv.claim_name()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 pub(crate) fn desired_claim(lv: &LustreVolume, fs: &FileSystem) -> PersistentVolumeClaim {
-    let capacity = fs.capacity_gib.or(lv.spec.storage_capacity_gib).unwrap_or_default();
-    let owner = lv.controller_owner_ref(&()).map(|o| vec![o]).unwrap_or_default();
-    serde_json::from_value(json!({
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {
-            "name": lv.claim_name(),
-            "namespace": lv.metadata.namespace,
-            "labels": owner_labels(lv),
-            "ownerReferences": owner,
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(lv.claim_name()),
+            namespace: lv.metadata.namespace.clone(),
+            labels: Some(owner_labels(lv)),
+            owner_references: lv.controller_owner_ref(&()).map(|o| vec![o]),
+            ..Default::default()
         },
-        "spec": {
-            "accessModes": [access_mode(lv)],
-            "storageClassName": cluster_object_name(lv),
-            "volumeName": cluster_object_name(lv),
-            "resources": {"requests": {"storage": format!("{capacity}Gi")}},
-        },
-    }))
-    .expect("a PersistentVolumeClaim literal is valid")
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec![access_mode(lv).to_string()]),
+            storage_class_name: Some(cluster_object_name(lv)),
+            volume_name: Some(cluster_object_name(lv)),
+            resources: Some(VolumeResourceRequirements { requests: Some(storage(lv, fs)), ..Default::default() }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 fn create_params() -> PostParams {

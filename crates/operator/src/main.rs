@@ -11,10 +11,10 @@ use kube::api::Api;
 use lustre_api::LustreVolume;
 use lustre_operator::aws::Aws;
 use lustre_operator::controller;
-use lustre_operator::{Context, Timing};
 use lustre_operator::file_system_poller::FileSystemPoller;
 use lustre_operator::metrics::Metrics;
 use lustre_operator::{admin, leader};
+use lustre_operator::{Context, Timing};
 
 #[derive(Parser)]
 #[command(name = "lustre-operator", version, about = "Amazon FSx for Lustre volumes for Kubernetes")]

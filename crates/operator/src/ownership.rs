@@ -150,7 +150,10 @@ mod tests {
     #[test]
     fn zero_one_or_many_owned() {
         assert_eq!(the_one_owned(vec![fs("fs-1", Some("b"))], "a").ok(), Some(None));
-        assert_eq!(the_one_owned(vec![fs("fs-1", Some("a")), fs("fs-2", None)], "a").ok().flatten().map(|f| f.id), Some("fs-1".into()));
+        assert_eq!(
+            the_one_owned(vec![fs("fs-1", Some("a")), fs("fs-2", None)], "a").ok().flatten().map(|f| f.id),
+            Some("fs-1".into())
+        );
         let err = the_one_owned(vec![fs("fs-1", Some("a")), fs("fs-2", Some("a"))], "a").err().map(|e| e.to_string());
         assert!(err.is_some_and(|m| m.contains("2 file systems") && m.contains("fs-1, fs-2")));
     }

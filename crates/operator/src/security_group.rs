@@ -108,12 +108,7 @@ pub(crate) async fn settle(
 
 /// Makes sure the security groups exist and admit Lustre traffic. `need_check` is false once the
 /// file system exists and the groups are user-given (they cannot be changed on the file system).
-async fn ensure(
-    ctx: &Context,
-    lv: &LustreVolume,
-    known_id: Option<&str>,
-    need_check: bool,
-) -> Result<SecurityGroups> {
+async fn ensure(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>, need_check: bool) -> Result<SecurityGroups> {
     let net = &lv.spec.network;
     if !net.security_group_ids.is_empty() {
         if need_check {
@@ -174,7 +169,8 @@ async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGrou
     let subnet = ctx.aws.describe_subnet(&lv.spec.network.subnet_id).await?;
     let name = ownership::security_group_name(lv);
     let description = format!("Lustre traffic for LustreVolume {}", ownership::display(lv));
-    let id = match ctx.aws.create_security_group(&subnet.vpc_id, &name, &description, &ownership::owner_tags(lv)).await {
+    let id = match ctx.aws.create_security_group(&subnet.vpc_id, &name, &description, &ownership::owner_tags(lv)).await
+    {
         Ok(id) => id,
         Err(e) if e.is("InvalidGroup.Duplicate") => {
             // Created by an earlier attempt that the tag lookup did not see yet.
@@ -215,7 +211,10 @@ pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&s
         Ok(()) => ctx.events.normal(lv, "SecurityGroupDeleted", &format!("deleted security group {}", g.id)).await,
         Err(e) if e.is_not_found() => {}
         Err(e) if e.is("DependencyViolation") => {
-            return Err(Error::Waiting(format!("security group {} is still in use by network interfaces; retrying", g.id)))
+            return Err(Error::Waiting(format!(
+                "security group {} is still in use by network interfaces; retrying",
+                g.id
+            )))
         }
         Err(e) => return Err(e.into()),
     }

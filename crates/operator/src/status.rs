@@ -80,7 +80,12 @@ pub(crate) fn phase_for(fs: &FileSystem) -> Phase {
 }
 
 /// The new status of `lv` after a pass that observed `obs`.
-pub(crate) fn compose(lv: &LustreVolume, previous: &LustreVolumeStatus, obs: &Observation, now: Timestamp) -> LustreVolumeStatus {
+pub(crate) fn compose(
+    lv: &LustreVolume,
+    previous: &LustreVolumeStatus,
+    obs: &Observation,
+    now: Timestamp,
+) -> LustreVolumeStatus {
     let generation = lv.metadata.generation;
     let mut st = previous.clone();
     let set = |st: &mut LustreVolumeStatus, type_: &str, ok: bool, reason: &str, message: &str| {
@@ -169,7 +174,12 @@ pub(crate) fn compose(lv: &LustreVolume, previous: &LustreVolumeStatus, obs: &Ob
 }
 
 /// The status while the finalizer cleans up: phase Deleting and, while it waits or fails, why.
-pub(crate) fn deleting(lv: &LustreVolume, previous: &LustreVolumeStatus, failure: &Error, now: Timestamp) -> LustreVolumeStatus {
+pub(crate) fn deleting(
+    lv: &LustreVolume,
+    previous: &LustreVolumeStatus,
+    failure: &Error,
+    now: Timestamp,
+) -> LustreVolumeStatus {
     let mut st = previous.clone();
     st.phase = Some(Phase::Deleting);
     set_condition(&mut st, READY, false, failure.reason(), &failure.to_string(), lv.metadata.generation, now);
@@ -293,7 +303,8 @@ pub(crate) async fn write_if_changed(
     }
     // A merge patch: fields absent from `new` are sent as null so they are removed.
     let mut body = serde_json::to_value(new).unwrap_or(Value::Null);
-    if let (Value::Object(map), Value::Object(old_map)) = (&mut body, serde_json::to_value(old).unwrap_or(Value::Null)) {
+    if let (Value::Object(map), Value::Object(old_map)) = (&mut body, serde_json::to_value(old).unwrap_or(Value::Null))
+    {
         for key in old_map.keys() {
             map.entry(key.clone()).or_insert(Value::Null);
         }

@@ -54,7 +54,11 @@ impl Aws {
 
     /// The security group named `name` in `vpc_id`, if any.
     #[tracing::instrument(skip(self), err)]
-    pub(crate) async fn security_group_named(&self, vpc_id: &str, name: &str) -> Result<Option<SecurityGroup>, AwsError> {
+    pub(crate) async fn security_group_named(
+        &self,
+        vpc_id: &str,
+        name: &str,
+    ) -> Result<Option<SecurityGroup>, AwsError> {
         let request = self
             .ec2
             .describe_security_groups()
@@ -92,7 +96,8 @@ impl Aws {
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn authorize_ingress(&self, group_id: &str, rules: &[IngressRule]) -> Result<(), AwsError> {
         let permissions: Vec<IpPermission> = rules.iter().map(ip_permission).collect();
-        let request = self.ec2.authorize_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions));
+        let request =
+            self.ec2.authorize_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions));
         match self.call("ec2", "AuthorizeSecurityGroupIngress", request.send()).await {
             Ok(_) => Ok(()),
             Err(e) if e.is("InvalidPermission.Duplicate") && rules.len() > 1 => {

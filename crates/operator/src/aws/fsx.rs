@@ -1,8 +1,8 @@
 //! FSx calls, one small function each.
 
 use aws_sdk_fsx::types::{
-    AutoImportPolicyType, CreateFileSystemLustreConfiguration, DataCompressionType, DeleteFileSystemLustreConfiguration,
-    DriveCacheType, FileSystemType, LustreDeploymentType, StorageType, Tag,
+    AutoImportPolicyType, CreateFileSystemLustreConfiguration, DataCompressionType,
+    DeleteFileSystemLustreConfiguration, DriveCacheType, FileSystemType, LustreDeploymentType, StorageType, Tag,
 };
 
 use super::{Aws, AwsError, ErrorKind, FileSystem, FileSystemRequest, Lifecycle};
@@ -18,7 +18,11 @@ impl Aws {
 
     /// All Lustre file systems carrying `tag_key = tag_value` (pages through the account).
     #[tracing::instrument(skip(self), err)]
-    pub(crate) async fn file_systems_tagged(&self, tag_key: &str, tag_value: &str) -> Result<Vec<FileSystem>, AwsError> {
+    pub(crate) async fn file_systems_tagged(
+        &self,
+        tag_key: &str,
+        tag_value: &str,
+    ) -> Result<Vec<FileSystem>, AwsError> {
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {

@@ -62,8 +62,12 @@ impl AwsError {
 /// Classifies an AWS error code (and the HTTP status it came with).
 pub(crate) fn classify(code: &str, http_status: Option<u16>) -> ErrorKind {
     match code {
-        "ThrottlingException" | "Throttling" | "RequestLimitExceeded" | "TooManyRequestsException"
-        | "RequestThrottled" | "SlowDown" => ErrorKind::Throttled,
+        "ThrottlingException"
+        | "Throttling"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "RequestThrottled"
+        | "SlowDown" => ErrorKind::Throttled,
         "InternalServerError" | "InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable" => {
             ErrorKind::Transient
         }

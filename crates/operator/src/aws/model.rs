@@ -144,7 +144,8 @@ mod tests {
 
     #[test]
     fn lifecycle_round_trips_fsx_spelling() {
-        for s in ["CREATING", "AVAILABLE", "UPDATING", "DELETING", "FAILED", "MISCONFIGURED", "MISCONFIGURED_UNAVAILABLE"]
+        for s in
+            ["CREATING", "AVAILABLE", "UPDATING", "DELETING", "FAILED", "MISCONFIGURED", "MISCONFIGURED_UNAVAILABLE"]
         {
             assert_eq!(Lifecycle::from_fsx(s).as_str(), s);
         }

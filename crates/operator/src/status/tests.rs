@@ -134,7 +134,10 @@ fn available_with_a_bound_claim_is_ready_and_stable() {
     assert_eq!(st.claim_phase.as_deref(), Some("Bound"));
     assert_eq!(st.storage_class_name.as_deref(), Some("lustre-u-1"));
     assert_eq!(st.persistent_volume_name.as_deref(), Some("lustre-u-1"));
-    assert_eq!((st.dns_name.is_some(), st.mount_name.as_deref(), st.capacity_gib), (true, Some("abcdefgh"), Some(1200)));
+    assert_eq!(
+        (st.dns_name.is_some(), st.mount_name.as_deref(), st.capacity_gib),
+        (true, Some("abcdefgh"), Some(1200))
+    );
     assert_eq!(next(&obs), Next::Resync);
 }
 
@@ -283,16 +286,19 @@ fn recomposing_an_unchanged_volume_changes_nothing_not_even_transition_times() {
 
 #[test]
 fn transition_time_moves_only_when_a_condition_flips() {
-    let creating = compose(&lv(), &LustreVolumeStatus::default(), &seen(Observed::Present(fs(Lifecycle::Creating)), None), t(0));
+    let creating =
+        compose(&lv(), &LustreVolumeStatus::default(), &seen(Observed::Present(fs(Lifecycle::Creating)), None), t(0));
     let ready_time = |st: &LustreVolumeStatus| {
         st.conditions.iter().find(|c| c.type_ == READY).map(|c| c.last_transition_time.0).expect("Ready is set")
     };
     // Still false, another reason: the time stays.
-    let pending = compose(&lv(), &creating, &seen(Observed::Present(fs(Lifecycle::Available)), Some(ClaimPhase::Pending)), t(10));
+    let pending =
+        compose(&lv(), &creating, &seen(Observed::Present(fs(Lifecycle::Available)), Some(ClaimPhase::Pending)), t(10));
     assert_eq!(ready_time(&pending), t(0));
     assert_eq!(cond(&pending, READY), Some(("False", "ClaimPending")));
     // False -> True: the time moves.
-    let bound = compose(&lv(), &pending, &seen(Observed::Present(fs(Lifecycle::Available)), Some(ClaimPhase::Bound)), t(20));
+    let bound =
+        compose(&lv(), &pending, &seen(Observed::Present(fs(Lifecycle::Available)), Some(ClaimPhase::Bound)), t(20));
     assert_eq!(ready_time(&bound), t(20));
 }
 
