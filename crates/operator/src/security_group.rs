@@ -27,9 +27,14 @@ pub(crate) struct SecurityGroups {
 /// The inbound rules a managed group must have.
 pub(crate) fn desired_rules(group_id: &str, lv: &LustreVolume) -> Vec<IngressRule> {
     let net = &lv.spec.network;
-    let sources = std::iter::once(group_id.to_string())
-        .chain(net.client_security_group_ids.iter().cloned())
-        .chain(net.client_cidrs.iter().cloned());
+    desired_rules_for(group_id, &net.client_security_group_ids, &net.client_cidrs)
+}
+
+/// The inbound rules a managed group must have: both Lustre port ranges from itself and from
+/// every client source, and nothing else.
+pub(crate) fn desired_rules_for(group_id: &str, client_groups: &[String], client_cidrs: &[String]) -> Vec<IngressRule> {
+    let sources =
+        std::iter::once(group_id.to_string()).chain(client_groups.iter().cloned()).chain(client_cidrs.iter().cloned());
     let mut rules: Vec<IngressRule> = sources
         .flat_map(|source| {
             LUSTRE_PORTS.iter().map(move |(from, to)| IngressRule {
@@ -47,6 +52,11 @@ pub(crate) fn desired_rules(group_id: &str, lv: &LustreVolume) -> Vec<IngressRul
 /// Rules of `wanted` that `group` lacks.
 pub(crate) fn missing_rules(group: &SecurityGroup, wanted: &[IngressRule]) -> Vec<IngressRule> {
     wanted.iter().filter(|w| !group.ingress.iter().any(|have| have.covers(w))).cloned().collect()
+}
+
+/// Rules `group` has that `wanted` does not list: someone widened the group by hand.
+pub(crate) fn extra_rules(group: &SecurityGroup, wanted: &[IngressRule]) -> Vec<IngressRule> {
+    group.ingress.iter().filter(|have| !wanted.contains(have)).cloned().collect()
 }
 
 /// For existing groups: the ports none of them opens to the file system's own traffic (from one
@@ -145,7 +155,21 @@ async fn ensure(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>, need_c
         }
         None => find_or_create(ctx, lv).await?,
     };
-    let missing = missing_rules(&group, &desired_rules(&group.id, lv));
+    let wanted = desired_rules(&group.id, lv);
+    let extra = extra_rules(&group, &wanted);
+    if !extra.is_empty() {
+        tracing::info!(group = %group.id, rules = extra.len(), "revoking inbound rules the spec does not list");
+        ctx.aws.revoke_ingress(&group.id, &extra).await?;
+        let sources: Vec<&str> = extra.iter().map(|r| r.source.as_str()).collect();
+        let note = format!(
+            "revoked {} inbound rule(s) not in the spec from {}: {}",
+            extra.len(),
+            group.id,
+            sources.join(", ")
+        );
+        ctx.events.normal(lv, "SecurityGroupRulesRevoked", &note).await;
+    }
+    let missing = missing_rules(&group, &wanted);
     if !missing.is_empty() {
         tracing::info!(group = %group.id, rules = missing.len(), "adding missing Lustre ingress rules");
         ctx.aws.authorize_ingress(&group.id, &missing).await?;
@@ -259,6 +283,18 @@ mod tests {
         assert_eq!(missing_rules(&g, &wanted), vec![wanted[1].clone()]);
         let g = group("sg-a", &[(988, 988, "sg-a"), (1018, 1023, "sg-a")]);
         assert!(missing_rules(&g, &wanted).is_empty());
+    }
+
+    #[test]
+    fn rules_not_listed_are_extra_even_when_a_listed_rule_covers_them() {
+        let wanted = desired_rules_for("sg-a", &[], &["10.0.0.0/16".to_string()]);
+        let g = group(
+            "sg-a",
+            &[(988, 988, "sg-a"), (988, 988, "0.0.0.0/0"), (1018, 1023, "10.0.0.0/16"), (22, 22, "sg-a")],
+        );
+        let extra = extra_rules(&g, &wanted);
+        let sources: Vec<(i32, &str)> = extra.iter().map(|r| (r.from_port, r.source.as_str())).collect();
+        assert_eq!(sources, vec![(988, "0.0.0.0/0"), (22, "sg-a")]);
     }
 
     #[test]

@@ -112,6 +112,14 @@ impl Aws {
         }
     }
 
+    /// Removes inbound TCP rules (exactly as they were added).
+    #[tracing::instrument(skip(self), err)]
+    pub(crate) async fn revoke_ingress(&self, group_id: &str, rules: &[IngressRule]) -> Result<(), AwsError> {
+        let permissions: Vec<IpPermission> = rules.iter().map(ip_permission).collect();
+        let request = self.ec2.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions));
+        self.call("ec2", "RevokeSecurityGroupIngress", request.send()).await.map(|_| ())
+    }
+
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
         let request = self.ec2.delete_security_group().group_id(group_id);
