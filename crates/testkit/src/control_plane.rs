@@ -97,7 +97,7 @@ impl ControlPlane {
             "--log-level=warn".into(),
         ]);
         let mut etcd = ManagedChild::spawn("etcd", etcd_cmd, &d.join("etcd.log"))?;
-        wait_until(Duration::from_secs(30), "etcd to accept connections", || {
+        poll_blocking(Duration::from_secs(30), "etcd to accept connections", || {
             etcd.check_running()?;
             Ok(http_get_ok(etcd_port, "/health"))
         })?;
@@ -126,7 +126,7 @@ impl ControlPlane {
 
         let kubeconfig = d.join("kubeconfig");
         std::fs::write(&kubeconfig, kubeconfig_yaml(apiserver_port, &pki))?;
-        wait_until(Duration::from_secs(90), "kube-apiserver to become ready", || {
+        poll_blocking(Duration::from_secs(90), "kube-apiserver to become ready", || {
             apiserver.check_running()?;
             Ok(port_open(apiserver_port) && readyz(&kubeconfig))
         })?;
@@ -150,7 +150,7 @@ impl ControlPlane {
             "--v=1".into(),
         ]);
         let mut kcm = ManagedChild::spawn("kube-controller-manager", kcm_cmd, &d.join("kube-controller-manager.log"))?;
-        wait_until(Duration::from_secs(60), "kube-controller-manager to serve", || {
+        poll_blocking(Duration::from_secs(60), "kube-controller-manager to serve", || {
             kcm.check_running()?;
             Ok(port_open(kcm_port))
         })?;
@@ -258,8 +258,9 @@ fn http_get_ok(port: u16, path: &str) -> bool {
     buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200")
 }
 
-/// Polls `check` every 100 ms until it answers true, fails, or `timeout` passes.
-pub fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -> Result<bool>) -> Result<()> {
+/// Polls `check` every 100 ms until it answers true, fails, or `timeout` passes. Blocking: the
+/// start-up probes run outside any async runtime (tests use the async [`crate::wait_until`]).
+fn poll_blocking(timeout: Duration, what: &str, mut check: impl FnMut() -> Result<bool>) -> Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
         if check()? {

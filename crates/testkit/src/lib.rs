@@ -1,5 +1,7 @@
 //! Test kit: a real local control plane (etcd, kube-apiserver, kube-controller-manager), a fresh
-//! namespace per test, and waits with deadlines and readable failures.
+//! namespace per test, the operator under test ([`operator`]), LustreVolume fixtures
+//! ([`volumes`]), and waits with deadlines and readable failures ([`wait`]). All test support of
+//! the workspace lives here; the `e2e` package holds only tests.
 //!
 //! One control plane per test binary ([`shared`]), started on first use and killed when the test
 //! process exits; tests inside that binary each get their own namespace. Several test binaries
@@ -8,6 +10,7 @@
 pub mod control_plane;
 pub mod operator;
 pub mod process;
+pub mod volumes;
 pub mod wait;
 
 use std::sync::OnceLock;
@@ -18,7 +21,7 @@ use kube::api::{Api, PostParams};
 use kube::Client;
 
 pub use control_plane::{binaries_dir, client_from_kubeconfig, workspace_root, ControlPlane};
-pub use operator::{install_crd, Harness, OperatorOptions, OperatorProcess};
+pub use operator::{apply_crd, http_status, install_crd, operator_binary, Harness, OperatorOptions, OperatorProcess};
 pub use wait::{wait_for, wait_gone, wait_until};
 
 /// Installs rustls' ring provider once (several crypto back ends are linked into the tests).

@@ -8,9 +8,11 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use aws_emulator::{Emulator, EmulatorConfig};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, Patch, PatchParams};
-use kube::Client;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::{discovery, Client};
 use lustre_api::LustreVolume;
+use serde_json::Value;
 
 use crate::control_plane::workspace_root;
 use crate::process::{free_port, ManagedChild};
@@ -34,28 +36,41 @@ pub fn operator_binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// Installs (or updates) the LustreVolume CRD and waits until it is served.
+/// Installs (or updates) the LustreVolume CRD from [`lustre_api::crd`] and waits until it is served.
 pub async fn install_crd(client: &Client) -> Result<()> {
+    apply_crd(client, &serde_json::to_value(lustre_api::crd())?).await
+}
+
+/// Applies a CRD for real (server-side apply, forced) and waits until it is Established and its
+/// kind is discoverable and listable.
+pub async fn apply_crd(client: &Client, crd: &Value) -> Result<()> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = lustre_api::crd();
-    let name = crd.metadata.name.clone().unwrap_or_default();
-    crds.patch(&name, &PatchParams::apply("testkit").force(), &Patch::Apply(&crd)).await?;
-    crate::wait::wait_for(&crds, &name, Duration::from_secs(30), "the CRD to be Established", |c| {
+    let name = crd["metadata"]["name"].as_str().context("CRD without metadata.name")?;
+    crds.patch(name, &PatchParams::apply("testkit").force(), &Patch::Apply(crd))
+        .await
+        .with_context(|| format!("applying CRD {name}"))?;
+    crate::wait::wait_for(&crds, name, Duration::from_secs(60), "the CRD to be Established", |c| {
         c.status
             .as_ref()
             .and_then(|s| s.conditions.as_ref())
             .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"))
     })
     .await?;
-    // The discovery document lags the Established condition by a moment.
-    let lvs: Api<LustreVolume> = Api::namespaced(client.clone(), "default");
-    for _ in 0..50 {
-        if lvs.list(&Default::default()).await.is_ok() {
-            return Ok(());
+    // Discovery and the new endpoint lag the Established condition by a moment.
+    let gvk = GroupVersionKind::gvk(
+        crd["spec"]["group"].as_str().unwrap_or_default(),
+        crd["spec"]["versions"][0]["name"].as_str().unwrap_or_default(),
+        crd["spec"]["names"]["kind"].as_str().unwrap_or_default(),
+    );
+    crate::wait::wait_until(Duration::from_secs(30), &format!("{name} to be served"), || {
+        let (client, gvk) = (client.clone(), gvk.clone());
+        async move {
+            let (ar, _) = discovery::pinned_kind(&client, &gvk).await.map_err(|e| e.to_string())?;
+            let api: Api<DynamicObject> = Api::all_with(client, &ar);
+            api.list(&Default::default()).await.map(|_| true).map_err(|e| e.to_string())
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("LustreVolume API not served after the CRD was established")
+    })
+    .await
 }
 
 /// Options for the operator process.
@@ -140,7 +155,8 @@ impl OperatorProcess {
     }
 }
 
-async fn http_status(port: u16, path: &str) -> Option<u16> {
+/// The status code of a plain HTTP GET on 127.0.0.1:`port`, or None when nothing answers.
+pub async fn http_status(port: u16, path: &str) -> Option<u16> {
     let text = http_raw(port, path).await?;
     text.split_whitespace().nth(1)?.parse().ok()
 }
