@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use e2e::{condition, emulator, gone, is_ready, ready, scratch_volume, volume, DEADLINE};
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, PostParams};
 use lustre_api::tags;
 use serde_json::json;
+use testkit::volumes::{condition, emulator, gone, is_ready, ready, scratch_volume, volume, DEADLINE};
 use testkit::{wait_for, Harness, OperatorOptions};
 
 #[tokio::test]

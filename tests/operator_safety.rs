@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_emulator::Fault;
-use e2e::{condition, emulator, is_ready, ready, scratch_volume, volume, DEADLINE};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use lustre_api::Phase;
 use serde_json::json;
+use testkit::volumes::{condition, emulator, is_ready, ready, scratch_volume, volume, DEADLINE};
 use testkit::{wait_for, wait_gone, wait_until, Harness, OperatorOptions};
 
 /// Waits until the emulator's inventory satisfies `pred`.

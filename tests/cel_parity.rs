@@ -1,0 +1,653 @@
+//! CEL/Rust parity: the CRD's admission rules (`lustre_api::crd`) and the operator's own check
+//! (`lustre_api::validate`) must give every spec the same verdict, with the same message.
+//!
+//! Each create fixture is sent to the real kube-apiserver (a dry-run create) and to `validate()`;
+//! both verdicts must equal the fixture's expected one. When `validate()` finds exactly one
+//! problem, the apiserver's answer must contain the same text. Transition fixtures (old spec, new
+//! spec) are created for real and updated as a dry run: the CEL transition rules are the only
+//! guard there (the operator never sees the previous spec). Operator-only fixtures are what CEL
+//! cannot express: the apiserver accepts them and `validate()` rejects them.
+
+use std::collections::BTreeSet;
+
+use anyhow::{bail, Context, Result};
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::core::ApiResource;
+use lustre_api::crd::{SpecRule, LIMITS, SPEC_RULES, SPEC_TRANSITION_RULES};
+use lustre_api::{validate, LustreVolume, LustreVolumeSpec};
+use serde_json::{json, Value};
+
+const SUBNET: &str = "subnet-0123456789abcdef0";
+const SG: &str = "sg-0123456789abcdef0";
+
+// ---------------------------------------------------------------------------------------------
+// fixtures
+
+/// RFC 7386 merge patch: `patch` over `target`, `null` removes a field.
+fn merge(target: &Value, patch: &Value) -> Value {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            let mut out = t.clone();
+            for (k, v) in p {
+                if v.is_null() {
+                    out.remove(k);
+                } else {
+                    let merged = merge(out.get(k).unwrap_or(&Value::Null), v);
+                    out.insert(k.clone(), merged);
+                }
+            }
+            Value::Object(out)
+        }
+        (_, p) => p.clone(),
+    }
+}
+
+/// SCRATCH_2, SSD, 1200 GiB in a valid subnet, with `patch` applied.
+fn spec(patch: Value) -> Value {
+    merge(&json!({"storageCapacityGiB": 1200, "network": {"subnetId": SUBNET}}), &patch)
+}
+
+fn p1_ssd(patch: Value) -> Value {
+    spec(merge(&json!({"deploymentType": "PERSISTENT_1", "perUnitStorageThroughput": 50}), &patch))
+}
+
+fn p1_hdd(patch: Value) -> Value {
+    spec(merge(
+        &json!({"deploymentType": "PERSISTENT_1", "storageType": "HDD", "perUnitStorageThroughput": 12,
+                "storageCapacityGiB": 6000, "driveCacheType": "READ"}),
+        &patch,
+    ))
+}
+
+fn p2(patch: Value) -> Value {
+    spec(merge(&json!({"deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125}), &patch))
+}
+
+fn sg(i: usize) -> String {
+    format!("sg-{i:017x}")
+}
+
+struct Create {
+    name: &'static str,
+    spec: Value,
+    valid: bool,
+}
+
+fn ok(name: &'static str, spec: Value) -> Create {
+    Create { name, spec, valid: true }
+}
+
+fn bad(name: &'static str, spec: Value) -> Create {
+    Create { name, spec, valid: false }
+}
+
+/// Specs both sides judge: valid ones at every edge, and at least one breaking each rule and limit.
+fn create_fixtures() -> Vec<Create> {
+    let tags = |n: usize| Value::Object((0..n).map(|i| (format!("team-{i}"), json!("ml"))).collect());
+    vec![
+        // capacity
+        ok("minimal", spec(json!({}))),
+        ok("scratch2-2400", spec(json!({"storageCapacityGiB": 2400}))),
+        ok("scratch2-4800", spec(json!({"storageCapacityGiB": 4800}))),
+        ok("scratch1-1200", spec(json!({"deploymentType": "SCRATCH_1"}))),
+        ok("scratch1-2400", spec(json!({"deploymentType": "SCRATCH_1", "storageCapacityGiB": 2400}))),
+        ok("scratch1-3600", spec(json!({"deploymentType": "SCRATCH_1", "storageCapacityGiB": 3600}))),
+        ok("scratch1-7200", spec(json!({"deploymentType": "SCRATCH_1", "storageCapacityGiB": 7200}))),
+        ok("adopt-without-capacity", spec(json!({"storageCapacityGiB": null, "fileSystemId": "fs-0123456789abcdef0"}))),
+        bad("no-capacity", spec(json!({"storageCapacityGiB": null}))),
+        bad("capacity-0", spec(json!({"storageCapacityGiB": 0}))),
+        bad("capacity-negative", spec(json!({"storageCapacityGiB": -2400}))),
+        bad("scratch2-1000", spec(json!({"storageCapacityGiB": 1000}))),
+        bad("scratch2-3600", spec(json!({"storageCapacityGiB": 3600}))),
+        bad("scratch2-1201", spec(json!({"storageCapacityGiB": 1201}))),
+        bad("scratch1-4800", spec(json!({"deploymentType": "SCRATCH_1", "storageCapacityGiB": 4800}))),
+        bad("scratch1-1000", spec(json!({"deploymentType": "SCRATCH_1", "storageCapacityGiB": 1000}))),
+        bad("p1-ssd-3600", p1_ssd(json!({"storageCapacityGiB": 3600}))),
+        bad("p2-3600", p2(json!({"storageCapacityGiB": 3600}))),
+        ok("p1-hdd-12-12000-none", p1_hdd(json!({"storageCapacityGiB": 12000, "driveCacheType": "NONE"}))),
+        ok("p1-hdd-40-1800", p1_hdd(json!({"perUnitStorageThroughput": 40, "storageCapacityGiB": 1800}))),
+        ok("p1-hdd-40-3600", p1_hdd(json!({"perUnitStorageThroughput": 40, "storageCapacityGiB": 3600}))),
+        bad("p1-hdd-12-1800", p1_hdd(json!({"storageCapacityGiB": 1800}))),
+        bad("p1-hdd-12-3600", p1_hdd(json!({"storageCapacityGiB": 3600}))),
+        bad("p1-hdd-40-2000", p1_hdd(json!({"perUnitStorageThroughput": 40, "storageCapacityGiB": 2000}))),
+        bad("p1-hdd-40-0", p1_hdd(json!({"perUnitStorageThroughput": 40, "storageCapacityGiB": 0}))),
+        // throughput
+        ok("p1-ssd-50", p1_ssd(json!({}))),
+        ok("p1-ssd-100-2400", p1_ssd(json!({"perUnitStorageThroughput": 100, "storageCapacityGiB": 2400}))),
+        ok("p1-ssd-200-4800", p1_ssd(json!({"perUnitStorageThroughput": 200, "storageCapacityGiB": 4800}))),
+        ok("p1-hdd-12-6000", p1_hdd(json!({}))),
+        ok("p2-125", p2(json!({}))),
+        ok("p2-250-2400", p2(json!({"perUnitStorageThroughput": 250, "storageCapacityGiB": 2400}))),
+        ok("p2-500-4800", p2(json!({"perUnitStorageThroughput": 500, "storageCapacityGiB": 4800}))),
+        ok("p2-1000-9600", p2(json!({"perUnitStorageThroughput": 1000, "storageCapacityGiB": 9600}))),
+        bad("scratch2-throughput", spec(json!({"perUnitStorageThroughput": 125}))),
+        bad("scratch1-throughput", spec(json!({"deploymentType": "SCRATCH_1", "perUnitStorageThroughput": 50}))),
+        bad("p1-no-throughput", p1_ssd(json!({"perUnitStorageThroughput": null}))),
+        bad("p2-no-throughput", p2(json!({"perUnitStorageThroughput": null}))),
+        bad("p1-ssd-125", p1_ssd(json!({"perUnitStorageThroughput": 125}))),
+        bad("p1-ssd-12", p1_ssd(json!({"perUnitStorageThroughput": 12}))),
+        bad("p1-hdd-50", p1_hdd(json!({"perUnitStorageThroughput": 50, "storageCapacityGiB": 1800}))),
+        bad("p2-200", p2(json!({"perUnitStorageThroughput": 200}))),
+        bad("p2-50", p2(json!({"perUnitStorageThroughput": 50}))),
+        // storage type and drive cache
+        bad(
+            "hdd-on-scratch2",
+            spec(json!({"storageType": "HDD", "driveCacheType": "READ", "storageCapacityGiB": 6000})),
+        ),
+        bad("hdd-on-p2", p2(json!({"storageType": "HDD", "driveCacheType": "READ", "storageCapacityGiB": 1800}))),
+        bad("hdd-without-drive-cache", p1_hdd(json!({"driveCacheType": null}))),
+        bad("ssd-with-drive-cache", p1_ssd(json!({"driveCacheType": "NONE"}))),
+        bad("scratch-with-drive-cache", spec(json!({"driveCacheType": "READ"}))),
+        // kms
+        ok("kms-on-p1", p1_ssd(json!({"kmsKeyId": "arn:aws:kms:us-east-1:111122223333:key/abcd"}))),
+        ok("kms-on-p2", p2(json!({"kmsKeyId": "alias/fsx"}))),
+        bad("kms-on-scratch2", spec(json!({"kmsKeyId": "alias/fsx"}))),
+        bad("kms-on-scratch1", spec(json!({"deploymentType": "SCRATCH_1", "kmsKeyId": "alias/fsx"}))),
+        // lustre version
+        ok("scratch-2.10", spec(json!({"lustreVersion": "2.10"}))),
+        ok("p1-2.10", p1_ssd(json!({"lustreVersion": "2.10"}))),
+        ok("p2-2.12", p2(json!({"lustreVersion": "2.12"}))),
+        bad("p2-2.10", p2(json!({"lustreVersion": "2.10"}))),
+        // s3
+        ok("s3-empty", spec(json!({"s3": {}}))),
+        ok("s3-import-only", spec(json!({"s3": {"importPath": "s3://training-data"}}))),
+        ok("s3-scratch1", spec(json!({"deploymentType": "SCRATCH_1", "s3": {"importPath": "s3://training-data/in"}}))),
+        ok(
+            "s3-p1-full",
+            p1_ssd(json!({"s3": {"importPath": "s3://training-data/in", "exportPath": "s3://training-data/out",
+                                 "autoImportPolicy": "NEW_CHANGED_DELETED"}})),
+        ),
+        bad("s3-on-p2", p2(json!({"s3": {"importPath": "s3://training-data/in"}}))),
+        bad("s3-export-without-import", spec(json!({"s3": {"exportPath": "s3://training-data/out"}}))),
+        bad("s3-auto-import-without-import", spec(json!({"s3": {"autoImportPolicy": "NEW"}}))),
+        bad("s3-import-not-s3", spec(json!({"s3": {"importPath": "https://training-data/in"}}))),
+        bad("s3-import-uppercase-bucket", spec(json!({"s3": {"importPath": "s3://Training/in"}}))),
+        bad("s3-import-short-bucket", spec(json!({"s3": {"importPath": "s3://ab/in"}}))),
+        bad("s3-import-no-bucket", spec(json!({"s3": {"importPath": "s3:///in"}}))),
+        bad(
+            "s3-export-not-s3",
+            spec(json!({"s3": {"importPath": "s3://training-data/in", "exportPath": "training-data/out"}})),
+        ),
+        // backups
+        ok("backup-0-on-scratch", spec(json!({"automaticBackupRetentionDays": 0}))),
+        ok("backup-90-on-p1", p1_ssd(json!({"automaticBackupRetentionDays": 90}))),
+        ok("backup-0-on-p2", p2(json!({"automaticBackupRetentionDays": 0}))),
+        bad("backup-91", p1_ssd(json!({"automaticBackupRetentionDays": 91}))),
+        bad("backup-negative", p2(json!({"automaticBackupRetentionDays": -1}))),
+        bad("backup-7-on-scratch", spec(json!({"automaticBackupRetentionDays": 7}))),
+        bad("backup-100-on-scratch", spec(json!({"automaticBackupRetentionDays": 100}))),
+        // maintenance window
+        ok("weekly-1-00-00", spec(json!({"weeklyMaintenanceStartTime": "1:00:00"}))),
+        ok("weekly-7-23-59", spec(json!({"weeklyMaintenanceStartTime": "7:23:59"}))),
+        bad("weekly-day-8", spec(json!({"weeklyMaintenanceStartTime": "8:00:00"}))),
+        bad("weekly-day-0", spec(json!({"weeklyMaintenanceStartTime": "0:03:00"}))),
+        bad("weekly-hour-24", spec(json!({"weeklyMaintenanceStartTime": "1:24:00"}))),
+        bad("weekly-minute-60", spec(json!({"weeklyMaintenanceStartTime": "1:00:60"}))),
+        bad("weekly-one-digit-hour", spec(json!({"weeklyMaintenanceStartTime": "1:3:00"}))),
+        bad("weekly-plus-sign", spec(json!({"weeklyMaintenanceStartTime": "1:+3:00"}))),
+        bad("weekly-day-name", spec(json!({"weeklyMaintenanceStartTime": "Mon:03:00"}))),
+        bad("weekly-trailing-newline", spec(json!({"weeklyMaintenanceStartTime": "1:03:00\n"}))),
+        // IDs
+        ok("subnet-8-hex", spec(json!({"network": {"subnetId": "subnet-0123abcd"}}))),
+        bad("subnet-7-hex", spec(json!({"network": {"subnetId": "subnet-0123abc"}}))),
+        bad("subnet-18-hex", spec(json!({"network": {"subnetId": "subnet-0123456789abcdef01"}}))),
+        bad("subnet-uppercase", spec(json!({"network": {"subnetId": "subnet-0123456789ABCDEF0"}}))),
+        bad("subnet-wrong-prefix", spec(json!({"network": {"subnetId": "sn-0123456789abcdef0"}}))),
+        ok("fs-id-8-hex", spec(json!({"fileSystemId": "fs-0123abcd"}))),
+        bad("fs-id-uppercase", spec(json!({"fileSystemId": "fs-XYZ01234"}))),
+        bad("fs-id-short", spec(json!({"fileSystemId": "fs-0123"}))),
+        // network
+        ok("given-security-groups", spec(json!({"network": {"securityGroupIds": [SG]}}))),
+        ok(
+            "client-sgs-and-cidrs",
+            spec(json!({"network": {"clientSecurityGroupIds": [SG], "clientCidrs": ["10.0.0.0/16"]}})),
+        ),
+        ok("five-security-groups", spec(json!({"network": {"securityGroupIds": (0..5).map(sg).collect::<Vec<_>>()}}))),
+        bad("security-group-id-format", spec(json!({"network": {"securityGroupIds": ["sg-bad"]}}))),
+        bad("client-security-group-id-format", spec(json!({"network": {"clientSecurityGroupIds": [SG, "default"]}}))),
+        bad(
+            "given-and-client-security-groups",
+            spec(json!({"network": {"securityGroupIds": [SG], "clientSecurityGroupIds": [sg(1)]}})),
+        ),
+        bad(
+            "given-security-groups-and-cidrs",
+            spec(json!({"network": {"securityGroupIds": [SG], "clientCidrs": ["10.0.0.0/16"]}})),
+        ),
+        // claim, mount options, tags, other fields
+        ok("claim-name", spec(json!({"claim": {"name": "shared-data-0", "readOnly": true}}))),
+        ok("claim-name-63", spec(json!({"claim": {"name": "a".repeat(63)}}))),
+        bad("claim-name-uppercase", spec(json!({"claim": {"name": "Shared"}}))),
+        bad("claim-name-leading-dash", spec(json!({"claim": {"name": "-shared"}}))),
+        bad("claim-name-dot", spec(json!({"claim": {"name": "shared.data"}}))),
+        bad("claim-name-64", spec(json!({"claim": {"name": "a".repeat(64)}}))),
+        ok("mount-options", spec(json!({"mountOptions": ["flock", "noatime", "x-opt=1"]}))),
+        ok("no-mount-options", spec(json!({"mountOptions": []}))),
+        bad("mount-option-empty", spec(json!({"mountOptions": ["flock", ""]}))),
+        bad("mount-option-space", spec(json!({"mountOptions": ["no atime"]}))),
+        bad("mount-option-tab", spec(json!({"mountOptions": ["no\tatime"]}))),
+        bad("mount-option-no-break-space", spec(json!({"mountOptions": ["no\u{a0}atime"]}))),
+        ok("tags-40", spec(json!({"tags": tags(40)}))),
+        ok("tag-value-256", spec(json!({"tags": {"note": "v".repeat(256)}}))),
+        ok("compression-and-retain", spec(json!({"dataCompression": "LZ4", "deletionPolicy": "Retain"}))),
+        bad("unknown-deployment-type", spec(json!({"deploymentType": "SCRATCH_3"}))),
+        bad("unknown-storage-type", spec(json!({"storageType": "NVME"}))),
+        bad("unknown-lustre-version", spec(json!({"lustreVersion": "2.16"}))),
+        bad("no-network", spec(json!({"network": null}))),
+        // size limits
+        bad("limit-kms-key-id", p1_ssd(json!({"kmsKeyId": "k".repeat(2049)}))),
+        bad("limit-weekly-time", spec(json!({"weeklyMaintenanceStartTime": "1:03:00".repeat(3)}))),
+        bad("limit-file-system-id", spec(json!({"fileSystemId": format!("fs-{}", "0".repeat(30))}))),
+        bad("limit-tags", spec(json!({"tags": tags(41)}))),
+        bad("limit-tag-value", spec(json!({"tags": {"note": "v".repeat(257)}}))),
+        bad("limit-mount-options", spec(json!({"mountOptions": vec!["flock"; 33]}))),
+        bad("limit-mount-option-length", spec(json!({"mountOptions": ["o".repeat(129)]}))),
+        bad("limit-subnet-id", spec(json!({"network": {"subnetId": format!("subnet-{}", "0".repeat(26))}}))),
+        bad(
+            "limit-security-groups",
+            spec(json!({"network": {"securityGroupIds": (0..6).map(sg).collect::<Vec<_>>()}})),
+        ),
+        bad(
+            "limit-security-group-length",
+            spec(json!({"network": {"securityGroupIds": [format!("sg-{}", "0".repeat(30))]}})),
+        ),
+        ok(
+            "client-security-groups-20",
+            spec(json!({"network": {"clientSecurityGroupIds": (0..20).map(sg).collect::<Vec<_>>()}})),
+        ),
+        bad(
+            "limit-client-security-groups",
+            spec(json!({"network": {"clientSecurityGroupIds": (0..21).map(sg).collect::<Vec<_>>()}})),
+        ),
+        bad(
+            "limit-client-security-group-length",
+            spec(json!({"network": {"clientSecurityGroupIds": [format!("sg-{}", "0".repeat(30))]}})),
+        ),
+        ok(
+            "client-cidrs-20",
+            spec(json!({"network": {"clientCidrs": (0..20).map(|i| format!("10.{i}.0.0/16")).collect::<Vec<_>>()}})),
+        ),
+        bad(
+            "limit-client-cidrs",
+            spec(json!({"network": {"clientCidrs": (0..21).map(|i| format!("10.{i}.0.0/16")).collect::<Vec<_>>()}})),
+        ),
+        // A CIDR Rust would parse (leading zeros in the prefix length) but longer than the limit.
+        bad(
+            "limit-client-cidr-length",
+            spec(json!({"network": {"clientCidrs": [format!("10.0.0.0/{}16", "0".repeat(33))]}})),
+        ),
+        bad(
+            "limit-import-path",
+            spec(json!({"s3": {"importPath": format!("s3://training-data/{}", "p".repeat(1006))}})),
+        ),
+        bad(
+            "limit-export-path",
+            spec(json!({"s3": {"importPath": "s3://training-data/in",
+                               "exportPath": format!("s3://training-data/{}", "p".repeat(1006))}})),
+        ),
+        bad("limit-claim-name", spec(json!({"claim": {"name": "a".repeat(254)}}))),
+    ]
+}
+
+/// Specs only the operator rejects: CEL cannot express these checks.
+fn operator_only_fixtures() -> Vec<(&'static str, Value)> {
+    vec![
+        ("cidr-prefix-33", spec(json!({"network": {"clientCidrs": ["10.0.0.0/33"]}}))),
+        ("cidr-octet-256", spec(json!({"network": {"clientCidrs": ["10.0.0.256/16"]}}))),
+        ("cidr-not-an-address", spec(json!({"network": {"clientCidrs": ["office"]}}))),
+        ("cidr-ipv6", spec(json!({"network": {"clientCidrs": ["fd00::/8"]}}))),
+        (
+            "export-in-other-bucket",
+            spec(json!({"s3": {"importPath": "s3://data/in", "exportPath": "s3://elsewhere/out"}})),
+        ),
+        ("reserved-tag-key", spec(json!({"tags": {"lustre.fsx.dev/owner-uid": "x"}}))),
+        ("aws-tag-key", spec(json!({"tags": {"aws:cloudformation:stack-name": "x"}}))),
+        ("tag-key-129", spec(json!({"tags": Value::Object([("k".repeat(129), json!("x"))].into_iter().collect())}))),
+    ]
+}
+
+struct Transition {
+    name: &'static str,
+    old: Value,
+    /// Merge patch applied to `old`.
+    change: Value,
+    /// The transition rule that refuses the change; None: the update is accepted.
+    refused_by: Option<&'static str>,
+}
+
+fn transition_rule(message_start: &str) -> &'static str {
+    SPEC_TRANSITION_RULES
+        .iter()
+        .map(|r| r.message)
+        .find(|m| m.starts_with(message_start))
+        .unwrap_or_else(|| panic!("no transition rule message starts with {message_start:?}"))
+}
+
+/// (old spec, change) pairs, every transition rule refusing at least one.
+fn transition_fixtures() -> Vec<Transition> {
+    let allowed = |name, old, change| Transition { name, old, change, refused_by: None };
+    let refused =
+        |name, old, change, rule: &str| Transition { name, old, change, refused_by: Some(transition_rule(rule)) };
+    let s3 = json!({"s3": {"importPath": "s3://training-data/in", "exportPath": "s3://training-data/out",
+                           "autoImportPolicy": "NEW"}});
+    let adopted = spec(json!({"storageCapacityGiB": null, "fileSystemId": "fs-0123456789abcdef0"}));
+    vec![
+        allowed("no-change", spec(json!({})), json!({})),
+        allowed("grow-scratch2", spec(json!({})), json!({"storageCapacityGiB": 2400})),
+        allowed("grow-p2", p2(json!({"storageCapacityGiB": 2400})), json!({"storageCapacityGiB": 4800})),
+        allowed("grow-hdd", p1_hdd(json!({})), json!({"storageCapacityGiB": 12000})),
+        allowed("throughput-p1", p1_ssd(json!({})), json!({"perUnitStorageThroughput": 200})),
+        allowed("auto-import-policy", spec(s3.clone()), json!({"s3": {"autoImportPolicy": "NEW_CHANGED"}})),
+        allowed(
+            "tags-and-mount-options",
+            spec(json!({})),
+            json!({"tags": {"team": "ml"}, "mountOptions": ["noatime"]}),
+        ),
+        allowed(
+            "maintenance-and-backups",
+            p1_ssd(json!({})),
+            json!({"weeklyMaintenanceStartTime": "2:04:30", "automaticBackupRetentionDays": 7}),
+        ),
+        allowed("claim-read-only", spec(json!({"claim": {"name": "data"}})), json!({"claim": {"readOnly": true}})),
+        allowed("claim-name-same", spec(json!({"claim": {"name": "data"}})), json!({"claim": {"name": "data"}})),
+        allowed("capacity-on-adopted", adopted.clone(), json!({"storageCapacityGiB": 2400})),
+        allowed("kms-same", p1_ssd(json!({"kmsKeyId": "alias/fsx"})), json!({"storageCapacityGiB": 2400})),
+        refused(
+            "shrink",
+            spec(json!({"storageCapacityGiB": 2400})),
+            json!({"storageCapacityGiB": 1200}),
+            "storageCapacityGiB can only grow",
+        ),
+        refused(
+            "shrink-p1",
+            p1_ssd(json!({"storageCapacityGiB": 4800})),
+            json!({"storageCapacityGiB": 2400}),
+            "storageCapacityGiB can only grow",
+        ),
+        refused(
+            "grow-scratch1",
+            spec(json!({"deploymentType": "SCRATCH_1"})),
+            json!({"storageCapacityGiB": 2400}),
+            "SCRATCH_1 file systems cannot grow",
+        ),
+        refused(
+            "deployment-type",
+            spec(json!({})),
+            json!({"deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125}),
+            "deploymentType is immutable",
+        ),
+        refused(
+            "deployment-type-scratch",
+            spec(json!({})),
+            json!({"deploymentType": "SCRATCH_1"}),
+            "deploymentType is immutable",
+        ),
+        refused(
+            "storage-type",
+            p1_ssd(json!({})),
+            json!({"storageType": "HDD", "driveCacheType": "READ", "perUnitStorageThroughput": 12, "storageCapacityGiB": 6000}),
+            "storageType is immutable",
+        ),
+        refused(
+            "subnet",
+            spec(json!({})),
+            json!({"network": {"subnetId": "subnet-0fedcba9876543210"}}),
+            "network.subnetId is immutable",
+        ),
+        refused("kms-added", p1_ssd(json!({})), json!({"kmsKeyId": "alias/fsx"}), "kmsKeyId is immutable"),
+        refused(
+            "kms-changed",
+            p1_ssd(json!({"kmsKeyId": "alias/fsx"})),
+            json!({"kmsKeyId": "alias/other"}),
+            "kmsKeyId is immutable",
+        ),
+        refused(
+            "kms-removed",
+            p2(json!({"kmsKeyId": "alias/fsx"})),
+            json!({"kmsKeyId": null}),
+            "kmsKeyId is immutable",
+        ),
+        refused("lustre-version", spec(json!({})), json!({"lustreVersion": "2.12"}), "lustreVersion is immutable"),
+        refused(
+            "lustre-version-default",
+            spec(json!({"lustreVersion": "2.10"})),
+            json!({"lustreVersion": null}),
+            "lustreVersion is immutable",
+        ),
+        refused(
+            "file-system-id-added",
+            spec(json!({})),
+            json!({"fileSystemId": "fs-0123456789abcdef0"}),
+            "fileSystemId is immutable",
+        ),
+        refused(
+            "file-system-id-changed",
+            adopted.clone(),
+            json!({"fileSystemId": "fs-0fedcba9876543210"}),
+            "fileSystemId is immutable",
+        ),
+        refused(
+            "file-system-id-removed",
+            adopted,
+            json!({"fileSystemId": null, "storageCapacityGiB": 1200}),
+            "fileSystemId is immutable",
+        ),
+        refused("claim-name-added", spec(json!({})), json!({"claim": {"name": "data"}}), "claim.name is immutable"),
+        refused(
+            "claim-name-changed",
+            spec(json!({"claim": {"name": "data"}})),
+            json!({"claim": {"name": "other"}}),
+            "claim.name is immutable",
+        ),
+        refused(
+            "claim-name-removed",
+            spec(json!({"claim": {"name": "data"}})),
+            json!({"claim": {"name": null}}),
+            "claim.name is immutable",
+        ),
+        refused("s3-added", spec(json!({})), s3.clone(), "s3.importPath and s3.exportPath are immutable"),
+        refused("s3-removed", spec(s3.clone()), json!({"s3": null}), "s3.importPath and s3.exportPath are immutable"),
+        refused(
+            "s3-import-changed",
+            spec(s3.clone()),
+            json!({"s3": {"importPath": "s3://training-data/other"}}),
+            "s3.importPath and s3.exportPath are immutable",
+        ),
+        refused(
+            "s3-export-changed",
+            spec(s3.clone()),
+            json!({"s3": {"exportPath": "s3://training-data/other"}}),
+            "s3.importPath and s3.exportPath are immutable",
+        ),
+        refused(
+            "s3-export-removed",
+            spec(s3),
+            json!({"s3": {"exportPath": null}}),
+            "s3.importPath and s3.exportPath are immutable",
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// the two judges
+
+/// The apiserver's answer: Ok on admission, Err(message) on a 422.
+type Verdict = std::result::Result<(), String>;
+
+fn object(name: &str, spec: &Value, resource_version: Option<String>) -> Result<DynamicObject> {
+    let mut obj: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+        "metadata": {"name": name}, "spec": spec,
+    }))?;
+    obj.metadata.resource_version = resource_version;
+    Ok(obj)
+}
+
+fn answer<T>(result: kube::Result<T>, what: &str) -> Result<Verdict> {
+    match result {
+        Ok(_) => Ok(Ok(())),
+        Err(kube::Error::Api(s)) if s.code == 422 => Ok(Err(s.message)),
+        Err(e) => Err(e).with_context(|| format!("{what}: expected admission or a 422")),
+    }
+}
+
+const DRY_RUN: PostParams = PostParams { dry_run: true, field_manager: None };
+
+/// `validate()` on the spec as the operator would read it (a spec that does not deserialise is
+/// rejected too: the operator cannot read it). Err holds the violation messages.
+fn operator_verdict(spec: &Value) -> std::result::Result<(), Vec<String>> {
+    match serde_json::from_value::<LustreVolumeSpec>(spec.clone()) {
+        Err(e) => Err(vec![format!("does not deserialise: {e}")]),
+        Ok(s) => validate(&s).map_err(|e| e.0.into_iter().map(|v| v.message).collect()),
+    }
+}
+
+fn show(v: &std::result::Result<(), impl std::fmt::Debug>) -> String {
+    match v {
+        Ok(()) => "accepted".into(),
+        Err(e) => format!("rejected ({e:?})"),
+    }
+}
+
+fn is_rule_message(rules: &[SpecRule], message: &str) -> bool {
+    rules.iter().any(|r| r.message == message)
+}
+
+async fn lustre_volumes(prefix: &str) -> Result<Api<DynamicObject>> {
+    let ns = testkit::namespace(prefix).await?;
+    testkit::install_crd(&ns.client).await?;
+    let ar = ApiResource::erase::<LustreVolume>(&());
+    Ok(Api::namespaced_with(ns.client.clone(), &ns.name, &ar))
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests
+
+#[tokio::test]
+async fn apiserver_and_validate_agree_on_every_create_fixture() -> Result<()> {
+    let api = lustre_volumes("cel-parity").await?;
+    let fixtures = create_fixtures();
+    assert!(fixtures.len() >= 40, "{} fixtures", fixtures.len());
+    let names: BTreeSet<&str> = fixtures.iter().map(|f| f.name).collect();
+    assert_eq!(names.len(), fixtures.len(), "fixture names are unique");
+
+    let mut failures = Vec::new();
+    let mut rejections = Vec::new();
+    let mut operator_messages = BTreeSet::new();
+    for (i, f) in fixtures.iter().enumerate() {
+        let server = answer(api.create(&DRY_RUN, &object(&format!("c{i}"), &f.spec, None)?).await, f.name)?;
+        let operator = operator_verdict(&f.spec);
+        if server.is_ok() != f.valid || operator.is_ok() != f.valid {
+            failures.push(format!(
+                "{}: expected {}, apiserver {}, validate() {}",
+                f.name,
+                if f.valid { "accepted" } else { "rejected" },
+                show(&server),
+                show(&operator)
+            ));
+        }
+        if let (Err(server_message), Err(messages)) = (&server, &operator) {
+            if let [only] = messages.as_slice() {
+                if is_rule_message(SPEC_RULES, only) && !server_message.contains(only.as_str()) {
+                    failures.push(format!("{}: the apiserver's message lacks {only:?}: {server_message}", f.name));
+                }
+                if let Some(limit) = LIMITS.iter().find(|l| l.message == only) {
+                    let field = format!("spec{}", limit.field);
+                    if !server_message.contains(&field) {
+                        failures.push(format!("{}: the apiserver's message lacks {field}: {server_message}", f.name));
+                    }
+                }
+            }
+        }
+        if let Err(m) = server {
+            rejections.push(m);
+        }
+        if let Err(m) = operator {
+            operator_messages.extend(m);
+        }
+    }
+    for rule in SPEC_RULES {
+        if !rejections.iter().any(|m| m.contains(rule.message)) {
+            failures.push(format!("no fixture breaks the rule {:?} ({})", rule.message, rule.rule));
+        }
+    }
+    for limit in LIMITS {
+        if !operator_messages.contains(limit.message) {
+            failures.push(format!("no fixture exceeds the limit {limit:?}"));
+        }
+    }
+    let valid = fixtures.iter().filter(|f| f.valid).count();
+    println!("{} create fixtures ({valid} valid, {} invalid)", fixtures.len(), fixtures.len() - valid);
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn what_cel_cannot_express_is_rejected_by_the_operator_only() -> Result<()> {
+    let api = lustre_volumes("cel-operator-only").await?;
+    let mut failures = Vec::new();
+    let fixtures = operator_only_fixtures();
+    for (i, (name, spec)) in fixtures.iter().enumerate() {
+        let server = answer(api.create(&DRY_RUN, &object(&format!("o{i}"), spec, None)?).await, name)?;
+        let operator = operator_verdict(spec);
+        let only_rust = match &operator {
+            Err(messages) => messages.iter().all(|m| !is_rule_message(SPEC_RULES, m)),
+            Ok(()) => false,
+        };
+        if server.is_err() || !only_rust {
+            failures.push(format!(
+                "{name}: expected apiserver accepted and validate() rejected by an operator-only check; apiserver {}, validate() {}",
+                show(&server),
+                show(&operator)
+            ));
+        }
+    }
+    println!("{} operator-only fixtures", fixtures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn transition_rules_refuse_exactly_what_they_promise() -> Result<()> {
+    let api = lustre_volumes("cel-transitions").await?;
+    let fixtures = transition_fixtures();
+    let mut failures = Vec::new();
+    let mut fired = BTreeSet::new();
+    for (i, t) in fixtures.iter().enumerate() {
+        let name = format!("t{i}");
+        let new = merge(&t.old, &t.change);
+        // Each spec is valid on its own: only the transition can be refused.
+        for (which, s) in [("old", &t.old), ("new", &new)] {
+            if let Err(e) = operator_verdict(s) {
+                failures.push(format!("{}: the {which} spec is invalid on its own: {e:?}", t.name));
+            }
+        }
+        let created = api
+            .create(&PostParams::default(), &object(&name, &t.old, None)?)
+            .await
+            .with_context(|| format!("{}: creating the old spec", t.name))?;
+        let update = object(&name, &new, created.metadata.resource_version.clone())?;
+        let server = answer(api.replace(&name, &DRY_RUN, &update).await, t.name)?;
+        match (&server, t.refused_by) {
+            (Ok(()), None) => {}
+            (Err(m), Some(rule)) if m.contains(rule) => {
+                fired.insert(rule);
+            }
+            _ => failures.push(format!(
+                "{}: expected {}, apiserver {}",
+                t.name,
+                t.refused_by.map_or("accepted".to_string(), |r| format!("refused with {r:?}")),
+                show(&server)
+            )),
+        }
+    }
+    for rule in SPEC_TRANSITION_RULES {
+        if !fired.contains(rule.message) {
+            failures.push(format!("no fixture is refused by the transition rule {:?}", rule.message));
+        }
+    }
+    println!("{} transition fixtures", fixtures.len());
+    if !failures.is_empty() {
+        bail!("{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    }
+    Ok(())
+}
