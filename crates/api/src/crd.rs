@@ -9,6 +9,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_json::{json, Value};
 
+use crate::class::LustreClass;
 use crate::types::LustreVolume;
 
 /// One admission rule on `spec`. `rule` is CEL with `self` bound to the spec (and `oldSelf` to the
@@ -138,9 +139,14 @@ pub(crate) const WEEKLY_MAINTENANCE_FORMAT: SpecRule = r(
     ".weeklyMaintenanceStartTime",
 );
 pub(crate) const SUBNET_ID_FORMAT: SpecRule = r(
-    "self.network.subnetId.matches('^subnet-[0-9a-f]{8,17}$')",
-    "network.subnetId must be a subnet ID such as subnet-0123456789abcdef0",
-    ".network.subnetId",
+    "size(self.network.subnets) > 0 && self.network.subnets.all(s, s.subnetId.matches('^subnet-[0-9a-f]{8,17}$'))",
+    "network.subnets must list at least one subnet, each with a subnet ID such as subnet-0123456789abcdef0",
+    ".network.subnets",
+);
+pub(crate) const CLIENT_CIDR_FORMAT: SpecRule = r(
+    "!has(self.network.clientCidrs) || self.network.clientCidrs.all(c, isCIDR(c) && cidr(c).ip().family() == 4 && cidr(c).prefixLength() >= 8)",
+    "network.clientCidrs must be IPv4 CIDRs no wider than /8, such as 10.0.0.0/16 (Lustre has no authentication of its own: 0.0.0.0/0 would open the file systems to anyone)",
+    ".network.clientCidrs",
 );
 pub(crate) const SECURITY_GROUP_ID_FORMAT: SpecRule = r(
     "!has(self.network.securityGroupIds) || self.network.securityGroupIds.all(g, g.matches('^sg-[0-9a-f]{8,17}$'))",
@@ -198,13 +204,33 @@ pub const SPEC_RULES: &[SpecRule] = &[
     BACKUP_DAYS_RANGE,
     BACKUP_ONLY_PERSISTENT,
     WEEKLY_MAINTENANCE_FORMAT,
+    FILE_SYSTEM_ID_FORMAT,
+    CLAIM_NAME_FORMAT,
+    MOUNT_OPTIONS_FORMAT,
+];
+
+/// Rules on the LustreClass spec (create and update).
+pub const CLASS_RULES: &[SpecRule] = &[
     SUBNET_ID_FORMAT,
     SECURITY_GROUP_ID_FORMAT,
     CLIENT_SECURITY_GROUP_ID_FORMAT,
     NETWORK_EXCLUSIVE,
-    FILE_SYSTEM_ID_FORMAT,
-    CLAIM_NAME_FORMAT,
-    MOUNT_OPTIONS_FORMAT,
+    CLIENT_CIDR_FORMAT,
+    r(
+        "size(self.deploymentTypes) > 0 && size(self.storageTypes) > 0 && size(self.lustreVersions) > 0",
+        "deploymentTypes, storageTypes and lustreVersions must each allow at least one value",
+        ".deploymentTypes",
+    ),
+    r(
+        "!has(self.s3Prefixes) || self.s3Prefixes.all(p, p.matches('^s3://[a-z0-9.-]{3,63}/'))",
+        "s3Prefixes must be S3 URLs with a bucket and a path, such as s3://ml-data/${namespace}/",
+        ".s3Prefixes",
+    ),
+    r(
+        "!has(self.tags) || self.tags.all(k, !k.startsWith('lustre.fsx.dev/') && !k.startsWith('aws:'))",
+        "tag keys starting with lustre.fsx.dev/ or aws: are reserved",
+        ".tags",
+    ),
 ];
 
 /// Transition rules: evaluated on update only, with `oldSelf` the previous spec. The operator never
@@ -216,9 +242,12 @@ pub const SPEC_TRANSITION_RULES: &[SpecRule] = &[
     r("self.storageType == oldSelf.storageType",
       "storageType is immutable; create a new LustreVolume to change it",
       ".storageType"),
-    r("self.network.subnetId == oldSelf.network.subnetId",
-      "network.subnetId is immutable; create a new LustreVolume to move it",
-      ".network.subnetId"),
+    r("(has(self.className) ? self.className : '') == (has(oldSelf.className) ? oldSelf.className : '')",
+      "className is immutable; create a new LustreVolume to use another class",
+      ".className"),
+    r("(has(self.availabilityZone) ? self.availabilityZone : '') == (has(oldSelf.availabilityZone) ? oldSelf.availabilityZone : '')",
+      "availabilityZone is immutable; create a new LustreVolume to move it",
+      ".availabilityZone"),
     r("has(self.kmsKeyId) == has(oldSelf.kmsKeyId) && (!has(self.kmsKeyId) || self.kmsKeyId == oldSelf.kmsKeyId)",
       "kmsKeyId is immutable: it cannot be added, changed or removed after creation",
       ".kmsKeyId"),
@@ -282,7 +311,16 @@ pub const LIMITS: &[Limit] = &[
     limit(".tags", Bound::ValueLength, 256, "tag values must be at most 256 characters"),
     limit(".mountOptions", Bound::Items, 32, "at most 32 mountOptions"),
     limit(".mountOptions", Bound::ItemLength, 128, "each mount option must be at most 128 characters"),
-    limit(".network.subnetId", Bound::Length, 32, "network.subnetId must be at most 32 characters"),
+    limit(".s3.importPath", Bound::Length, 1024, "s3.importPath must be at most 1024 characters"),
+    limit(".s3.exportPath", Bound::Length, 1024, "s3.exportPath must be at most 1024 characters"),
+    limit(".claim.name", Bound::Length, 253, "claim.name must be at most 253 characters"),
+    limit(".className", Bound::Length, 253, "className must be at most 253 characters"),
+    limit(".availabilityZone", Bound::Length, 32, "availabilityZone must be at most 32 characters"),
+];
+
+/// The size limits of the LustreClass spec.
+pub const CLASS_LIMITS: &[Limit] = &[
+    limit(".network.subnets", Bound::Items, 16, "at most 16 network.subnets"),
     limit(".network.securityGroupIds", Bound::Items, 5, "at most 5 network.securityGroupIds"),
     limit(
         ".network.securityGroupIds",
@@ -299,9 +337,32 @@ pub const LIMITS: &[Limit] = &[
     ),
     limit(".network.clientCidrs", Bound::Items, 20, "at most 20 network.clientCidrs"),
     limit(".network.clientCidrs", Bound::ItemLength, 43, "each of network.clientCidrs must be at most 43 characters"),
-    limit(".s3.importPath", Bound::Length, 1024, "s3.importPath must be at most 1024 characters"),
-    limit(".s3.exportPath", Bound::Length, 1024, "s3.exportPath must be at most 1024 characters"),
-    limit(".claim.name", Bound::Length, 253, "claim.name must be at most 253 characters"),
+    limit(".s3Prefixes", Bound::Items, 16, "at most 16 s3Prefixes"),
+    limit(".s3Prefixes", Bound::ItemLength, 1024, "each of s3Prefixes must be at most 1024 characters"),
+    limit(".kmsKeyIds", Bound::Items, 8, "at most 8 kmsKeyIds"),
+    limit(".kmsKeyIds", Bound::ItemLength, 2048, "each of kmsKeyIds must be at most 2048 characters"),
+    limit(".allowedMountOptions", Bound::Items, 32, "at most 32 allowedMountOptions"),
+    limit(".allowedMountOptions", Bound::ItemLength, 128, "each of allowedMountOptions must be at most 128 characters"),
+    limit(".tags", Bound::Entries, 8, "at most 8 class tags (FSx allows 50 in all)"),
+    limit(".tags", Bound::ValueLength, 256, "tag values must be at most 256 characters"),
+    limit(".weeklyMaintenanceStartTime", Bound::Length, 16, "weeklyMaintenanceStartTime must be at most 16 characters"),
+];
+
+/// Integer bounds (FSx's) in the schemas: (field below spec, minimum, maximum). Without them the
+/// apiserver stores any int64, and one out-of-range object would break every list of the kind.
+pub const VOLUME_INT_BOUNDS: &[(&str, i64, i64)] = &[
+    (".storageCapacityGiB", 0, 2_147_483_647),
+    (".perUnitStorageThroughput", 12, 1000),
+    (".automaticBackupRetentionDays", 0, 90),
+];
+
+/// Integer bounds of the LustreClass spec.
+pub const CLASS_INT_BOUNDS: &[(&str, i64, i64)] = &[
+    (".maxBackupRetentionDays", 0, 90),
+    (".limits.minCapacityGiB", 0, 2_147_483_647),
+    (".limits.maxCapacityGiB", 0, 2_147_483_647),
+    (".limits.maxCapacityGiBPerNamespace", 0, 9_007_199_254_740_991),
+    (".limits.maxVolumesPerNamespace", 0, 100_000),
 ];
 
 impl Limit {
@@ -342,45 +403,88 @@ impl Limit {
     }
 }
 
-/// The LustreVolume CRD as installed: schema from the types, plus rules and limits.
+/// Rule on the whole LustreVolume: its name ends up in label values (63 characters at most).
+pub const NAME_RULE: SpecRule = r(
+    "size(self.metadata.name) <= 63",
+    "a LustreVolume name must be at most 63 characters (it labels the StorageClass and PersistentVolume)",
+    ".metadata.name",
+);
+
+/// The LustreVolume CRD as installed: schema from the types, plus rules, limits and bounds.
 pub fn crd() -> CustomResourceDefinition {
-    let mut value = serde_json::to_value(LustreVolume::crd()).expect("a CRD always serialises");
-    if let Some(versions) = value.pointer_mut("/spec/versions").and_then(Value::as_array_mut) {
-        for version in versions {
-            if let Some(Value::Object(root)) = version.pointer_mut("/schema/openAPIV3Schema") {
-                root.insert(
-                    "description".into(),
-                    json!("LustreVolume is a shared Amazon FSx for Lustre file system that lustre-operator creates (or adopts) together with its security group, StorageClass, PersistentVolume and a bound PersistentVolumeClaim in the same namespace."),
-                );
-            }
-            if let Some(spec) = version.pointer_mut("/schema/openAPIV3Schema/properties/spec") {
-                decorate_spec_schema(spec);
-            }
-        }
-    }
-    serde_json::from_value(value).expect("the decorated CRD is still a CRD")
+    let description = "LustreVolume is a shared Amazon FSx for Lustre file system that lustre-operator creates (or adopts) together with its security group, StorageClass, PersistentVolume and a bound PersistentVolumeClaim in the same namespace, following the policy of its LustreClass.";
+    let rules: Vec<&SpecRule> = SPEC_RULES.iter().chain(SPEC_TRANSITION_RULES).collect();
+    decorate(LustreVolume::crd(), description, &rules, LIMITS, VOLUME_INT_BOUNDS, Some(&NAME_RULE))
 }
 
-/// The CRD as YAML, as committed in manifests/ and the chart.
+/// The LustreClass CRD as installed.
+pub fn class_crd() -> CustomResourceDefinition {
+    let description = "LustreClass is a platform team's policy for LustreVolumes: the network file systems are created in, the options and limits tenants may choose, the S3 prefixes they may link and the namespaces that may use it.";
+    let rules: Vec<&SpecRule> = CLASS_RULES.iter().collect();
+    decorate(LustreClass::crd(), description, &rules, CLASS_LIMITS, CLASS_INT_BOUNDS, None)
+}
+
+/// Both CRDs as YAML, as committed in manifests/ (one file) and the chart.
 pub fn crd_yaml() -> String {
-    let body = serde_yaml::to_string(&crd()).expect("a CRD always serialises to YAML");
+    format!("{}---\n{}", one_yaml(&crd()), one_yaml(&class_crd()))
+}
+
+/// One CRD as YAML, with the generated-file header.
+pub fn one_yaml(crd: &CustomResourceDefinition) -> String {
+    let body = serde_yaml::to_string(crd).unwrap_or_default();
     format!("# Generated by `lustre-operator crd`; do not edit by hand.\n{body}")
 }
 
-fn decorate_spec_schema(spec: &mut Value) {
-    for l in LIMITS {
-        if let Some(Value::Object(node)) = spec.pointer_mut(&l.schema_pointer()) {
-            node.insert(l.keyword().to_string(), json!(l.max));
+fn decorate(
+    crd: CustomResourceDefinition,
+    description: &str,
+    rules: &[&SpecRule],
+    limits: &[Limit],
+    int_bounds: &[(&str, i64, i64)],
+    root_rule: Option<&SpecRule>,
+) -> CustomResourceDefinition {
+    let Ok(mut value) = serde_json::to_value(&crd) else { return crd };
+    if let Some(versions) = value.pointer_mut("/spec/versions").and_then(Value::as_array_mut) {
+        for version in versions {
+            if let Some(Value::Object(root)) = version.pointer_mut("/schema/openAPIV3Schema") {
+                root.insert("description".into(), json!(description));
+                if let Some(rule) = root_rule {
+                    root.insert(
+                        "x-kubernetes-validations".into(),
+                        json!([{ "rule": rule.rule, "message": rule.message }]),
+                    );
+                }
+            }
+            let Some(spec) = version.pointer_mut("/schema/openAPIV3Schema/properties/spec") else { continue };
+            for l in limits {
+                if let Some(Value::Object(node)) = spec.pointer_mut(&l.schema_pointer()) {
+                    node.insert(l.keyword().to_string(), json!(l.max));
+                }
+            }
+            for (field, min, max) in int_bounds {
+                let pointer: String =
+                    field.split('.').filter(|s| !s.is_empty()).map(|s| format!("/properties/{s}")).collect();
+                if let Some(Value::Object(node)) = spec.pointer_mut(&pointer) {
+                    node.insert("minimum".into(), json!(min));
+                    node.insert("maximum".into(), json!(max));
+                }
+            }
+            let rules: Vec<Value> = rules
+                .iter()
+                .map(|r| {
+                    if r.field_path.is_empty() {
+                        json!({ "rule": r.rule, "message": r.message })
+                    } else {
+                        json!({ "rule": r.rule, "message": r.message, "fieldPath": r.field_path })
+                    }
+                })
+                .collect();
+            if let Value::Object(node) = spec {
+                node.insert("x-kubernetes-validations".into(), Value::Array(rules));
+            }
         }
     }
-    let rules: Vec<Value> = SPEC_RULES
-        .iter()
-        .chain(SPEC_TRANSITION_RULES)
-        .map(|r| json!({ "rule": r.rule, "message": r.message, "fieldPath": r.field_path }))
-        .collect();
-    if let Value::Object(node) = spec {
-        node.insert("x-kubernetes-validations".into(), Value::Array(rules));
-    }
+    serde_json::from_value(value).unwrap_or(crd)
 }
 
 #[cfg(test)]

@@ -86,7 +86,20 @@ pub struct LustreVolumeSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 
-    /// Where the file system lives and who may reach it.
+    /// The LustreClass whose policy this volume follows (network, limits, S3 prefixes, who may
+    /// use it). Omitted: the class annotated `lustre.fsx.dev/is-default-class: "true"`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+
+    /// Availability zone to create the file system in, among those the class offers (default:
+    /// the class's first subnet). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+
+    /// Filled in by the operator from the class, never read from or written to the API: a
+    /// tenant cannot name a subnet, CIDR or security group.
+    #[serde(skip)]
+    #[schemars(skip)]
     pub network: NetworkSpec,
 
     /// Link to an S3 bucket (SCRATCH_1, SCRATCH_2 and PERSISTENT_1 only).
@@ -112,7 +125,7 @@ pub struct LustreVolumeSpec {
     pub file_system_id: Option<String>,
 }
 
-/// Network placement of the file system.
+/// Network placement of the file system, as the operator takes it from the LustreClass.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkSpec {

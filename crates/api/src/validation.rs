@@ -68,6 +68,33 @@ pub(crate) fn capacity_violation(
     }
 }
 
+/// Checks the network the operator took from the LustreClass (the class CRD's rules, re-checked
+/// because a class installed from an older chart may lack one).
+pub fn validate_network(net: &crate::types::NetworkSpec) -> Result<(), InvalidSpec> {
+    let mut v: Vec<Violation> = Vec::new();
+    if !is_aws_id(&net.subnet_id, "subnet-") {
+        v.push(Violation::from(&SUBNET_ID_FORMAT));
+    }
+    if !net.security_group_ids.iter().all(|sg| is_aws_id(sg, "sg-")) {
+        v.push(Violation::from(&SECURITY_GROUP_ID_FORMAT));
+    }
+    if !net.client_security_group_ids.iter().all(|sg| is_aws_id(sg, "sg-")) {
+        v.push(Violation::from(&CLIENT_SECURITY_GROUP_ID_FORMAT));
+    }
+    if !net.security_group_ids.is_empty() && (!net.client_security_group_ids.is_empty() || !net.client_cidrs.is_empty())
+    {
+        v.push(Violation::from(&NETWORK_EXCLUSIVE));
+    }
+    if !net.client_cidrs.iter().all(|c| parse_cidr(c).is_some_and(|(_, len)| len >= 8)) {
+        v.push(Violation::from(&CLIENT_CIDR_FORMAT));
+    }
+    if v.is_empty() {
+        Ok(())
+    } else {
+        Err(InvalidSpec(v))
+    }
+}
+
 /// Checks a spec on its own (create and every reconcile): the CEL rules of [`crate::crd`] with
 /// their messages, at most one violation per field, plus what CEL cannot express.
 pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
@@ -126,21 +153,6 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
         broken(&WEEKLY_MAINTENANCE_FORMAT);
     }
 
-    let net = &spec.network;
-    if !is_aws_id(&net.subnet_id, "subnet-") {
-        broken(&SUBNET_ID_FORMAT);
-    }
-    if !net.security_group_ids.iter().all(|sg| is_aws_id(sg, "sg-")) {
-        broken(&SECURITY_GROUP_ID_FORMAT);
-    }
-    if !net.client_security_group_ids.iter().all(|sg| is_aws_id(sg, "sg-")) {
-        broken(&CLIENT_SECURITY_GROUP_ID_FORMAT);
-    }
-    if !net.security_group_ids.is_empty() && (!net.client_security_group_ids.is_empty() || !net.client_cidrs.is_empty())
-    {
-        broken(&NETWORK_EXCLUSIVE);
-    }
-
     if let Some(s3) = &spec.s3 {
         if dt == DeploymentType::Persistent2 {
             broken(&S3_NOT_PERSISTENT_2);
@@ -174,14 +186,6 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
     }
 
     // What CEL cannot express: CIDR syntax, the export bucket, reserved tag keys.
-    for cidr in &net.client_cidrs {
-        if parse_cidr(cidr).is_none() {
-            v.push(Violation {
-                field: ".network.clientCidrs",
-                message: format!("{cidr:?} is not an IPv4 CIDR such as 10.0.0.0/16"),
-            });
-        }
-    }
     if let Some(s3) = &spec.s3 {
         if let (Some(ib), Some(eb)) =
             (s3.import_path.as_deref().and_then(s3_bucket), s3.export_path.as_deref().and_then(s3_bucket))
@@ -363,8 +367,13 @@ mod tests {
             client_security_group_ids: vec![],
             client_cidrs: vec!["10.0.0.0/33".into()],
         };
-        let f = fields(validate(&s));
+        let f = fields(validate_network(&s.network));
         assert!(f.contains(&".network") && f.contains(&".network.clientCidrs"), "{f:?}");
+        s.network.security_group_ids.clear();
+        s.network.client_cidrs = vec!["0.0.0.0/0".into()];
+        assert_eq!(fields(validate_network(&s.network)), vec![".network.clientCidrs"]);
+        s.network.client_cidrs = vec!["10.0.0.0/16".into()];
+        assert!(validate_network(&s.network).is_ok());
 
         let mut s = spec(base());
         s.s3 = Some(S3Spec {

@@ -1,0 +1,357 @@
+//! A LustreVolume under its LustreClass: the class's rules checked, its defaults and network
+//! filled in. Pure: the operator calls [`effective`] before any AWS call and works on the
+//! volume it returns; a violation becomes a condition that says what to change.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use crate::class::{s3_path_within, LustreClass};
+use crate::types::{DeletionPolicy, LustreVolume, NetworkSpec};
+use crate::validation::{allowed_throughputs, InvalidSpec, Violation};
+
+/// What the class's per-namespace limits are measured against: the other volumes of the same
+/// class in the volume's namespace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NamespaceUsage {
+    pub volumes: i32,
+    pub capacity_gib: i64,
+}
+
+/// Whether `labels` match `selector` (matchLabels and matchExpressions with In, NotIn, Exists,
+/// DoesNotExist; an unknown operator matches nothing).
+pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    let labels_ok =
+        selector.match_labels.iter().flatten().all(|(k, v)| labels.get(k).map(String::as_str) == Some(v.as_str()));
+    let expressions_ok = selector.match_expressions.iter().flatten().all(|e| {
+        let values = e.values.clone().unwrap_or_default();
+        let value = labels.get(&e.key);
+        match e.operator.as_str() {
+            "In" => value.is_some_and(|v| values.contains(v)),
+            "NotIn" => value.is_none_or(|v| !values.contains(v)),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            _ => false,
+        }
+    });
+    labels_ok && expressions_ok
+}
+
+/// The volume as the class makes it: network, KMS key, compression, maintenance window,
+/// throughput, deletion policy and tags filled in from the class; or every rule of the class
+/// it breaks, each saying what to change.
+pub fn effective(
+    lv: &LustreVolume,
+    class: &LustreClass,
+    namespace_labels: &BTreeMap<String, String>,
+    usage: NamespaceUsage,
+) -> Result<LustreVolume, InvalidSpec> {
+    let class_name = class.metadata.name.as_deref().unwrap_or_default();
+    let namespace = lv.metadata.namespace.as_deref().unwrap_or_default();
+    let c = &class.spec;
+    let mut out = lv.clone();
+    let s = &mut out.spec;
+    let mut v = Vec::new();
+    let mut bad = |field: &'static str, message: String| v.push(Violation { field, message });
+
+    if let Some(selector) = &c.namespace_selector {
+        if !selector_matches(selector, namespace_labels) {
+            bad(".className", format!("namespace {namespace} may not use LustreClass {class_name}; ask the platform team or use another class"));
+        }
+    }
+    let names = |items: Vec<&str>| items.join(", ");
+    if !c.deployment_types.contains(&s.deployment_type) {
+        let allowed = names(c.deployment_types.iter().map(|d| d.as_str()).collect());
+        bad(
+            ".deploymentType",
+            format!("LustreClass {class_name} allows deploymentType {allowed}, not {}", s.deployment_type.as_str()),
+        );
+    }
+    if !c.storage_types.contains(&s.storage_type) {
+        let allowed = names(c.storage_types.iter().map(|t| t.as_str()).collect());
+        bad(
+            ".storageType",
+            format!("LustreClass {class_name} allows storageType {allowed}, not {}", s.storage_type.as_str()),
+        );
+    }
+    if !c.lustre_versions.contains(&s.lustre_version) {
+        let allowed = names(c.lustre_versions.iter().map(|l| l.as_str()).collect());
+        bad(
+            ".lustreVersion",
+            format!("LustreClass {class_name} allows lustreVersion {allowed}, not {}", s.lustre_version.as_str()),
+        );
+    }
+    let valid_for_type = allowed_throughputs(s.deployment_type, s.storage_type).unwrap_or(&[]);
+    match s.per_unit_storage_throughput {
+        Some(t) if !c.per_unit_storage_throughputs.is_empty() && !c.per_unit_storage_throughputs.contains(&t) => bad(
+            ".perUnitStorageThroughput",
+            format!(
+                "LustreClass {class_name} allows perUnitStorageThroughput {:?}, not {t}",
+                c.per_unit_storage_throughputs
+            ),
+        ),
+        Some(_) => {}
+        None => {
+            s.per_unit_storage_throughput =
+                c.per_unit_storage_throughputs.iter().copied().find(|t| valid_for_type.contains(t))
+        }
+    }
+    if s.data_compression.is_none() {
+        s.data_compression = c.data_compression;
+    }
+    if s.weekly_maintenance_start_time.is_none() {
+        s.weekly_maintenance_start_time = c.weekly_maintenance_start_time.clone();
+    }
+    let max_days = c.max_backup_retention_days.unwrap_or(0);
+    if s.automatic_backup_retention_days.unwrap_or(0) > max_days {
+        bad(".automaticBackupRetentionDays", format!("LustreClass {class_name} keeps backups at most {max_days} days"));
+    }
+    for option in &s.mount_options {
+        if option != "flock" && !c.allowed_mount_options.contains(option) {
+            bad(".mountOptions", format!("mount option {option:?} is not allowed by LustreClass {class_name}"));
+        }
+    }
+    match &s.kms_key_id {
+        Some(key) if !c.kms_key_ids.contains(key) => {
+            bad(
+                ".kmsKeyId",
+                format!("LustreClass {class_name} does not offer KMS key {key}; omit kmsKeyId to use the class's key"),
+            );
+        }
+        Some(_) => {}
+        None if s.deployment_type.is_persistent() => s.kms_key_id = c.kms_key_ids.first().cloned(),
+        None => {}
+    }
+    match (s.deletion_policy, s.file_system_id.is_some()) {
+        (Some(DeletionPolicy::Retain), false) if !c.allow_retain => bad(
+            ".deletionPolicy",
+            format!("LustreClass {class_name} does not let volumes choose deletionPolicy Retain; remove it"),
+        ),
+        (None, false) => s.deletion_policy = c.deletion_policy,
+        _ => {}
+    }
+
+    if let Some(gib) = s.storage_capacity_gib {
+        if let Some(min) = c.limits.min_capacity_gib.filter(|min| gib < *min) {
+            bad(".storageCapacityGiB", format!("LustreClass {class_name} needs at least {min} GiB per volume"));
+        }
+        if let Some(max) = c.limits.max_capacity_gib.filter(|max| gib > *max) {
+            bad(".storageCapacityGiB", format!("LustreClass {class_name} allows at most {max} GiB per volume"));
+        }
+        if let Some(max) = c.limits.max_capacity_gib_per_namespace {
+            let total = usage.capacity_gib + i64::from(gib);
+            if total > max {
+                bad(".storageCapacityGiB", format!(
+                    "namespace {namespace} would use {total} GiB of LustreClass {class_name}, over its quota of {max} GiB ({} GiB in use); ask for less or delete a volume",
+                    usage.capacity_gib
+                ));
+            }
+        }
+    }
+    if let Some(max) = c.limits.max_volumes_per_namespace.filter(|max| usage.volumes + 1 > *max) {
+        bad(
+            ".className",
+            format!(
+                "namespace {namespace} already has {} volume(s) of LustreClass {class_name}, its limit is {max}",
+                usage.volumes
+            ),
+        );
+    }
+
+    let prefixes = c.s3_prefixes_for(namespace);
+    let s3_paths = s.s3.iter().flat_map(|s3| s3.import_path.iter().chain(s3.export_path.iter()));
+    for path in s3_paths {
+        if !prefixes.iter().any(|p| s3_path_within(path, p)) {
+            let allowed = if prefixes.is_empty() { "no S3 location".to_string() } else { prefixes.join(", ") };
+            bad(
+                ".s3",
+                format!(
+                    "{path} is outside what LustreClass {class_name} allows namespace {namespace} to link: {allowed}"
+                ),
+            );
+        }
+    }
+
+    if let Some(id) = &s.file_system_id {
+        match &c.adoption {
+            None => bad(".fileSystemId", format!("LustreClass {class_name} does not allow adopting file systems")),
+            Some(a) if !a.namespaces.iter().any(|n| n == namespace) => bad(
+                ".fileSystemId",
+                format!("LustreClass {class_name} does not allow namespace {namespace} to adopt file systems"),
+            ),
+            Some(a) if a.required_tag.is_none() && !a.file_system_ids.contains(id) => {
+                bad(".fileSystemId", format!("LustreClass {class_name} does not list {id} as adoptable"))
+            }
+            Some(_) => {}
+        }
+    }
+
+    match c.subnet_for(s.availability_zone.as_deref()) {
+        Some(subnet) => {
+            s.network = NetworkSpec {
+                subnet_id: subnet.subnet_id.clone(),
+                security_group_ids: c.network.security_group_ids.clone(),
+                client_security_group_ids: c.network.client_security_group_ids.clone(),
+                client_cidrs: c.network.client_cidrs.clone(),
+            }
+        }
+        None => {
+            let zones: Vec<&str> = c.network.subnets.iter().filter_map(|s| s.availability_zone.as_deref()).collect();
+            bad(
+                ".availabilityZone",
+                format!(
+                    "LustreClass {class_name} has no subnet in {}; it offers {}",
+                    s.availability_zone.as_deref().unwrap_or("any zone"),
+                    if zones.is_empty() { "no zones".to_string() } else { zones.join(", ") }
+                ),
+            );
+        }
+    }
+    // The class's tags win over the volume's (the operator's own are added last, over both).
+    s.tags.extend(c.tags.clone());
+
+    if v.is_empty() {
+        Ok(out)
+    } else {
+        Err(InvalidSpec(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(extra: serde_json::Value) -> LustreClass {
+        let mut spec = serde_json::json!({
+            "network": {"subnets": [{"subnetId": "subnet-0aaaaaaaaaaaaaaaa", "availabilityZone": "us-east-1a"},
+                                    {"subnetId": "subnet-0bbbbbbbbbbbbbbbb", "availabilityZone": "us-east-1b"}],
+                        "clientCidrs": ["10.0.0.0/16"]},
+            "s3Prefixes": ["s3://ml-data/${namespace}/"],
+            "tags": {"cost-center": "ml-platform"},
+            "limits": {"maxCapacityGiB": 4800, "maxCapacityGiBPerNamespace": 6000, "maxVolumesPerNamespace": 3}
+        });
+        if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
+            s.extend(e.clone());
+        }
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreClass",
+            "metadata": {"name": "scratch"}, "spec": spec
+        }))
+        .expect("class parses")
+    }
+
+    fn volume(spec: serde_json::Value) -> LustreVolume {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+            "metadata": {"name": "v", "namespace": "team-a"}, "spec": spec
+        }))
+        .expect("volume parses")
+    }
+
+    fn fields(r: Result<LustreVolume, InvalidSpec>) -> Vec<&'static str> {
+        r.err().map(|e| e.0.into_iter().map(|v| v.field).collect()).unwrap_or_default()
+    }
+
+    fn labels() -> BTreeMap<String, String> {
+        BTreeMap::from([("team".to_string(), "a".to_string())])
+    }
+
+    #[test]
+    fn the_class_fills_in_the_network_and_its_tags_win() {
+        let lv = volume(serde_json::json!({"storageCapacityGiB": 1200, "availabilityZone": "us-east-1b",
+                                            "tags": {"cost-center": "mine", "owner": "alice"}}));
+        let out = effective(&lv, &class(serde_json::json!({})), &labels(), NamespaceUsage::default()).expect("allowed");
+        assert_eq!(out.spec.network.subnet_id, "subnet-0bbbbbbbbbbbbbbbb");
+        assert_eq!(out.spec.network.client_cidrs, vec!["10.0.0.0/16".to_string()]);
+        assert_eq!(out.spec.tags["cost-center"], "ml-platform");
+        assert_eq!(out.spec.tags["owner"], "alice");
+    }
+
+    #[test]
+    fn disallowed_choices_name_the_field_and_the_class() {
+        let lv = volume(serde_json::json!({"storageCapacityGiB": 1200, "deploymentType": "PERSISTENT_2",
+            "perUnitStorageThroughput": 125, "deletionPolicy": "Retain", "mountOptions": ["flock", "noatime"],
+            "availabilityZone": "us-east-1c"}));
+        let err =
+            effective(&lv, &class(serde_json::json!({})), &labels(), NamespaceUsage::default()).err().expect("refused");
+        let f: Vec<&str> = err.0.iter().map(|v| v.field).collect();
+        assert_eq!(f, vec![".deploymentType", ".mountOptions", ".deletionPolicy", ".availabilityZone"]);
+        assert!(err.to_string().contains("LustreClass scratch allows deploymentType SCRATCH_2"));
+    }
+
+    #[test]
+    fn s3_paths_must_stay_under_the_namespace_prefix() {
+        let ok =
+            volume(serde_json::json!({"storageCapacityGiB": 1200, "s3": {"importPath": "s3://ml-data/team-a/train"}}));
+        assert!(effective(&ok, &class(serde_json::json!({})), &labels(), NamespaceUsage::default()).is_ok());
+        let other =
+            volume(serde_json::json!({"storageCapacityGiB": 1200, "s3": {"importPath": "s3://ml-data/team-b/train"}}));
+        assert_eq!(
+            fields(effective(&other, &class(serde_json::json!({})), &labels(), NamespaceUsage::default())),
+            vec![".s3"]
+        );
+    }
+
+    #[test]
+    fn per_volume_and_per_namespace_limits() {
+        let c = class(serde_json::json!({}));
+        let big = volume(serde_json::json!({"storageCapacityGiB": 7200}));
+        let too_big = fields(effective(&big, &c, &labels(), NamespaceUsage::default()));
+        assert_eq!(
+            too_big,
+            vec![".storageCapacityGiB", ".storageCapacityGiB"],
+            "over the volume and the namespace limit"
+        );
+        let lv = volume(serde_json::json!({"storageCapacityGiB": 2400}));
+        let used = NamespaceUsage { volumes: 2, capacity_gib: 4800 };
+        let err = effective(&lv, &c, &labels(), used).err().expect("over quota");
+        assert!(err.to_string().contains("would use 7200 GiB"), "{err}");
+        let full = NamespaceUsage { volumes: 3, capacity_gib: 0 };
+        assert_eq!(fields(effective(&lv, &c, &labels(), full)), vec![".className"]);
+    }
+
+    #[test]
+    fn namespace_selector_and_adoption_rules() {
+        let c = class(serde_json::json!({"namespaceSelector": {"matchLabels": {"team": "b"}}}));
+        let lv = volume(serde_json::json!({"storageCapacityGiB": 1200}));
+        assert_eq!(fields(effective(&lv, &c, &labels(), NamespaceUsage::default())), vec![".className"]);
+
+        let adopt = volume(serde_json::json!({"fileSystemId": "fs-0123456789abcdef0"}));
+        assert_eq!(
+            fields(effective(&adopt, &class(serde_json::json!({})), &labels(), NamespaceUsage::default())),
+            vec![".fileSystemId"]
+        );
+        let allowing = class(
+            serde_json::json!({"adoption": {"fileSystemIds": ["fs-0123456789abcdef0"], "namespaces": ["team-a"]}}),
+        );
+        assert!(effective(&adopt, &allowing, &labels(), NamespaceUsage::default()).is_ok());
+        let other_ns = class(
+            serde_json::json!({"adoption": {"fileSystemIds": ["fs-0123456789abcdef0"], "namespaces": ["team-b"]}}),
+        );
+        assert_eq!(fields(effective(&adopt, &other_ns, &labels(), NamespaceUsage::default())), vec![".fileSystemId"]);
+    }
+
+    #[test]
+    fn class_defaults_fill_what_the_volume_leaves_open() {
+        let c = class(serde_json::json!({"deploymentTypes": ["PERSISTENT_2"], "perUnitStorageThroughputs": [250],
+            "kmsKeyIds": ["arn:aws:kms:us-east-1:111122223333:key/k"], "dataCompression": "LZ4", "deletionPolicy": "Retain"}));
+        let lv = volume(serde_json::json!({"storageCapacityGiB": 2400, "deploymentType": "PERSISTENT_2"}));
+        let out = effective(&lv, &c, &labels(), NamespaceUsage::default()).expect("allowed");
+        assert_eq!(out.spec.per_unit_storage_throughput, Some(250));
+        assert_eq!(out.spec.kms_key_id.as_deref(), Some("arn:aws:kms:us-east-1:111122223333:key/k"));
+        assert_eq!(out.spec.data_compression.map(|d| d.as_str()), Some("LZ4"));
+        assert_eq!(out.spec.effective_deletion_policy(), DeletionPolicy::Retain);
+    }
+
+    #[test]
+    fn selector_expressions() {
+        let sel: LabelSelector = serde_json::from_value(serde_json::json!({"matchExpressions": [
+            {"key": "team", "operator": "In", "values": ["a", "b"]}, {"key": "frozen", "operator": "DoesNotExist"}]}))
+        .expect("selector parses");
+        assert!(selector_matches(&sel, &labels()));
+        let mut frozen = labels();
+        frozen.insert("frozen".into(), "yes".into());
+        assert!(!selector_matches(&sel, &frozen));
+        assert!(!selector_matches(&sel, &BTreeMap::new()));
+    }
+}
