@@ -273,7 +273,7 @@ mod tests {
             "perUnitStorageThroughput": 125, "deletionPolicy": "Retain", "mountOptions": ["flock", "noatime"],
             "availabilityZone": "us-east-1c"}));
         let err =
-            effective(&lv, &class(serde_json::json!({})), &labels(), NamespaceUsage::default()).err().expect("refused");
+            effective(&lv, &class(serde_json::json!({})), &labels(), NamespaceUsage::default()).expect_err("refused");
         let f: Vec<&str> = err.0.iter().map(|v| v.field).collect();
         assert_eq!(f, vec![".deploymentType", ".mountOptions", ".deletionPolicy", ".availabilityZone"]);
         assert!(err.to_string().contains("LustreClass scratch allows deploymentType SCRATCH_2"));
@@ -304,7 +304,7 @@ mod tests {
         );
         let lv = volume(serde_json::json!({"storageCapacityGiB": 2400}));
         let used = NamespaceUsage { volumes: 2, capacity_gib: 4800 };
-        let err = effective(&lv, &c, &labels(), used).err().expect("over quota");
+        let err = effective(&lv, &c, &labels(), used).expect_err("over quota");
         assert!(err.to_string().contains("would use 7200 GiB"), "{err}");
         let full = NamespaceUsage { volumes: 3, capacity_gib: 0 };
         assert_eq!(fields(effective(&lv, &c, &labels(), full)), vec![".className"]);

@@ -10,6 +10,7 @@ use kube::Client;
 use rand::Rng;
 
 use crate::aws::Aws;
+use crate::class_policy::ClassCache;
 use crate::events::Events;
 use crate::file_system_poller::FileSystemPoller;
 use crate::metrics::Metrics;
@@ -36,15 +37,19 @@ pub struct Context {
     pub(crate) metrics: Metrics,
     pub(crate) events: Events,
     pub(crate) timing: Timing,
+    /// Watch caches of LustreClasses and Namespaces.
+    pub(crate) classes: ClassCache,
     backoff: Mutex<HashMap<String, u32>>,
     /// When each volume's security group was last checked (it is re-checked once per resync).
     security_group_checked: Mutex<HashMap<String, Instant>>,
 }
 
 impl Context {
+    /// Starts the class and namespace watches too (call it inside the runtime).
     pub fn new(client: Client, aws: Aws, poller: FileSystemPoller, metrics: Metrics, timing: Timing) -> Context {
         Context {
             events: Events::new(client.clone()),
+            classes: ClassCache::start(&client),
             client,
             aws,
             poller,

@@ -16,11 +16,12 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::ResourceExt;
 use lustre_api::{tags, DeletionPolicy, LustreVolume, LustreVolumeStatus, Phase};
 
+use crate::class_policy::Refusal;
 use crate::context::{Context, FINALIZER};
 use crate::error::{Error, Result};
 use crate::file_system::{self, Observed, Removal};
@@ -28,6 +29,13 @@ use crate::kubernetes_objects as k8s;
 use crate::ownership;
 use crate::security_group;
 use crate::status::{self, Next, Observation, Step};
+
+/// What one controller's reconciliations share: the context and that controller's volume cache
+/// (the namespace limits are measured from it).
+pub(crate) struct Scope {
+    ctx: Arc<Context>,
+    volumes: Store<LustreVolume>,
+}
 
 fn key(lv: &LustreVolume) -> String {
     format!("{}/{}", lv.namespace().unwrap_or_default(), lv.name_any())
@@ -54,9 +62,15 @@ pub async fn run(ctx: Arc<Context>, api: Api<LustreVolume>, namespace: Option<St
         .watches(Api::<PersistentVolume>::all(ctx.client.clone()), labelled.clone(), owner_of)
         .watches(Api::<StorageClass>::all(ctx.client.clone()), labelled, owner_of)
         .reconcile_on(ctx.poller.subscribe())
+        .reconcile_all_on(ctx.classes.changes())
         .shutdown_on_signal();
     let store = controller.store();
+    let scope = Arc::new(Scope { ctx: ctx.clone(), volumes: store.clone() });
+    let classes = ctx.classes.clone();
     tokio::spawn(async move {
+        if !classes.wait_until_ready().await {
+            return;
+        }
         // The store's readiness signal wakes only one waiter (the controller's own runner), so
         // poll it again now and then instead of waiting once.
         loop {
@@ -72,7 +86,7 @@ pub async fn run(ctx: Arc<Context>, api: Api<LustreVolume>, namespace: Option<St
         }
     });
     controller
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, error_policy, scope)
         .for_each(|res| async move {
             match res {
                 Ok((obj, _)) => tracing::debug!(object = %obj, "reconciled"),
@@ -90,13 +104,14 @@ fn owner_of<K: kube::Resource>(obj: K) -> Option<ObjectRef<LustreVolume>> {
     Some(ObjectRef::new(name).within(ns))
 }
 
-async fn reconcile(lv: Arc<LustreVolume>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile(lv: Arc<LustreVolume>, scope: Arc<Scope>) -> Result<Action> {
     let start = Instant::now();
-    let api = api(&ctx, &lv);
+    let ctx = &scope.ctx;
+    let api = api(ctx, &lv);
     let result = finalizer(&api, FINALIZER, lv.clone(), |event| async {
         match event {
-            FinalizerEvent::Apply(lv) => apply(&lv, &ctx).await,
-            FinalizerEvent::Cleanup(lv) => cleanup(&lv, &ctx).await,
+            FinalizerEvent::Apply(lv) => apply(&lv, &scope).await,
+            FinalizerEvent::Cleanup(lv) => cleanup(&ctx.classes.for_cleanup(&lv), ctx).await,
         }
     })
     .await
@@ -115,29 +130,49 @@ async fn reconcile(lv: Arc<LustreVolume>, ctx: Arc<Context>) -> Result<Action> {
     result
 }
 
-fn error_policy(lv: Arc<LustreVolume>, error: &Error, ctx: Arc<Context>) -> Action {
+fn error_policy(lv: Arc<LustreVolume>, error: &Error, scope: Arc<Scope>) -> Action {
+    let ctx = &scope.ctx;
     let k = key(&lv);
     tracing::warn!(object = %k, category = error.category(), error = %error, "reconcile failed");
     let delay = match error {
         Error::Waiting(_) => ctx.next_backoff(&k, Duration::from_millis(500), Duration::from_secs(10)),
         Error::Network(_) => ctx.next_backoff(&k, Duration::from_secs(1), Duration::from_secs(60)),
         Error::Aws(e) if e.is_retryable() => ctx.next_backoff(&k, Duration::from_secs(1), Duration::from_secs(60)),
-        Error::Conflict(_) => ctx.next_backoff(&k, Duration::from_secs(30), Duration::from_secs(600)),
+        Error::Conflict(_) | Error::AdoptionRefused(_) => {
+            ctx.next_backoff(&k, Duration::from_secs(30), Duration::from_secs(600))
+        }
         _ => ctx.next_backoff(&k, Duration::from_millis(500), Duration::from_secs(300)),
     };
     Action::requeue(delay)
 }
 
-/// observe -> act -> compose -> one status write.
-async fn apply(lv: &LustreVolume, ctx: &Context) -> Result<Action> {
+/// The volume as its class makes it, checked; or why it may not go ahead. No AWS call.
+fn admit(lv: &LustreVolume, scope: &Scope) -> std::result::Result<LustreVolume, Refusal> {
+    let invalid = |reason, e: lustre_api::InvalidSpec| Refusal {
+        reason,
+        message: format!("{e}; edit the LustreVolume to fix it"),
+    };
+    lustre_api::validate(&lv.spec).map_err(|e| invalid("InvalidSpec", e))?;
+    let effective = scope.ctx.classes.effective(lv, &scope.volumes)?;
+    lustre_api::validate_network(&effective.spec.network).map_err(|e| Refusal {
+        reason: "ClassRejected",
+        message: format!("the LustreClass's network is invalid: {e}; ask the platform team to fix the class"),
+    })?;
+    lustre_api::validate(&effective.spec).map_err(|e| invalid("ClassRejected", e))?;
+    Ok(effective)
+}
+
+/// admit -> observe -> act -> compose -> one status write.
+async fn apply(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
+    let ctx = &scope.ctx;
     let api = api(ctx, lv);
     // What the apiserver holds; moves forward with the early write of a new file system's ID.
     let mut written = lv.status.clone().unwrap_or_default();
     let mut obs = Observation::default();
-    match lustre_api::validate(&lv.spec) {
-        Err(invalid) => obs.invalid_spec = Some(format!("{invalid}; edit the LustreVolume to fix it")),
-        Ok(()) => {
-            if let Err(failure) = act(lv, ctx, &api, &mut written, &mut obs).await {
+    match admit(lv, scope) {
+        Err(refusal) => obs.refusal = Some(refusal),
+        Ok(effective) => {
+            if let Err(failure) = act(&effective, scope, &api, &mut written, &mut obs).await {
                 obs.failure = Some(failure);
             }
         }
@@ -162,14 +197,23 @@ async fn apply(lv: &LustreVolume, ctx: &Context) -> Result<Action> {
 /// The steps of one pass, recording what they see in `obs`. Stops at the first failure.
 async fn act(
     lv: &LustreVolume,
-    ctx: &Context,
+    scope: &Scope,
     api: &Api<LustreVolume>,
     written: &mut LustreVolumeStatus,
     obs: &mut Observation,
 ) -> std::result::Result<(), (Step, Error)> {
+    let ctx = &scope.ctx;
     let at = |step: Step| move |e: Error| (step, e);
-    obs.file_system =
-        file_system::find(ctx, lv, written.file_system_id.as_deref()).await.map_err(at(Step::FileSystem))?;
+    let found = file_system::find(ctx, lv, written.file_system_id.as_deref()).await.map_err(at(Step::FileSystem))?;
+    if let (Observed::Present(fs), Some(_)) = (&found, &lv.spec.file_system_id) {
+        // Nothing of a file system this volume may not adopt is shown or followed.
+        let class = ctx.classes.class_of(lv).ok();
+        let owner = fs.tags.get(tags::OWNER_UID);
+        let owner_alive = owner.is_some_and(|uid| scope.volumes.state().iter().any(|v| v.uid().as_ref() == Some(uid)));
+        let adoption = class.as_ref().and_then(|c| c.spec.adoption.as_ref());
+        file_system::check_adoptable(fs, lv, adoption, owner_alive).map_err(at(Step::FileSystem))?;
+    }
+    obs.file_system = found;
     if matches!(obs.file_system, Observed::Lost(_)) {
         return Ok(());
     }

@@ -19,6 +19,10 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// The file system named in `fileSystemId` may not be adopted by this volume.
+    #[error("{0}")]
+    AdoptionRefused(String),
+
     /// An asynchronous step is still running (deletion, pods still using the claim).
     #[error("{0}")]
     Waiting(String),
@@ -41,6 +45,7 @@ impl Error {
             },
             Error::Network(_) => "network",
             Error::Conflict(_) => "conflict",
+            Error::AdoptionRefused(_) => "adoption_refused",
             Error::Waiting(_) => "waiting",
             Error::Finalizer(_) => "finalizer",
         }
@@ -53,6 +58,7 @@ impl Error {
             Error::Aws(_) => "AwsError",
             Error::Network(_) => "NetworkNotReady",
             Error::Conflict(_) => "OwnershipConflict",
+            Error::AdoptionRefused(_) => "AdoptionRefused",
             Error::Waiting(_) => "Waiting",
             Error::Finalizer(_) => "FinalizerError",
         }

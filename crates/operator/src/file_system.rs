@@ -4,6 +4,7 @@
 //! token derived from the UID. A file system that disappears is reported Lost, never re-created.
 //! Its lifecycle is followed through the shared [`FileSystemPoller`](crate::file_system_poller).
 
+use lustre_api::class::ClassAdoption;
 use lustre_api::{DeletionPolicy, LustreVolume};
 
 use crate::aws::{FileSystem, FileSystemRequest, Lifecycle};
@@ -67,6 +68,34 @@ pub(crate) async fn find(ctx: &Context, lv: &LustreVolume, status_id: Option<&st
         Some(fs) => Observed::Present(fs),
         None => Observed::Absent,
     })
+}
+
+/// Whether `lv` may adopt `fs`: a Lustre file system, not owned by another live LustreVolume
+/// (`owner_alive` says whether the UID in its owner tag, if any, is another live volume), and
+/// allowed by the class (listed by ID, or carrying the class's required tag).
+pub(crate) fn check_adoptable(
+    fs: &FileSystem,
+    lv: &LustreVolume,
+    adoption: Option<&ClassAdoption>,
+    owner_alive: bool,
+) -> Result<()> {
+    let refuse = |why: String| Err(Error::AdoptionRefused(format!("cannot adopt {}: {why}", fs.id)));
+    if !fs.is_lustre {
+        return refuse("it is not an FSx for Lustre file system".into());
+    }
+    let owner = fs.tags.get(lustre_api::tags::OWNER_UID).map(String::as_str);
+    if owner.is_some_and(|o| o != ownership::uid(lv)) && owner_alive {
+        return refuse("it belongs to another LustreVolume".into());
+    }
+    let Some(adoption) = adoption else { return refuse("the LustreClass does not allow adoption".into()) };
+    if adoption.file_system_ids.contains(&fs.id) {
+        return Ok(());
+    }
+    match &adoption.required_tag {
+        Some(tag) if fs.tags.get(&tag.key) == Some(&tag.value) => Ok(()),
+        Some(tag) => refuse(format!("the LustreClass only allows file systems tagged {}={}", tag.key, tag.value)),
+        None => refuse("the LustreClass does not list it".into()),
+    }
 }
 
 /// Creates the file system (idempotent through the client request token).
@@ -190,6 +219,29 @@ mod tests {
         assert_eq!(r.tags[lustre_api::tags::OWNER_UID], "u-1");
         assert_eq!(r.tags["team"], "ml");
         assert_eq!(r.import_path, None);
+    }
+
+    #[test]
+    fn adoption_needs_lustre_no_live_owner_and_the_class_s_consent() {
+        let v = lv(serde_json::json!({"fileSystemId": "fs-0123456789abcdef0"}));
+        let mut fs = FileSystem { id: "fs-0123456789abcdef0".into(), is_lustre: true, ..Default::default() };
+        let listed = ClassAdoption { file_system_ids: vec![fs.id.clone()], ..Default::default() };
+        assert!(check_adoptable(&fs, &v, Some(&listed), false).is_ok());
+        assert!(check_adoptable(&fs, &v, None, false).is_err());
+        assert!(check_adoptable(&fs, &v, Some(&ClassAdoption::default()), false).is_err());
+        fs.tags.insert(lustre_api::tags::OWNER_UID.into(), "someone-else".into());
+        let err = check_adoptable(&fs, &v, Some(&listed), true).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|m| m.contains("belongs to another LustreVolume")));
+        assert!(check_adoptable(&fs, &v, Some(&listed), false).is_ok(), "a released file system may be adopted");
+        let tagged = ClassAdoption {
+            required_tag: Some(lustre_api::class::ClassTag { key: "shareable".into(), value: "yes".into() }),
+            ..Default::default()
+        };
+        assert!(check_adoptable(&fs, &v, Some(&tagged), false).is_err());
+        fs.tags.insert("shareable".into(), "yes".into());
+        assert!(check_adoptable(&fs, &v, Some(&tagged), false).is_ok());
+        fs.is_lustre = false;
+        assert!(check_adoptable(&fs, &v, Some(&tagged), false).is_err());
     }
 
     #[test]

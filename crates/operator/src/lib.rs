@@ -3,11 +3,12 @@
 //!
 //! Layers, lowest first: `aws` (the SDK hidden behind domain values), `ownership` (tags, names,
 //! "is it ours"), `metrics`, `events`, `file_system_poller`, `context` (what every reconcile
-//! shares); the steps `security_group`, `file_system`, `kubernetes_objects`; `status` (pure
+//! shares); `class_policy` (the volume under its LustreClass); the steps `security_group`, `file_system`, `kubernetes_objects`; `status` (pure
 //! composition); `controller` (the driver). `leader` and `admin` serve `main`.
 
 pub mod admin;
 pub mod aws;
+mod class_policy;
 mod context;
 pub mod controller;
 mod error;

@@ -11,6 +11,7 @@ use lustre_api::{LustreVolume, LustreVolumeStatus, Phase};
 use serde_json::{json, Value};
 
 use crate::aws::{FileSystem, Lifecycle};
+use crate::class_policy::Refusal;
 use crate::context::FIELD_MANAGER;
 use crate::error::{Error, Result};
 use crate::file_system::Observed;
@@ -33,8 +34,9 @@ pub(crate) enum Step {
 /// What one pass over a volume saw and did.
 #[derive(Debug)]
 pub(crate) struct Observation {
-    /// The spec is invalid: what to change (no step ran).
-    pub(crate) invalid_spec: Option<String>,
+    /// The volume may not go ahead (invalid spec, no class, refused by its class): the
+    /// condition reason and what to change. No step ran.
+    pub(crate) refusal: Option<Refusal>,
     pub(crate) file_system: Observed,
     /// The security groups, once that step succeeded.
     pub(crate) security_groups: Option<SecurityGroups>,
@@ -46,13 +48,7 @@ pub(crate) struct Observation {
 
 impl Default for Observation {
     fn default() -> Self {
-        Observation {
-            invalid_spec: None,
-            file_system: Observed::Absent,
-            security_groups: None,
-            claim: None,
-            failure: None,
-        }
+        Observation { refusal: None, file_system: Observed::Absent, security_groups: None, claim: None, failure: None }
     }
 }
 
@@ -94,9 +90,9 @@ pub(crate) fn compose(
     st.observed_generation = generation;
     st.claim_name = Some(lv.claim_name());
 
-    if let Some(message) = &obs.invalid_spec {
+    if let Some(refusal) = &obs.refusal {
         st.phase.get_or_insert(Phase::Pending);
-        set(&mut st, READY, false, "InvalidSpec", message);
+        set(&mut st, READY, false, refusal.reason, &refusal.message);
         return st;
     }
     if let Observed::Lost(id) = &obs.file_system {
@@ -198,7 +194,7 @@ pub(crate) fn created(previous: &LustreVolumeStatus, fs: &FileSystem, sgs: &Secu
 
 /// What to do after a pass that did not fail.
 pub(crate) fn next(obs: &Observation) -> Next {
-    if obs.invalid_spec.is_some() {
+    if obs.refusal.is_some() {
         return Next::AwaitChange;
     }
     match &obs.file_system {

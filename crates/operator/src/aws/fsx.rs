@@ -99,6 +99,7 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
     let lustre = fs.lustre_configuration();
     FileSystem {
         id: fs.file_system_id().unwrap_or_default().to_string(),
+        is_lustre: fs.file_system_type() == Some(&FileSystemType::Lustre),
         lifecycle: Lifecycle::from_fsx(fs.lifecycle().map(|l| l.as_str()).unwrap_or_default()),
         dns_name: fs.dns_name().map(str::to_string),
         mount_name: lustre.and_then(|l| l.mount_name()).map(str::to_string),

@@ -64,6 +64,8 @@ impl std::fmt::Display for Lifecycle {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct FileSystem {
     pub(crate) id: String,
+    /// FSx file system type is LUSTRE (DescribeFileSystems by ID answers for every type).
+    pub(crate) is_lustre: bool,
     pub(crate) lifecycle: Lifecycle,
     pub(crate) dns_name: Option<String>,
     pub(crate) mount_name: Option<String>,

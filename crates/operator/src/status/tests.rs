@@ -5,6 +5,7 @@ use lustre_api::{LustreVolume, LustreVolumeStatus, Phase};
 
 use super::*;
 use crate::aws::{AwsError, ErrorKind, FileSystem, Lifecycle};
+use crate::class_policy::Refusal;
 use crate::error::Error;
 use crate::file_system::Observed;
 use crate::kubernetes_objects::ClaimPhase;
@@ -65,6 +66,10 @@ fn message<'a>(st: &'a LustreVolumeStatus, type_: &str) -> &'a str {
     st.conditions.iter().find(|c| c.type_ == type_).map(|c| c.message.as_str()).unwrap_or_default()
 }
 
+fn invalid(message: &str) -> Refusal {
+    Refusal { reason: "InvalidSpec", message: message.into() }
+}
+
 fn aws_error(code: &str, kind: ErrorKind) -> Error {
     Error::Aws(AwsError {
         operation: "CreateFileSystem",
@@ -76,7 +81,7 @@ fn aws_error(code: &str, kind: ErrorKind) -> Error {
 
 #[test]
 fn invalid_spec_is_pending_with_the_message_and_nothing_else() {
-    let obs = Observation { invalid_spec: Some("spec.storageCapacityGiB: use 1200".into()), ..Default::default() };
+    let obs = Observation { refusal: Some(invalid("spec.storageCapacityGiB: use 1200")), ..Default::default() };
     let st = compose_fresh(&lv(), &obs);
     assert_eq!(st.phase, Some(Phase::Pending));
     assert_eq!(cond(&st, READY), Some(("False", "InvalidSpec")));
@@ -89,7 +94,7 @@ fn invalid_spec_is_pending_with_the_message_and_nothing_else() {
 #[test]
 fn invalid_spec_keeps_an_existing_phase() {
     let previous = LustreVolumeStatus { phase: Some(Phase::Available), ..Default::default() };
-    let obs = Observation { invalid_spec: Some("bad".into()), ..Default::default() };
+    let obs = Observation { refusal: Some(invalid("bad")), ..Default::default() };
     assert_eq!(compose(&lv(), &previous, &obs, t(0)).phase, Some(Phase::Available));
 }
 
@@ -324,6 +329,26 @@ fn the_early_write_after_create_carries_the_new_id() {
 
 #[test]
 fn long_messages_are_cut_to_what_a_condition_holds() {
-    let obs = Observation { invalid_spec: Some("x".repeat(5000)), ..Default::default() };
+    let obs = Observation { refusal: Some(invalid(&"x".repeat(5000))), ..Default::default() };
     assert_eq!(message(&compose_fresh(&lv(), &obs), READY).len(), 1024);
+}
+
+#[test]
+fn a_class_refusal_names_its_reason() {
+    let refusal = Refusal { reason: "ClassRejected", message: "LustreClass scratch allows at most 4800 GiB".into() };
+    let obs = Observation { refusal: Some(refusal), ..Default::default() };
+    let st = compose_fresh(&lv(), &obs);
+    assert_eq!(cond(&st, READY), Some(("False", "ClassRejected")));
+    assert_eq!(next(&obs), Next::AwaitChange);
+}
+
+#[test]
+fn a_refused_adoption_shows_nothing_of_the_file_system() {
+    let obs = Observation {
+        failure: Some((Step::FileSystem, Error::AdoptionRefused("fs-1 belongs to another LustreVolume".into()))),
+        ..seen(Observed::Absent, None)
+    };
+    let st = compose_fresh(&lv(), &obs);
+    assert_eq!((st.file_system_id.as_deref(), st.dns_name.as_deref(), st.mount_name.as_deref()), (None, None, None));
+    assert_eq!(cond(&st, READY), Some(("False", "AdoptionRefused")));
 }
