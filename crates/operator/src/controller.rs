@@ -16,8 +16,8 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{watcher, WatchStreamExt};
 use kube::ResourceExt;
 use lustre_api::{tags, DeletionPolicy, LustreVolume, LustreVolumeStatus, Phase};
 
@@ -29,6 +29,7 @@ use crate::kubernetes_objects as k8s;
 use crate::ownership;
 use crate::security_group;
 use crate::status::{self, Next, Observation, Step};
+use crate::volume_watch::volume_events;
 
 /// What one controller's reconciliations share: the context and that controller's volume cache
 /// (the namespace limits are measured from it).
@@ -47,7 +48,7 @@ fn api(ctx: &Context, lv: &LustreVolume) -> Api<LustreVolume> {
 
 /// Runs one controller over `api` (all namespaces or one) until shutdown; sets `ready` once its
 /// caches have synced.
-pub async fn run(ctx: Arc<Context>, api: Api<LustreVolume>, namespace: Option<String>, ready: Arc<AtomicBool>) {
+pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<AtomicBool>) {
     let mut selector = format!("{}={}", tags::MANAGED_BY, tags::MANAGED_BY_VALUE);
     if let Some(ns) = &namespace {
         selector.push_str(&format!(",{}={ns}", tags::LABEL_OWNER_NAMESPACE));
@@ -57,7 +58,10 @@ pub async fn run(ctx: Arc<Context>, api: Api<LustreVolume>, namespace: Option<St
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
     };
-    let controller = Controller::new(api, watcher::Config::default())
+    let (reader, writer) = reflector::store();
+    let volumes =
+        reflector::reflector(writer, volume_events(ctx.client.clone(), namespace.as_deref(), ctx.events.clone()));
+    let controller = Controller::for_stream(volumes.touched_objects(), reader)
         .owns(claims, labelled.clone())
         .watches(Api::<PersistentVolume>::all(ctx.client.clone()), labelled.clone(), owner_of)
         .watches(Api::<StorageClass>::all(ctx.client.clone()), labelled, owner_of)

@@ -1,5 +1,6 @@
 //! Kubernetes events on the LustreVolume: every phase transition and every error.
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::Resource;
 use lustre_api::LustreVolume;
@@ -23,7 +24,16 @@ impl Events {
         self.publish(lv, EventType::Warning, reason, note).await;
     }
 
+    /// A warning on any object (one the operator could not even parse, say).
+    pub(crate) async fn warning_on(&self, object: &ObjectReference, reason: &str, note: &str) {
+        self.publish_on(object, EventType::Warning, reason, note).await;
+    }
+
     async fn publish(&self, lv: &LustreVolume, type_: EventType, reason: &str, note: &str) {
+        self.publish_on(&lv.object_ref(&()), type_, reason, note).await;
+    }
+
+    async fn publish_on(&self, object: &ObjectReference, type_: EventType, reason: &str, note: &str) {
         let event = Event {
             type_,
             reason: reason.into(),
@@ -31,7 +41,7 @@ impl Events {
             action: "Reconcile".into(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&event, &lv.object_ref(&())).await {
+        if let Err(e) = self.recorder.publish(&event, object).await {
             tracing::warn!(error = %e, reason, "could not publish event");
         }
     }

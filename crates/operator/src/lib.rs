@@ -21,5 +21,6 @@ pub mod metrics;
 mod ownership;
 mod security_group;
 mod status;
+mod volume_watch;
 
 pub use context::{Context, Timing};

@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use kube::api::Api;
-use lustre_api::LustreVolume;
 use lustre_operator::aws::Aws;
 use lustre_operator::controller;
 use lustre_operator::file_system_poller::FileSystemPoller;
@@ -92,7 +90,28 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     });
 
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(args.region.clone()))
+        .load()
+        .await;
+    let aws = Aws::new(&sdk, metrics.clone());
+    let resync = Duration::from_secs(args.resync_interval.max(1));
+    let poller = FileSystemPoller::new(aws.clone(), Duration::from_secs(args.poll_interval.max(1)), resync);
+    tokio::spawn(poller.clone().run());
+    let timing = Timing { resync, in_transition: Duration::from_secs(args.poll_interval.max(1) * 4) };
+    let ctx = Arc::new(Context::new(client.clone(), aws, poller, metrics, timing));
+
     if args.leader_elect {
+        // A standby replica is ready once its caches have synced (so a rolling update can go
+        // on); only the holder of the Lease runs the controllers, and so only it writes.
+        tokio::spawn({
+            let (classes, ready) = (ctx.classes.clone(), ready.clone());
+            async move {
+                if classes.wait_until_ready().await {
+                    ready.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        });
         let identity = std::env::var("POD_NAME").unwrap_or_else(|_| format!("lustre-operator-{}", std::process::id()));
         leader::acquire(
             client.clone(),
@@ -105,17 +124,6 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         )
         .await?;
     }
-
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(args.region.clone()))
-        .load()
-        .await;
-    let aws = Aws::new(&sdk, metrics.clone());
-    let resync = Duration::from_secs(args.resync_interval.max(1));
-    let poller = FileSystemPoller::new(aws.clone(), Duration::from_secs(args.poll_interval.max(1)), resync);
-    tokio::spawn(poller.clone().run());
-    let timing = Timing { resync, in_transition: Duration::from_secs(args.poll_interval.max(1) * 4) };
-    let ctx = Arc::new(Context::new(client.clone(), aws, poller, metrics, timing));
 
     // The controllers shut down gracefully on SIGTERM/SIGINT; never take longer than 10 s.
     tokio::spawn(async {
@@ -132,7 +140,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let namespaces: Vec<String> = args.namespaces.into_iter().filter(|n| !n.is_empty()).collect();
     tracing::info!(region = %args.region, namespaces = ?namespaces, "starting lustre-operator");
     if namespaces.is_empty() {
-        controller::run(ctx, Api::<LustreVolume>::all(client), None, ready).await;
+        controller::run(ctx, None, ready).await;
     } else {
         // One controller per namespace; ready once all have synced.
         let flags: Vec<Arc<AtomicBool>> = namespaces.iter().map(|_| Arc::new(AtomicBool::new(false))).collect();
@@ -148,9 +156,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 }
             }
         });
-        let runs = namespaces.iter().zip(flags).map(|(ns, flag)| {
-            controller::run(ctx.clone(), Api::<LustreVolume>::namespaced(client.clone(), ns), Some(ns.clone()), flag)
-        });
+        let runs = namespaces.iter().zip(flags).map(|(ns, flag)| controller::run(ctx.clone(), Some(ns.clone()), flag));
         futures::future::join_all(runs).await;
     }
     Ok(())
