@@ -60,6 +60,11 @@ impl Context {
         }
     }
 
+    /// Waits until the class and namespace caches have their first list (false: they stopped).
+    pub async fn caches_synced(&self) -> bool {
+        self.classes.wait_until_ready().await
+    }
+
     /// Next delay for `key` after a failure: exponential from `base` up to `max`, with ±20% jitter.
     pub(crate) fn next_backoff(&self, key: &str, base: Duration, max: Duration) -> Duration {
         let mut map = self.backoff.lock().unwrap_or_else(|p| p.into_inner());

@@ -105,9 +105,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         // A standby replica is ready once its caches have synced (so a rolling update can go
         // on); only the holder of the Lease runs the controllers, and so only it writes.
         tokio::spawn({
-            let (classes, ready) = (ctx.classes.clone(), ready.clone());
+            let (ctx, ready) = (ctx.clone(), ready.clone());
             async move {
-                if classes.wait_until_ready().await {
+                if ctx.caches_synced().await {
                     ready.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
             }
