@@ -142,6 +142,8 @@ fn error_policy(lv: Arc<LustreVolume>, error: &Error, scope: Arc<Scope>) -> Acti
         Error::Waiting(_) => ctx.next_backoff(&k, Duration::from_millis(500), Duration::from_secs(10)),
         Error::Network(_) => ctx.next_backoff(&k, Duration::from_secs(1), Duration::from_secs(60)),
         Error::Aws(e) if e.is_retryable() => ctx.next_backoff(&k, Duration::from_secs(1), Duration::from_secs(60)),
+        // Only a person can fix it: no retry storm, a look at each resync.
+        Error::AwsRefused(_) => return Action::requeue(ctx.timing.resync),
         Error::Conflict(_) | Error::AdoptionRefused(_) => {
             ctx.next_backoff(&k, Duration::from_secs(30), Duration::from_secs(600))
         }

@@ -9,7 +9,12 @@ pub enum Error {
     Kube(#[from] kube::Error),
 
     #[error("AWS {0}")]
-    Aws(#[from] AwsError),
+    Aws(AwsError),
+
+    /// AWS refused the request for a reason a retry cannot fix (quota, permissions, a subnet
+    /// that does not exist): retried only at the resync interval, and the message says what to do.
+    #[error("AWS refused {0}; {hint}", hint = terminal_hint(.0))]
+    AwsRefused(AwsError),
 
     /// The network does not admit Lustre traffic yet (missing rule, eventual consistency).
     #[error("{0}")]
@@ -36,6 +41,7 @@ impl Error {
     pub fn category(&self) -> &'static str {
         match self {
             Error::Kube(_) => "kubernetes",
+            Error::AwsRefused(_) => "aws_refused",
             Error::Aws(e) => match e.kind {
                 ErrorKind::Throttled => "aws_throttled",
                 ErrorKind::Transient => "aws_transient",
@@ -56,6 +62,7 @@ impl Error {
         match self {
             Error::Kube(_) => "KubernetesError",
             Error::Aws(_) => "AwsError",
+            Error::AwsRefused(_) => "AwsRefused",
             Error::Network(_) => "NetworkNotReady",
             Error::Conflict(_) => "OwnershipConflict",
             Error::AdoptionRefused(_) => "AdoptionRefused",
@@ -65,4 +72,51 @@ impl Error {
     }
 }
 
+impl From<AwsError> for Error {
+    fn from(e: AwsError) -> Error {
+        let subnet_missing = e.kind == ErrorKind::NotFound && e.code.starts_with("InvalidSubnetID");
+        if e.kind == ErrorKind::Terminal || subnet_missing {
+            Error::AwsRefused(e)
+        } else {
+            Error::Aws(e)
+        }
+    }
+}
+
+/// What to change after a terminal AWS error.
+fn terminal_hint(e: &AwsError) -> &'static str {
+    match e.code.as_str() {
+        "ServiceLimitExceeded" => "raise the account's FSx quota (Service Quotas) or delete file systems you no longer need",
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+            "the operator's IAM role lacks this permission: compare it with manifests/iam-policy.json"
+        }
+        "InvalidNetworkSettings" | "InvalidSubnetID.NotFound" | "InvalidSubnetID.Malformed" => {
+            "the LustreClass names a subnet or security group that does not exist in this account and region: fix the class"
+        }
+        _ => "change the LustreVolume or its LustreClass; the operator retries at each resync only",
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aws(code: &str, kind: ErrorKind) -> AwsError {
+        AwsError { operation: "CreateFileSystem", kind, code: code.into(), message: "no".into() }
+    }
+
+    #[test]
+    fn terminal_aws_errors_are_refusals_that_say_what_to_do() {
+        let quota = Error::from(aws("ServiceLimitExceeded", ErrorKind::Terminal));
+        assert_eq!((quota.reason(), quota.category()), ("AwsRefused", "aws_refused"));
+        assert!(quota.to_string().contains("raise the account's FSx quota"), "{quota}");
+        let subnet = Error::from(aws("InvalidSubnetID.NotFound", ErrorKind::NotFound));
+        assert!(subnet.to_string().contains("fix the class"), "{subnet}");
+        let throttled = Error::from(aws("ThrottlingException", ErrorKind::Throttled));
+        assert_eq!((throttled.reason(), throttled.category()), ("AwsError", "aws_throttled"));
+        let gone = Error::from(aws("FileSystemNotFound", ErrorKind::NotFound));
+        assert_eq!(gone.reason(), "AwsError");
+    }
+}

@@ -7,7 +7,7 @@
 use lustre_api::class::ClassAdoption;
 use lustre_api::{DeletionPolicy, LustreVolume};
 
-use crate::aws::{FileSystem, FileSystemRequest, Lifecycle};
+use crate::aws::{ErrorKind, FileSystem, FileSystemRequest, Lifecycle};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ownership;
@@ -106,7 +106,7 @@ pub(crate) async fn create(ctx: &Context, lv: &LustreVolume, security_groups: &[
             ctx.events.normal(lv, "FileSystemCreated", &note).await;
             Ok(fs)
         }
-        Err(e) if e.is("InvalidNetworkSettings") => Err(Error::Network(format!(
+        Err(e) if e.is("InvalidNetworkSettings") && e.kind != ErrorKind::Terminal => Err(Error::Network(format!(
             "FSx rejected the network settings ({}); security-group rules can take a few seconds to apply, retrying",
             e.message
         ))),

@@ -72,7 +72,7 @@ impl Aws {
             .set_kms_key_id(r.kms_key_id.clone())
             .lustre_configuration(lustre.build())
             .set_tags(Some(tags));
-        let out = self.call("fsx", "CreateFileSystem", call.send()).await?;
+        let out = self.call_refined("fsx", "CreateFileSystem", call.send(), network_settings_kind).await?;
         out.file_system().map(file_system).ok_or_else(|| AwsError {
             operation: "CreateFileSystem",
             kind: ErrorKind::Transient,
@@ -123,5 +123,21 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
                 )
             })
             .collect(),
+    }
+}
+
+/// InvalidNetworkSettings naming a subnet or a security group that does not exist will not fix
+/// itself (terminal); without one it is the rules not being visible yet (transient).
+fn network_settings_kind(e: &aws_sdk_fsx::operation::create_file_system::CreateFileSystemError) -> Option<ErrorKind> {
+    match e {
+        aws_sdk_fsx::operation::create_file_system::CreateFileSystemError::InvalidNetworkSettings(n)
+            if n.invalid_subnet_id().is_some() || n.invalid_security_group_id().is_some() =>
+        {
+            Some(ErrorKind::Terminal)
+        }
+        aws_sdk_fsx::operation::create_file_system::CreateFileSystemError::InvalidNetworkSettings(_) => {
+            Some(ErrorKind::Transient)
+        }
+        _ => None,
     }
 }

@@ -83,8 +83,9 @@ pub(crate) fn classify(code: &str, http_status: Option<u16>) -> ErrorKind {
     }
 }
 
-/// Turns an SDK failure into an [`AwsError`], using the SDK's error variant and metadata only.
-fn from_sdk<E>(operation: &'static str, error: SdkError<E>) -> AwsError
+/// Turns an SDK failure into an [`AwsError`], using the SDK's error variant and metadata only
+/// (`refine` may reclassify a modelled service error from its typed fields).
+fn from_sdk<E>(operation: &'static str, error: SdkError<E>, refine: fn(&E) -> Option<ErrorKind>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -95,9 +96,10 @@ where
         SdkError::ResponseError(_) => (ErrorKind::Transient, "ResponseError".to_string()),
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
+            let refined = refine(service.err());
             match error.code() {
-                Some(code) => (classify(code, Some(status)), code.to_string()),
-                None => (classify("", Some(status)), format!("Http{status}")),
+                Some(code) => (refined.unwrap_or_else(|| classify(code, Some(status))), code.to_string()),
+                None => (refined.unwrap_or_else(|| classify("", Some(status))), format!("Http{status}")),
             }
         }
         _ => (ErrorKind::Transient, "Unknown".to_string()),
@@ -139,6 +141,20 @@ impl Aws {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
+        self.call_refined(service, operation, fut, |_| None).await
+    }
+
+    /// [`call`](Self::call), with `refine` looking at the typed service error first.
+    async fn call_refined<T, E>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        fut: impl Future<Output = Result<T, SdkError<E>>>,
+        refine: fn(&E) -> Option<ErrorKind>,
+    ) -> Result<T, AwsError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
         let start = Instant::now();
         let result = fut.await;
         let elapsed = start.elapsed();
@@ -148,7 +164,7 @@ impl Aws {
                 Ok(v)
             }
             Err(e) => {
-                let e = from_sdk(operation, e);
+                let e = from_sdk(operation, e, refine);
                 self.metrics.aws_call(service, operation, &e.code, elapsed);
                 Err(e)
             }
@@ -178,7 +194,7 @@ mod tests {
     fn sdk_failures_without_an_answer_are_transient() {
         let e: SdkError<aws_sdk_fsx::operation::describe_file_systems::DescribeFileSystemsError> =
             SdkError::timeout_error("took too long");
-        let e = from_sdk("DescribeFileSystems", e);
+        let e = from_sdk("DescribeFileSystems", e, |_| None);
         assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Transient, "TimeoutError"));
         assert!(e.is_retryable());
     }
