@@ -198,6 +198,16 @@ pub(crate) async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVol
             }
             volumes.create(&create_params(), &desired).await?;
         }
+        Some(existing) if read_only(&existing) != lv.spec.claim.read_only && labelled_for(&existing.metadata, lv) => {
+            // A PV's source and a claim's access modes cannot change: replace both. The claim
+            // goes first (it waits while pods use it), then the PV; the next pass re-creates them.
+            delete_claim(ctx, lv).await?;
+            volumes.delete(&name, &DeleteParams::default()).await?;
+            let mode = if lv.spec.claim.read_only { "read-only" } else { "read-write" };
+            let note = format!("re-creating PersistentVolume {name} and claim {} {mode}", lv.claim_name());
+            ctx.events.normal(lv, "ClaimAccessChanging", &note).await;
+            return Err(Error::Waiting(note));
+        }
         Some(existing) => {
             // claimRef is an atomic struct that the PV binder completes (uid, resourceVersion):
             // it is set at creation only, so applying never takes it back from the binder.
@@ -217,6 +227,11 @@ pub(crate) async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVol
         }
     }
     Ok(())
+}
+
+/// Whether the PV mounts read-only.
+fn read_only(pv: &PersistentVolume) -> bool {
+    pv.spec.as_ref().and_then(|s| s.csi.as_ref()).and_then(|c| c.read_only).unwrap_or(false)
 }
 
 /// Creates the claim if it is missing; returns its phase.

@@ -87,7 +87,10 @@ pub(crate) fn compose(
     let set = |st: &mut LustreVolumeStatus, type_: &str, ok: bool, reason: &str, message: &str| {
         set_condition(st, type_, ok, reason, message, generation, now)
     };
-    st.observed_generation = generation;
+    // The generation counts as observed only when this pass applied it.
+    if obs.refusal.is_none() && obs.failure.is_none() {
+        st.observed_generation = generation;
+    }
     st.claim_name = Some(lv.claim_name());
 
     if let Some(refusal) = &obs.refusal {

@@ -87,7 +87,11 @@ fn invalid_spec_is_pending_with_the_message_and_nothing_else() {
     assert_eq!(cond(&st, READY), Some(("False", "InvalidSpec")));
     assert_eq!(message(&st, READY), "spec.storageCapacityGiB: use 1200");
     assert_eq!(st.conditions.len(), 1);
-    assert_eq!((st.observed_generation, st.claim_name.as_deref()), (Some(3), Some("train")));
+    assert_eq!(
+        (st.observed_generation, st.claim_name.as_deref()),
+        (None, Some("train")),
+        "a refused spec is not observed"
+    );
     assert_eq!(next(&obs), Next::AwaitChange);
 }
 
@@ -124,6 +128,7 @@ fn creating_reports_the_id_the_group_and_the_lifecycle() {
     assert_eq!(cond(&st, READY), Some(("False", "Creating")));
     assert_eq!(cond(&st, CLAIM_BOUND), None);
     assert_eq!(st.storage_class_name, None);
+    assert_eq!(st.observed_generation, Some(3));
     assert_eq!(next(&obs), Next::Soon);
 }
 
@@ -266,6 +271,7 @@ fn an_aws_failure_after_the_group_step_keeps_the_group_ready() {
     assert_eq!(cond(&st, SECURITY_GROUP_READY), Some(("True", "Managed")));
     assert_eq!(cond(&st, READY), Some(("False", "AwsError")));
     assert!(message(&st, READY).contains("ServiceLimitExceeded"));
+    assert_eq!(st.observed_generation, None, "a failed pass did not apply the generation");
 }
 
 #[test]
