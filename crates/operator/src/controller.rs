@@ -239,8 +239,11 @@ async fn act(
     let Observed::Present(fs) = &obs.file_system else { return Ok(()) };
     file_system::grow_if_asked(ctx, lv, fs).await.map_err(at(Step::FileSystem))?;
     if fs.lifecycle.is_mountable() {
-        k8s::apply_storage_class_and_volume(ctx, lv, fs).await.map_err(at(Step::KubernetesObjects))?;
-        obs.claim = Some(k8s::ensure_claim(ctx, lv, fs).await.map_err(at(Step::KubernetesObjects))?);
+        let claim = k8s::ensure_claim(ctx, lv, fs).await.map_err(at(Step::KubernetesObjects))?;
+        k8s::apply_storage_class_and_volume(ctx, lv, fs, claim.uid.as_deref())
+            .await
+            .map_err(at(Step::KubernetesObjects))?;
+        obs.claim = Some(claim.phase);
     }
     Ok(())
 }

@@ -156,8 +156,14 @@ fn apply_params() -> PatchParams {
     PatchParams::apply(FIELD_MANAGER).force()
 }
 
-/// Applies the StorageClass and the PV (restoring them if someone deleted them).
-pub(crate) async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<()> {
+/// Applies the StorageClass and the PV (restoring them if someone deleted them), the PV bound to
+/// the claim with `claim_uid` (the one this volume created).
+pub(crate) async fn apply_storage_class_and_volume(
+    ctx: &Context,
+    lv: &LustreVolume,
+    fs: &FileSystem,
+    claim_uid: Option<&str>,
+) -> Result<()> {
     let name = cluster_object_name(lv);
     let classes: Api<StorageClass> = Api::all(ctx.client.clone());
     let desired_sc = desired_storage_class(lv);
@@ -184,17 +190,9 @@ pub(crate) async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVol
     let desired = desired_persistent_volume(lv, fs);
     match volumes.get_opt(&name).await? {
         None => {
-            // Re-created after a deletion while its claim still exists: point at that claim's
-            // UID so the binder binds them again (a claim is Lost while its volume is missing).
             let mut desired = desired;
-            let claims: Api<PersistentVolumeClaim> =
-                Api::namespaced(ctx.client.clone(), lv.metadata.namespace.as_deref().unwrap_or_default());
-            if let Some(claim) = claims.get_opt(&lv.claim_name()).await? {
-                if owns_object(&claim.metadata, lv) {
-                    if let Some(r) = desired.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
-                        r.uid = claim.metadata.uid.clone();
-                    }
-                }
+            if let Some(r) = desired.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
+                r.uid = claim_uid.map(str::to_string);
             }
             volumes.create(&create_params(), &desired).await?;
         }
@@ -207,6 +205,11 @@ pub(crate) async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVol
             let note = format!("re-creating PersistentVolume {name} and claim {} {mode}", lv.claim_name());
             ctx.events.normal(lv, "ClaimAccessChanging", &note).await;
             return Err(Error::Waiting(note));
+        }
+        Some(existing) if bound_uid(&existing).is_some_and(|uid| Some(uid) != claim_uid) => {
+            // Released by an earlier claim of this name: point it at the claim that exists now.
+            let rebind = json!({"spec": {"claimRef": {"uid": claim_uid, "resourceVersion": null}}});
+            volumes.patch(&name, &PatchParams::default(), &Patch::Merge(&rebind)).await?;
         }
         Some(existing) => {
             // claimRef is an atomic struct that the PV binder completes (uid, resourceVersion):
@@ -229,43 +232,53 @@ pub(crate) async fn apply_storage_class_and_volume(ctx: &Context, lv: &LustreVol
     Ok(())
 }
 
+/// The conflict when the claim's name is taken by a claim this volume did not create.
+fn claim_taken(lv: &LustreVolume) -> Error {
+    Error::Conflict(format!(
+        "a PersistentVolumeClaim named {} already exists in {} and is not owned by this LustreVolume; delete it or set spec.claim.name to another name",
+        lv.claim_name(),
+        lv.metadata.namespace.as_deref().unwrap_or_default()
+    ))
+}
+
+/// The UID of the claim the PV is bound to, if any.
+fn bound_uid(pv: &PersistentVolume) -> Option<&str> {
+    pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref()).and_then(|r| r.uid.as_deref())
+}
+
 /// Whether the PV mounts read-only.
 fn read_only(pv: &PersistentVolume) -> bool {
     pv.spec.as_ref().and_then(|s| s.csi.as_ref()).and_then(|c| c.read_only).unwrap_or(false)
 }
 
 /// Creates the claim if it is missing; returns its phase.
-pub(crate) async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<ClaimPhase> {
+/// The claim as the volume's objects need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Claim {
+    pub(crate) phase: ClaimPhase,
+    pub(crate) uid: Option<String>,
+}
+
+pub(crate) async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<Claim> {
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
     let claim = match claims.get_opt(&lv.claim_name()).await? {
         Some(c) => {
             if !owns_object(&c.metadata, lv) {
-                return Err(Error::Conflict(format!(
-                    "a PersistentVolumeClaim named {} already exists in {ns} and is not owned by this LustreVolume; set spec.claim.name to another name",
-                    lv.claim_name()
-                )));
+                return Err(claim_taken(lv));
             }
             c
         }
         None => {
-            // A volume released by an earlier claim of this name still points at that claim's
-            // UID; clear it (no claim exists now) so the binder binds the new claim.
-            let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
-            let pv_name = cluster_object_name(lv);
-            if let Some(pv) = volumes.get_opt(&pv_name).await? {
-                if pv.spec.and_then(|s| s.claim_ref).and_then(|r| r.uid).is_some() {
-                    let stale = json!({"spec": {"claimRef": {"uid": null, "resourceVersion": null}}});
-                    volumes.patch(&pv_name, &PatchParams::default(), &Patch::Merge(&stale)).await?;
-                }
-            }
-            // A claim's spec is immutable once bound: create it, never rewrite it.
+            // Created before its PV, so the PV can name the claim's UID and only this claim can
+            // ever bind it. A claim's spec is immutable once bound: create it, never rewrite it.
             let c = claims.create(&create_params(), &desired_claim(lv, fs)).await?;
             ctx.events.normal(lv, "ClaimCreated", &format!("created PersistentVolumeClaim {}", lv.claim_name())).await;
             c
         }
     };
-    Ok(ClaimPhase::from_status(claim.status.and_then(|s| s.phase).as_deref()))
+    let phase = ClaimPhase::from_status(claim.status.as_ref().and_then(|s| s.phase.as_deref()));
+    Ok(Claim { phase, uid: claim.metadata.uid })
 }
 
 /// Deletes the claim. Ok once it is gone; `Error::Waiting` naming the pods while pods still use it.
