@@ -129,6 +129,62 @@ impl ClassCache {
     }
 }
 
+/// Each class's usage (volumes and capacity, in all and per namespace) from the volume cache.
+pub(crate) fn usage_by_class(
+    classes: &[Arc<LustreClass>],
+    volumes: &[Arc<LustreVolume>],
+) -> BTreeMap<String, lustre_api::LustreClassStatus> {
+    let mut per: BTreeMap<String, BTreeMap<String, lustre_api::class::NamespaceUsage>> =
+        classes.iter().map(|c| (c.name_any(), BTreeMap::new())).collect();
+    for lv in volumes.iter().filter(|v| v.metadata.deletion_timestamp.is_none()) {
+        let Ok(class) = class_of(classes, lv) else { continue };
+        let ns = lv.namespace().unwrap_or_default();
+        let gib = lv.status.as_ref().and_then(|s| s.capacity_gib).or(lv.spec.storage_capacity_gib).unwrap_or_default();
+        let entry = per
+            .entry(class.name_any())
+            .or_default()
+            .entry(ns.clone())
+            .or_insert_with(|| lustre_api::class::NamespaceUsage { namespace: ns, volumes: 0, capacity_gib: 0 });
+        entry.volumes += 1;
+        entry.capacity_gib += i64::from(gib);
+    }
+    per.into_iter()
+        .map(|(class, namespaces)| {
+            let namespaces: Vec<_> = namespaces.into_values().collect();
+            let status = lustre_api::LustreClassStatus {
+                volumes: namespaces.iter().map(|n| n.volumes).sum(),
+                capacity_gib: namespaces.iter().map(|n| n.capacity_gib).sum(),
+                namespaces,
+            };
+            (class, status)
+        })
+        .collect()
+}
+
+/// Keeps every class's status equal to its usage (written only when it changed). Needs the
+/// volumes of all namespaces, so it runs only when the operator watches all of them.
+pub(crate) async fn report_usage(client: Client, cache: ClassCache, volumes: Store<LustreVolume>) {
+    let api: Api<LustreClass> = Api::all(client);
+    let params =
+        kube::api::PatchParams { field_manager: Some(crate::context::FIELD_MANAGER.into()), ..Default::default() };
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let classes = cache.classes.state();
+        for (name, usage) in usage_by_class(&classes, &volumes.state()) {
+            let current =
+                classes.iter().find(|c| c.name_any() == name).and_then(|c| c.status.clone()).unwrap_or_default();
+            if current == usage {
+                continue;
+            }
+            let patch =
+                serde_json::json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreClass", "status": usage});
+            if let Err(e) = api.patch_status(&name, &params, &kube::api::Patch::Merge(&patch)).await {
+                tracing::warn!(class = %name, error = %e, "could not write the class's usage");
+            }
+        }
+    }
+}
+
 fn has_file_system(lv: &LustreVolume) -> bool {
     lv.status.as_ref().is_some_and(|s| s.file_system_id.is_some())
 }
@@ -227,6 +283,20 @@ mod tests {
             k8s_openapi::jiff::Timestamp::from_second(1_800_000_000 + created).expect("valid time"),
         ));
         Arc::new(lv)
+    }
+
+    #[test]
+    fn usage_is_summed_per_class_and_namespace() {
+        let classes = vec![class("fast", false), class("standard", true)];
+        let volumes = vec![
+            volume("a", None, 0, 1200),
+            volume("b", Some("standard"), 0, 2400),
+            volume("c", Some("fast"), 0, 1200),
+        ];
+        let usage = usage_by_class(&classes, &volumes);
+        assert_eq!((usage["standard"].volumes, usage["standard"].capacity_gib), (2, 3600));
+        assert_eq!(usage["standard"].namespaces[0].namespace, "team-a");
+        assert_eq!((usage["fast"].volumes, usage["fast"].capacity_gib), (1, 1200));
     }
 
     #[test]

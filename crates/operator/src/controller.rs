@@ -70,6 +70,9 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
         .shutdown_on_signal();
     let store = controller.store();
     let scope = Arc::new(Scope { ctx: ctx.clone(), volumes: store.clone() });
+    if namespace.is_none() {
+        tokio::spawn(crate::class_policy::report_usage(ctx.client.clone(), ctx.classes.clone(), store.clone()));
+    }
     let classes = ctx.classes.clone();
     tokio::spawn(async move {
         if !classes.wait_until_ready().await {
