@@ -296,6 +296,8 @@ pub enum Bound {
     Length,
     /// `maxLength` of every item of the list field.
     ItemLength,
+    /// `maxLength` of the named field of every item of the list field (a list of objects).
+    ItemFieldLength(&'static str),
     /// `maxLength` of every value of the map field.
     ValueLength,
     /// `maxItems` of the list field.
@@ -339,6 +341,19 @@ pub const LIMITS: &[Limit] = &[
 /// The size limits of the LustreClass spec.
 pub const CLASS_LIMITS: &[Limit] = &[
     limit(".network.subnets", Bound::Items, 16, "at most 16 network.subnets"),
+    // Without it the subnet rule's estimated cost is over the apiserver's budget (CRD refused).
+    limit(
+        ".network.subnets",
+        Bound::ItemFieldLength("subnetId"),
+        32,
+        "each of network.subnets must have a subnetId of at most 32 characters",
+    ),
+    limit(
+        ".network.subnets",
+        Bound::ItemFieldLength("availabilityZone"),
+        32,
+        "each of network.subnets must have an availabilityZone of at most 32 characters",
+    ),
     limit(".network.securityGroupIds", Bound::Items, 5, "at most 5 network.securityGroupIds"),
     limit(
         ".network.securityGroupIds",
@@ -390,6 +405,7 @@ impl Limit {
             self.field.split('.').filter(|s| !s.is_empty()).map(|s| format!("/properties/{s}")).collect();
         match self.bound {
             Bound::ItemLength => pointer.push_str("/items"),
+            Bound::ItemFieldLength(field) => pointer.push_str(&format!("/items/properties/{field}")),
             Bound::ValueLength => pointer.push_str("/additionalProperties"),
             Bound::Length | Bound::Items | Bound::Entries => {}
         }
@@ -399,7 +415,7 @@ impl Limit {
     /// The OpenAPI keyword that expresses the limit.
     fn keyword(&self) -> &'static str {
         match self.bound {
-            Bound::Length | Bound::ItemLength | Bound::ValueLength => "maxLength",
+            Bound::Length | Bound::ItemLength | Bound::ItemFieldLength(_) | Bound::ValueLength => "maxLength",
             Bound::Items => "maxItems",
             Bound::Entries => "maxProperties",
         }
@@ -414,6 +430,9 @@ impl Limit {
         match self.bound {
             Bound::Length => too_long(node),
             Bound::ItemLength => node.as_array().is_some_and(|items| items.iter().any(too_long)),
+            Bound::ItemFieldLength(field) => {
+                node.as_array().is_some_and(|items| items.iter().any(|item| item.get(field).is_some_and(too_long)))
+            }
             Bound::ValueLength => node.as_object().is_some_and(|map| map.values().any(too_long)),
             Bound::Items => node.as_array().is_some_and(|items| items.len() as u64 > self.max),
             Bound::Entries => node.as_object().is_some_and(|map| map.len() as u64 > self.max),
