@@ -1,0 +1,169 @@
+//! The LustreClass admission policy (`manifests/class-admission-policy.yaml`) on the real
+//! kube-apiserver: a class judges the volumes that name it (or all that name none, when it is
+//! the default), and a tenant's apply is rejected with the class's message. Two tenants, one
+//! allowed by the class's namespace selector and one not.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::Client;
+use lustre_api::{LustreClass, LustreVolume};
+use serde_json::{json, Value};
+
+/// Applies every document of the policy file (server-side apply).
+async fn apply_policy(client: &Client) -> Result<()> {
+    let text = std::fs::read_to_string(testkit::workspace_root().join("manifests/class-admission-policy.yaml"))?;
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let value: Value = serde::Deserialize::deserialize(doc)?;
+        if value.is_null() {
+            continue;
+        }
+        let (group, version) = value["apiVersion"].as_str().context("apiVersion")?.split_once('/').context("group")?;
+        let kind = value["kind"].as_str().context("kind")?;
+        let lower = kind.to_ascii_lowercase();
+        let plural = match lower.strip_suffix('y') {
+            Some(stem) => format!("{stem}ies"),
+            None => format!("{lower}s"),
+        };
+        let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let name = value["metadata"]["name"].as_str().context("name")?;
+        api.patch(name, &PatchParams::apply("class-admission-test").force(), &Patch::Apply(&value)).await?;
+    }
+    Ok(())
+}
+
+fn volume(name: &str, spec: Value) -> Result<LustreVolume> {
+    Ok(serde_json::from_value(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+                                     "metadata": {"name": name}, "spec": spec}))?)
+}
+
+/// The apiserver's verdict on a dry-run create: Ok, or the rejection message.
+async fn verdict(api: &Api<LustreVolume>, lv: &LustreVolume) -> Result<std::result::Result<(), String>> {
+    match api.create(&PostParams { dry_run: true, ..Default::default() }, lv).await {
+        Ok(_) => Ok(Ok(())),
+        Err(kube::Error::Api(e)) if e.code == 422 || e.code == 403 || e.code == 400 => Ok(Err(e.message)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[tokio::test]
+async fn a_class_rejects_what_it_does_not_allow_at_apply_time() -> Result<()> {
+    testkit::install_crypto_provider();
+    let allowed = testkit::namespace("tenant-a").await?;
+    let outsider = testkit::namespace("tenant-b").await?;
+    let client = allowed.client.clone();
+    testkit::install_crds(&client).await?;
+    apply_policy(&client).await?;
+    // tenant-a carries the label the class selects; tenant-b does not.
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let label = json!({"metadata": {"labels": {"lustre-test/team": allowed.name}}});
+    namespaces.patch(&allowed.name, &PatchParams::default(), &Patch::Merge(&label)).await?;
+
+    let class_name = format!("policy-{}", allowed.name);
+    let class: LustreClass = serde_json::from_value(json!({
+        "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreClass",
+        "metadata": {"name": class_name},
+        "spec": {
+            "network": {"subnets": [{"subnetId": "subnet-0123456789abcdef0", "availabilityZone": "us-east-1a"}]},
+            "namespaceSelector": {"matchLabels": {"lustre-test/team": allowed.name}},
+            "deploymentTypes": ["SCRATCH_2", "PERSISTENT_2"],
+            "perUnitStorageThroughputs": [125],
+            "limits": {"maxCapacityGiB": 4800},
+            "s3Prefixes": ["s3://ml-data/${namespace}/"],
+        }
+    }))?;
+    let classes: Api<LustreClass> = Api::all(client.clone());
+    classes.create(&PostParams::default(), &class).await?;
+
+    let a: Api<LustreVolume> = allowed.api();
+    let b: Api<LustreVolume> = outsider.api();
+    let mine = |spec: Value| {
+        let mut spec = spec;
+        spec["className"] = json!(class_name);
+        spec
+    };
+    let s3 = |path: String| mine(json!({"storageCapacityGiB": 1200, "s3": {"importPath": path}}));
+    let cases: Vec<(&str, &Api<LustreVolume>, Value, Option<&str>)> = vec![
+        ("allowed", &a, mine(json!({"storageCapacityGiB": 2400})), None),
+        (
+            "persistent-2",
+            &a,
+            mine(
+                json!({"storageCapacityGiB": 2400, "deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125}),
+            ),
+            None,
+        ),
+        (
+            "scratch-1",
+            &a,
+            mine(json!({"storageCapacityGiB": 1200, "deploymentType": "SCRATCH_1"})),
+            Some("allows deploymentType SCRATCH_2, PERSISTENT_2, not SCRATCH_1"),
+        ),
+        (
+            "throughput",
+            &a,
+            mine(
+                json!({"storageCapacityGiB": 2400, "deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 1000}),
+            ),
+            Some("does not allow perUnitStorageThroughput 1000"),
+        ),
+        ("too-big", &a, mine(json!({"storageCapacityGiB": 7200})), Some("does not allow storageCapacityGiB 7200")),
+        ("own-prefix", &a, s3(format!("s3://ml-data/{}/train", allowed.name)), None),
+        ("other-prefix", &a, s3(format!("s3://ml-data/{}/train", outsider.name)), Some("the S3 paths must fall under")),
+        (
+            "climb-out",
+            &a,
+            s3(format!("s3://ml-data/{}/../{}", allowed.name, outsider.name)),
+            Some("the S3 paths must fall under"),
+        ),
+        (
+            "zone",
+            &a,
+            mine(json!({"storageCapacityGiB": 1200, "availabilityZone": "us-east-1c"})),
+            Some("has no subnet in us-east-1c"),
+        ),
+        ("adopt", &a, mine(json!({"fileSystemId": "fs-0123456789abcdef0"})), Some("does not allow namespace")),
+        (
+            "retain",
+            &a,
+            mine(json!({"storageCapacityGiB": 1200, "deletionPolicy": "Retain"})),
+            Some("does not let volumes choose deletionPolicy Retain"),
+        ),
+        ("outsider", &b, mine(json!({"storageCapacityGiB": 1200})), Some("may not use LustreClass")),
+        // Another class's volumes are not this class's business.
+        (
+            "other-class",
+            &b,
+            json!({"storageCapacityGiB": 1200, "className": "someone-else", "deploymentType": "SCRATCH_1"}),
+            None,
+        ),
+    ];
+    // The policy is enforced a moment after it is created: wait for the first refusal.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let probe = volume("probe", cases[2].2.clone())?;
+        if verdict(&a, &probe).await?.is_err() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("the admission policy never took effect");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut wrong = Vec::new();
+    for (name, api, spec, expected) in &cases {
+        let got = verdict(api, &volume(name, spec.clone())?).await?;
+        match (expected, &got) {
+            (None, Ok(())) => {}
+            (Some(text), Err(message)) if message.contains(text) => {}
+            _ => wrong.push(format!("{name}: expected {expected:?}, got {got:?}")),
+        }
+    }
+    classes.delete(&class_name, &DeleteParams::default()).await?;
+    assert!(wrong.is_empty(), "{} of {} cases wrong:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
+    Ok(())
+}
