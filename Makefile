@@ -8,7 +8,7 @@ help:
 	@echo "make demo   - start a local control plane + AWS emulator + operator, create a volume, mount info, delete"
 	@echo "make test   - the whole suite: unit, emulator (with moto cross-checks), end-to-end"
 	@echo "make bench  - benchmarks (figures for BENCHMARKS.md)"
-	@echo "make crd    - regenerate the committed CRD from the Rust types"
+	@echo "make crd    - regenerate the committed CRDs (and manifests/install.yaml) from the Rust types"
 
 prerequisites:
 	@bash scripts/prerequisites.sh
@@ -25,9 +25,14 @@ test: control-plane
 bench: control-plane
 	@bash scripts/bench.sh
 
+# manifests/crd.yaml holds both CRDs as `lustre-operator crd` prints them (LustreVolume, `---`,
+# LustreClass); the chart ships them one per file, split at the `---` line.
 crd:
-	cargo run -q -p lustre-operator -- crd > manifests/crd.yaml
-	cp manifests/crd.yaml charts/lustre-operator/crds/lustrevolume.yaml
+	cargo run -q -p lustre-operator -- crd > manifests/crd.yaml.tmp
+	mv manifests/crd.yaml.tmp manifests/crd.yaml
+	awk '/^---$$/ {n++; next} n == 0' manifests/crd.yaml > charts/lustre-operator/crds/lustrevolume.yaml
+	awk '/^---$$/ {n++; next} n == 1' manifests/crd.yaml > charts/lustre-operator/crds/lustreclass.yaml
+	bash scripts/render-install.sh
 
 fuzz-long:
 	PROPTEST_CASES=100000 cargo test -p aws-emulator --release --test fuzz_parsers
