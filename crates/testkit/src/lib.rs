@@ -21,7 +21,9 @@ use kube::api::{Api, PostParams};
 use kube::Client;
 
 pub use control_plane::{binaries_dir, client_from_kubeconfig, workspace_root, ControlPlane};
-pub use operator::{apply_crd, http_status, install_crd, operator_binary, Harness, OperatorOptions, OperatorProcess};
+pub use operator::{
+    apply_crd, http_status, install_crds, operator_binary, test_class_spec, Harness, OperatorOptions, OperatorProcess,
+};
 pub use wait::{wait_for, wait_gone, wait_until};
 
 /// Installs rustls' ring provider once (several crypto back ends are linked into the tests).

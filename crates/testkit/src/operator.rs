@@ -8,10 +8,11 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use aws_emulator::{Emulator, EmulatorConfig};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use kube::{discovery, Client};
-use lustre_api::LustreVolume;
+use lustre_api::class::{ClassNetwork, ClassSubnet};
+use lustre_api::{LustreClass, LustreClassSpec, LustreVolume};
 use serde_json::Value;
 
 use crate::control_plane::workspace_root;
@@ -36,9 +37,11 @@ pub fn operator_binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// Installs (or updates) the LustreVolume CRD from [`lustre_api::crd`] and waits until it is served.
-pub async fn install_crd(client: &Client) -> Result<()> {
-    apply_crd(client, &serde_json::to_value(lustre_api::crd())?).await
+/// Installs (or updates) both CRDs, LustreVolume ([`lustre_api::crd`]) and LustreClass
+/// ([`lustre_api::class_crd`]), and waits until both are served.
+pub async fn install_crds(client: &Client) -> Result<()> {
+    apply_crd(client, &serde_json::to_value(lustre_api::crd())?).await?;
+    apply_crd(client, &serde_json::to_value(lustre_api::class_crd())?).await
 }
 
 /// Applies a CRD for real (server-side apply, forced) and waits until it is Established and its
@@ -178,28 +181,86 @@ async fn http_raw(port: u16, path: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// Everything one end-to-end test needs: a namespace on the shared control plane with the CRD,
-/// a fresh emulator, and an operator process watching that namespace.
+/// Everything one end-to-end test needs: a namespace on the shared control plane with the CRDs,
+/// a fresh emulator, the test's own LustreClass and an operator process watching that namespace.
+///
+/// The class is cluster-scoped, so it is named after the namespace ([`Harness::class`]); it offers
+/// the emulator's first seeded subnet (with its availability zone), no client sources, and only
+/// the test's namespace may use it. It is deleted when the harness is dropped.
 pub struct Harness {
     pub ns: TestNamespace,
     pub emulator: Emulator,
     pub operator: Option<OperatorProcess>,
     pub options: OperatorOptions,
+    /// The name of the test's LustreClass (the namespace's name).
+    pub class: String,
+    /// The class's subnet: the emulator's first seeded subnet.
     pub subnet_id: String,
+    /// That subnet's availability zone, when the emulator's seed has one.
+    pub availability_zone: Option<String>,
     log_dir: tempfile::TempDir,
     restarts: u32,
 }
 
+/// The LustreClass a harness starts with: `subnet` (in `zone`) as the only subnet, no client
+/// sources, every other field at its default, usable only from `namespace`.
+pub fn test_class_spec(subnet: &str, zone: Option<&str>, namespace: &str) -> Result<LustreClassSpec> {
+    let mut spec: LustreClassSpec = serde_json::from_value(serde_json::json!({
+        "network": {"subnets": []},
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+    }))?;
+    spec.network = ClassNetwork {
+        subnets: vec![ClassSubnet { subnet_id: subnet.to_string(), availability_zone: zone.map(str::to_string) }],
+        ..ClassNetwork::default()
+    };
+    Ok(spec)
+}
+
 impl Harness {
+    /// A harness with the default test class, the operator running.
     pub async fn start(prefix: &str, config: EmulatorConfig, options: OperatorOptions) -> Result<Harness> {
-        let ns = namespace(prefix).await?;
-        install_crd(&ns.client).await?;
-        let emulator = Emulator::start(config).await?;
-        let subnet_id = emulator.seed().subnet_ids.first().cloned().context("emulator has a seeded subnet")?;
-        let log_dir = tempfile::Builder::new().prefix(&format!("lustre-e2e-{prefix}-")).tempdir()?;
-        let mut h = Harness { ns, emulator, operator: None, options, subnet_id, log_dir, restarts: 0 };
+        Harness::start_with(prefix, config, options, |_| {}).await
+    }
+
+    /// A harness whose class is changed by `class` before it is created (limits, adoption,
+    /// `allowRetain`, S3 prefixes...), the operator running.
+    pub async fn start_with(
+        prefix: &str,
+        config: EmulatorConfig,
+        options: OperatorOptions,
+        class: impl FnOnce(&mut LustreClassSpec),
+    ) -> Result<Harness> {
+        let mut h = Harness::prepare(prefix, config, options, class).await?;
         h.start_operator().await?;
         Ok(h)
+    }
+
+    /// Everything but the operator: for tests that must prepare AWS (and update the class with
+    /// [`Harness::update_class`]) before the operator first reads the class. Start it with
+    /// [`Harness::start_operator`].
+    pub async fn prepare(
+        prefix: &str,
+        config: EmulatorConfig,
+        options: OperatorOptions,
+        class: impl FnOnce(&mut LustreClassSpec),
+    ) -> Result<Harness> {
+        let ns = namespace(prefix).await?;
+        install_crds(&ns.client).await?;
+        let emulator = Emulator::start(config).await?;
+        let seed = emulator.seed();
+        let subnet_id = seed.subnet_ids.first().cloned().context("emulator has a seeded subnet")?;
+        let availability_zone = seed.availability_zones.first().cloned();
+        let log_dir = tempfile::Builder::new().prefix(&format!("lustre-e2e-{prefix}-")).tempdir()?;
+        let mut spec = test_class_spec(&subnet_id, availability_zone.as_deref(), &ns.name)?;
+        class(&mut spec);
+        let mut object = LustreClass::new(&ns.name, spec);
+        object.metadata.labels = Some([("app.kubernetes.io/part-of".to_string(), "lustre-e2e".to_string())].into());
+        Api::<LustreClass>::all(ns.client.clone())
+            .create(&PostParams::default(), &object)
+            .await
+            .with_context(|| format!("creating LustreClass {}", ns.name))?;
+        let class = ns.name.clone();
+        Ok(Harness { ns, emulator, operator: None, options, class, subnet_id, availability_zone, log_dir, restarts: 0 })
     }
 
     /// Starts (or restarts) the operator process.
@@ -225,6 +286,26 @@ impl Harness {
         Api::namespaced(self.ns.client.clone(), &self.ns.name)
     }
 
+    /// LustreClasses (cluster-scoped).
+    pub fn classes(&self) -> Api<LustreClass> {
+        Api::all(self.ns.client.clone())
+    }
+
+    /// Changes the test's class: reads it, applies `change` to its spec and replaces it (retrying
+    /// on a conflict with the operator's status writes). Returns the class as stored.
+    pub async fn update_class(&self, change: impl Fn(&mut LustreClassSpec)) -> Result<LustreClass> {
+        let classes = self.classes();
+        for _ in 0..5 {
+            let mut class = classes.get(&self.class).await?;
+            change(&mut class.spec);
+            match classes.replace(&self.class, &PostParams::default(), &class).await {
+                Err(kube::Error::Api(s)) if s.code == 409 => continue,
+                other => return other.with_context(|| format!("updating LustreClass {}", self.class)),
+            }
+        }
+        bail!("LustreClass {} kept changing under the update", self.class)
+    }
+
     /// The operator's recent log, for failure messages.
     pub fn operator_log(&self) -> String {
         self.operator.as_ref().map(|o| o.log_tail(60)).unwrap_or_default()
@@ -234,5 +315,34 @@ impl Harness {
     pub fn managed_security_groups(&self) -> Vec<aws_emulator::SecurityGroupInfo> {
         let default = self.emulator.seed().default_security_group_id;
         self.emulator.inventory().security_groups.into_iter().filter(|g| g.id != default).collect()
+    }
+}
+
+impl Drop for Harness {
+    /// Deletes the test's LustreClass (cluster-scoped: the namespace does not take it along).
+    /// Runs on its own thread and runtime: a test's runtime cannot be blocked on from inside, and
+    /// the test's client belongs to that runtime.
+    fn drop(&mut self) {
+        let name = self.class.clone();
+        let cleanup = std::thread::spawn(move || -> Result<()> {
+            let cp = crate::shared()?;
+            let kubeconfig = cp.kubeconfig().to_path_buf();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                let client = crate::client_from_kubeconfig(&kubeconfig).await?;
+                let deleted = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    Api::<LustreClass>::all(client).delete(&name, &DeleteParams::default()),
+                )
+                .await;
+                match deleted {
+                    Ok(Ok(_)) | Ok(Err(kube::Error::Api(_))) | Err(_) => Ok(()),
+                    Ok(Err(e)) => Err(e.into()),
+                }
+            })
+        });
+        if let Ok(Err(e)) = cleanup.join() {
+            eprintln!("could not delete LustreClass {}: {e:#}", self.class);
+        }
     }
 }

@@ -18,10 +18,10 @@ pub fn emulator(create: Duration) -> EmulatorConfig {
     EmulatorConfig { create_duration: create, delete_duration: Duration::from_secs(1), ..EmulatorConfig::default() }
 }
 
-/// A SCRATCH_2 1200 GiB volume in `subnet`.
-pub fn scratch_volume(name: &str, subnet: &str) -> LustreVolume {
+/// A SCRATCH_2 1200 GiB volume of LustreClass `class` (a harness's is [`Harness::class`]).
+pub fn scratch_volume(name: &str, class: &str) -> LustreVolume {
     volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": name},
-                  "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": subnet}}}))
+                  "spec": {"storageCapacityGiB": 1200, "className": class}}))
 }
 
 /// A LustreVolume from JSON; panics (failing the test) when it does not parse.

@@ -11,8 +11,8 @@ use anyhow::{bail, Result};
 use aws_emulator::{Emulator, EmulatorConfig};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use lustre_api::LustreVolume;
-use testkit::{install_crd, ControlPlane, OperatorOptions, OperatorProcess};
+use lustre_api::{LustreClass, LustreVolume};
+use testkit::{install_crds, test_class_spec, ControlPlane, OperatorOptions, OperatorProcess};
 
 const NS: &str = "bench";
 
@@ -36,7 +36,7 @@ async fn main() -> Result<()> {
     let cp = tokio::task::spawn_blocking(ControlPlane::start).await??;
     let cp_start = t.elapsed();
     let client = cp.client().await?;
-    install_crd(&client).await?;
+    install_crds(&client).await?;
     Api::<Namespace>::all(client.clone())
         .create(
             &PostParams::default(),
@@ -51,7 +51,13 @@ async fn main() -> Result<()> {
         ..Default::default()
     })
     .await?;
-    let subnet = emulator.seed().subnet_ids[0].clone();
+    // The class every volume names: the emulator's first subnet, usable from the bench namespace.
+    let seed = emulator.seed();
+    let class = LustreClass::new(
+        NS,
+        test_class_spec(&seed.subnet_ids[0], seed.availability_zones.first().map(String::as_str), NS)?,
+    );
+    Api::<LustreClass>::all(client.clone()).create(&PostParams::default(), &class).await?;
     let op = OperatorProcess::start(
         cp.kubeconfig(),
         &emulator.endpoint(),
@@ -67,7 +73,7 @@ async fn main() -> Result<()> {
     for i in 0..n {
         let lv: LustreVolume = serde_json::from_value(serde_json::json!({
             "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": format!("vol-{i:04}")},
-            "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": subnet}}
+            "spec": {"storageCapacityGiB": 1200, "className": NS}
         }))?;
         lvs.create(&PostParams::default(), &lv).await?;
     }

@@ -1,6 +1,7 @@
-//! `make demo`: a local control plane, the AWS emulator and the operator; applies the scratch
-//! example, follows it to Available with a bound claim, shows how a pod mounts it, deletes it and
-//! shows that nothing is left in AWS.
+//! `make demo`: a local control plane, the AWS emulator and the operator; applies the platform
+//! team's scratch class (pointed at the emulator's subnet), then the scratch example from the
+//! tenant namespace, follows it to Available with a bound claim, shows how a pod mounts it,
+//! deletes it and shows that nothing is left in AWS.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -9,8 +10,9 @@ use anyhow::{bail, Context, Result};
 use aws_emulator::{Emulator, EmulatorConfig};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, PostParams};
-use lustre_api::LustreVolume;
-use testkit::{install_crd, ControlPlane, OperatorOptions, OperatorProcess};
+use lustre_api::class::ClassSubnet;
+use lustre_api::{LustreClass, LustreVolume};
+use testkit::{install_crds, ControlPlane, OperatorOptions, OperatorProcess};
 
 const NAMESPACE: &str = "ml";
 
@@ -36,13 +38,15 @@ async fn run() -> Result<()> {
     let cp = tokio::task::spawn_blocking(ControlPlane::start).await??;
     println!("    ready in {:.1}s; kubeconfig: {}", started.elapsed().as_secs_f64(), cp.kubeconfig().display());
     let client = cp.client().await?;
-    install_crd(&client).await?;
+    install_crds(&client).await?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
         .create(
             &PostParams::default(),
             &serde_json::from_value(
-                serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}),
+                // A tenant namespace: the class admits namespaces labelled lustre.fsx.dev/tenant=true.
+                serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                                   "metadata": {"name": NAMESPACE, "labels": {"lustre.fsx.dev/tenant": "true"}}}),
             )?,
         )
         .await?;
@@ -69,15 +73,31 @@ async fn run() -> Result<()> {
     .await?;
     println!("    ready; metrics on http://127.0.0.1:{}/metrics; log: {}", operator.metrics_port, log.display());
 
-    step("Applying manifests/examples/scratch-training.yaml");
+    step("The platform team applies manifests/examples/class-scratch-training.yaml");
+    let text = std::fs::read_to_string(root.join("manifests/examples/class-scratch-training.yaml"))
+        .context("reading the scratch class example")?;
+    let mut class: LustreClass = serde_yaml::from_str(&text).context("parsing the scratch class example")?;
+    // The example names a real account's subnets and node group; point it at the emulator's.
+    class.spec.network.subnets = vec![ClassSubnet {
+        subnet_id: seed.subnet_ids[0].clone(),
+        availability_zone: seed.availability_zones.first().cloned(),
+    }];
+    class.spec.network.client_security_group_ids.clear();
+    class.spec.network.client_cidrs = vec![seed.vpc_cidr.clone()];
+    println!(
+        "    (subnets -> {} in {}, clients -> {} for the emulator)",
+        seed.subnet_ids[0],
+        seed.availability_zones.first().map(String::as_str).unwrap_or("-"),
+        seed.vpc_cidr
+    );
+    let class_name = class.metadata.name.clone().context("the class example has a name")?;
+    Api::<LustreClass>::all(client.clone()).create(&PostParams::default(), &class).await?;
+    println!("    LustreClass {class_name} (default: {})", class.is_default());
+
+    step(&format!("A data scientist applies manifests/examples/scratch-training.yaml in namespace {NAMESPACE}"));
     let text = std::fs::read_to_string(root.join("manifests/examples/scratch-training.yaml"))
         .context("reading the scratch example")?;
     let mut lv: LustreVolume = serde_yaml::from_str(&text).context("parsing the scratch example")?;
-    // The example names a real account's subnet and node group; point it at the emulator's.
-    lv.spec.network.subnet_id = seed.subnet_ids[0].clone();
-    lv.spec.network.client_security_group_ids.clear();
-    lv.spec.network.client_cidrs = vec![seed.vpc_cidr.clone()];
-    println!("    (subnet -> {}, clients -> {} for the emulator)", lv.spec.network.subnet_id, seed.vpc_cidr);
     let name = lv.metadata.name.clone().context("the example has a name")?;
     lv.metadata.namespace = Some(NAMESPACE.into());
     let lvs: Api<LustreVolume> = Api::namespaced(client.clone(), NAMESPACE);
