@@ -1,5 +1,8 @@
 //! CEL/Rust parity: the CRD's admission rules (`lustre_api::crd`) and the operator's own check
-//! (`lustre_api::validate`) must give every spec the same verdict, with the same message.
+//! (`lustre_api::validate`) must give every spec the same verdict, with the same message. The
+//! network lives in the LustreClass: class fixtures are judged by the class CRD (a dry-run create)
+//! and by `lustre_api::validate_network` on the network the operator takes from the class; the
+//! class's other rules, limits and integer bounds are the apiserver's alone.
 //!
 //! Each create fixture is sent to the real kube-apiserver (a dry-run create) and to `validate()`;
 //! both verdicts must equal the fixture's expected one. When `validate()` finds exactly one
@@ -13,8 +16,13 @@ use std::collections::BTreeSet;
 use anyhow::{bail, Context, Result};
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::core::ApiResource;
-use lustre_api::crd::{SpecRule, LIMITS, SPEC_RULES, SPEC_TRANSITION_RULES};
-use lustre_api::{validate, LustreVolume, LustreVolumeSpec};
+use lustre_api::crd::{
+    Bound, Limit, SpecRule, CLASS_INT_BOUNDS, CLASS_LIMITS, CLASS_RULES, LIMITS, NAME_RULE, SPEC_RULES,
+    SPEC_TRANSITION_RULES, VOLUME_INT_BOUNDS,
+};
+use lustre_api::{
+    validate, validate_network, LustreClass, LustreClassSpec, LustreVolume, LustreVolumeSpec, NetworkSpec,
+};
 use serde_json::{json, Value};
 
 const SUBNET: &str = "subnet-0123456789abcdef0";
@@ -42,9 +50,9 @@ fn merge(target: &Value, patch: &Value) -> Value {
     }
 }
 
-/// SCRATCH_2, SSD, 1200 GiB in a valid subnet, with `patch` applied.
+/// SCRATCH_2, SSD, 1200 GiB, with `patch` applied.
 fn spec(patch: Value) -> Value {
-    merge(&json!({"storageCapacityGiB": 1200, "network": {"subnetId": SUBNET}}), &patch)
+    merge(&json!({"storageCapacityGiB": 1200}), &patch)
 }
 
 fn p1_ssd(patch: Value) -> Value {
@@ -68,17 +76,24 @@ fn sg(i: usize) -> String {
 }
 
 struct Create {
-    name: &'static str,
+    name: String,
     spec: Value,
     valid: bool,
+    /// Text the apiserver's rejection must contain (the field of a size limit or integer bound).
+    mentions: Option<String>,
 }
 
-fn ok(name: &'static str, spec: Value) -> Create {
-    Create { name, spec, valid: true }
+fn ok(name: impl Into<String>, spec: Value) -> Create {
+    Create { name: name.into(), spec, valid: true, mentions: None }
 }
 
-fn bad(name: &'static str, spec: Value) -> Create {
-    Create { name, spec, valid: false }
+fn bad(name: impl Into<String>, spec: Value) -> Create {
+    Create { name: name.into(), spec, valid: false, mentions: None }
+}
+
+/// Rejected by the schema's bound on `field`: the apiserver's answer names the field.
+fn out_of_bounds(name: impl Into<String>, field: &str, spec: Value) -> Create {
+    Create { name: name.into(), spec, valid: false, mentions: Some(format!("spec{field}")) }
 }
 
 /// Specs both sides judge: valid ones at every edge, and at least one breaking each rule and limit.
@@ -172,7 +187,11 @@ fn create_fixtures() -> Vec<Create> {
         ok("backup-0-on-scratch", spec(json!({"automaticBackupRetentionDays": 0}))),
         ok("backup-90-on-p1", p1_ssd(json!({"automaticBackupRetentionDays": 90}))),
         ok("backup-0-on-p2", p2(json!({"automaticBackupRetentionDays": 0}))),
-        bad("backup-91", p1_ssd(json!({"automaticBackupRetentionDays": 91}))),
+        out_of_bounds(
+            "backup-91",
+            ".automaticBackupRetentionDays",
+            p1_ssd(json!({"automaticBackupRetentionDays": 91})),
+        ),
         bad("backup-negative", p2(json!({"automaticBackupRetentionDays": -1}))),
         bad("backup-7-on-scratch", spec(json!({"automaticBackupRetentionDays": 7}))),
         bad("backup-100-on-scratch", spec(json!({"automaticBackupRetentionDays": 100}))),
@@ -188,31 +207,9 @@ fn create_fixtures() -> Vec<Create> {
         bad("weekly-day-name", spec(json!({"weeklyMaintenanceStartTime": "Mon:03:00"}))),
         bad("weekly-trailing-newline", spec(json!({"weeklyMaintenanceStartTime": "1:03:00\n"}))),
         // IDs
-        ok("subnet-8-hex", spec(json!({"network": {"subnetId": "subnet-0123abcd"}}))),
-        bad("subnet-7-hex", spec(json!({"network": {"subnetId": "subnet-0123abc"}}))),
-        bad("subnet-18-hex", spec(json!({"network": {"subnetId": "subnet-0123456789abcdef01"}}))),
-        bad("subnet-uppercase", spec(json!({"network": {"subnetId": "subnet-0123456789ABCDEF0"}}))),
-        bad("subnet-wrong-prefix", spec(json!({"network": {"subnetId": "sn-0123456789abcdef0"}}))),
         ok("fs-id-8-hex", spec(json!({"fileSystemId": "fs-0123abcd"}))),
         bad("fs-id-uppercase", spec(json!({"fileSystemId": "fs-XYZ01234"}))),
         bad("fs-id-short", spec(json!({"fileSystemId": "fs-0123"}))),
-        // network
-        ok("given-security-groups", spec(json!({"network": {"securityGroupIds": [SG]}}))),
-        ok(
-            "client-sgs-and-cidrs",
-            spec(json!({"network": {"clientSecurityGroupIds": [SG], "clientCidrs": ["10.0.0.0/16"]}})),
-        ),
-        ok("five-security-groups", spec(json!({"network": {"securityGroupIds": (0..5).map(sg).collect::<Vec<_>>()}}))),
-        bad("security-group-id-format", spec(json!({"network": {"securityGroupIds": ["sg-bad"]}}))),
-        bad("client-security-group-id-format", spec(json!({"network": {"clientSecurityGroupIds": [SG, "default"]}}))),
-        bad(
-            "given-and-client-security-groups",
-            spec(json!({"network": {"securityGroupIds": [SG], "clientSecurityGroupIds": [sg(1)]}})),
-        ),
-        bad(
-            "given-security-groups-and-cidrs",
-            spec(json!({"network": {"securityGroupIds": [SG], "clientCidrs": ["10.0.0.0/16"]}})),
-        ),
         // claim, mount options, tags, other fields
         ok("claim-name", spec(json!({"claim": {"name": "shared-data-0", "readOnly": true}}))),
         ok("claim-name-63", spec(json!({"claim": {"name": "a".repeat(63)}}))),
@@ -232,7 +229,9 @@ fn create_fixtures() -> Vec<Create> {
         bad("unknown-deployment-type", spec(json!({"deploymentType": "SCRATCH_3"}))),
         bad("unknown-storage-type", spec(json!({"storageType": "NVME"}))),
         bad("unknown-lustre-version", spec(json!({"lustreVersion": "2.16"}))),
-        bad("no-network", spec(json!({"network": null}))),
+        ok("class-and-zone", spec(json!({"className": "scratch-training", "availabilityZone": "us-east-1a"}))),
+        // A tenant cannot name a network: the field is not in the schema (pruned) and never read.
+        ok("network-is-not-a-volume-field", spec(json!({"network": {"subnetId": "subnet-0123456789abcdef0"}}))),
         // size limits
         bad("limit-kms-key-id", p1_ssd(json!({"kmsKeyId": "k".repeat(2049)}))),
         bad("limit-weekly-time", spec(json!({"weeklyMaintenanceStartTime": "1:03:00".repeat(3)}))),
@@ -241,40 +240,6 @@ fn create_fixtures() -> Vec<Create> {
         bad("limit-tag-value", spec(json!({"tags": {"note": "v".repeat(257)}}))),
         bad("limit-mount-options", spec(json!({"mountOptions": vec!["flock"; 33]}))),
         bad("limit-mount-option-length", spec(json!({"mountOptions": ["o".repeat(129)]}))),
-        bad("limit-subnet-id", spec(json!({"network": {"subnetId": format!("subnet-{}", "0".repeat(26))}}))),
-        bad(
-            "limit-security-groups",
-            spec(json!({"network": {"securityGroupIds": (0..6).map(sg).collect::<Vec<_>>()}})),
-        ),
-        bad(
-            "limit-security-group-length",
-            spec(json!({"network": {"securityGroupIds": [format!("sg-{}", "0".repeat(30))]}})),
-        ),
-        ok(
-            "client-security-groups-20",
-            spec(json!({"network": {"clientSecurityGroupIds": (0..20).map(sg).collect::<Vec<_>>()}})),
-        ),
-        bad(
-            "limit-client-security-groups",
-            spec(json!({"network": {"clientSecurityGroupIds": (0..21).map(sg).collect::<Vec<_>>()}})),
-        ),
-        bad(
-            "limit-client-security-group-length",
-            spec(json!({"network": {"clientSecurityGroupIds": [format!("sg-{}", "0".repeat(30))]}})),
-        ),
-        ok(
-            "client-cidrs-20",
-            spec(json!({"network": {"clientCidrs": (0..20).map(|i| format!("10.{i}.0.0/16")).collect::<Vec<_>>()}})),
-        ),
-        bad(
-            "limit-client-cidrs",
-            spec(json!({"network": {"clientCidrs": (0..21).map(|i| format!("10.{i}.0.0/16")).collect::<Vec<_>>()}})),
-        ),
-        // A CIDR Rust would parse (leading zeros in the prefix length) but longer than the limit.
-        bad(
-            "limit-client-cidr-length",
-            spec(json!({"network": {"clientCidrs": [format!("10.0.0.0/{}16", "0".repeat(33))]}})),
-        ),
         bad(
             "limit-import-path",
             spec(json!({"s3": {"importPath": format!("s3://training-data/{}", "p".repeat(1006))}})),
@@ -285,16 +250,22 @@ fn create_fixtures() -> Vec<Create> {
                                "exportPath": format!("s3://training-data/{}", "p".repeat(1006))}})),
         ),
         bad("limit-claim-name", spec(json!({"claim": {"name": "a".repeat(254)}}))),
+        bad("limit-class-name", spec(json!({"className": "a".repeat(254)}))),
+        bad("limit-availability-zone", spec(json!({"availabilityZone": "a".repeat(33)}))),
+        // integer bounds in the schema (FSx's), beyond what the rules above check
+        out_of_bounds(
+            "capacity-over-int32",
+            ".storageCapacityGiB",
+            spec(json!({"storageCapacityGiB": 2_147_484_000_i64})),
+        ),
+        out_of_bounds("p1-throughput-0", ".perUnitStorageThroughput", p1_ssd(json!({"perUnitStorageThroughput": 0}))),
+        out_of_bounds("p2-throughput-1001", ".perUnitStorageThroughput", p2(json!({"perUnitStorageThroughput": 1001}))),
     ]
 }
 
 /// Specs only the operator rejects: CEL cannot express these checks.
 fn operator_only_fixtures() -> Vec<(&'static str, Value)> {
     vec![
-        ("cidr-prefix-33", spec(json!({"network": {"clientCidrs": ["10.0.0.0/33"]}}))),
-        ("cidr-octet-256", spec(json!({"network": {"clientCidrs": ["10.0.0.256/16"]}}))),
-        ("cidr-not-an-address", spec(json!({"network": {"clientCidrs": ["office"]}}))),
-        ("cidr-ipv6", spec(json!({"network": {"clientCidrs": ["fd00::/8"]}}))),
         (
             "export-in-other-bucket",
             spec(json!({"s3": {"importPath": "s3://data/in", "exportPath": "s3://elsewhere/out"}})),
@@ -303,6 +274,133 @@ fn operator_only_fixtures() -> Vec<(&'static str, Value)> {
         ("aws-tag-key", spec(json!({"tags": {"aws:cloudformation:stack-name": "x"}}))),
         ("tag-key-129", spec(json!({"tags": Value::Object([("k".repeat(129), json!("x"))].into_iter().collect())}))),
     ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// LustreClass fixtures
+
+/// A class offering one valid subnet (in us-east-1a), with `patch` applied.
+fn class(patch: Value) -> Value {
+    merge(&json!({"network": {"subnets": [{"subnetId": SUBNET, "availabilityZone": "us-east-1a"}]}}), &patch)
+}
+
+/// A class whose `network` is `network` merged over the valid one.
+fn net(network: Value) -> Value {
+    class(json!({ "network": network }))
+}
+
+/// Class fixtures on the network: the class CRD and `validate_network` (on the network the
+/// operator takes from the class, for each subnet) must agree.
+fn class_network_fixtures() -> Vec<Create> {
+    let sgs = |n: usize| (0..n).map(sg).collect::<Vec<_>>();
+    vec![
+        ok("minimal", class(json!({}))),
+        ok("two-subnets", net(json!({"subnets": [{"subnetId": SUBNET}, {"subnetId": "subnet-0123abcd"}]}))),
+        ok("subnet-8-hex", net(json!({"subnets": [{"subnetId": "subnet-0123abcd"}]}))),
+        bad("no-subnets", net(json!({"subnets": []}))),
+        bad("no-network", class(json!({"network": null}))),
+        bad("subnet-7-hex", net(json!({"subnets": [{"subnetId": "subnet-0123abc"}]}))),
+        bad("subnet-18-hex", net(json!({"subnets": [{"subnetId": "subnet-0123456789abcdef01"}]}))),
+        bad("subnet-uppercase", net(json!({"subnets": [{"subnetId": "subnet-0123456789ABCDEF0"}]}))),
+        bad("subnet-wrong-prefix", net(json!({"subnets": [{"subnetId": "sn-0123456789abcdef0"}]}))),
+        bad("second-subnet-bad", net(json!({"subnets": [{"subnetId": SUBNET}, {"subnetId": "subnet-x"}]}))),
+        ok("given-security-groups", net(json!({"securityGroupIds": [SG]}))),
+        ok("five-security-groups", net(json!({"securityGroupIds": sgs(5)}))),
+        ok("client-sgs-and-cidrs", net(json!({"clientSecurityGroupIds": [SG], "clientCidrs": ["10.0.0.0/16"]}))),
+        ok("client-security-groups-20", net(json!({"clientSecurityGroupIds": sgs(20)}))),
+        bad("security-group-id-format", net(json!({"securityGroupIds": ["sg-bad"]}))),
+        bad("client-security-group-id-format", net(json!({"clientSecurityGroupIds": [SG, "default"]}))),
+        bad(
+            "given-and-client-security-groups",
+            net(json!({"securityGroupIds": [SG], "clientSecurityGroupIds": [sg(1)]})),
+        ),
+        bad("given-security-groups-and-cidrs", net(json!({"securityGroupIds": [SG], "clientCidrs": ["10.0.0.0/16"]}))),
+        // client CIDRs: IPv4, no wider than /8
+        ok("cidr-16", net(json!({"clientCidrs": ["10.0.0.0/16"]}))),
+        ok("cidr-8", net(json!({"clientCidrs": ["10.0.0.0/8"]}))),
+        ok("cidr-32", net(json!({"clientCidrs": ["10.1.2.3/32"]}))),
+        ok("cidr-host-bits", net(json!({"clientCidrs": ["10.0.0.1/16"]}))),
+        ok("cidrs-20", net(json!({"clientCidrs": (0..20).map(|i| format!("10.{i}.0.0/16")).collect::<Vec<_>>()}))),
+        bad("cidr-everyone", net(json!({"clientCidrs": ["0.0.0.0/0"]}))),
+        bad("cidr-4", net(json!({"clientCidrs": ["10.0.0.0/4"]}))),
+        bad("cidr-7", net(json!({"clientCidrs": ["10.0.0.0/16", "10.0.0.0/7"]}))),
+        bad("cidr-prefix-33", net(json!({"clientCidrs": ["10.0.0.0/33"]}))),
+        bad("cidr-octet-256", net(json!({"clientCidrs": ["10.0.0.256/16"]}))),
+        bad("cidr-not-an-address", net(json!({"clientCidrs": ["office"]}))),
+        bad("cidr-no-prefix", net(json!({"clientCidrs": ["10.0.0.0"]}))),
+        bad("cidr-ipv6", net(json!({"clientCidrs": ["fd00::/8"]}))),
+    ]
+}
+
+/// Valid items for a list field of the class (for exceeding its item count).
+fn class_item(field: &str, i: usize) -> Value {
+    match field {
+        ".network.subnets" => json!({"subnetId": format!("subnet-{i:017x}")}),
+        ".network.securityGroupIds" | ".network.clientSecurityGroupIds" => json!(sg(i)),
+        ".network.clientCidrs" => json!(format!("10.{i}.0.0/16")),
+        ".s3Prefixes" => json!(format!("s3://ml-data/{i}/")),
+        ".kmsKeyIds" => json!(format!("alias/key-{i}")),
+        _ => json!(format!("item-{i}")),
+    }
+}
+
+/// A class patch exceeding `limit` by one.
+fn exceeding(limit: &Limit) -> Value {
+    let over = usize::try_from(limit.max).unwrap_or(usize::MAX - 1) + 1;
+    let value = match limit.bound {
+        Bound::Length => json!("1".repeat(over)),
+        Bound::ItemLength => json!([format!("sg-{}", "0".repeat(over))]),
+        Bound::ItemFieldLength(field) => {
+            json!([merge(&json!({"subnetId": SUBNET}), &json!({ field: "s".repeat(over) }))])
+        }
+        Bound::Items => Value::Array((0..over).map(|i| class_item(limit.field, i)).collect()),
+        Bound::Entries => Value::Object((0..over).map(|i| (format!("team-{i}"), json!("ml"))).collect()),
+        Bound::ValueLength => json!({"note": "v".repeat(over)}),
+    };
+    limit.field.rsplit('.').filter(|s| !s.is_empty()).fold(value, |inner, key| json!({ key: inner }))
+}
+
+/// Class fixtures only the class CRD judges: its other rules, its size limits and integer bounds.
+/// (The operator reads classes the apiserver admitted; it re-checks only the network.)
+fn class_admission_fixtures() -> Vec<Create> {
+    let mut fixtures = vec![
+        ok(
+            "full",
+            class(json!({
+                "namespaceSelector": {"matchLabels": {"team": "ml"}},
+                "deploymentTypes": ["SCRATCH_2", "PERSISTENT_2"], "storageTypes": ["SSD"],
+                "perUnitStorageThroughputs": [125, 250], "lustreVersions": ["2.15", "2.12"],
+                "dataCompression": "LZ4", "maxBackupRetentionDays": 90, "weeklyMaintenanceStartTime": "7:03:00",
+                "allowedMountOptions": ["noatime"], "kmsKeyIds": ["alias/fsx"], "deletionPolicy": "Retain",
+                "allowRetain": true,
+                "limits": {"minCapacityGiB": 1200, "maxCapacityGiB": 9600, "maxCapacityGiBPerNamespace": 48000,
+                           "maxVolumesPerNamespace": 10},
+                "s3Prefixes": ["s3://ml-data/${namespace}/", "s3://shared-datasets/imagenet/"],
+                "tags": {"cost-center": "4711"},
+                "adoption": {"fileSystemIds": ["fs-0123456789abcdef0"], "requiredTag": {"key": "team", "value": "ml"},
+                             "namespaces": ["ml"]}
+            })),
+        ),
+        bad("no-deployment-types", class(json!({"deploymentTypes": []}))),
+        bad("no-storage-types", class(json!({"storageTypes": []}))),
+        bad("no-lustre-versions", class(json!({"lustreVersions": []}))),
+        bad("s3-prefix-without-path", class(json!({"s3Prefixes": ["s3://ml-data"]}))),
+        bad("s3-prefix-not-s3", class(json!({"s3Prefixes": ["https://ml-data/team/"]}))),
+        bad("reserved-tag", class(json!({"tags": {"lustre.fsx.dev/owner-uid": "x"}}))),
+        bad("aws-tag", class(json!({"tags": {"aws:createdBy": "x"}}))),
+        bad("unknown-deployment-type", class(json!({"deploymentTypes": ["SCRATCH_3"]}))),
+    ];
+    for limit in CLASS_LIMITS {
+        fixtures.push(out_of_bounds(limit.message, limit.field, class(exceeding(limit))));
+    }
+    for (field, min, max) in CLASS_INT_BOUNDS {
+        for (which, value) in [("minimum", min - 1), ("maximum", max + 1)] {
+            let patch =
+                field.rsplit('.').filter(|s| !s.is_empty()).fold(json!(value), |inner, key| json!({ key: inner }));
+            fixtures.push(out_of_bounds(format!("{field} beyond its {which}"), field, class(patch)));
+        }
+    }
+    fixtures
 }
 
 struct Transition {
@@ -335,19 +433,63 @@ fn transition_fixtures() -> Vec<Transition> {
         allowed("grow-scratch2", spec(json!({})), json!({"storageCapacityGiB": 2400})),
         allowed("grow-p2", p2(json!({"storageCapacityGiB": 2400})), json!({"storageCapacityGiB": 4800})),
         allowed("grow-hdd", p1_hdd(json!({})), json!({"storageCapacityGiB": 12000})),
-        allowed("throughput-p1", p1_ssd(json!({})), json!({"perUnitStorageThroughput": 200})),
-        allowed("auto-import-policy", spec(s3.clone()), json!({"s3": {"autoImportPolicy": "NEW_CHANGED"}})),
-        allowed(
-            "tags-and-mount-options",
-            spec(json!({})),
-            json!({"tags": {"team": "ml"}, "mountOptions": ["noatime"]}),
-        ),
-        allowed(
-            "maintenance-and-backups",
-            p1_ssd(json!({})),
-            json!({"weeklyMaintenanceStartTime": "2:04:30", "automaticBackupRetentionDays": 7}),
-        ),
         allowed("claim-read-only", spec(json!({"claim": {"name": "data"}})), json!({"claim": {"readOnly": true}})),
+        allowed("mount-options", spec(json!({})), json!({"mountOptions": ["flock", "noatime"]})),
+        allowed(
+            "same-settings",
+            p1_ssd(json!({"tags": {"team": "ml"}, "weeklyMaintenanceStartTime": "2:04:30"})),
+            json!({"tags": {"team": "ml"}, "weeklyMaintenanceStartTime": "2:04:30"}),
+        ),
+        // FSx settings the operator does not apply to an existing file system yet.
+        refused(
+            "throughput-p1",
+            p1_ssd(json!({})),
+            json!({"perUnitStorageThroughput": 200}),
+            "perUnitStorageThroughput cannot be changed",
+        ),
+        refused(
+            "drive-cache",
+            p1_hdd(json!({})),
+            json!({"driveCacheType": "NONE"}),
+            "driveCacheType cannot be changed",
+        ),
+        refused(
+            "compression-added",
+            spec(json!({})),
+            json!({"dataCompression": "LZ4"}),
+            "dataCompression cannot be changed",
+        ),
+        refused(
+            "compression-changed",
+            spec(json!({"dataCompression": "LZ4"})),
+            json!({"dataCompression": "NONE"}),
+            "dataCompression cannot be changed",
+        ),
+        refused(
+            "maintenance-window",
+            p1_ssd(json!({})),
+            json!({"weeklyMaintenanceStartTime": "2:04:30"}),
+            "weeklyMaintenanceStartTime cannot be changed",
+        ),
+        refused(
+            "backups",
+            p1_ssd(json!({"automaticBackupRetentionDays": 7})),
+            json!({"automaticBackupRetentionDays": 14}),
+            "automaticBackupRetentionDays cannot be changed",
+        ),
+        refused("tags-added", spec(json!({})), json!({"tags": {"team": "ml"}}), "tags cannot be changed"),
+        refused(
+            "tags-changed",
+            spec(json!({"tags": {"team": "ml"}})),
+            json!({"tags": {"team": "cv"}}),
+            "tags cannot be changed",
+        ),
+        refused(
+            "auto-import-policy",
+            spec(s3.clone()),
+            json!({"s3": {"autoImportPolicy": "NEW_CHANGED"}}),
+            "s3 is immutable",
+        ),
         allowed("claim-name-same", spec(json!({"claim": {"name": "data"}})), json!({"claim": {"name": "data"}})),
         allowed("capacity-on-adopted", adopted.clone(), json!({"storageCapacityGiB": 2400})),
         allowed("kms-same", p1_ssd(json!({"kmsKeyId": "alias/fsx"})), json!({"storageCapacityGiB": 2400})),
@@ -387,11 +529,41 @@ fn transition_fixtures() -> Vec<Transition> {
             json!({"storageType": "HDD", "driveCacheType": "READ", "perUnitStorageThroughput": 12, "storageCapacityGiB": 6000}),
             "storageType is immutable",
         ),
+        allowed(
+            "class-and-zone-same",
+            spec(json!({"className": "a", "availabilityZone": "us-east-1a"})),
+            json!({"className": "a", "availabilityZone": "us-east-1a", "storageCapacityGiB": 2400}),
+        ),
+        refused("class-name-added", spec(json!({})), json!({"className": "a"}), "className is immutable"),
         refused(
-            "subnet",
+            "class-name-changed",
+            spec(json!({"className": "a"})),
+            json!({"className": "b"}),
+            "className is immutable",
+        ),
+        refused(
+            "class-name-removed",
+            spec(json!({"className": "a"})),
+            json!({"className": null}),
+            "className is immutable",
+        ),
+        refused(
+            "zone-added",
             spec(json!({})),
-            json!({"network": {"subnetId": "subnet-0fedcba9876543210"}}),
-            "network.subnetId is immutable",
+            json!({"availabilityZone": "us-east-1a"}),
+            "availabilityZone is immutable",
+        ),
+        refused(
+            "zone-changed",
+            spec(json!({"availabilityZone": "us-east-1a"})),
+            json!({"availabilityZone": "us-east-1b"}),
+            "availabilityZone is immutable",
+        ),
+        refused(
+            "zone-removed",
+            spec(json!({"availabilityZone": "us-east-1a"})),
+            json!({"availabilityZone": null}),
+            "availabilityZone is immutable",
         ),
         refused("kms-added", p1_ssd(json!({})), json!({"kmsKeyId": "alias/fsx"}), "kmsKeyId is immutable"),
         refused(
@@ -444,26 +616,21 @@ fn transition_fixtures() -> Vec<Transition> {
             json!({"claim": {"name": null}}),
             "claim.name is immutable",
         ),
-        refused("s3-added", spec(json!({})), s3.clone(), "s3.importPath and s3.exportPath are immutable"),
-        refused("s3-removed", spec(s3.clone()), json!({"s3": null}), "s3.importPath and s3.exportPath are immutable"),
+        refused("s3-added", spec(json!({})), s3.clone(), "s3 is immutable"),
+        refused("s3-removed", spec(s3.clone()), json!({"s3": null}), "s3 is immutable"),
         refused(
             "s3-import-changed",
             spec(s3.clone()),
             json!({"s3": {"importPath": "s3://training-data/other"}}),
-            "s3.importPath and s3.exportPath are immutable",
+            "s3 is immutable",
         ),
         refused(
             "s3-export-changed",
             spec(s3.clone()),
             json!({"s3": {"exportPath": "s3://training-data/other"}}),
-            "s3.importPath and s3.exportPath are immutable",
+            "s3 is immutable",
         ),
-        refused(
-            "s3-export-removed",
-            spec(s3),
-            json!({"s3": {"exportPath": null}}),
-            "s3.importPath and s3.exportPath are immutable",
-        ),
+        refused("s3-export-removed", spec(s3), json!({"s3": {"exportPath": null}}), "s3 is immutable"),
     ]
 }
 
@@ -474,8 +641,12 @@ fn transition_fixtures() -> Vec<Transition> {
 type Verdict = std::result::Result<(), String>;
 
 fn object(name: &str, spec: &Value, resource_version: Option<String>) -> Result<DynamicObject> {
+    of_kind("LustreVolume", name, spec, resource_version)
+}
+
+fn of_kind(kind: &str, name: &str, spec: &Value, resource_version: Option<String>) -> Result<DynamicObject> {
     let mut obj: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+        "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": kind,
         "metadata": {"name": name}, "spec": spec,
     }))?;
     obj.metadata.resource_version = resource_version;
@@ -514,9 +685,43 @@ fn is_rule_message(rules: &[SpecRule], message: &str) -> bool {
 
 async fn lustre_volumes(prefix: &str) -> Result<Api<DynamicObject>> {
     let ns = testkit::namespace(prefix).await?;
-    testkit::install_crd(&ns.client).await?;
+    testkit::install_crds(&ns.client).await?;
     let ar = ApiResource::erase::<LustreVolume>(&());
     Ok(Api::namespaced_with(ns.client.clone(), &ns.name, &ar))
+}
+
+async fn lustre_classes(prefix: &str) -> Result<Api<DynamicObject>> {
+    let ns = testkit::namespace(prefix).await?;
+    testkit::install_crds(&ns.client).await?;
+    Ok(Api::all_with(ns.client.clone(), &ApiResource::erase::<LustreClass>(&())))
+}
+
+/// `validate_network` on the network the operator takes from the class, for each subnet it
+/// offers (a class without subnets or that does not deserialise is rejected: the operator has
+/// no network to take). Err holds the violation messages.
+fn class_network_verdict(spec: &Value) -> std::result::Result<(), Vec<String>> {
+    let class = serde_json::from_value::<LustreClassSpec>(spec.clone())
+        .map_err(|e| vec![format!("does not deserialise: {e}")])?;
+    if class.network.subnets.is_empty() {
+        return Err(vec!["no subnet".into()]);
+    }
+    let mut messages = BTreeSet::new();
+    for subnet in &class.network.subnets {
+        let network = NetworkSpec {
+            subnet_id: subnet.subnet_id.clone(),
+            security_group_ids: class.network.security_group_ids.clone(),
+            client_security_group_ids: class.network.client_security_group_ids.clone(),
+            client_cidrs: class.network.client_cidrs.clone(),
+        };
+        if let Err(e) = validate_network(&network) {
+            messages.extend(e.0.into_iter().map(|v| v.message));
+        }
+    }
+    if messages.is_empty() {
+        Ok(())
+    } else {
+        Err(messages.into_iter().collect())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -527,14 +732,14 @@ async fn apiserver_and_validate_agree_on_every_create_fixture() -> Result<()> {
     let api = lustre_volumes("cel-parity").await?;
     let fixtures = create_fixtures();
     assert!(fixtures.len() >= 40, "{} fixtures", fixtures.len());
-    let names: BTreeSet<&str> = fixtures.iter().map(|f| f.name).collect();
+    let names: BTreeSet<&str> = fixtures.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names.len(), fixtures.len(), "fixture names are unique");
 
     let mut failures = Vec::new();
     let mut rejections = Vec::new();
     let mut operator_messages = BTreeSet::new();
     for (i, f) in fixtures.iter().enumerate() {
-        let server = answer(api.create(&DRY_RUN, &object(&format!("c{i}"), &f.spec, None)?).await, f.name)?;
+        let server = answer(api.create(&DRY_RUN, &object(&format!("c{i}"), &f.spec, None)?).await, &f.name)?;
         let operator = operator_verdict(&f.spec);
         if server.is_ok() != f.valid || operator.is_ok() != f.valid {
             failures.push(format!(
@@ -558,11 +763,21 @@ async fn apiserver_and_validate_agree_on_every_create_fixture() -> Result<()> {
                 }
             }
         }
+        if let (Err(m), Some(text)) = (&server, &f.mentions) {
+            if !m.contains(text.as_str()) {
+                failures.push(format!("{}: the apiserver's message lacks {text}: {m}", f.name));
+            }
+        }
         if let Err(m) = server {
             rejections.push(m);
         }
         if let Err(m) = operator {
             operator_messages.extend(m);
+        }
+    }
+    for (field, _, _) in VOLUME_INT_BOUNDS {
+        if !rejections.iter().any(|m| m.contains(&format!("spec{field} in body should be"))) {
+            failures.push(format!("no fixture is out of the schema's bounds of spec{field}"));
         }
     }
     for rule in SPEC_RULES {
@@ -648,6 +863,72 @@ async fn transition_rules_refuse_exactly_what_they_promise() -> Result<()> {
     println!("{} transition fixtures", fixtures.len());
     if !failures.is_empty() {
         bail!("{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn class_crd_and_validate_network_agree_and_every_class_rule_fires() -> Result<()> {
+    let api = lustre_classes("cel-classes").await?;
+    let network = class_network_fixtures();
+    let admission = class_admission_fixtures();
+    let names: BTreeSet<&str> = network.iter().chain(&admission).map(|f| f.name.as_str()).collect();
+    assert_eq!(names.len(), network.len() + admission.len(), "fixture names are unique");
+
+    let mut failures = Vec::new();
+    let mut rejections = Vec::new();
+    let fixtures = network.iter().map(|f| (f, true)).chain(admission.iter().map(|f| (f, false)));
+    for (i, (f, both)) in fixtures.enumerate() {
+        let object = of_kind("LustreClass", &format!("cel-parity-{i}"), &f.spec, None)?;
+        let server = answer(api.create(&DRY_RUN, &object).await, &f.name)?;
+        // Only the network is re-checked by the operator; the rest is the apiserver's alone.
+        let operator = if both { class_network_verdict(&f.spec) } else { Ok(()) };
+        if server.is_ok() != f.valid || (both && operator.is_ok() != f.valid) {
+            failures.push(format!(
+                "class {}: expected {}, apiserver {}, validate_network() {}",
+                f.name,
+                if f.valid { "accepted" } else { "rejected" },
+                show(&server),
+                if both { show(&operator) } else { "not asked".into() }
+            ));
+        }
+        if let (Err(server_message), Err(messages)) = (&server, &operator) {
+            if let [only] = messages.as_slice() {
+                if is_rule_message(CLASS_RULES, only) && !server_message.contains(only.as_str()) {
+                    failures
+                        .push(format!("class {}: the apiserver's message lacks {only:?}: {server_message}", f.name));
+                }
+            }
+        }
+        if let (Err(m), Some(text)) = (&server, &f.mentions) {
+            if !m.contains(text.as_str()) {
+                failures.push(format!("class {}: the apiserver's message lacks {text}: {m}", f.name));
+            }
+        }
+        if let Err(m) = server {
+            rejections.push(m);
+        }
+    }
+    for rule in CLASS_RULES {
+        if !rejections.iter().any(|m| m.contains(rule.message)) {
+            failures.push(format!("no class fixture breaks the rule {:?} ({})", rule.message, rule.rule));
+        }
+    }
+    println!("{} class network fixtures, {} class admission fixtures", network.len(), admission.len());
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn lustre_volume_names_are_at_most_63_characters() -> Result<()> {
+    let api = lustre_volumes("cel-names").await?;
+    let ok_name = "a".repeat(63);
+    let long_name = "a".repeat(64);
+    let accepted = answer(api.create(&DRY_RUN, &object(&ok_name, &spec(json!({})), None)?).await, "63")?;
+    assert_eq!(accepted, Ok(()), "a 63-character name is accepted");
+    match answer(api.create(&DRY_RUN, &object(&long_name, &spec(json!({})), None)?).await, "64")? {
+        Err(m) => assert!(m.contains(NAME_RULE.message), "the rejection names the rule: {m}"),
+        Ok(()) => bail!("a 64-character LustreVolume name was accepted"),
     }
     Ok(())
 }
