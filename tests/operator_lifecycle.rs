@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, PostParams};
+use lustre_api::class::ClassAdoption;
 use lustre_api::tags;
 use serde_json::json;
 use testkit::volumes::{condition, emulator, gone, is_ready, ready, scratch_volume, volume, DEADLINE};
@@ -16,7 +17,7 @@ use testkit::{wait_for, Harness, OperatorOptions};
 #[tokio::test]
 async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Result<()> {
     let h = Harness::start("happy", emulator(Duration::from_secs(2)), OperatorOptions::default()).await?;
-    h.lvs().create(&PostParams::default(), &scratch_volume("train", &h.subnet_id)).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("train", &h.class)).await?;
     let lv = ready(&h, "train").await?;
     let uid = lv.metadata.uid.clone().unwrap_or_default();
     let st = lv.status.clone().unwrap_or_default();
@@ -113,7 +114,7 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
 #[tokio::test]
 async fn deletion_waits_for_pods_using_the_claim_and_says_which() -> anyhow::Result<()> {
     let h = Harness::start("inuse", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
-    h.lvs().create(&PostParams::default(), &scratch_volume("shared", &h.subnet_id)).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("shared", &h.class)).await?;
     ready(&h, "shared").await?;
     // A pod scheduled to a node (no kubelet here): the claim's protection keeps it while it exists.
     let node_name = format!("node-{}", h.ns.name);
@@ -152,7 +153,7 @@ async fn deletion_waits_for_pods_using_the_claim_and_says_which() -> anyhow::Res
 #[tokio::test]
 async fn deleting_during_creating_completes_once_the_file_system_is_gone() -> anyhow::Result<()> {
     let h = Harness::start("early", emulator(Duration::from_secs(3600)), OperatorOptions::default()).await?;
-    h.lvs().create(&PostParams::default(), &scratch_volume("early", &h.subnet_id)).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("early", &h.class)).await?;
     wait_for(&h.lvs(), "early", DEADLINE, "phase Creating with a file system ID", |lv| {
         lv.status.as_ref().is_some_and(|s| s.file_system_id.is_some() && s.phase == Some(lustre_api::Phase::Creating))
     })
@@ -172,8 +173,11 @@ async fn deleting_during_creating_completes_once_the_file_system_is_gone() -> an
 
 #[tokio::test]
 async fn retain_keeps_aws_resources_and_adoption_leaves_them_untouched() -> anyhow::Result<()> {
-    let h = Harness::start("adopt", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
-    let mut keep = scratch_volume("keep", &h.subnet_id);
+    let h = Harness::start_with("adopt", emulator(Duration::from_secs(1)), OperatorOptions::default(), |class| {
+        class.allow_retain = true
+    })
+    .await?;
+    let mut keep = scratch_volume("keep", &h.class);
     keep.spec.deletion_policy = Some(lustre_api::DeletionPolicy::Retain);
     h.lvs().create(&PostParams::default(), &keep).await?;
     let kept = ready(&h, "keep").await?;
@@ -188,10 +192,18 @@ async fn retain_keeps_aws_resources_and_adoption_leaves_them_untouched() -> anyh
     assert_eq!(h.emulator.calls().count("fsx", "DeleteFileSystem"), 0);
 
     h.emulator.reset_calls();
-    let adopt = volume(
-        json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "adopt"},
-        "spec": {"fileSystemId": fs_id, "network": {"subnetId": h.subnet_id}, "claim": {"name": "datasets", "readOnly": true}}}),
-    );
+    // The platform team lets this namespace adopt exactly that file system.
+    h.update_class(|class| {
+        class.adoption = Some(ClassAdoption {
+            file_system_ids: vec![fs_id.clone()],
+            namespaces: vec![h.ns.name.clone()],
+            ..Default::default()
+        })
+    })
+    .await?;
+    let adopt =
+        volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "adopt"},
+        "spec": {"fileSystemId": fs_id, "className": h.class, "claim": {"name": "datasets", "readOnly": true}}}));
     h.lvs().create(&PostParams::default(), &adopt).await?;
     let adopted = ready(&h, "adopt").await?;
     assert_eq!(adopted.status.as_ref().and_then(|s| s.file_system_id.as_deref()), Some(fs_id.as_str()));
@@ -226,7 +238,7 @@ async fn retain_keeps_aws_resources_and_adoption_leaves_them_untouched() -> anyh
 #[tokio::test]
 async fn growing_capacity_updates_the_file_system_and_the_volume() -> anyhow::Result<()> {
     let h = Harness::start("grow", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
-    h.lvs().create(&PostParams::default(), &scratch_volume("grow", &h.subnet_id)).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("grow", &h.class)).await?;
     ready(&h, "grow").await?;
     h.lvs()
         .patch(

@@ -37,7 +37,7 @@ async fn killed_after_create_file_system_is_applied_restarts_without_a_second_fi
     let mut h = Harness::start("crashfs", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
     // The file system is created but the answer is held back: the operator never learns its ID.
     h.emulator.set_fault("CreateFileSystem", Fault::delay_after_apply(Duration::from_secs(120)).times(1));
-    h.lvs().create(&PostParams::default(), &scratch_volume("crash", &h.subnet_id)).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("crash", &h.class)).await?;
     inventory_until(&h, "the file system to exist", |inv| inv.file_systems.len() == 1).await?;
     h.kill_operator();
     let lv = h.lvs().get("crash").await?;
@@ -61,7 +61,7 @@ async fn killed_after_create_file_system_is_applied_restarts_without_a_second_fi
 async fn killed_after_create_security_group_restarts_without_a_second_group() -> anyhow::Result<()> {
     let mut h = Harness::start("crashsg", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
     h.emulator.set_fault("CreateSecurityGroup", Fault::delay_after_apply(Duration::from_secs(120)).times(1));
-    h.lvs().create(&PostParams::default(), &scratch_volume("crash", &h.subnet_id)).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("crash", &h.class)).await?;
     let default_sg = h.emulator.seed().default_security_group_id;
     inventory_until(&h, "the security group to exist", move |inv| {
         inv.security_groups.iter().any(|g| g.id != default_sg)
@@ -80,7 +80,7 @@ async fn killed_after_create_security_group_restarts_without_a_second_group() ->
 #[tokio::test]
 async fn wiped_status_comes_back_with_the_same_ids_and_no_create_calls() -> anyhow::Result<()> {
     let mut h = Harness::start("wipe", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
-    h.lvs().create(&PostParams::default(), &scratch_volume("wipe", &h.subnet_id)).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("wipe", &h.class)).await?;
     let before = ready(&h, "wipe").await?.status.context("status")?;
     h.kill_operator();
     h.lvs().patch_status("wipe", &PatchParams::default(), &Patch::Merge(&json!({"status": null}))).await?;
@@ -105,7 +105,7 @@ async fn drift_is_repaired_and_a_lost_file_system_is_reported_not_recreated() ->
         OperatorOptions { resync_secs: 2, ..Default::default() },
     )
     .await?;
-    h.lvs().create(&PostParams::default(), &scratch_volume("drift", &h.subnet_id)).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("drift", &h.class)).await?;
     let lv = ready(&h, "drift").await?;
     let st = lv.status.clone().context("status")?;
     let sg = st.security_group_id.clone().context("sg")?;
@@ -162,10 +162,14 @@ async fn drift_is_repaired_and_a_lost_file_system_is_reported_not_recreated() ->
 
 #[tokio::test]
 async fn invalid_specs_are_rejected_with_the_rule_message_and_cost_no_aws_calls() -> anyhow::Result<()> {
-    let h = Harness::start("invalid", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
+    // The class allows both buckets: only validate() has something to say about the S3 link below.
+    let h = Harness::start_with("invalid", emulator(Duration::from_secs(1)), OperatorOptions::default(), |class| {
+        class.s3_prefixes = vec!["s3://data/".into(), "s3://elsewhere/".into()]
+    })
+    .await?;
     let base = |name: &str, extra: serde_json::Value| {
         let mut v = json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": name},
-                           "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": h.subnet_id}}});
+                           "spec": {"storageCapacityGiB": 1200, "className": h.class}});
         if let (Some(spec), serde_json::Value::Object(extra)) = (v["spec"].as_object_mut(), extra) {
             spec.extend(extra);
         }
@@ -229,7 +233,7 @@ async fn invalid_specs_are_rejected_with_the_rule_message_and_cost_no_aws_calls(
 #[tokio::test]
 async fn a_failed_file_system_is_terminal_and_reports_the_fsx_message() -> anyhow::Result<()> {
     let h = Harness::start("failed", emulator(Duration::from_secs(3600)), OperatorOptions::default()).await?;
-    h.lvs().create(&PostParams::default(), &scratch_volume("doomed", &h.subnet_id)).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("doomed", &h.class)).await?;
     let creating = wait_for(&h.lvs(), "doomed", DEADLINE, "a file system ID in status", |lv| {
         lv.status.as_ref().is_some_and(|s| s.file_system_id.is_some())
     })
@@ -261,7 +265,9 @@ async fn ec2(h: &Harness) -> aws_sdk_ec2::Client {
 
 #[tokio::test]
 async fn existing_security_groups_are_checked_and_the_missing_rule_is_named() -> anyhow::Result<()> {
-    let h = Harness::start("existing", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
+    // The operator starts once the class names the group, so it never sees the class without it.
+    let mut h =
+        Harness::prepare("existing", emulator(Duration::from_secs(1)), OperatorOptions::default(), |_| {}).await?;
     let ec2 = ec2(&h).await;
     let seed = h.emulator.seed();
     let group = ec2
@@ -285,10 +291,9 @@ async fn existing_security_groups_are_checked_and_the_missing_rule_is_named() ->
         )
         .send()
         .await?;
-    let lv =
-        volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "byo"},
-        "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": h.subnet_id, "securityGroupIds": [group_id]}}}));
-    h.lvs().create(&PostParams::default(), &lv).await?;
+    h.update_class(|class| class.network.security_group_ids = vec![group_id.clone()]).await?;
+    h.start_operator().await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("byo", &h.class)).await?;
     let blocked = wait_for(&h.lvs(), "byo", DEADLINE, "SecurityGroupReady=False naming 1018-1023", |lv| {
         condition(lv, "SecurityGroupReady").is_some_and(|c| c.status == "False" && c.message.contains("TCP 1018-1023"))
     })
@@ -327,7 +332,7 @@ async fn invalid_network_settings_right_after_adding_rules_is_retried() -> anyho
         ..emulator(Duration::from_secs(1))
     };
     let h = Harness::start("netdelay", config, OperatorOptions::default()).await?;
-    h.lvs().create(&PostParams::default(), &scratch_volume("eventual", &h.subnet_id)).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("eventual", &h.class)).await?;
     ready(&h, "eventual").await?;
     let calls = h.emulator.calls();
     assert!(
@@ -336,5 +341,39 @@ async fn invalid_network_settings_right_after_adding_rules_is_retried() -> anyho
     );
     assert_eq!(calls.count_outcome("fsx", "CreateFileSystem", "ok"), 1);
     assert_eq!(h.emulator.inventory().file_systems.len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn volumes_without_a_usable_class_are_refused_with_what_to_change_and_cost_nothing() -> anyhow::Result<()> {
+    let h = Harness::start_with("noclass", emulator(Duration::from_secs(1)), OperatorOptions::default(), |class| {
+        class.limits.max_capacity_gib = Some(1200)
+    })
+    .await?;
+    let missing = format!("{}-missing", h.class);
+    h.lvs().create(&PostParams::default(), &scratch_volume("orphan", &missing)).await?;
+    let orphan = wait_for(&h.lvs(), "orphan", DEADLINE, "Ready=False ClassNotFound", |lv| {
+        condition(lv, "Ready").is_some_and(|c| c.status == "False" && c.reason == "ClassNotFound")
+    })
+    .await
+    .with_context(|| h.operator_log())?;
+    assert!(condition(&orphan, "Ready").is_some_and(|c| c.message.contains(&missing)), "the message names the class");
+
+    let mut big = scratch_volume("big", &h.class);
+    big.spec.storage_capacity_gib = Some(2400);
+    h.lvs().create(&PostParams::default(), &big).await?;
+    let refused = wait_for(&h.lvs(), "big", DEADLINE, "Ready=False ClassRejected", |lv| {
+        condition(lv, "Ready").is_some_and(|c| c.status == "False" && c.reason == "ClassRejected")
+    })
+    .await
+    .with_context(|| h.operator_log())?;
+    let message = condition(&refused, "Ready").map(|c| c.message.clone()).unwrap_or_default();
+    assert!(message.contains("1200 GiB"), "the message says what the class allows: {message}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.emulator.calls().total(), 0, "a volume without a usable class makes no AWS call");
+    for name in ["orphan", "big"] {
+        h.lvs().delete(name, &DeleteParams::default()).await?;
+        wait_gone(&h.lvs(), name, DEADLINE).await.with_context(|| h.operator_log())?;
+    }
     Ok(())
 }
