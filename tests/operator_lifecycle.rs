@@ -108,6 +108,11 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
         .metrics()
         .await
         .contains("lustre_operator_aws_calls_total{service=\"fsx\",operation=\"CreateFileSystem\",outcome=\"ok\"} 1"));
+
+    // The test's class is cluster-scoped: the harness deletes it when it goes.
+    let (classes, class) = (h.classes(), h.class.clone());
+    drop(h);
+    assert!(classes.get_opt(&class).await?.is_none(), "LustreClass {class} outlived its harness");
     Ok(())
 }
 
