@@ -252,8 +252,11 @@ pub fn s3_bucket(url: &str) -> Option<&str> {
 }
 
 /// Parses an IPv4 CIDR into (address, prefix length).
+/// The prefix length is plain decimal (no sign, no leading zero), as the class CRD's `cidr()` wants.
 pub fn parse_cidr(s: &str) -> Option<(Ipv4Addr, u8)> {
     let (addr, len) = s.split_once('/')?;
+    let plain = !len.is_empty() && len.bytes().all(|b| b.is_ascii_digit()) && (len == "0" || !len.starts_with('0'));
+    plain.then_some(())?;
     let len: u8 = len.parse().ok()?;
     (len <= 32).then_some(())?;
     Some((addr.parse().ok()?, len))
@@ -397,6 +400,16 @@ mod tests {
         s.file_system_id = Some("fs-XYZ".into());
         let f = fields(validate(&s));
         assert!(f.contains(&".tags") && f.contains(&".fileSystemId"), "{f:?}");
+    }
+
+    #[test]
+    fn cidr_prefix_lengths_are_plain_decimal() {
+        assert_eq!(parse_cidr("10.0.0.0/16").map(|(_, l)| l), Some(16));
+        assert_eq!(parse_cidr("0.0.0.0/0").map(|(_, l)| l), Some(0));
+        assert!(parse_cidr("10.0.0.0/016").is_none());
+        assert!(parse_cidr("10.0.0.0/+16").is_none());
+        assert!(parse_cidr("10.0.0.0/33").is_none());
+        assert!(parse_cidr("10.0.0.0/").is_none());
     }
 
     #[test]
