@@ -241,6 +241,17 @@ impl LustreClassSpec {
         self.s3_prefixes.iter().map(|p| p.replace(NAMESPACE_PLACEHOLDER, namespace)).collect()
     }
 
+    /// The network of a volume asking for `zone`: its subnet and the class's client sources or
+    /// existing groups. None when the class has no subnet there.
+    pub fn network_for(&self, zone: Option<&str>) -> Option<crate::types::NetworkSpec> {
+        self.subnet_for(zone).map(|subnet| crate::types::NetworkSpec {
+            subnet_id: subnet.subnet_id.clone(),
+            security_group_ids: self.network.security_group_ids.clone(),
+            client_security_group_ids: self.network.client_security_group_ids.clone(),
+            client_cidrs: self.network.client_cidrs.clone(),
+        })
+    }
+
     /// The subnet for a volume asking for `zone` (None: the class's first subnet).
     pub fn subnet_for(&self, zone: Option<&str>) -> Option<&ClassSubnet> {
         match zone {

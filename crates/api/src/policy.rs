@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::class::{s3_path_within, LustreClass};
-use crate::types::{DeletionPolicy, LustreVolume, NetworkSpec};
+use crate::types::{DeletionPolicy, LustreVolume};
 use crate::validation::{allowed_throughputs, InvalidSpec, Violation};
 
 /// What the class's per-namespace limits are measured against: the other volumes of the same
@@ -186,15 +186,8 @@ pub fn effective(
         }
     }
 
-    match c.subnet_for(s.availability_zone.as_deref()) {
-        Some(subnet) => {
-            s.network = NetworkSpec {
-                subnet_id: subnet.subnet_id.clone(),
-                security_group_ids: c.network.security_group_ids.clone(),
-                client_security_group_ids: c.network.client_security_group_ids.clone(),
-                client_cidrs: c.network.client_cidrs.clone(),
-            }
-        }
+    match c.network_for(s.availability_zone.as_deref()) {
+        Some(network) => s.network = network,
         None => {
             let zones: Vec<&str> = c.network.subnets.iter().filter_map(|s| s.availability_zone.as_deref()).collect();
             bad(

@@ -13,7 +13,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Client, ResourceExt};
 use lustre_api::policy::{self, NamespaceUsage};
-use lustre_api::{LustreClass, LustreVolume, NetworkSpec};
+use lustre_api::{LustreClass, LustreVolume};
 use tokio::sync::broadcast;
 
 /// The watch caches of classes and namespaces, and a signal whenever a class changes.
@@ -113,13 +113,8 @@ impl ClassCache {
     pub(crate) fn for_cleanup(&self, lv: &LustreVolume) -> LustreVolume {
         let mut out = lv.clone();
         if let Ok(class) = self.class_of(lv) {
-            if let Some(subnet) = class.spec.subnet_for(lv.spec.availability_zone.as_deref()) {
-                out.spec.network = NetworkSpec {
-                    subnet_id: subnet.subnet_id.clone(),
-                    security_group_ids: class.spec.network.security_group_ids.clone(),
-                    client_security_group_ids: class.spec.network.client_security_group_ids.clone(),
-                    client_cidrs: class.spec.network.client_cidrs.clone(),
-                };
+            if let Some(network) = class.spec.network_for(lv.spec.availability_zone.as_deref()) {
+                out.spec.network = network;
             }
             if out.spec.deletion_policy.is_none() && out.spec.file_system_id.is_none() {
                 out.spec.deletion_policy = class.spec.deletion_policy;
