@@ -41,14 +41,31 @@ impl ClassCache {
             class_writer,
             watcher(Api::<LustreClass>::all(client.clone()), watcher::Config::default()),
         )
-        .default_backoff()
-        .touched_objects();
+        .default_backoff();
         let tx = changed.clone();
+        // Volumes are re-reconciled when a class's spec or default annotation changes, or it
+        // goes; not when only its status (the usage the operator writes) moves.
+        let mut seen: BTreeMap<String, (Option<i64>, bool)> = BTreeMap::new();
         tokio::spawn(class_events.for_each(move |event| {
-            if let Err(e) = &event {
-                tracing::warn!(error = %e, "watching LustreClasses");
+            let changed = match &event {
+                Ok(watcher::Event::Apply(c) | watcher::Event::InitApply(c)) => {
+                    let now = (c.metadata.generation, c.is_default());
+                    seen.insert(c.name_any(), now) != Some(now)
+                }
+                Ok(watcher::Event::Delete(c)) => {
+                    seen.remove(&c.name_any());
+                    true
+                }
+                Ok(watcher::Event::Init) => false,
+                Ok(watcher::Event::InitDone) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "watching LustreClasses");
+                    false
+                }
+            };
+            if changed {
+                let _ = tx.send(());
             }
-            let _ = tx.send(());
             futures::future::ready(())
         }));
         let namespace_events = reflector::reflector(
