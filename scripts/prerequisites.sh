@@ -16,4 +16,16 @@ if ! command -v moto_server >/dev/null 2>&1; then
     say "WARNING: python3 not found; the moto cross-check tests will say they were skipped"
   fi
 fi
-say "cargo $(cargo --version | cut -d' ' -f2), $(go version | cut -d' ' -f3), moto_server: $(command -v moto_server || echo missing)"
+# parliament lints manifests/iam-policy.json (tests/packaging.rs fails on findings above LOW).
+parliament_version=1.6.4
+if ! parliament --version 2>/dev/null </dev/null | grep -qx "parliament $parliament_version"; then
+  if command -v python3 >/dev/null 2>&1; then
+    say "installing parliament==$parliament_version from PyPI (the IAM policy linter) ..."
+    python3 -m pip install --quiet --disable-pip-version-check "parliament==$parliament_version" \
+      || say "WARNING: could not install parliament; the IAM policy lint test (tests/packaging.rs) will fail until it is installed"
+    hash -r
+  else
+    say "WARNING: python3 not found; parliament cannot be installed and the IAM policy lint test will fail"
+  fi
+fi
+say "cargo $(cargo --version | cut -d' ' -f2), $(go version | cut -d' ' -f3), moto_server: $(command -v moto_server || echo missing), parliament: $(parliament --version 2>/dev/null </dev/null || echo missing)"
