@@ -844,7 +844,6 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
         "fsx:UpdateFileSystem",
         "fsx:DeleteFileSystem",
         "fsx:TagResource",
-        "fsx:UntagResource",
         "fsx:ListTagsForResource",
         "fsx:CreateBackup",
         "ec2:DescribeSubnets",
@@ -860,6 +859,10 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
         "iam:CreateServiceLinkedRole",
     ] {
         assert!(allowed.contains(needed), "the policy does not allow {needed}");
+    }
+    // Nothing the operator never calls: it tags only on create and never removes tags.
+    for unused in ["fsx:UntagResource", "ec2:DeleteTags"] {
+        assert!(!allowed.contains(unused), "the policy allows {unused}, which the operator never calls");
     }
     // Every statement is explained.
     let readme = read("manifests/README.md")?;
