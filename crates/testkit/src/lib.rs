@@ -7,6 +7,7 @@
 //! process exits; tests inside that binary each get their own namespace. Several test binaries
 //! may run at once: each has its own ports, data folder and processes.
 
+pub mod cluster;
 pub mod control_plane;
 pub mod operator;
 pub mod process;
@@ -20,9 +21,11 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, PostParams};
 use kube::Client;
 
+pub use cluster::{Cluster, Tenant, TENANT_LABEL};
 pub use control_plane::{binaries_dir, client_from_kubeconfig, workspace_root, ControlPlane};
 pub use operator::{
-    apply_crd, http_status, install_crds, operator_binary, test_class_spec, Harness, OperatorOptions, OperatorProcess,
+    apply_crd, http_status, install_crds, log_dir, operator_binary, test_class_spec, Harness, Launch, OperatorOptions,
+    OperatorProcess,
 };
 pub use wait::{wait_for, wait_gone, wait_until};
 

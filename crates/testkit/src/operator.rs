@@ -90,6 +90,29 @@ impl Default for OperatorOptions {
     }
 }
 
+/// Which namespaces an operator process watches and which pod it pretends to be.
+#[derive(Clone, Debug, Default)]
+pub struct Launch {
+    /// `--namespaces`; empty: no flag at all, the operator watches every namespace.
+    pub namespaces: Vec<String>,
+    /// `POD_NAMESPACE`: where the leader Lease lives (and the operator's own namespace).
+    pub pod_namespace: String,
+    /// `POD_NAME`: the leader-election identity and the events' reporting instance.
+    pub pod_name: Option<String>,
+}
+
+impl Launch {
+    /// Watching only `namespace`, which is also the pod's namespace (what every [`Harness`] does).
+    pub fn namespace(namespace: &str) -> Launch {
+        Launch { namespaces: vec![namespace.to_string()], pod_namespace: namespace.to_string(), pod_name: None }
+    }
+
+    /// Watching every namespace, as a cluster-wide install runs; the pod lives in `pod_namespace`.
+    pub fn all_namespaces(pod_namespace: &str) -> Launch {
+        Launch { namespaces: Vec::new(), pod_namespace: pod_namespace.to_string(), pod_name: None }
+    }
+}
+
 /// A running operator process.
 pub struct OperatorProcess {
     child: ManagedChild,
@@ -105,25 +128,46 @@ impl OperatorProcess {
         opts: &OperatorOptions,
         log: PathBuf,
     ) -> Result<OperatorProcess> {
+        OperatorProcess::launch(kubeconfig, endpoint, &Launch::namespace(namespace), opts, log).await
+    }
+
+    /// Starts the operator as `launch` says (which namespaces, which pod) and waits until /readyz
+    /// answers 200.
+    pub async fn launch(
+        kubeconfig: &std::path::Path,
+        endpoint: &str,
+        launch: &Launch,
+        opts: &OperatorOptions,
+        log: PathBuf,
+    ) -> Result<OperatorProcess> {
         let bin = operator_binary()?;
         let port = free_port()?;
         let mut cmd = Command::new(bin);
-        cmd.arg("run")
-            .arg(format!("--namespaces={namespace}"))
-            .arg(format!("--metrics-addr=127.0.0.1:{port}"))
+        cmd.arg("run");
+        if !launch.namespaces.is_empty() {
+            cmd.arg(format!("--namespaces={}", launch.namespaces.join(",")));
+        }
+        cmd.arg(format!("--metrics-addr=127.0.0.1:{port}"))
             .arg("--log-format=text")
             .arg(format!("--poll-interval={}", opts.poll_interval_secs))
             .arg(format!("--resync-interval={}", opts.resync_secs))
+            // Never inherited: an empty namespace list must mean every namespace.
+            .env_remove("WATCH_NAMESPACES")
+            .env_remove("LEADER_ELECT")
+            .env_remove("POD_NAME")
             .env("KUBECONFIG", kubeconfig)
             .env("AWS_ENDPOINT_URL", endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("POD_NAMESPACE", namespace)
+            .env("POD_NAMESPACE", &launch.pod_namespace)
             .env("RUST_LOG", "info,lustre_operator=debug,kube=warn,aws=warn,hyper=warn");
+        if let Some(pod) = &launch.pod_name {
+            cmd.env("POD_NAME", pod);
+        }
         if opts.leader_elect {
-            cmd.arg("--leader-elect");
+            cmd.env("LEADER_ELECT", "true");
         }
         let mut child = ManagedChild::spawn("lustre-operator", cmd, &log)?;
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -137,6 +181,16 @@ impl OperatorProcess {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.check_running().is_ok()
+    }
+
+    /// The whole log of this process.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.child.log_path()).unwrap_or_default()
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -156,6 +210,11 @@ impl OperatorProcess {
     pub async fn metrics(&self) -> String {
         http_get(self.metrics_port, "/metrics").await.unwrap_or_default()
     }
+}
+
+/// A temporary folder for process logs (removed when dropped).
+pub fn log_dir(prefix: &str) -> Result<tempfile::TempDir> {
+    Ok(tempfile::Builder::new().prefix(&format!("lustre-e2e-{prefix}-")).tempdir()?)
 }
 
 /// The status code of a plain HTTP GET on 127.0.0.1:`port`, or None when nothing answers.
