@@ -29,7 +29,8 @@ pub async fn acquire(client: Client, cfg: LeaseConfig) -> anyhow::Result<()> {
             tracing::info!(lease = %cfg.name, identity = %cfg.identity, "became leader");
             break;
         }
-        tokio::time::sleep(cfg.duration / 5).await;
+        // A standby looks every second, so it takes over within a second of the lease expiring.
+        tokio::time::sleep(Duration::from_secs(1).min(cfg.duration / 5)).await;
     }
     tokio::spawn(async move {
         let mut last_ok = std::time::Instant::now();
@@ -80,7 +81,7 @@ async fn try_acquire(api: &Api<Lease>, cfg: &LeaseConfig) -> anyhow::Result<bool
             let expired = match (&spec.renew_time, spec.lease_duration_seconds) {
                 (Some(renew), Some(d)) => {
                     let age = k8s_openapi::jiff::Timestamp::now().duration_since(renew.0);
-                    age.as_secs() > i64::from(d)
+                    age.as_millis() >= i128::from(d) * 1000
                 }
                 _ => true,
             };
