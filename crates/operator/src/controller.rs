@@ -17,7 +17,8 @@ use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{watcher, WatchStreamExt};
+use kube::runtime::watcher::{self, watcher};
+use kube::runtime::WatchStreamExt;
 use kube::ResourceExt;
 use lustre_api::{tags, DeletionPolicy, LustreVolume, LustreVolumeStatus, Phase};
 
@@ -36,6 +37,8 @@ use crate::volume_watch::volume_events;
 pub(crate) struct Scope {
     ctx: Arc<Context>,
     volumes: Store<LustreVolume>,
+    /// The claims, PVs and StorageClasses this controller made, from its watches.
+    objects: k8s::ObjectCaches,
 }
 
 fn key(lv: &LustreVolume) -> String {
@@ -61,15 +64,28 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
     let (reader, writer) = reflector::store();
     let volumes =
         reflector::reflector(writer, volume_events(ctx.client.clone(), namespace.as_deref(), ctx.events.clone()));
+    let (claims_cache, claims_writer) = reflector::store();
+    let (volumes_cache, volumes_writer) = reflector::store();
+    let (classes_cache, classes_writer) = reflector::store();
+    let claim_events = reflector::reflector(claims_writer, watcher(claims, labelled.clone())).default_backoff();
+    let pv_events = reflector::reflector(
+        volumes_writer,
+        watcher(Api::<PersistentVolume>::all(ctx.client.clone()), labelled.clone()),
+    )
+    .default_backoff();
+    let sc_events =
+        reflector::reflector(classes_writer, watcher(Api::<StorageClass>::all(ctx.client.clone()), labelled))
+            .default_backoff();
+    let objects = k8s::ObjectCaches { claims: claims_cache, volumes: volumes_cache, classes: classes_cache };
     let controller = Controller::for_stream(volumes.touched_objects(), reader)
-        .owns(claims, labelled.clone())
-        .watches(Api::<PersistentVolume>::all(ctx.client.clone()), labelled.clone(), owner_of)
-        .watches(Api::<StorageClass>::all(ctx.client.clone()), labelled, owner_of)
+        .owns_stream(claim_events.touched_objects())
+        .watches_stream(pv_events.touched_objects(), owner_of)
+        .watches_stream(sc_events.touched_objects(), owner_of)
         .reconcile_on(ctx.poller.subscribe())
         .reconcile_all_on(ctx.classes.changes())
         .shutdown_on_signal();
     let store = controller.store();
-    let scope = Arc::new(Scope { ctx: ctx.clone(), volumes: store.clone() });
+    let scope = Arc::new(Scope { ctx: ctx.clone(), volumes: store.clone(), objects });
     if namespace.is_none() {
         tokio::spawn(crate::class_policy::report_usage(ctx.client.clone(), ctx.classes.clone(), store.clone()));
     }
@@ -118,7 +134,7 @@ async fn reconcile(lv: Arc<LustreVolume>, scope: Arc<Scope>) -> Result<Action> {
     let result = finalizer(&api, FINALIZER, lv.clone(), |event| async {
         match event {
             FinalizerEvent::Apply(lv) => apply(&lv, &scope).await,
-            FinalizerEvent::Cleanup(lv) => cleanup(&ctx.classes.for_cleanup(&lv), ctx).await,
+            FinalizerEvent::Cleanup(lv) => cleanup(&ctx.classes.for_cleanup(&lv), &scope).await,
         }
     })
     .await
@@ -242,8 +258,8 @@ async fn act(
     let Observed::Present(fs) = &obs.file_system else { return Ok(()) };
     file_system::grow_if_asked(ctx, lv, fs).await.map_err(at(Step::FileSystem))?;
     if fs.lifecycle.is_mountable() {
-        let claim = k8s::ensure_claim(ctx, lv, fs).await.map_err(at(Step::KubernetesObjects))?;
-        k8s::apply_storage_class_and_volume(ctx, lv, fs, claim.uid.as_deref())
+        let claim = k8s::ensure_claim(ctx, &scope.objects, lv, fs).await.map_err(at(Step::KubernetesObjects))?;
+        k8s::apply_storage_class_and_volume(ctx, &scope.objects, lv, fs, claim.uid.as_deref())
             .await
             .map_err(at(Step::KubernetesObjects))?;
         obs.claim = Some(claim.phase);
@@ -292,9 +308,10 @@ async fn publish(
     Ok(())
 }
 
-async fn cleanup(lv: &LustreVolume, ctx: &Context) -> Result<Action> {
+async fn cleanup(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
+    let ctx = &scope.ctx;
     let previous = lv.status.clone().unwrap_or_default();
-    match remove_everything(lv, ctx, &previous).await {
+    match remove_everything(lv, scope, &previous).await {
         Ok(()) => {
             let policy = lv.spec.effective_deletion_policy();
             ctx.events.normal(lv, "Deleted", &format!("cleanup finished ({policy:?} policy)")).await;
@@ -310,7 +327,8 @@ async fn cleanup(lv: &LustreVolume, ctx: &Context) -> Result<Action> {
     }
 }
 
-async fn remove_everything(lv: &LustreVolume, ctx: &Context, st: &LustreVolumeStatus) -> Result<()> {
+async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeStatus) -> Result<()> {
+    let ctx = &scope.ctx;
     k8s::delete_claim(ctx, lv).await?;
     k8s::delete_storage_class_and_volume(ctx, lv).await?;
     let removal = file_system::delete(ctx, lv, st.file_system_id.as_deref()).await?;

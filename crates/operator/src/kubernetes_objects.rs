@@ -16,6 +16,9 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use std::sync::Arc;
+
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::Resource;
 use lustre_api::LustreVolume;
 use serde_json::json;
@@ -31,6 +34,35 @@ use crate::ownership::{cluster_object_name, labelled_for, owner_labels, owns_obj
 pub(crate) const STATIC_PROVISIONER: &str = "lustre.fsx.dev/static";
 /// The CSI driver that mounts the volume on the nodes.
 pub(crate) const CSI_DRIVER: &str = "fsx.csi.aws.com";
+
+/// The watch caches of the objects the operator made (labelled with its owner labels); every
+/// read comes from here. A claim of the same name that the operator did not make is not in the
+/// cache: creating it then answers 409, and only that rare path reads the claim from the apiserver.
+#[derive(Clone)]
+pub(crate) struct ObjectCaches {
+    pub(crate) claims: Store<PersistentVolumeClaim>,
+    pub(crate) volumes: Store<PersistentVolume>,
+    pub(crate) classes: Store<StorageClass>,
+}
+
+impl ObjectCaches {
+    fn claim(&self, namespace: &str, name: &str) -> Option<Arc<PersistentVolumeClaim>> {
+        self.claims.get(&ObjectRef::new(name).within(namespace))
+    }
+
+    fn volume(&self, name: &str) -> Option<Arc<PersistentVolume>> {
+        self.volumes.get(&ObjectRef::new(name))
+    }
+
+    fn class(&self, name: &str) -> Option<Arc<StorageClass>> {
+        self.classes.get(&ObjectRef::new(name))
+    }
+}
+
+/// Whether a create failed because the object exists already.
+fn already_exists(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 409)
+}
 
 /// A claim's phase as the PV binder reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +192,7 @@ fn apply_params() -> PatchParams {
 /// the claim with `claim_uid` (the one this volume created).
 pub(crate) async fn apply_storage_class_and_volume(
     ctx: &Context,
+    caches: &ObjectCaches,
     lv: &LustreVolume,
     fs: &FileSystem,
     claim_uid: Option<&str>,
@@ -167,11 +200,12 @@ pub(crate) async fn apply_storage_class_and_volume(
     let name = cluster_object_name(lv);
     let classes: Api<StorageClass> = Api::all(ctx.client.clone());
     let desired_sc = desired_storage_class(lv);
-    match classes.get_opt(&name).await? {
+    match caches.class(&name) {
         // StorageClass parameters are immutable: only create; labels are re-applied below.
-        None => {
-            classes.create(&create_params(), &desired_sc).await?;
-        }
+        None => match classes.create(&create_params(), &desired_sc).await {
+            Err(e) if !already_exists(&e) => return Err(e.into()),
+            _ => {}
+        },
         Some(existing) if existing.metadata.labels != desired_sc.metadata.labels => {
             classes
                 .patch(
@@ -188,13 +222,17 @@ pub(crate) async fn apply_storage_class_and_volume(
     }
     let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
     let desired = desired_persistent_volume(lv, fs);
-    match volumes.get_opt(&name).await? {
+    match caches.volume(&name).map(|pv| (*pv).clone()) {
         None => {
             let mut desired = desired;
             if let Some(r) = desired.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
                 r.uid = claim_uid.map(str::to_string);
             }
-            volumes.create(&create_params(), &desired).await?;
+            match volumes.create(&create_params(), &desired).await {
+                // The cache is behind: it exists; the next pass sees it.
+                Err(e) if !already_exists(&e) => return Err(e.into()),
+                _ => {}
+            }
         }
         Some(existing) if read_only(&existing) != lv.spec.claim.read_only && labelled_for(&existing.metadata, lv) => {
             // A PV's source and a claim's access modes cannot change: replace both. The claim
@@ -246,6 +284,18 @@ fn bound_uid(pv: &PersistentVolume) -> Option<&str> {
     pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref()).and_then(|r| r.uid.as_deref())
 }
 
+/// Deletes `name`; not found is done.
+async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<()>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Whether the PV mounts read-only.
 fn read_only(pv: &PersistentVolume) -> bool {
     pv.spec.as_ref().and_then(|s| s.csi.as_ref()).and_then(|c| c.read_only).unwrap_or(false)
@@ -259,10 +309,15 @@ pub(crate) struct Claim {
     pub(crate) uid: Option<String>,
 }
 
-pub(crate) async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<Claim> {
+pub(crate) async fn ensure_claim(
+    ctx: &Context,
+    caches: &ObjectCaches,
+    lv: &LustreVolume,
+    fs: &FileSystem,
+) -> Result<Claim> {
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
-    let claim = match claims.get_opt(&lv.claim_name()).await? {
+    let claim = match caches.claim(ns, &lv.claim_name()).map(|c| (*c).clone()) {
         Some(c) => {
             if !owns_object(&c.metadata, lv) {
                 return Err(claim_taken(lv));
@@ -272,9 +327,22 @@ pub(crate) async fn ensure_claim(ctx: &Context, lv: &LustreVolume, fs: &FileSyst
         None => {
             // Created before its PV, so the PV can name the claim's UID and only this claim can
             // ever bind it. A claim's spec is immutable once bound: create it, never rewrite it.
-            let c = claims.create(&create_params(), &desired_claim(lv, fs)).await?;
-            ctx.events.normal(lv, "ClaimCreated", &format!("created PersistentVolumeClaim {}", lv.claim_name())).await;
-            c
+            match claims.create(&create_params(), &desired_claim(lv, fs)).await {
+                Ok(c) => {
+                    let note = format!("created PersistentVolumeClaim {}", lv.claim_name());
+                    ctx.events.normal(lv, "ClaimCreated", &note).await;
+                    c
+                }
+                // Someone else's claim of that name (not in our cache), or ours not cached yet.
+                Err(e) if already_exists(&e) => {
+                    let existing = claims.get(&lv.claim_name()).await?;
+                    if !owns_object(&existing.metadata, lv) {
+                        return Err(claim_taken(lv));
+                    }
+                    existing
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     };
     let phase = ClaimPhase::from_status(claim.status.as_ref().and_then(|s| s.phase.as_deref()));
@@ -286,15 +354,20 @@ pub(crate) async fn delete_claim(ctx: &Context, lv: &LustreVolume) -> Result<()>
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let name = lv.claim_name();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
+    // Deletion reads the apiserver, not the cache: a cache that is behind must never let the
+    // file system go while a claim (and pods using it) still exist.
     let Some(claim) = claims.get_opt(&name).await? else { return Ok(()) };
     if !owns_object(&claim.metadata, lv) {
         return Ok(()); // not ours: never touch it
     }
     if claim.metadata.deletion_timestamp.is_none() {
-        claims.delete(&name, &DeleteParams::default()).await?;
-    }
-    if claims.get_opt(&name).await?.is_none() {
-        return Ok(());
+        match claims.delete(&name, &DeleteParams::default()).await {
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            Err(e) => return Err(e.into()),
+            // Gone at once (no pod protects it).
+            Ok(either) if either.is_right() => return Ok(()),
+            Ok(_) => {}
+        }
     }
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     let users: Vec<String> = pods
@@ -320,20 +393,17 @@ pub(crate) async fn delete_claim(ctx: &Context, lv: &LustreVolume) -> Result<()>
     }
 }
 
-/// Deletes the PV and the StorageClass (not-found is done).
+/// Deletes the PV and the StorageClass (not-found is done). Like the claim's, read from the
+/// apiserver: what is deleted must be checked against what exists now.
 pub(crate) async fn delete_storage_class_and_volume(ctx: &Context, lv: &LustreVolume) -> Result<()> {
     let name = cluster_object_name(lv);
     let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
-    if let Some(pv) = volumes.get_opt(&name).await? {
-        if labelled_for(&pv.metadata, lv) {
-            volumes.delete(&name, &DeleteParams::default()).await?;
-        }
+    if volumes.get_opt(&name).await?.is_some_and(|pv| labelled_for(&pv.metadata, lv)) {
+        delete_if_present(&volumes, &name).await?;
     }
     let classes: Api<StorageClass> = Api::all(ctx.client.clone());
-    if let Some(sc) = classes.get_opt(&name).await? {
-        if labelled_for(&sc.metadata, lv) {
-            classes.delete(&name, &DeleteParams::default()).await?;
-        }
+    if classes.get_opt(&name).await?.is_some_and(|sc| labelled_for(&sc.metadata, lv)) {
+        delete_if_present(&classes, &name).await?;
     }
     Ok(())
 }
