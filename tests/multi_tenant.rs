@@ -448,3 +448,52 @@ async fn no_tenant_can_block_anothers_deletion_or_name_its_network() -> anyhow::
     assert_eq!(b_lv.status.and_then(|s| s.phase), Some(Phase::Available));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_volume_naming_no_class_gets_the_one_default_class() -> anyhow::Result<()> {
+    // Safe to mark a default here: this binary runs one cluster at a time.
+    let c =
+        Cluster::start("default", 2, emulator(Duration::from_secs(1)), OperatorOptions::default(), |_, _| {}).await?;
+    let (a, b) = (c.tenant(0), c.tenant(1));
+    let mark_default = |name: &str, on: bool| {
+        let classes = c.classes();
+        let name = name.to_string();
+        async move {
+            let value = if on { json!("true") } else { serde_json::Value::Null };
+            let patch = json!({"metadata": {"annotations": {lustre_api::class::DEFAULT_CLASS_ANNOTATION: value}}});
+            classes.patch(&name, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await
+        }
+    };
+    let without_class = |name: &str| -> anyhow::Result<LustreVolume> {
+        Ok(serde_json::from_value(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+                                          "metadata": {"name": name}, "spec": {"storageCapacityGiB": 1200}}))?)
+    };
+
+    // No default yet: refused, nothing in AWS.
+    let before = c.calls().total();
+    a.lvs().create(&PostParams::default(), &without_class("plain")?).await?;
+    let (_, message) = refused(&c, a, "plain", "ClassNotFound").await?;
+    assert!(message.contains("no LustreClass is marked default"), "{message}");
+
+    // A's class becomes the default: the volume is made in A's class subnet.
+    mark_default(&a.class, true).await?;
+    let lv = ready(&c, a, "plain").await?;
+    let uid = lv.metadata.uid.clone().unwrap_or_default();
+    let fs = c.file_systems_of(&uid);
+    assert_eq!(fs.len(), 1, "one file system for the volume");
+    assert_eq!(fs[0].subnet_id, a.subnet_id, "the default class's subnet");
+    assert!(c.calls().total() > before);
+
+    // Two defaults: a new volume without a class is refused with both named, and costs nothing.
+    mark_default(&b.class, true).await?;
+    let before = c.calls().total();
+    a.lvs().create(&PostParams::default(), &without_class("ambiguous")?).await?;
+    let (_, message) = refused(&c, a, "ambiguous", "ClassNotFound").await?;
+    assert!(message.contains("2 LustreClasses are marked default"), "{message}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let during = c.calls().total() - before;
+    assert_eq!(during, 0, "no AWS call for a volume without a usable class");
+    mark_default(&a.class, false).await?;
+    mark_default(&b.class, false).await?;
+    Ok(())
+}
