@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# make bench: release build of the operator, then lustre-bench (figures go into BENCHMARKS.md).
+# make bench: release build of the operator and of lustre-bench, then the bench against the
+# release operator at its default settings (figures go into BENCHMARKS.md).
+#   VOLUMES=100 CREATE_SECONDS=37 make bench
+# CREATE_SECONDS is the emulator's file-system creation time; the default (37 s) is deliberately
+# not a multiple of the operator's 15 s poll interval.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VOLUMES="${VOLUMES:-50}"
-CREATE_SECONDS="${CREATE_SECONDS:-5}"
-echo "[bench] building (debug operator, as the tests use it) ..."
-cargo build -q -p lustre-operator -p testkit --bins
-./target/debug/lustre-bench "$VOLUMES" "$CREATE_SECONDS"
+VOLUMES="${VOLUMES:-100}"
+CREATE_SECONDS="${CREATE_SECONDS:-37}"
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+echo "[bench] building (release: operator and bench) ..."
+cargo build -q --release -p lustre-operator -p testkit --bins
+export LUSTRE_OPERATOR_BIN="$TARGET/release/lustre-operator"
+echo "[bench] VOLUMES=$VOLUMES CREATE_SECONDS=$CREATE_SECONDS operator=$LUSTRE_OPERATOR_BIN ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+"$TARGET/release/lustre-bench" "$VOLUMES" "$CREATE_SECONDS"

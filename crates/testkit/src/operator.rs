@@ -19,8 +19,16 @@ use crate::control_plane::workspace_root;
 use crate::process::{free_port, ManagedChild};
 use crate::{namespace, TestNamespace};
 
-/// Path of the operator binary, building it when it is missing.
+/// Path of the operator binary: `$LUSTRE_OPERATOR_BIN` when set (it must exist; `make bench`
+/// points it at the release build), otherwise the workspace's debug build, built when missing.
 pub fn operator_binary() -> Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("LUSTRE_OPERATOR_BIN").filter(|b| !b.is_empty()) {
+        let bin = PathBuf::from(bin);
+        if !bin.exists() {
+            bail!("LUSTRE_OPERATOR_BIN={} does not exist", bin.display());
+        }
+        return Ok(bin);
+    }
     let target =
         std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
     let bin = target.join("debug/lustre-operator");

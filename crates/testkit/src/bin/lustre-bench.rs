@@ -1,20 +1,44 @@
 //! `make bench`: N LustreVolumes created at once against the local control plane and the AWS
-//! emulator. Measures time to all Ready, AWS calls by operation (the batched poller's effect),
-//! AWS calls while stable, time to delete everything, and the operator's peak memory.
+//! emulator, the operator running with its default settings (poll 15 s, resync 600 s).
 //!
-//! Usage: lustre-bench [VOLUMES] [CREATE_SECONDS]   (defaults 50 and 5)
+//! Measures, per volume, the latency from the moment FSx (the emulator) reports the file system
+//! AVAILABLE to the moment the bench sees the volume's Ready condition turn True; the time from
+//! apply to all Ready; AWS calls by operation until all Ready; AWS calls, LustreVolume writes and
+//! apiserver requests during 15 s of stable state; apiserver requests by verb and resource; the
+//! time and AWS calls to delete everything; and the operator's peak memory.
+//!
+//! AVAILABLE moment: the emulator's lifecycle is lazy and exact, a file system is AVAILABLE from
+//! `CreationTime + create duration` on. The bench reads every `CreationTime` once (one
+//! DescribeFileSystems of its own, made after the "until Ready" call counts are taken and before
+//! the stable window's counter reset) and maps the emulator clock onto the bench's monotonic clock.
+//! Ready moment: a watch on LustreVolumes, timestamped when the event arrives.
+//!
+//! Usage: lustre-bench [VOLUMES] [CREATE_SECONDS]   (defaults 100 and 37)
+//! The operator binary is `$LUSTRE_OPERATOR_BIN` (the release build under `make bench`).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
-use aws_emulator::{Emulator, EmulatorConfig};
+use anyhow::{bail, Context, Result};
+use aws_emulator::{CallLog, Emulator, EmulatorConfig};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::runtime::watcher;
+use kube::Client;
 use lustre_api::{LustreClass, LustreVolume};
-use testkit::{install_crds, test_class_spec, ControlPlane, OperatorOptions, OperatorProcess};
+use testkit::{install_crds, operator_binary, test_class_spec, ControlPlane, OperatorOptions, OperatorProcess};
 
 const NS: &str = "bench";
+/// The operator's own defaults (`--poll-interval`, `--resync-interval` in crates/operator/src/main.rs).
+const DEFAULT_POLL_SECS: u64 = 15;
+const DEFAULT_RESYNC_SECS: u64 = 600;
+const STABLE_WINDOW: Duration = Duration::from_secs(15);
+/// The apiserver resources the operator (and the PV binder) touch for volumes.
+const RESOURCES: [&str; 6] =
+    ["lustrevolumes", "lustreclasses", "persistentvolumeclaims", "persistentvolumes", "storageclasses", "events"];
 
 fn peak_rss_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -26,11 +50,159 @@ fn peak_rss_mib(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// What the bench's watch saw of one volume.
+#[derive(Default)]
+struct Seen {
+    ready_at: Option<Instant>,
+    file_system_id: Option<String>,
+    resource_version: String,
+}
+
+#[derive(Default)]
+struct Book {
+    volumes: Mutex<BTreeMap<String, Seen>>,
+    /// resourceVersion changes of any LustreVolume (creations, status writes, finalizers...).
+    writes: AtomicU64,
+    synced: AtomicU64,
+}
+
+impl Book {
+    /// The per-volume record (a panicked watcher leaves it as it was).
+    fn seen(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Seen>> {
+        self.volumes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn is_ready(lv: &LustreVolume) -> bool {
+    lv.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// Watches LustreVolumes into `book` until the process ends.
+async fn watch(lvs: Api<LustreVolume>, book: Arc<Book>) {
+    let mut stream = watcher(lvs, watcher::Config::default()).boxed();
+    while let Some(event) = stream.next().await {
+        let now = Instant::now();
+        let lv = match event {
+            Ok(watcher::Event::Apply(lv)) | Ok(watcher::Event::InitApply(lv)) => lv,
+            Ok(watcher::Event::InitDone) => {
+                book.synced.store(1, Ordering::SeqCst);
+                continue;
+            }
+            _ => continue,
+        };
+        let name = lv.metadata.name.clone().unwrap_or_default();
+        let rv = lv.metadata.resource_version.clone().unwrap_or_default();
+        let mut volumes = book.seen();
+        let seen = volumes.entry(name).or_default();
+        if seen.resource_version != rv {
+            seen.resource_version = rv;
+            book.writes.fetch_add(1, Ordering::SeqCst);
+        }
+        if let Some(id) = lv.status.as_ref().and_then(|s| s.file_system_id.clone()) {
+            seen.file_system_id = Some(id);
+        }
+        if seen.ready_at.is_none() && is_ready(&lv) {
+            seen.ready_at = Some(now);
+        }
+    }
+}
+
+/// `apiserver_request_total` summed by (verb, resource[/subresource]) for [`RESOURCES`].
+async fn apiserver_requests(client: &Client) -> Result<BTreeMap<(String, String), f64>> {
+    let text = client.request_text(http::Request::get("/metrics").body(Vec::new())?).await?;
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("apiserver_request_total{") else { continue };
+        let Some((labels, value)) = rest.rsplit_once("} ") else { continue };
+        let label = |key: &str| {
+            labels
+                .split("\",")
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=\"")))
+                .map(|v| v.trim_end_matches('"').to_string())
+                .unwrap_or_default()
+        };
+        let resource = label("resource");
+        if !RESOURCES.contains(&resource.as_str()) {
+            continue;
+        }
+        let sub = label("subresource");
+        let key = if sub.is_empty() { resource } else { format!("{resource}/{sub}") };
+        *out.entry((label("verb"), key)).or_default() += value.trim().parse::<f64>().unwrap_or(0.0);
+    }
+    Ok(out)
+}
+
+fn diff(after: &BTreeMap<(String, String), f64>, before: &BTreeMap<(String, String), f64>) -> Vec<(String, f64)> {
+    after
+        .iter()
+        .map(|(k, v)| (format!("{} {}", k.0, k.1), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, d)| *d > 0.0)
+        .collect()
+}
+
+/// Calls by "service:Operation".
+fn by_operation(calls: &CallLog) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for c in &calls.calls {
+        *out.entry(format!("{}:{}", c.service, c.operation)).or_default() += c.count;
+    }
+    out
+}
+
+/// One DescribeFileSystems (all pages) straight over HTTP: file system id -> CreationTime in ms.
+async fn creation_times(endpoint: &str) -> Result<BTreeMap<String, i64>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let body = match &token {
+            Some(t) => serde_json::json!({ "NextToken": t }),
+            None => serde_json::json!({}),
+        }
+        .to_string();
+        let mut s = tokio::net::TcpStream::connect(&addr).await?;
+        let req = format!(
+            "POST / HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+             X-Amz-Target: AWSSimbaAPIService_v20180301.DescribeFileSystems\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await?;
+        let text = String::from_utf8_lossy(&buf);
+        let (_, json) = text.split_once("\r\n\r\n").context("DescribeFileSystems: no HTTP body")?;
+        let v: serde_json::Value =
+            serde_json::from_str(json).with_context(|| format!("DescribeFileSystems answered {json:.300}"))?;
+        for fs in v["FileSystems"].as_array().context("DescribeFileSystems: no FileSystems")? {
+            if let (Some(id), Some(t)) = (fs["FileSystemId"].as_str(), fs["CreationTime"].as_f64()) {
+                out.insert(id.to_string(), (t * 1000.0).round() as i64);
+            }
+        }
+        match v["NextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(50);
-    let create_secs: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100);
+    let create_secs: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(37);
+    let bin = operator_binary()?;
+    println!("[bench] {n} volumes, emulator creation time {create_secs} s, operator {}", bin.display());
+    println!("[bench] operator at its defaults: poll {DEFAULT_POLL_SECS} s, resync {DEFAULT_RESYNC_SECS} s");
 
     let t = Instant::now();
     let cp = tokio::task::spawn_blocking(ControlPlane::start).await??;
@@ -45,10 +217,14 @@ async fn main() -> Result<()> {
             )?,
         )
         .await?;
+    let defaults = EmulatorConfig::default();
     let emulator = Emulator::start(EmulatorConfig {
         create_duration: Duration::from_secs(create_secs),
         delete_duration: Duration::from_secs(2),
-        ..Default::default()
+        // Room for every volume (the defaults are FSx's account quotas: 100 800 GiB).
+        file_system_quota: defaults.file_system_quota.max(n as u32 + 10),
+        storage_quota_gib: defaults.storage_quota_gib.max(2 * 1200 * n as u64),
+        ..defaults
     })
     .await?;
     // The class every volume names: the emulator's first subnet, usable from the bench namespace.
@@ -62,14 +238,28 @@ async fn main() -> Result<()> {
         cp.kubeconfig(),
         &emulator.endpoint(),
         NS,
-        &OperatorOptions { poll_interval_secs: 1, ..Default::default() },
+        &OperatorOptions {
+            poll_interval_secs: DEFAULT_POLL_SECS,
+            resync_secs: DEFAULT_RESYNC_SECS,
+            leader_elect: false,
+        },
         cp.dir().join("operator.log"),
     )
     .await?;
     let pid = op.pid().unwrap_or(0);
 
     let lvs: Api<LustreVolume> = Api::namespaced(client.clone(), NS);
-    let t = Instant::now();
+    let book = Arc::new(Book::default());
+    tokio::spawn(watch(lvs.clone(), book.clone()));
+    while book.synced.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let the operator's start-up requests settle before the first apiserver scrape.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    emulator.reset_calls();
+    let api0 = apiserver_requests(&client).await?;
+
+    let t0 = Instant::now();
     for i in 0..n {
         let lv: LustreVolume = serde_json::from_value(serde_json::json!({
             "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": format!("vol-{i:04}")},
@@ -77,71 +267,148 @@ async fn main() -> Result<()> {
         }))?;
         lvs.create(&PostParams::default(), &lv).await?;
     }
+    let applied = t0.elapsed();
+    let deadline = Duration::from_secs(600 + 2 * n as u64);
     loop {
-        let ready = lvs
-            .list(&ListParams::default())
-            .await?
-            .items
-            .iter()
-            .filter(|lv| {
-                lv.status
-                    .as_ref()
-                    .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-            })
-            .count();
+        let ready = book.seen().values().filter(|s| s.ready_at.is_some()).count();
         if ready == n {
             break;
         }
-        if t.elapsed() > Duration::from_secs(600) {
-            bail!("only {ready}/{n} ready after 600s; operator log:\n{}", op.log_tail(30));
+        if t0.elapsed() > deadline {
+            bail!("only {ready}/{n} ready after {deadline:?}; operator log:\n{}", op.log_tail(30));
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let to_ready = t.elapsed();
-    let calls = emulator.calls();
-    let mut by_op = BTreeMap::new();
-    for opname in ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "DescribeSecurityGroups", "DescribeSubnets"]
-    {
-        by_op.insert(opname, calls.count("ec2", opname));
-    }
-    for opname in ["CreateFileSystem", "DescribeFileSystems"] {
-        by_op.insert(opname, calls.count("fsx", opname));
-    }
-    let total_to_ready = calls.total();
+    let ready_calls = emulator.calls();
+    let api1 = apiserver_requests(&client).await?;
+
+    // The AVAILABLE moments, on the bench's clock (emulator clock scale 1).
+    let created = creation_times(&emulator.endpoint()).await?;
+    let (emu_now_ms, real_now) = (emulator.now().timestamp_millis(), Instant::now());
+    let create_ms = create_secs as i64 * 1000;
+    let (to_ready, mut latencies) = {
+        let volumes = book.seen();
+        let last = volumes.values().filter_map(|s| s.ready_at).max().unwrap_or(t0);
+        let mut lat = Vec::new();
+        for (name, seen) in volumes.iter() {
+            let fs = seen.file_system_id.as_deref().with_context(|| format!("{name}: no fileSystemId"))?;
+            let c = *created.get(fs).with_context(|| format!("{name}: {fs} not in DescribeFileSystems"))?;
+            let ago_ms = emu_now_ms - (c + create_ms);
+            let ready_ago = real_now.duration_since(seen.ready_at.unwrap_or(real_now)).as_secs_f64();
+            lat.push(ago_ms as f64 / 1000.0 - ready_ago);
+        }
+        (last.duration_since(t0), lat)
+    };
+    latencies.sort_by(|a, b| a.total_cmp(b));
 
     emulator.reset_calls();
-    tokio::time::sleep(Duration::from_secs(15)).await;
+    let writes_before = book.writes.load(Ordering::SeqCst);
+    let api_stable0 = apiserver_requests(&client).await?;
+    tokio::time::sleep(STABLE_WINDOW).await;
     let stable_calls = emulator.calls().total();
+    let stable_writes = book.writes.load(Ordering::SeqCst) - writes_before;
+    let api_stable1 = apiserver_requests(&client).await?;
 
+    emulator.reset_calls();
     let t = Instant::now();
+    let mut bench_lists = 0u64;
     for i in 0..n {
         lvs.delete(&format!("vol-{i:04}"), &DeleteParams::default()).await?;
     }
-    while !lvs.list(&ListParams::default()).await?.items.is_empty() {
-        if t.elapsed() > Duration::from_secs(600) {
-            bail!("volumes not deleted after 600s");
+    loop {
+        let left = lvs.list(&Default::default()).await?.items.len();
+        bench_lists += 1;
+        if left == 0 {
+            break;
+        }
+        if t.elapsed() > deadline {
+            bail!("{left} volumes not deleted after {deadline:?}");
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let to_deleted = t.elapsed();
-    let inv = emulator.inventory();
-    let leftover_fs = inv.file_systems.len();
+    let delete_calls = emulator.calls();
+    let api3 = apiserver_requests(&client).await?;
+    let leftover_fs = emulator.inventory().file_systems.len();
     let rss = peak_rss_mib(pid);
 
-    println!("## lustre-bench: {n} volumes, emulator creation time {create_secs}s, poll interval 1s");
+    let per = |x: f64| x / n as f64;
+    println!();
+    println!("## lustre-bench: {n} volumes, emulator creation time {create_secs} s, operator defaults (poll {DEFAULT_POLL_SECS} s)");
     println!();
     println!("| measure | value |");
     println!("|---|---|");
     println!("| control plane start (cached binaries) | {:.1} s |", cp_start.as_secs_f64());
-    println!("| create {n} volumes -> all Ready (claims Bound) | {:.1} s |", to_ready.as_secs_f64());
-    println!("| AWS calls until all Ready | {total_to_ready} ({:.1} per volume) |", total_to_ready as f64 / n as f64);
-    for (k, v) in &by_op {
-        println!("| - {k} | {v} |");
+    println!("| create requests for {n} volumes (bench, sequential) | {:.1} s |", applied.as_secs_f64());
+    println!("| apply -> all {n} Ready (claims Bound) | {:.1} s |", to_ready.as_secs_f64());
+    println!(
+        "| AVAILABLE -> Ready per volume: p50 / p90 / p99 / max | {:.2} / {:.2} / {:.2} / {:.2} s (min {:.2}) |",
+        pct(&latencies, 0.50),
+        pct(&latencies, 0.90),
+        pct(&latencies, 0.99),
+        pct(&latencies, 1.0),
+        latencies.first().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "| AWS calls until all Ready | {} ({:.2} per volume) |",
+        ready_calls.total(),
+        per(ready_calls.total() as f64)
+    );
+    for (k, v) in by_operation(&ready_calls) {
+        println!("| - {k} | {v} ({:.2} per volume) |", per(v as f64));
     }
-    println!("| AWS calls in 15 s of stable state | {stable_calls} |");
+    println!("| AWS calls in {} s of stable state | {stable_calls} |", STABLE_WINDOW.as_secs());
+    println!(
+        "| LustreVolume writes (resourceVersion changes) in {} s of stable state | {stable_writes} |",
+        STABLE_WINDOW.as_secs()
+    );
+    let stable_api: f64 = diff(&api_stable1, &api_stable0).iter().map(|(_, d)| d).sum::<f64>().max(0.0);
+    println!(
+        "| apiserver requests (resources below) in {} s of stable state | {stable_api:.0} |",
+        STABLE_WINDOW.as_secs()
+    );
     println!("| delete {n} volumes -> all gone | {:.1} s |", to_deleted.as_secs_f64());
+    println!(
+        "| AWS calls during deletion | {} ({:.2} per volume) |",
+        delete_calls.total(),
+        per(delete_calls.total() as f64)
+    );
+    for (k, v) in by_operation(&delete_calls) {
+        println!("| - {k} | {v} ({:.2} per volume) |", per(v as f64));
+    }
     println!("| file systems left in AWS | {leftover_fs} |");
     println!("| operator peak RSS (VmHWM) | {rss:.1} MiB |");
+    println!();
+    println!(
+        "apiserver requests per volume (apiserver_request_total deltas; every client: the operator, \
+         kube-controller-manager, and the bench, whose own {n} POST and {n} DELETE lustrevolumes and \
+         {bench_lists} LIST lustrevolumes while waiting for deletion are subtracted; its one watch is not):"
+    );
+    println!();
+    println!("| verb resource | apply -> all Ready | deletion |");
+    println!("|---|---|---|");
+    let create_phase: BTreeMap<String, f64> = diff(&api1, &api0).into_iter().collect();
+    let delete_phase: BTreeMap<String, f64> = diff(&api3, &api_stable1).into_iter().collect();
+    let mut keys: Vec<&String> = create_phase.keys().chain(delete_phase.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        let mut c = create_phase.get(k).copied().unwrap_or(0.0);
+        let mut d = delete_phase.get(k).copied().unwrap_or(0.0);
+        if k == "POST lustrevolumes" {
+            c -= n as f64;
+        }
+        if k == "DELETE lustrevolumes" {
+            d -= n as f64;
+        }
+        if k == "LIST lustrevolumes" {
+            d -= bench_lists as f64;
+        }
+        if c <= 0.0 && d <= 0.0 {
+            continue;
+        }
+        println!("| {k} | {:.2} | {:.2} |", per(c), per(d));
+    }
     if leftover_fs != 0 {
         bail!("file systems were left behind");
     }
