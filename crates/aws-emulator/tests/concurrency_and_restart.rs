@@ -58,12 +58,8 @@ async fn two_hundred_concurrent_clients_leave_a_consistent_inventory() {
                 .security_group_ids(&sg)
                 .lustre_configuration(scratch2())
                 .client_request_token(format!("client-{i}"))
-                .send()
-                .await
-                .expect("create fs")
-                .file_system
-                .and_then(|f| f.file_system_id)
-                .expect("id");
+                .created_id()
+                .await;
             if i % 4 == 1 {
                 c.fsx.delete_file_system().file_system_id(&fs).send().await.expect("delete fs");
                 // The group is free once the file system has left DELETING.
@@ -131,13 +127,7 @@ async fn state_file_survives_a_library_restart() {
         let (emu, c) = start(cfg.clone()).await;
         let seed = emu.seed();
         let sg = lustre_sg(&c.ec2, &seed.vpc_id, "persisted").await;
-        let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-            .send()
-            .await
-            .expect("fs")
-            .file_system
-            .and_then(|f| f.file_system_id)
-            .expect("id");
+        let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
         emu.shutdown().await;
         (sg, fs)
     };
@@ -175,13 +165,7 @@ async fn state_file_survives_a_binary_restart() {
     let subnet =
         c.ec2.describe_subnets().send().await.expect("subnets").subnets()[0].subnet_id().expect("subnet").to_string();
     let sg = lustre_sg(&c.ec2, &vpc, "bin").await;
-    let fs = create_fs(&c.fsx, &subnet, &sg)
-        .send()
-        .await
-        .expect("fs")
-        .file_system
-        .and_then(|f| f.file_system_id)
-        .expect("id");
+    let fs = create_fs(&c.fsx, &subnet, &sg).created_id().await;
     drop(child);
 
     let port = free_port();

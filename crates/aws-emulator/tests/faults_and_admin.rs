@@ -132,13 +132,7 @@ async fn clock_pause_and_advance_drive_lifecycles() {
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "clock").await;
     emu.pause_clock();
-    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .send()
-        .await
-        .expect("fs")
-        .file_system
-        .and_then(|f| f.file_system_id)
-        .expect("id");
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     emu.advance_clock(Duration::from_secs(599));
     assert_eq!(emu.inventory().file_system(&id).map(|f| f.lifecycle.clone()).as_deref(), Some("CREATING"));
     emu.advance_clock(Duration::from_secs(1));
@@ -152,13 +146,7 @@ async fn real_time_lifecycle_without_clock_control() {
     let (emu, c) = start(cfg).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "rt").await;
-    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .send()
-        .await
-        .expect("fs")
-        .file_system
-        .and_then(|f| f.file_system_id)
-        .expect("id");
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let d = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");
     assert_eq!(d.file_systems()[0].lifecycle().map(|l| l.as_str()), Some("AVAILABLE"));
@@ -204,13 +192,7 @@ async fn admin_http_api() {
     let seed_ids = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed_ids.vpc_id, "admin").await;
     http.post(format!("{base}/clock/pause")).send().await.expect("pause");
-    let id = create_fs(&c.fsx, &seed_ids.subnet_ids[0], &sg)
-        .send()
-        .await
-        .expect("fs")
-        .file_system
-        .and_then(|f| f.file_system_id)
-        .expect("id");
+    let id = create_fs(&c.fsx, &seed_ids.subnet_ids[0], &sg).created_id().await;
     let clock: serde_json::Value = http
         .post(format!("{base}/clock/advance"))
         .json(&serde_json::json!({"seconds": 5}))

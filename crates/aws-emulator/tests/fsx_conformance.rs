@@ -559,13 +559,7 @@ async fn delete_lifecycle_and_security_group_dependency() {
     let (emu, c) = start_paused(fast()).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "del").await;
-    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .send()
-        .await
-        .expect("create")
-        .file_system
-        .and_then(|f| f.file_system_id)
-        .expect("id");
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     let err = c.fsx.delete_file_system().file_system_id(&id).send().await.expect_err("while creating");
     assert_eq!(code(err), "BadRequest");
     emu.advance_clock(Duration::from_secs(3));
@@ -593,13 +587,7 @@ async fn delete_while_creating_can_be_allowed() {
     let (emu, c) = start_paused(cfg).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "early").await;
-    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .send()
-        .await
-        .expect("create")
-        .file_system
-        .and_then(|f| f.file_system_id)
-        .expect("id");
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     c.fsx.delete_file_system().file_system_id(&id).send().await.expect("delete while creating");
 }
 
@@ -642,14 +630,7 @@ async fn data_repository_associations() {
     let (emu, c) = start_paused(fast()).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "dra").await;
-    let fs_id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .lustre_configuration(persistent2(125))
-        .send()
-        .await
-        .expect("fs")
-        .file_system
-        .and_then(|f| f.file_system_id)
-        .expect("id");
+    let fs_id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).lustre_configuration(persistent2(125)).created_id().await;
     let s3 = S3DataRepositoryConfiguration::builder()
         .auto_import_policy(
             aws_sdk_fsx::types::AutoImportPolicy::builder().events(EventType::New).events(EventType::Changed).build(),
@@ -741,12 +722,8 @@ async fn data_repository_associations() {
         .lustre_configuration(
             CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build(),
         )
-        .send()
-        .await
-        .expect("s1")
-        .file_system
-        .and_then(|f| f.file_system_id)
-        .expect("id");
+        .created_id()
+        .await;
     let err = c
         .fsx
         .create_data_repository_association()
@@ -781,12 +758,8 @@ async fn data_repository_tasks() {
                 .import_path("s3://bucket/in")
                 .build(),
         )
-        .send()
-        .await
-        .expect("fs")
-        .file_system
-        .and_then(|f| f.file_system_id)
-        .expect("id");
+        .created_id()
+        .await;
     let report = || CompletionReport::builder().enabled(false).build();
     let err = c
         .fsx
@@ -873,13 +846,7 @@ async fn forced_lifecycles_and_out_of_band_delete() {
     let (emu, c) = start_paused(fast()).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "force").await;
-    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .send()
-        .await
-        .expect("create")
-        .file_system
-        .and_then(|f| f.file_system_id)
-        .expect("id");
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     emu.force_lifecycle(&id, "FAILED", Some("boom")).expect("force");
     let d = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");
     let f = &d.file_systems()[0];

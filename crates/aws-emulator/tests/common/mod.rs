@@ -122,6 +122,18 @@ pub fn persistent2(throughput: i32) -> CreateFileSystemLustreConfiguration {
 }
 
 /// A CreateFileSystem builder for a SCRATCH_2 1200 GiB file system.
+/// Sends a CreateFileSystem and returns the new file system's ID (panics on failure: tests only).
+#[allow(dead_code)] // not every test binary creates file systems
+pub trait CreateFs {
+    fn created_id(self) -> impl std::future::Future<Output = String>;
+}
+
+impl CreateFs for aws_sdk_fsx::operation::create_file_system::builders::CreateFileSystemFluentBuilder {
+    async fn created_id(self) -> String {
+        self.send().await.expect("CreateFileSystem").file_system.and_then(|f| f.file_system_id).expect("an ID")
+    }
+}
+
 pub fn create_fs(
     fsx: &aws_sdk_fsx::Client,
     subnet: &str,
