@@ -25,13 +25,14 @@ test: control-plane
 bench: control-plane
 	@bash scripts/bench.sh
 
-# manifests/crd.yaml holds both CRDs as `lustre-operator crd` prints them (LustreVolume, `---`,
-# LustreClass); the chart ships them one per file, split at the `---` line.
+# manifests/crd.yaml holds all CRDs as `lustre-operator crd` prints them (LustreVolume, `---`,
+# LustreClass, `---`, LustreDataTask); the chart ships them one per file, split at the `---` line.
 crd:
 	cargo run -q -p lustre-operator -- crd > manifests/crd.yaml.tmp
 	mv manifests/crd.yaml.tmp manifests/crd.yaml
 	awk '/^---$$/ {n++; next} n == 0' manifests/crd.yaml > charts/lustre-operator/crds/lustrevolume.yaml
 	awk '/^---$$/ {n++; next} n == 1' manifests/crd.yaml > charts/lustre-operator/crds/lustreclass.yaml
+	awk '/^---$$/ {n++; next} n == 2' manifests/crd.yaml > charts/lustre-operator/crds/lustredatatask.yaml
 	bash scripts/render-install.sh
 
 fuzz-long:

@@ -71,6 +71,10 @@ fn p2(patch: Value) -> Value {
     spec(merge(&json!({"deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125}), &patch))
 }
 
+fn dra(fs: &str, repo: &str) -> Value {
+    json!({"fileSystemPath": fs, "dataRepositoryPath": repo})
+}
+
 fn sg(i: usize) -> String {
     format!("sg-{i:017x}")
 }
@@ -173,6 +177,108 @@ fn create_fixtures() -> Vec<Create> {
                                  "autoImportPolicy": "NEW_CHANGED_DELETED"}})),
         ),
         bad("s3-on-p2", p2(json!({"s3": {"importPath": "s3://training-data/in"}}))),
+        ok("s3-empty-on-p2", p2(json!({"s3": {}}))),
+        // data repository associations
+        ok(
+            "dra-two",
+            p2(
+                json!({"s3": {"associations": [dra("/datasets", "s3://training-data/ds/"), dra("/results", "s3://training-data/out")]}}),
+            ),
+        ),
+        ok("dra-root-alone", spec(json!({"s3": {"associations": [dra("/", "s3://training-data/")]}}))),
+        ok(
+            "dra-siblings",
+            p2(
+                json!({"s3": {"associations": [dra("/a", "s3://training-data/a/"), dra("/ab", "s3://training-data/ab/")]}}),
+            ),
+        ),
+        ok(
+            "dra-full",
+            p1_ssd(json!({"s3": {"onAssociationRemoval": "DeleteData", "associations": [{
+            "fileSystemPath": "/in", "dataRepositoryPath": "s3://training-data/in/", "batchImportMetadataOnCreate": true,
+            "importedFileChunkSize": 512000, "autoImportEvents": ["NEW", "CHANGED", "DELETED"], "autoExportEvents": ["NEW"]}]}})),
+        ),
+        ok(
+            "dra-export-on-delete",
+            p2(json!({"onDelete": {"exportToS3": true}, "s3": {"associations": [dra("/d", "s3://training-data/d/")]}})),
+        ),
+        ok(
+            "legacy-export-on-delete",
+            spec(json!({"onDelete": {"exportToS3": true}, "s3": {"importPath": "s3://training-data/in"}})),
+        ),
+        ok("no-export-on-delete", spec(json!({"onDelete": {"exportToS3": false}}))),
+        bad(
+            "dra-on-scratch1",
+            spec(json!({"deploymentType": "SCRATCH_1", "s3": {"associations": [dra("/d", "s3://training-data/d/")]}})),
+        ),
+        bad(
+            "dra-on-2-10",
+            spec(json!({"lustreVersion": "2.10", "s3": {"associations": [dra("/d", "s3://training-data/d/")]}})),
+        ),
+        bad(
+            "dra-with-import-path",
+            spec(
+                json!({"s3": {"importPath": "s3://training-data/in", "associations": [dra("/d", "s3://training-data/d/")]}}),
+            ),
+        ),
+        bad("dra-relative-path", p2(json!({"s3": {"associations": [dra("datasets", "s3://training-data/d/")]}}))),
+        bad("dra-trailing-slash", p2(json!({"s3": {"associations": [dra("/datasets/", "s3://training-data/d/")]}}))),
+        bad("dra-dot-dot", p2(json!({"s3": {"associations": [dra("/a/../b", "s3://training-data/d/")]}}))),
+        bad("dra-empty-segment", p2(json!({"s3": {"associations": [dra("/a//b", "s3://training-data/d/")]}}))),
+        bad("dra-repo-not-s3", p2(json!({"s3": {"associations": [dra("/d", "training-data/d/")]}}))),
+        bad("dra-repo-climbs", p2(json!({"s3": {"associations": [dra("/d", "s3://training-data/team/../other/")]}}))),
+        bad(
+            "dra-nested",
+            p2(
+                json!({"s3": {"associations": [dra("/data", "s3://training-data/a/"), dra("/data/sub", "s3://training-data/b/")]}}),
+            ),
+        ),
+        bad(
+            "dra-root-and-other",
+            p2(
+                json!({"s3": {"associations": [dra("/", "s3://training-data/a/"), dra("/x", "s3://training-data/b/")]}}),
+            ),
+        ),
+        bad(
+            "dra-repos-nested",
+            p2(
+                json!({"s3": {"associations": [dra("/a", "s3://training-data/a"), dra("/b", "s3://training-data/a/b/")]}}),
+            ),
+        ),
+        bad(
+            "dra-repos-same",
+            p2(
+                json!({"s3": {"associations": [dra("/a", "s3://training-data/a/"), dra("/b", "s3://training-data/a")]}}),
+            ),
+        ),
+        bad(
+            "dra-chunk-0",
+            p2(
+                json!({"s3": {"associations": [{"fileSystemPath": "/d", "dataRepositoryPath": "s3://training-data/d/", "importedFileChunkSize": 0}]}}),
+            ),
+        ),
+        bad(
+            "dra-chunk-512001",
+            p2(
+                json!({"s3": {"associations": [{"fileSystemPath": "/d", "dataRepositoryPath": "s3://training-data/d/", "importedFileChunkSize": 512_001}]}}),
+            ),
+        ),
+        bad(
+            "limit-dra-nine",
+            p2(
+                json!({"s3": {"associations": (0..9).map(|i| dra(&format!("/d{i}"), &format!("s3://training-data/d{i}/"))).collect::<Vec<_>>()}}),
+            ),
+        ),
+        bad(
+            "limit-dra-path-length",
+            p2(json!({"s3": {"associations": [dra(&format!("/{}", "p".repeat(4096)), "s3://training-data/d/")]}})),
+        ),
+        bad(
+            "limit-dra-repository-length",
+            p2(json!({"s3": {"associations": [dra("/d", &format!("s3://training-data/{}", "p".repeat(900)))]}})),
+        ),
+        bad("export-on-delete-unlinked", spec(json!({"onDelete": {"exportToS3": true}}))),
+        bad("export-on-delete-empty-s3", p2(json!({"onDelete": {"exportToS3": true}, "s3": {}}))),
         bad("s3-export-without-import", spec(json!({"s3": {"exportPath": "s3://training-data/out"}}))),
         bad("s3-auto-import-without-import", spec(json!({"s3": {"autoImportPolicy": "NEW"}}))),
         bad("s3-import-not-s3", spec(json!({"s3": {"importPath": "https://training-data/in"}}))),
@@ -616,21 +722,66 @@ fn transition_fixtures() -> Vec<Transition> {
             json!({"claim": {"name": null}}),
             "claim.name is immutable",
         ),
-        refused("s3-added", spec(json!({})), s3.clone(), "s3 is immutable"),
-        refused("s3-removed", spec(s3.clone()), json!({"s3": null}), "s3 is immutable"),
+        refused(
+            "s3-added",
+            spec(json!({})),
+            s3.clone(),
+            "s3.importPath, s3.exportPath and s3.autoImportPolicy are immutable",
+        ),
+        refused(
+            "s3-removed",
+            spec(s3.clone()),
+            json!({"s3": null}),
+            "s3.importPath, s3.exportPath and s3.autoImportPolicy are immutable",
+        ),
         refused(
             "s3-import-changed",
             spec(s3.clone()),
             json!({"s3": {"importPath": "s3://training-data/other"}}),
-            "s3 is immutable",
+            "s3.importPath, s3.exportPath and s3.autoImportPolicy are immutable",
         ),
         refused(
             "s3-export-changed",
             spec(s3.clone()),
             json!({"s3": {"exportPath": "s3://training-data/other"}}),
-            "s3 is immutable",
+            "s3.importPath, s3.exportPath and s3.autoImportPolicy are immutable",
         ),
-        refused("s3-export-removed", spec(s3), json!({"s3": {"exportPath": null}}), "s3 is immutable"),
+        refused(
+            "s3-export-removed",
+            spec(s3),
+            json!({"s3": {"exportPath": null}}),
+            "s3.importPath, s3.exportPath and s3.autoImportPolicy are immutable",
+        ),
+        allowed("dra-added", p2(json!({})), json!({"s3": {"associations": [dra("/d", "s3://training-data/d/")]}})),
+        allowed(
+            "dra-events-edited",
+            p2(json!({"s3": {"associations": [dra("/d", "s3://training-data/d/")]}})),
+            json!({"s3": {"associations": [{"fileSystemPath": "/d", "dataRepositoryPath": "s3://training-data/d/", "autoExportEvents": ["NEW", "CHANGED"], "importedFileChunkSize": 2048}]}}),
+        ),
+        allowed(
+            "dra-removed",
+            p2(
+                json!({"s3": {"associations": [dra("/d", "s3://training-data/d/"), dra("/e", "s3://training-data/e/")]}}),
+            ),
+            json!({"s3": {"associations": [dra("/e", "s3://training-data/e/")]}}),
+        ),
+        allowed(
+            "export-on-delete-toggled",
+            p2(json!({"s3": {"associations": [dra("/d", "s3://training-data/d/")]}})),
+            json!({"onDelete": {"exportToS3": true}}),
+        ),
+        refused(
+            "dra-repository-changed",
+            p2(json!({"s3": {"associations": [dra("/d", "s3://training-data/d/")]}})),
+            json!({"s3": {"associations": [dra("/d", "s3://training-data/other/")]}}),
+            "an association's dataRepositoryPath and batchImportMetadataOnCreate cannot change",
+        ),
+        refused(
+            "dra-batch-import-changed",
+            p2(json!({"s3": {"associations": [dra("/d", "s3://training-data/d/")]}})),
+            json!({"s3": {"associations": [{"fileSystemPath": "/d", "dataRepositoryPath": "s3://training-data/d/", "batchImportMetadataOnCreate": true}]}}),
+            "an association's dataRepositoryPath and batchImportMetadataOnCreate cannot change",
+        ),
     ]
 }
 

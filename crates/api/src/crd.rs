@@ -10,6 +10,7 @@ use kube::CustomResourceExt;
 use serde_json::{json, Value};
 
 use crate::class::LustreClass;
+use crate::task::{LustreDataTask, TASK_INT_BOUNDS, TASK_LIMITS, TASK_RULES, TASK_TRANSITION_RULES};
 use crate::types::LustreVolume;
 
 /// One admission rule on `spec`. `rule` is CEL with `self` bound to the spec (and `oldSelf` to the
@@ -104,9 +105,55 @@ pub(crate) const PERSISTENT_2_VERSION: SpecRule = r(
     ".lustreVersion",
 );
 pub(crate) const S3_NOT_PERSISTENT_2: SpecRule = r(
-    "!has(self.s3) || self.deploymentType != 'PERSISTENT_2'",
-    "s3 (the S3 import/export link) is only available for SCRATCH_1, SCRATCH_2 and PERSISTENT_1; remove it or change deploymentType",
+    "!has(self.s3) || self.deploymentType != 'PERSISTENT_2' || (!has(self.s3.importPath) && !has(self.s3.exportPath) && !has(self.s3.autoImportPolicy))",
+    "s3.importPath, s3.exportPath and s3.autoImportPolicy (the legacy S3 link) are only available for SCRATCH_1, SCRATCH_2 and PERSISTENT_1; use s3.associations on PERSISTENT_2",
     ".s3",
+);
+/// `has(self.s3) && has(self.s3.associations) && size(...) > 0`, the guard of the association rules.
+macro_rules! with_associations {
+    ($rule:literal) => {
+        concat!("!has(self.s3) || !has(self.s3.associations) || size(self.s3.associations) == 0 || ", $rule)
+    };
+}
+pub(crate) const ASSOCIATIONS_SUPPORTED: SpecRule = r(
+    with_associations!("(self.deploymentType != 'SCRATCH_1' && self.lustreVersion != '2.10')"),
+    "s3.associations need lustreVersion 2.12 or 2.15 and a deploymentType other than SCRATCH_1",
+    ".s3.associations",
+);
+pub(crate) const ASSOCIATIONS_NOT_WITH_LEGACY: SpecRule = r(
+    with_associations!("(!has(self.s3.importPath) && !has(self.s3.exportPath) && !has(self.s3.autoImportPolicy))"),
+    "s3.associations cannot be combined with s3.importPath, s3.exportPath or s3.autoImportPolicy; use one or the other",
+    ".s3",
+);
+pub(crate) const ASSOCIATION_PATH_FORMAT: SpecRule = r(
+    with_associations!(r"self.s3.associations.all(a, a.fileSystemPath.matches('^/([^/]+(/[^/]+)*)?$') && !a.fileSystemPath.matches('(^|/)\\.\\.?(/|$)'))"),
+    "each fileSystemPath of s3.associations must start with /, such as /datasets, with no trailing /, empty, . or .. segment",
+    ".s3.associations",
+);
+pub(crate) const ASSOCIATION_REPOSITORY_URL: SpecRule = r(
+    with_associations!("self.s3.associations.all(a, a.dataRepositoryPath.matches('^s3://[a-z0-9.-]{3,63}(/|$)') && !a.dataRepositoryPath.matches('/\\.\\.(/|$)'))"),
+    "each dataRepositoryPath of s3.associations must be an S3 URL (s3://bucket/prefix/) whose bucket name has 3 to 63 lowercase letters, digits, '.' or '-', without .. segments",
+    ".s3.associations",
+);
+pub(crate) const ASSOCIATION_PATHS_DISJOINT: SpecRule = r(
+    with_associations!("self.s3.associations.all(a, self.s3.associations.all(b, a.fileSystemPath == b.fileSystemPath || (a.fileSystemPath != '/' && b.fileSystemPath != '/' && !b.fileSystemPath.startsWith(a.fileSystemPath + '/'))))"),
+    "the fileSystemPaths of s3.associations must not overlap: none may lie inside another, and / must be the only association",
+    ".s3.associations",
+);
+pub(crate) const ASSOCIATION_REPOSITORIES_DISJOINT: SpecRule = r(
+    with_associations!("self.s3.associations.all(a, self.s3.associations.all(b, a.fileSystemPath == b.fileSystemPath || !(b.dataRepositoryPath.endsWith('/') ? b.dataRepositoryPath : b.dataRepositoryPath + '/').startsWith(a.dataRepositoryPath.endsWith('/') ? a.dataRepositoryPath : a.dataRepositoryPath + '/')))"),
+    "the dataRepositoryPaths of s3.associations must not overlap: none may be the same as or lie inside another",
+    ".s3.associations",
+);
+pub(crate) const ASSOCIATION_CHUNK_SIZE: SpecRule = r(
+    with_associations!("self.s3.associations.all(a, !has(a.importedFileChunkSize) || (a.importedFileChunkSize >= 1 && a.importedFileChunkSize <= 512000))"),
+    "importedFileChunkSize of s3.associations must be between 1 and 512000 MiB",
+    ".s3.associations",
+);
+pub(crate) const EXPORT_ON_DELETE_NEEDS_LINK: SpecRule = r(
+    "!has(self.onDelete) || !self.onDelete.exportToS3 || (has(self.s3) && (has(self.s3.importPath) || (has(self.s3.associations) && size(self.s3.associations) > 0)))",
+    "onDelete.exportToS3 needs an S3 link to export to: s3.associations, or s3.importPath (with s3.exportPath)",
+    ".onDelete",
 );
 pub(crate) const S3_NEEDS_IMPORT_PATH: SpecRule = r(
     "!has(self.s3) || has(self.s3.importPath) || (!has(self.s3.exportPath) && !has(self.s3.autoImportPolicy))",
@@ -198,6 +245,14 @@ pub const SPEC_RULES: &[SpecRule] = &[
     KMS_ONLY_PERSISTENT,
     PERSISTENT_2_VERSION,
     S3_NOT_PERSISTENT_2,
+    ASSOCIATIONS_SUPPORTED,
+    ASSOCIATIONS_NOT_WITH_LEGACY,
+    ASSOCIATION_PATH_FORMAT,
+    ASSOCIATION_REPOSITORY_URL,
+    ASSOCIATION_PATHS_DISJOINT,
+    ASSOCIATION_REPOSITORIES_DISJOINT,
+    ASSOCIATION_CHUNK_SIZE,
+    EXPORT_ON_DELETE_NEEDS_LINK,
     S3_NEEDS_IMPORT_PATH,
     S3_IMPORT_PATH_URL,
     S3_EXPORT_PATH_URL,
@@ -284,9 +339,12 @@ pub const SPEC_TRANSITION_RULES: &[SpecRule] = &[
     r("(has(self.claim.name) ? self.claim.name : '') == (has(oldSelf.claim.name) ? oldSelf.claim.name : '')",
       "claim.name is immutable",
       ".claim"),
-    r("has(self.s3) == has(oldSelf.s3) && (!has(self.s3) || self.s3 == oldSelf.s3)",
-      "s3 is immutable: the operator does not change an existing file system's S3 link",
+    r("(has(self.s3) && has(self.s3.importPath) ? self.s3.importPath : '') == (has(oldSelf.s3) && has(oldSelf.s3.importPath) ? oldSelf.s3.importPath : '') && (has(self.s3) && has(self.s3.exportPath) ? self.s3.exportPath : '') == (has(oldSelf.s3) && has(oldSelf.s3.exportPath) ? oldSelf.s3.exportPath : '') && (has(self.s3) && has(self.s3.autoImportPolicy) ? self.s3.autoImportPolicy : '') == (has(oldSelf.s3) && has(oldSelf.s3.autoImportPolicy) ? oldSelf.s3.autoImportPolicy : '')",
+      "s3.importPath, s3.exportPath and s3.autoImportPolicy are immutable: the operator does not change an existing file system's legacy S3 link",
       ".s3"),
+    r("!has(self.s3) || !has(self.s3.associations) || !has(oldSelf.s3) || !has(oldSelf.s3.associations) || self.s3.associations.all(a, oldSelf.s3.associations.all(o, o.fileSystemPath != a.fileSystemPath || (o.dataRepositoryPath == a.dataRepositoryPath && o.batchImportMetadataOnCreate == a.batchImportMetadataOnCreate)))",
+      "an association's dataRepositoryPath and batchImportMetadataOnCreate cannot change; remove the association, then add it again",
+      ".s3.associations"),
 ];
 
 /// What a [`Limit`] bounds.
@@ -333,6 +391,19 @@ pub const LIMITS: &[Limit] = &[
     limit(".mountOptions", Bound::ItemLength, 128, "each mount option must be at most 128 characters"),
     limit(".s3.importPath", Bound::Length, 1024, "s3.importPath must be at most 1024 characters"),
     limit(".s3.exportPath", Bound::Length, 1024, "s3.exportPath must be at most 1024 characters"),
+    limit(".s3.associations", Bound::Items, 8, "at most 8 s3.associations (FSx's limit per file system)"),
+    limit(
+        ".s3.associations",
+        Bound::ItemFieldLength("fileSystemPath"),
+        4096,
+        "each fileSystemPath of s3.associations must be at most 4096 characters",
+    ),
+    limit(
+        ".s3.associations",
+        Bound::ItemFieldLength("dataRepositoryPath"),
+        900,
+        "each dataRepositoryPath of s3.associations must be at most 900 characters",
+    ),
     limit(".claim.name", Bound::Length, 253, "claim.name must be at most 253 characters"),
     limit(".className", Bound::Length, 253, "className must be at most 253 characters"),
     limit(".availabilityZone", Bound::Length, 32, "availabilityZone must be at most 32 characters"),
@@ -461,9 +532,16 @@ pub fn class_crd() -> CustomResourceDefinition {
     decorate(LustreClass::crd(), description, &rules, CLASS_LIMITS, CLASS_INT_BOUNDS, None)
 }
 
-/// Both CRDs as YAML, as committed in manifests/ (one file) and the chart.
+/// The LustreDataTask CRD as installed.
+pub fn task_crd() -> CustomResourceDefinition {
+    let description = "LustreDataTask is one Amazon FSx data repository task (export to S3, import of S3 metadata, or release of file data) on the file system of a LustreVolume in the same namespace; lustre-operator starts it once, follows it and reports it like a Job.";
+    let rules: Vec<&SpecRule> = TASK_RULES.iter().chain(TASK_TRANSITION_RULES).collect();
+    decorate(LustreDataTask::crd(), description, &rules, TASK_LIMITS, TASK_INT_BOUNDS, None)
+}
+
+/// All CRDs as YAML, as committed in manifests/ (one file) and the chart.
 pub fn crd_yaml() -> String {
-    format!("{}---\n{}", one_yaml(&crd()), one_yaml(&class_crd()))
+    format!("{}---\n{}---\n{}", one_yaml(&crd()), one_yaml(&class_crd()), one_yaml(&task_crd()))
 }
 
 /// One CRD as YAML, with the generated-file header.
@@ -471,6 +549,14 @@ pub fn one_yaml(crd: &CustomResourceDefinition) -> String {
     let body = serde_yaml::to_string(crd).unwrap_or_default();
     format!("# Generated by `lustre-operator crd`; do not edit by hand.\n{body}")
 }
+
+/// Marks list fields as sets or maps, so the apiserver rejects duplicates (and server-side apply
+/// merges by key): (pointer below the spec schema, map keys; empty for a set).
+const LIST_TYPES: &[(&str, &[&str])] = &[
+    ("/properties/s3/properties/associations", &["fileSystemPath"]),
+    ("/properties/s3/properties/associations/items/properties/autoImportEvents", &[]),
+    ("/properties/s3/properties/associations/items/properties/autoExportEvents", &[]),
+];
 
 fn decorate(
     crd: CustomResourceDefinition,
@@ -504,6 +590,16 @@ fn decorate(
                 if let Some(Value::Object(node)) = spec.pointer_mut(&pointer) {
                     node.insert("minimum".into(), json!(min));
                     node.insert("maximum".into(), json!(max));
+                }
+            }
+            for (pointer, keys) in LIST_TYPES {
+                if let Some(Value::Object(node)) = spec.pointer_mut(pointer) {
+                    if keys.is_empty() {
+                        node.insert("x-kubernetes-list-type".into(), json!("set"));
+                    } else {
+                        node.insert("x-kubernetes-list-type".into(), json!("map"));
+                        node.insert("x-kubernetes-list-map-keys".into(), json!(keys));
+                    }
                 }
             }
             let rules: Vec<Value> = rules

@@ -159,7 +159,12 @@ pub fn effective(
     }
 
     let prefixes = c.s3_prefixes_for(namespace);
-    let s3_paths = s.s3.iter().flat_map(|s3| s3.import_path.iter().chain(s3.export_path.iter()));
+    let s3_paths = s.s3.iter().flat_map(|s3| {
+        s3.import_path
+            .iter()
+            .chain(s3.export_path.iter())
+            .chain(s3.associations.iter().map(|a| &a.data_repository_path))
+    });
     for path in s3_paths {
         if !prefixes.iter().any(|p| s3_path_within(path, p)) {
             let allowed = if prefixes.is_empty() { "no S3 location".to_string() } else { prefixes.join(", ") };

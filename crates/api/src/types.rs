@@ -102,9 +102,15 @@ pub struct LustreVolumeSpec {
     #[schemars(skip)]
     pub network: NetworkSpec,
 
-    /// Link to an S3 bucket (SCRATCH_1, SCRATCH_2 and PERSISTENT_1 only).
+    /// Links to S3: data repository associations (`associations`, Lustre 2.12 or later, not
+    /// SCRATCH_1), or the legacy import/export link (`importPath`, SCRATCH_1, SCRATCH_2 and
+    /// PERSISTENT_1 only); not both. Every S3 path must fall under the class's S3 prefixes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Spec>,
+
+    /// What the operator does before it deletes the file system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<OnDeleteSpec>,
 
     /// The PersistentVolumeClaim the operator creates in this namespace.
     #[serde(default)]
@@ -147,10 +153,22 @@ pub struct NetworkSpec {
     pub client_cidrs: Vec<String>,
 }
 
-/// The legacy S3 link of the file system.
+/// The file system's links to S3.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct S3Spec {
+    /// Data repository associations: each links a directory of the file system to an S3 prefix,
+    /// with automatic import and export of changes. At most 8; their paths must not overlap
+    /// (`/` only as the only one). Adding, editing and removing them is applied to the file system.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub associations: Vec<AssociationSpec>,
+
+    /// When an association is removed from this list: KeepData (default) keeps the files it
+    /// brought into the file system; DeleteData deletes them from the file system (S3 is never
+    /// touched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_association_removal: Option<AssociationRemoval>,
+
     /// s3://bucket[/prefix] to import from. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_path: Option<String>,
@@ -163,6 +181,79 @@ pub struct S3Spec {
     /// NEW_CHANGED_DELETED. Needs importPath.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_import_policy: Option<AutoImportPolicy>,
+}
+
+/// One data repository association: a directory of the file system linked to an S3 prefix.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationSpec {
+    /// Directory of the file system, starting with `/` and without a trailing `/` (for example
+    /// `/datasets`); `/` links the whole file system and must then be the only association.
+    /// The key of the list: one association per path.
+    pub file_system_path: String,
+
+    /// The S3 location, s3://bucket/prefix/, under the class's S3 prefixes for this namespace.
+    /// Cannot change for an existing fileSystemPath.
+    pub data_repository_path: String,
+
+    /// Import the metadata of the files already in S3 when the association is created.
+    /// Cannot change for an existing fileSystemPath.
+    #[serde(default)]
+    pub batch_import_metadata_on_create: bool,
+
+    /// Stripe size of imported files, in MiB (1 to 512000; FSx's default is 1024).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_file_chunk_size: Option<i32>,
+
+    /// S3 changes imported into the file system automatically: any of NEW, CHANGED, DELETED.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto_import_events: Vec<S3Event>,
+
+    /// File system changes exported to S3 automatically: any of NEW, CHANGED, DELETED.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto_export_events: Vec<S3Event>,
+}
+
+/// A kind of change that an association imports or exports automatically.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
+pub enum S3Event {
+    #[serde(rename = "NEW")]
+    New,
+    #[serde(rename = "CHANGED")]
+    Changed,
+    #[serde(rename = "DELETED")]
+    Deleted,
+}
+
+impl S3Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            S3Event::New => "NEW",
+            S3Event::Changed => "CHANGED",
+            S3Event::Deleted => "DELETED",
+        }
+    }
+}
+
+/// What happens to the files an association brought in when it is removed.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum AssociationRemoval {
+    #[default]
+    KeepData,
+    DeleteData,
+}
+
+/// Steps before the file system is deleted.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OnDeleteSpec {
+    /// Export every file to S3 (through each association, or the legacy exportPath) and wait
+    /// for the export to succeed before the file system is deleted. If the export fails, the
+    /// file system is kept and the volume's DataExported condition says why; retry by setting
+    /// the annotation `lustre.fsx.dev/retry-export` to a new value, or set this to false to
+    /// delete without exporting. Applies only when the file system is deleted (not with Retain).
+    #[serde(default)]
+    pub export_to_s3: bool,
 }
 
 /// The claim data scientists mount.
@@ -294,9 +385,31 @@ pub struct LustreVolumeStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// SecurityGroupReady, FileSystemReady, ClaimBound and Ready.
+    /// The data repository associations as FSx reports them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub associations: Vec<AssociationStatus>,
+    /// SecurityGroupReady, FileSystemReady, AssociationsReady, ClaimBound, DataExported and Ready.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+}
+
+/// One data repository association as FSx reports it.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationStatus {
+    /// The directory of the file system (the key of `spec.s3.associations`).
+    pub file_system_path: String,
+    /// The linked S3 location.
+    pub data_repository_path: String,
+    /// The association's ID (dra-...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
+    /// FSx lifecycle: CREATING, AVAILABLE, UPDATING, MISCONFIGURED, DELETING or FAILED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<String>,
+    /// FSx's explanation when the association failed or is misconfigured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 fn default_mount_options() -> Vec<String> {
@@ -383,6 +496,21 @@ impl Phase {
 }
 
 impl LustreVolumeSpec {
+    /// The data repository associations asked for (none without `s3`).
+    pub fn associations(&self) -> &[AssociationSpec] {
+        self.s3.as_ref().map(|s3| s3.associations.as_slice()).unwrap_or_default()
+    }
+
+    /// Whether the file system is linked to S3 (associations or the legacy import path).
+    pub fn is_s3_linked(&self) -> bool {
+        self.s3.as_ref().is_some_and(|s3| !s3.associations.is_empty() || s3.import_path.is_some())
+    }
+
+    /// Whether the file system is exported to S3 before it is deleted.
+    pub fn exports_before_delete(&self) -> bool {
+        self.on_delete.as_ref().is_some_and(|d| d.export_to_s3)
+    }
+
     /// The deletion policy in force: the explicit one, else Retain for an adopted file system
     /// and Delete for one the operator created.
     pub fn effective_deletion_policy(&self) -> DeletionPolicy {

@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 
 use crate::crd::*;
 use crate::tags::RESERVED_PREFIX;
-use crate::types::{DeploymentType, LustreVersion, LustreVolumeSpec, StorageType};
+use crate::types::{AssociationSpec, DeploymentType, LustreVersion, LustreVolumeSpec, StorageType};
 
 /// One thing wrong with a spec: the field and what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,8 +154,20 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
     }
 
     if let Some(s3) = &spec.s3 {
-        if dt == DeploymentType::Persistent2 {
+        let legacy = s3.import_path.is_some() || s3.export_path.is_some() || s3.auto_import_policy.is_some();
+        if dt == DeploymentType::Persistent2 && legacy {
             broken(&S3_NOT_PERSISTENT_2);
+        }
+        if !s3.associations.is_empty() {
+            if dt == DeploymentType::Scratch1 || spec.lustre_version == LustreVersion::V2_10 {
+                broken(&ASSOCIATIONS_SUPPORTED);
+            }
+            if legacy {
+                broken(&ASSOCIATIONS_NOT_WITH_LEGACY);
+            }
+            if let Some(rule) = association_violation(&s3.associations) {
+                broken(rule);
+            }
         }
         if s3.import_path.is_none() && (s3.export_path.is_some() || s3.auto_import_policy.is_some()) {
             broken(&S3_NEEDS_IMPORT_PATH);
@@ -166,6 +178,10 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
         if s3.export_path.as_deref().is_some_and(|p| s3_bucket(p).is_none()) {
             broken(&S3_EXPORT_PATH_URL);
         }
+    }
+
+    if spec.exports_before_delete() && !spec.is_s3_linked() {
+        broken(&EXPORT_ON_DELETE_NEEDS_LINK);
     }
 
     if spec.file_system_id.as_deref().is_some_and(|id| !is_aws_id(id, "fs-")) {
@@ -215,6 +231,44 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
     } else {
         Err(InvalidSpec(v))
     }
+}
+
+/// The first association rule the list breaks (the CEL rules of the same name, in their order).
+fn association_violation(list: &[AssociationSpec]) -> Option<&'static SpecRule> {
+    let pairs = || {
+        list.iter()
+            .enumerate()
+            .flat_map(|(i, a)| list.iter().enumerate().filter(move |(j, _)| *j != i).map(move |(_, b)| (a, b)))
+    };
+    let dir = |p: &str| if p.ends_with('/') { p.to_string() } else { format!("{p}/") };
+    if !list.iter().all(|a| is_file_system_path(&a.file_system_path)) {
+        Some(&ASSOCIATION_PATH_FORMAT)
+    } else if !list.iter().all(|a| is_s3_url_without_climbing(&a.data_repository_path)) {
+        Some(&ASSOCIATION_REPOSITORY_URL)
+    } else if pairs().any(|(a, b)| {
+        let (x, y) = (&a.file_system_path, &b.file_system_path);
+        x == y || x == "/" || y == "/" || y.starts_with(&format!("{x}/"))
+    }) {
+        Some(&ASSOCIATION_PATHS_DISJOINT)
+    } else if pairs().any(|(a, b)| dir(&b.data_repository_path).starts_with(&dir(&a.data_repository_path))) {
+        Some(&ASSOCIATION_REPOSITORIES_DISJOINT)
+    } else if list.iter().any(|a| a.imported_file_chunk_size.is_some_and(|c| !(1..=512_000).contains(&c))) {
+        Some(&ASSOCIATION_CHUNK_SIZE)
+    } else {
+        None
+    }
+}
+
+/// `/`, or `/` followed by non-empty segments other than `.` and `..`, without a trailing `/`.
+pub(crate) fn is_file_system_path(p: &str) -> bool {
+    p == "/"
+        || p.strip_prefix('/')
+            .is_some_and(|rest| rest.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".."))
+}
+
+/// An s3://bucket[/key] URL whose key has no `..` segment.
+pub(crate) fn is_s3_url_without_climbing(p: &str) -> bool {
+    s3_bucket(p).is_some() && !p.contains("/../") && !p.ends_with("/..")
 }
 
 fn is_aws_id(s: &str, prefix: &str) -> bool {
@@ -383,14 +437,66 @@ mod tests {
             import_path: Some("s3://data/in".into()),
             export_path: Some("s3://other/out".into()),
             auto_import_policy: None,
+            ..Default::default()
         });
         assert_eq!(fields(validate(&s)), vec![".s3.exportPath"]);
         s.s3 = Some(S3Spec {
             import_path: Some("s3://data/in".into()),
             export_path: Some("s3://data/out".into()),
             auto_import_policy: None,
+            ..Default::default()
         });
         assert!(validate(&s).is_ok());
+    }
+
+    #[test]
+    fn associations_follow_fsx_rules() {
+        let mut s = spec(base());
+        s.deployment_type = DeploymentType::Persistent2;
+        s.per_unit_storage_throughput = Some(125);
+        let a = |fs: &str, repo: &str| AssociationSpec {
+            file_system_path: fs.into(),
+            data_repository_path: repo.into(),
+            ..Default::default()
+        };
+        let with = |s: &LustreVolumeSpec, list: Vec<AssociationSpec>| {
+            let mut s = s.clone();
+            s.s3 = Some(S3Spec { associations: list, ..Default::default() });
+            s
+        };
+        let ok =
+            with(&s, vec![a("/datasets", "s3://ml-data/team/datasets/"), a("/results", "s3://ml-data/team/results")]);
+        assert!(validate(&ok).is_ok(), "{:?}", validate(&ok));
+        let message = |s: &LustreVolumeSpec| validate(s).err().map(|e| e.to_string()).unwrap_or_default();
+        let nested = with(&s, vec![a("/data", "s3://ml-data/a/"), a("/data/sub", "s3://ml-data/b/")]);
+        assert!(message(&nested).contains(ASSOCIATION_PATHS_DISJOINT.message));
+        let root = with(&s, vec![a("/", "s3://ml-data/a/"), a("/x", "s3://ml-data/b/")]);
+        assert!(message(&root).contains(ASSOCIATION_PATHS_DISJOINT.message));
+        let repos = with(&s, vec![a("/a", "s3://ml-data/a"), a("/b", "s3://ml-data/a/b/")]);
+        assert!(message(&repos).contains(ASSOCIATION_REPOSITORIES_DISJOINT.message));
+        let siblings = with(&s, vec![a("/a", "s3://ml-data/a/"), a("/ab", "s3://ml-data/ab/")]);
+        assert!(validate(&siblings).is_ok());
+        let trailing = with(&s, vec![a("/a/", "s3://ml-data/a/")]);
+        assert!(message(&trailing).contains(ASSOCIATION_PATH_FORMAT.message));
+        let mut scratch1 = ok.clone();
+        scratch1.deployment_type = DeploymentType::Scratch1;
+        scratch1.per_unit_storage_throughput = None;
+        assert!(message(&scratch1).contains(ASSOCIATIONS_SUPPORTED.message));
+        let mut legacy = ok.clone();
+        legacy.deployment_type = DeploymentType::Persistent1;
+        legacy.per_unit_storage_throughput = Some(50);
+        if let Some(s3) = legacy.s3.as_mut() {
+            s3.import_path = Some("s3://ml-data/team/in".into());
+        }
+        assert!(message(&legacy).contains(ASSOCIATIONS_NOT_WITH_LEGACY.message));
+        let nine = with(&s, (0..9).map(|i| a(&format!("/d{i}"), &format!("s3://ml-data/d{i}/"))).collect());
+        assert!(message(&nine).contains("at most 8 s3.associations"));
+        let mut export = s.clone();
+        export.on_delete = Some(crate::types::OnDeleteSpec { export_to_s3: true });
+        assert!(message(&export).contains(EXPORT_ON_DELETE_NEEDS_LINK.message));
+        let mut export_ok = ok.clone();
+        export_ok.on_delete = Some(crate::types::OnDeleteSpec { export_to_s3: true });
+        assert!(validate(&export_ok).is_ok());
     }
 
     #[test]

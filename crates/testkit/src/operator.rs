@@ -45,11 +45,13 @@ pub fn operator_binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// Installs (or updates) both CRDs, LustreVolume ([`lustre_api::crd`]) and LustreClass
-/// ([`lustre_api::class_crd`]), and waits until both are served.
+/// Installs (or updates) the CRDs, LustreVolume ([`lustre_api::crd`]), LustreClass
+/// ([`lustre_api::class_crd`]) and LustreDataTask ([`lustre_api::task_crd`]), and waits until
+/// all are served.
 pub async fn install_crds(client: &Client) -> Result<()> {
     apply_crd(client, &serde_json::to_value(lustre_api::crd())?).await?;
-    apply_crd(client, &serde_json::to_value(lustre_api::class_crd())?).await
+    apply_crd(client, &serde_json::to_value(lustre_api::class_crd())?).await?;
+    apply_crd(client, &serde_json::to_value(lustre_api::task_crd())?).await
 }
 
 /// Applies a CRD for real (server-side apply, forced) and waits until it is Established and its

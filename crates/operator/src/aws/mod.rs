@@ -1,9 +1,10 @@
 //! The whole AWS surface of the operator. The SDK clients are private to this module: steps hand
 //! it domain values ([`FileSystemRequest`], IDs, [`IngressRule`]s) and get domain values back
 //! ([`FileSystem`], [`SecurityGroup`], [`Subnet`]). Every call is one small function in
-//! [`fsx`] or [`ec2`], counted in the metrics by service, operation and outcome, and every
+//! [`fsx`], [`data_repository`] or [`ec2`], counted in the metrics by service, operation and outcome, and every
 //! failure is classified from the SDK's error metadata into an [`ErrorKind`].
 
+mod data_repository;
 mod ec2;
 mod fsx;
 mod model;
@@ -13,7 +14,10 @@ use std::time::Instant;
 
 use aws_sdk_fsx::error::{ProvideErrorMetadata, SdkError};
 
-pub(crate) use model::{FileSystem, FileSystemRequest, IngressRule, Lifecycle, SecurityGroup, Subnet};
+pub(crate) use model::{
+    Association, AssociationRequest, FileSystem, FileSystemRequest, IngressRule, Lifecycle, SecurityGroup, Subnet, Task,
+    TaskRequest,
+};
 
 use crate::metrics::Metrics;
 

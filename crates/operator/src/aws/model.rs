@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use lustre_api::{AutoImportPolicy, DataCompression, DeploymentType, DriveCacheType, LustreVersion, StorageType};
+use lustre_api::{
+    AssociationSpec, AutoImportPolicy, DataCompression, DeploymentType, DriveCacheType, LustreVersion, S3Event,
+    StorageType,
+};
 
 /// An FSx file system's lifecycle.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -105,6 +108,73 @@ pub(crate) struct FileSystemRequest {
     pub(crate) auto_import_policy: Option<AutoImportPolicy>,
     pub(crate) subnet_id: String,
     pub(crate) security_group_ids: Vec<String>,
+    pub(crate) tags: BTreeMap<String, String>,
+}
+
+/// A data repository association as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Association {
+    pub(crate) id: String,
+    pub(crate) file_system_path: String,
+    pub(crate) data_repository_path: String,
+    /// FSx's spelling: CREATING, AVAILABLE, UPDATING, MISCONFIGURED, DELETING, FAILED.
+    pub(crate) lifecycle: String,
+    pub(crate) imported_file_chunk_size: Option<i32>,
+    pub(crate) import_events: Vec<S3Event>,
+    pub(crate) export_events: Vec<S3Event>,
+    pub(crate) failure: Option<String>,
+    pub(crate) tags: BTreeMap<String, String>,
+}
+
+/// A CreateDataRepositoryAssociation request.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AssociationRequest {
+    pub(crate) client_request_token: String,
+    pub(crate) file_system_id: String,
+    pub(crate) spec: AssociationSpec,
+    pub(crate) tags: BTreeMap<String, String>,
+}
+
+/// A data repository task as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Task {
+    pub(crate) id: String,
+    pub(crate) file_system_id: String,
+    /// FSx's type: EXPORT_TO_REPOSITORY, IMPORT_METADATA_FROM_REPOSITORY, ...
+    pub(crate) task_type: String,
+    /// FSx's spelling: PENDING, EXECUTING, SUCCEEDED, FAILED, CANCELING, CANCELED.
+    pub(crate) lifecycle: String,
+    pub(crate) total: Option<i64>,
+    pub(crate) succeeded: Option<i64>,
+    pub(crate) failed: Option<i64>,
+    pub(crate) released_capacity: Option<i64>,
+    /// Seconds since the epoch.
+    pub(crate) start_time: Option<i64>,
+    pub(crate) end_time: Option<i64>,
+    pub(crate) failure: Option<String>,
+    pub(crate) report_path: Option<String>,
+    pub(crate) tags: BTreeMap<String, String>,
+}
+
+impl Task {
+    /// PENDING or EXECUTING (or CANCELING): FSx refuses another task and DeleteFileSystem.
+    pub(crate) fn is_running(&self) -> bool {
+        matches!(self.lifecycle.as_str(), "PENDING" | "EXECUTING" | "CANCELING")
+    }
+}
+
+/// A CreateDataRepositoryTask request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskRequest {
+    pub(crate) client_request_token: String,
+    pub(crate) file_system_id: String,
+    /// FSx's type name.
+    pub(crate) task_type: &'static str,
+    pub(crate) paths: Vec<String>,
+    /// None: no completion report.
+    pub(crate) report_path: Option<String>,
+    /// Release tasks: DurationSinceLastAccess in days.
+    pub(crate) min_days_since_last_access: Option<i32>,
     pub(crate) tags: BTreeMap<String, String>,
 }
 
