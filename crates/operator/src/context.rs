@@ -29,6 +29,13 @@ pub struct Timing {
     pub in_transition: Duration,
 }
 
+/// The checks that are skipped between resyncs once they found everything in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Check {
+    SecurityGroup,
+    Associations,
+}
+
 /// Shared by every reconciliation.
 pub struct Context {
     pub(crate) client: Client,
@@ -40,8 +47,9 @@ pub struct Context {
     /// Watch caches of LustreClasses and Namespaces.
     pub(crate) classes: ClassCache,
     backoff: Mutex<HashMap<String, u32>>,
-    /// When each volume's security group was last checked (it is re-checked once per resync).
-    security_group_checked: Mutex<HashMap<String, Instant>>,
+    /// When each (check, volume UID) last found everything in order, and for which version of
+    /// what it checked: such a check is skipped until the next resync (no AWS call).
+    checked: Mutex<HashMap<(Check, String), (u64, Instant)>>,
 }
 
 impl Context {
@@ -56,7 +64,7 @@ impl Context {
             metrics,
             timing,
             backoff: Mutex::new(HashMap::new()),
-            security_group_checked: Mutex::new(HashMap::new()),
+            checked: Mutex::new(HashMap::new()),
         }
     }
 
@@ -80,19 +88,26 @@ impl Context {
         self.backoff.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 
-    /// Whether the security group of `uid` was checked less than a resync period ago.
-    pub(crate) fn security_group_fresh(&self, uid: &str) -> bool {
-        let map = self.security_group_checked.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(uid).is_some_and(|t| t.elapsed() < self.timing.resync)
+    /// Whether `check` of volume `uid` found everything in order less than a resync period ago,
+    /// for the same `version` of what it checks.
+    pub(crate) fn fresh(&self, check: Check, uid: &str, version: u64) -> bool {
+        let map = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(check, uid.to_string())).is_some_and(|(v, t)| *v == version && t.elapsed() < self.timing.resync)
     }
 
-    /// Records the outcome of a security-group check (a failed one is re-checked next time).
-    pub(crate) fn security_group_checked(&self, uid: &str, ok: bool) {
-        let mut map = self.security_group_checked.lock().unwrap_or_else(|p| p.into_inner());
-        if ok {
-            map.insert(uid.to_string(), Instant::now());
+    /// Records the outcome of `check` (one not in order is checked again next time).
+    pub(crate) fn checked(&self, check: Check, uid: &str, version: u64, in_order: bool) {
+        let mut map = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+        if in_order {
+            map.insert((check, uid.to_string()), (version, Instant::now()));
         } else {
-            map.remove(uid);
+            map.remove(&(check, uid.to_string()));
         }
+    }
+
+    /// Forgets every check of volume `uid` (it is gone).
+    pub(crate) fn forget(&self, uid: &str) {
+        let mut map = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|(_, u), _| u != uid);
     }
 }

@@ -1,9 +1,11 @@
 //! The reconcile driver: a thin pipeline over the step modules.
 //!
 //! Apply: validate -> observe the file system -> security group -> create the file system (its ID
-//! written to status at once) -> grow -> StorageClass + PV -> claim; then [`status::compose`]
+//! written to status at once) -> grow -> StorageClass + PV -> claim -> data repository
+//! associations; then [`status::compose`]
 //! turns what was observed into the new status, written once if it changed. Cleanup (finalizer):
-//! claim (wait for pods) -> PV + StorageClass -> file system (wait until gone) -> security group.
+//! claim (wait for pods) -> PV + StorageClass -> running tasks done and, when asked, the export
+//! to S3 succeeded -> file system (wait until gone) -> security group.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -24,8 +26,10 @@ use lustre_api::{tags, DeletionPolicy, LustreVolume, LustreVolumeStatus, Phase};
 
 use crate::class_policy::Refusal;
 use crate::context::{Context, FINALIZER};
+use crate::data_repository_associations as associations;
 use crate::error::{Error, Result};
-use crate::file_system::{self, Observed, Removal};
+use crate::file_system::{self, Doomed, Observed, Removal};
+use crate::final_export;
 use crate::kubernetes_objects as k8s;
 use crate::ownership;
 use crate::security_group;
@@ -159,6 +163,9 @@ fn error_policy(lv: Arc<LustreVolume>, error: &Error, scope: Arc<Scope>) -> Acti
     tracing::warn!(object = %k, category = error.category(), error = %error, "reconcile failed");
     let delay = match error {
         Error::Waiting(_) => ctx.next_backoff(&k, Duration::from_millis(500), Duration::from_secs(10)),
+        Error::Exporting(_) => ctx.timing.in_transition,
+        // Only a person can fix it (an annotation or a spec edit wakes the volume up).
+        Error::ExportFailed(_) => return Action::requeue(ctx.timing.resync),
         Error::Network(_) => ctx.next_backoff(&k, Duration::from_secs(1), Duration::from_secs(60)),
         Error::Aws(e) if e.is_retryable() => ctx.next_backoff(&k, Duration::from_secs(1), Duration::from_secs(60)),
         // Only a person can fix it: no retry storm, a look at each resync.
@@ -264,6 +271,8 @@ async fn act(
             .map_err(at(Step::KubernetesObjects))?;
         obs.claim = Some(claim.phase);
     }
+    obs.associations =
+        associations::settle(ctx, lv, fs, &written.associations).await.map_err(at(Step::Associations))?;
     Ok(())
 }
 
@@ -331,7 +340,14 @@ async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeSt
     let ctx = &scope.ctx;
     k8s::delete_claim(ctx, lv).await?;
     k8s::delete_storage_class_and_volume(ctx, lv).await?;
-    let removal = file_system::delete(ctx, lv, st.file_system_id.as_deref()).await?;
+    let removal = match file_system::doomed(ctx, lv, st.file_system_id.as_deref()).await? {
+        Doomed::Removed(removal) => removal,
+        Doomed::Live(fs) => {
+            follow(ctx, lv, Some(&fs.id));
+            final_export::before_delete(ctx, lv, &fs).await?;
+            file_system::delete(ctx, lv, &fs).await?
+        }
+    };
     match &removal {
         Removal::Deleting(id) => {
             follow(ctx, lv, Some(id));
@@ -342,6 +358,6 @@ async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeSt
     if lv.spec.effective_deletion_policy() == DeletionPolicy::Delete && lv.spec.file_system_id.is_none() {
         security_group::delete(ctx, lv, st.security_group_id.as_deref()).await?;
     }
-    ctx.security_group_checked(ownership::uid(lv), false);
+    ctx.forget(ownership::uid(lv));
     Ok(())
 }

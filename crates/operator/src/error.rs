@@ -32,6 +32,15 @@ pub enum Error {
     #[error("{0}")]
     Waiting(String),
 
+    /// The export to S3 before deletion is running.
+    #[error("{0}")]
+    Exporting(String),
+
+    /// The export to S3 before deletion failed: the file system is kept until a person retries
+    /// the export or gives it up.
+    #[error("{0}")]
+    ExportFailed(String),
+
     #[error("finalizer: {0}")]
     Finalizer(String),
 }
@@ -53,6 +62,8 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::AdoptionRefused(_) => "adoption_refused",
             Error::Waiting(_) => "waiting",
+            Error::Exporting(_) => "exporting",
+            Error::ExportFailed(_) => "export_failed",
             Error::Finalizer(_) => "finalizer",
         }
     }
@@ -67,6 +78,8 @@ impl Error {
             Error::Conflict(_) => "OwnershipConflict",
             Error::AdoptionRefused(_) => "AdoptionRefused",
             Error::Waiting(_) => "Waiting",
+            Error::Exporting(_) => "Exporting",
+            Error::ExportFailed(_) => "ExportFailed",
             Error::Finalizer(_) => "FinalizerError",
         }
     }

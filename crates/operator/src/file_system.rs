@@ -154,10 +154,20 @@ fn final_backup(lv: &LustreVolume) -> bool {
     s.deployment_type.is_persistent() && s.s3.is_none() && s.automatic_backup_retention_days.unwrap_or(0) > 0
 }
 
-/// Deletes the file system when the policy says so and it carries this volume's owner tag.
-pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -> Result<Removal> {
+/// The file system a deletion has to deal with.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Doomed {
+    /// Nothing to delete.
+    Removed(Removal),
+    /// Ours and live: delete it (after what must come first).
+    Live(FileSystem),
+}
+
+/// Finds the file system the deletion of `lv` has to delete, if any: none with Retain or an
+/// adopted one, none that is not tagged with this volume's UID.
+pub(crate) async fn doomed(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -> Result<Doomed> {
     if lv.spec.effective_deletion_policy() == DeletionPolicy::Retain || lv.spec.file_system_id.is_some() {
-        return Ok(Removal::Kept);
+        return Ok(Doomed::Removed(Removal::Kept));
     }
     let uid = ownership::uid(lv);
     let fs = match status_id {
@@ -167,27 +177,32 @@ pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, status_id: Option<&
         }
         None => ownership::the_one_owned(ctx.aws.file_systems_tagged(lustre_api::tags::OWNER_UID, uid).await?, uid)?,
     };
-    let Some(fs) = fs else { return Ok(Removal::Gone) };
+    let Some(fs) = fs else { return Ok(Doomed::Removed(Removal::Gone)) };
     if !ownership::is_ours(&fs, uid) {
         let note = format!("file system {} is not tagged with this volume's UID; leaving it", fs.id);
         ctx.events.warning(lv, "NotOwned", &note).await;
-        return Ok(Removal::Kept);
+        return Ok(Doomed::Removed(Removal::Kept));
     }
-    if fs.lifecycle != Lifecycle::Deleting {
-        match ctx.aws.delete_file_system(&fs.id, !final_backup(lv)).await {
-            Ok(()) => ctx.events.normal(lv, "FileSystemDeleting", &format!("deleting file system {}", fs.id)).await,
-            Err(e) if e.is_not_found() => return Ok(Removal::Gone),
-            Err(e) if e.is("BadRequest") || e.is("IncompatibleParameterError") => {
-                return Err(Error::Waiting(format!(
-                    "FSx cannot delete {} yet ({}): {}",
-                    fs.id, fs.lifecycle, e.message
-                )))
-            }
-            Err(e) => return Err(e.into()),
+    if fs.lifecycle == Lifecycle::Deleting {
+        return Ok(Doomed::Removed(Removal::Deleting(fs.id)));
+    }
+    Ok(Doomed::Live(fs))
+}
+
+/// Deletes `fs`, which [`doomed`] found. Scratch file systems get no delete configuration at all
+/// (FSx rejects one); persistent ones take a final backup only where FSx allows it.
+pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<Removal> {
+    let skip_final_backup = lv.spec.deployment_type.is_persistent().then(|| !final_backup(lv));
+    match ctx.aws.delete_file_system(&fs.id, skip_final_backup).await {
+        Ok(()) => ctx.events.normal(lv, "FileSystemDeleting", &format!("deleting file system {}", fs.id)).await,
+        Err(e) if e.is_not_found() => return Ok(Removal::Gone),
+        Err(e) if e.is("BadRequest") || e.is("IncompatibleParameterError") => {
+            return Err(Error::Waiting(format!("FSx cannot delete {} yet ({}): {}", fs.id, fs.lifecycle, e.message)))
         }
-        ctx.poller.refresh(&fs.id);
+        Err(e) => return Err(e.into()),
     }
-    Ok(Removal::Deleting(fs.id))
+    ctx.poller.refresh(&fs.id);
+    Ok(Removal::Deleting(fs.id.clone()))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use lustre_api::{tags, LustreVolume};
 
-use crate::aws::{FileSystem, SecurityGroup};
+use crate::aws::{Association, FileSystem, SecurityGroup, Task};
 use crate::error::{Error, Result};
 
 /// The owner's UID ("" for an object not read from the apiserver).
@@ -72,6 +72,26 @@ pub(crate) trait Tagged {
 
 impl Tagged for FileSystem {
     const KIND: &'static str = "file system";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
+}
+
+impl Tagged for Association {
+    const KIND: &'static str = "data repository association";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
+}
+
+impl Tagged for Task {
+    const KIND: &'static str = "data repository task";
     fn id(&self) -> &str {
         &self.id
     }

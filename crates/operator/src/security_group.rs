@@ -8,7 +8,7 @@
 use lustre_api::LustreVolume;
 
 use crate::aws::{IngressRule, SecurityGroup};
-use crate::context::Context;
+use crate::context::{Check, Context};
 use crate::error::{Error, Result};
 use crate::ownership;
 
@@ -106,13 +106,13 @@ pub(crate) async fn settle(
     let uid = ownership::uid(lv);
     let given = &lv.spec.network.security_group_ids;
     if let Some(id) = known_id {
-        if file_system_exists && ctx.security_group_fresh(uid) {
+        if file_system_exists && ctx.fresh(Check::SecurityGroup, uid, 0) {
             let ids = if given.is_empty() { vec![id.to_string()] } else { given.clone() };
             return Ok(SecurityGroups { ids, managed: given.is_empty() });
         }
     }
     let checked = ensure(ctx, lv, known_id, !file_system_exists).await;
-    ctx.security_group_checked(uid, checked.is_ok());
+    ctx.checked(Check::SecurityGroup, uid, 0, checked.is_ok());
     checked
 }
 

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use crate::aws::{FileSystem, Lifecycle};
 use crate::class_policy::Refusal;
 use crate::context::FIELD_MANAGER;
+use crate::data_repository_associations::{all_available, Associations};
 use crate::error::{Error, Result};
 use crate::file_system::Observed;
 use crate::kubernetes_objects::ClaimPhase;
@@ -21,6 +22,8 @@ use crate::security_group::SecurityGroups;
 pub(crate) const SECURITY_GROUP_READY: &str = "SecurityGroupReady";
 pub(crate) const FILE_SYSTEM_READY: &str = "FileSystemReady";
 pub(crate) const CLAIM_BOUND: &str = "ClaimBound";
+pub(crate) const ASSOCIATIONS_READY: &str = "AssociationsReady";
+pub(crate) const DATA_EXPORTED: &str = "DataExported";
 pub(crate) const READY: &str = "Ready";
 
 /// The step a failure happened in.
@@ -29,6 +32,7 @@ pub(crate) enum Step {
     SecurityGroup,
     FileSystem,
     KubernetesObjects,
+    Associations,
 }
 
 /// What one pass over a volume saw and did.
@@ -42,13 +46,22 @@ pub(crate) struct Observation {
     pub(crate) security_groups: Option<SecurityGroups>,
     /// The claim's phase, once the StorageClass, PV and claim were applied.
     pub(crate) claim: Option<ClaimPhase>,
+    /// The data repository associations, when that step looked at them this pass.
+    pub(crate) associations: Option<Associations>,
     /// The error that stopped the pass, and where.
     pub(crate) failure: Option<(Step, Error)>,
 }
 
 impl Default for Observation {
     fn default() -> Self {
-        Observation { refusal: None, file_system: Observed::Absent, security_groups: None, claim: None, failure: None }
+        Observation {
+            refusal: None,
+            file_system: Observed::Absent,
+            security_groups: None,
+            claim: None,
+            associations: None,
+            failure: None,
+        }
     }
 }
 
@@ -165,11 +178,65 @@ pub(crate) fn compose(
             st.phase.get_or_insert(Phase::Pending);
         }
     }
+    compose_associations(lv, &mut st, obs, generation, now);
 
     if let Some((_, e)) = &obs.failure {
         set(&mut st, READY, false, e.reason(), &e.to_string());
     }
     st
+}
+
+/// The associations and their condition; Ready waits for them.
+fn compose_associations(
+    lv: &LustreVolume,
+    st: &mut LustreVolumeStatus,
+    obs: &Observation,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    if let Some(a) = &obs.associations {
+        st.associations = a.statuses.clone();
+    }
+    if lv.spec.associations().is_empty() && st.associations.is_empty() {
+        st.conditions.retain(|c| c.type_ != ASSOCIATIONS_READY);
+        return;
+    }
+    let available = all_available(lv, &st.associations);
+    let (reason, message) = if available {
+        ("Available", format!("{} association(s) AVAILABLE", st.associations.len()))
+    } else {
+        let pending: Vec<String> = st
+            .associations
+            .iter()
+            .filter(|a| a.lifecycle.as_deref() != Some("AVAILABLE"))
+            .map(|a| {
+                let state = a.lifecycle.as_deref().unwrap_or("not created");
+                match &a.message {
+                    Some(m) => format!("{} is {state}: {m}", a.file_system_path),
+                    None => format!("{} is {state}", a.file_system_path),
+                }
+            })
+            .collect();
+        let failed = st.associations.iter().any(|a| {
+            matches!(a.lifecycle.as_deref(), Some("FAILED" | "MISCONFIGURED"))
+                || (a.lifecycle.is_none() && a.message.is_some())
+        });
+        let message = if pending.is_empty() { "waiting for FSx".to_string() } else { pending.join("; ") };
+        (if failed { "AssociationFailed" } else { "AssociationsPending" }, message)
+    };
+    set_condition(st, ASSOCIATIONS_READY, available, reason, &message, generation, now);
+    let ready = st.conditions.iter().any(|c| c.type_ == READY && c.status == "True");
+    if ready && !available {
+        set_condition(
+            st,
+            READY,
+            false,
+            reason,
+            &format!("the claim is bound; associations: {message}"),
+            generation,
+            now,
+        );
+    }
 }
 
 /// The status while the finalizer cleans up: phase Deleting and, while it waits or fails, why.
@@ -181,7 +248,11 @@ pub(crate) fn deleting(
 ) -> LustreVolumeStatus {
     let mut st = previous.clone();
     st.phase = Some(Phase::Deleting);
-    set_condition(&mut st, READY, false, failure.reason(), &failure.to_string(), lv.metadata.generation, now);
+    let generation = lv.metadata.generation;
+    set_condition(&mut st, READY, false, failure.reason(), &failure.to_string(), generation, now);
+    if matches!(failure, Error::Exporting(_) | Error::ExportFailed(_)) {
+        set_condition(&mut st, DATA_EXPORTED, false, failure.reason(), &failure.to_string(), generation, now);
+    }
     st
 }
 
@@ -204,7 +275,10 @@ pub(crate) fn next(obs: &Observation) -> Next {
         Observed::Lost(_) => Next::AwaitChange,
         Observed::Present(fs) if fs.lifecycle == Lifecycle::Failed => Next::AwaitChange,
         Observed::Present(fs)
-            if fs.lifecycle.is_mountable() && !fs.in_transition() && obs.claim == Some(ClaimPhase::Bound) =>
+            if fs.lifecycle.is_mountable()
+                && !fs.in_transition()
+                && obs.claim == Some(ClaimPhase::Bound)
+                && obs.associations.as_ref().is_none_or(|a| a.settled) =>
         {
             Next::Resync
         }

@@ -91,19 +91,18 @@ impl Aws {
 
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn delete_association(&self, id: &str, delete_data: bool) -> Result<(), AwsError> {
-        let call = self
-            .fsx
-            .delete_data_repository_association()
-            .association_id(id)
-            .delete_data_in_file_system(delete_data);
+        let call =
+            self.fsx.delete_data_repository_association().association_id(id).delete_data_in_file_system(delete_data);
         self.call("fsx", "DeleteDataRepositoryAssociation", call.send()).await.map(|_| ())
     }
 
     /// The tasks of a file system, optionally only those in the given lifecycles.
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn tasks_of(&self, file_system_id: &str, lifecycles: &[&str]) -> Result<Vec<Task>, AwsError> {
-        let mut filters =
-            vec![DataRepositoryTaskFilter::builder().name(DataRepositoryTaskFilterName::FileSystemId).values(file_system_id).build()];
+        let mut filters = vec![DataRepositoryTaskFilter::builder()
+            .name(DataRepositoryTaskFilterName::FileSystemId)
+            .values(file_system_id)
+            .build()];
         if !lifecycles.is_empty() {
             filters.push(
                 DataRepositoryTaskFilter::builder()
@@ -115,8 +114,11 @@ impl Aws {
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let request =
-                self.fsx.describe_data_repository_tasks().set_filters(Some(filters.clone())).set_next_token(token.clone());
+            let request = self
+                .fsx
+                .describe_data_repository_tasks()
+                .set_filters(Some(filters.clone()))
+                .set_next_token(token.clone());
             let out = self.call("fsx", "DescribeDataRepositoryTasks", request.send()).await?;
             found.extend(out.data_repository_tasks().iter().map(task));
             token = out.next_token().map(str::to_string);
@@ -162,7 +164,8 @@ impl Aws {
         }
         if let Some(days) = request.min_days_since_last_access {
             let duration = DurationSinceLastAccess::builder().unit(Unit::Days).value(i64::from(days)).build();
-            call = call.release_configuration(ReleaseConfiguration::builder().duration_since_last_access(duration).build());
+            call = call
+                .release_configuration(ReleaseConfiguration::builder().duration_since_last_access(duration).build());
         }
         let out = self.call("fsx", "CreateDataRepositoryTask", call.send()).await?;
         out.data_repository_task().map(task).ok_or_else(|| malformed("CreateDataRepositoryTask", "a task"))

@@ -87,10 +87,15 @@ impl Aws {
         self.call("fsx", "UpdateFileSystem", request.send()).await.map(|_| ())
     }
 
+    /// Deletes a file system; `skip_final_backup` None sends no Lustre delete configuration (what
+    /// scratch file systems need).
     #[tracing::instrument(skip(self), err)]
-    pub(crate) async fn delete_file_system(&self, id: &str, skip_final_backup: bool) -> Result<(), AwsError> {
-        let lustre = DeleteFileSystemLustreConfiguration::builder().skip_final_backup(skip_final_backup).build();
-        let request = self.fsx.delete_file_system().file_system_id(id).lustre_configuration(lustre);
+    pub(crate) async fn delete_file_system(&self, id: &str, skip_final_backup: Option<bool>) -> Result<(), AwsError> {
+        let mut request = self.fsx.delete_file_system().file_system_id(id);
+        if let Some(skip) = skip_final_backup {
+            let lustre = DeleteFileSystemLustreConfiguration::builder().skip_final_backup(skip).build();
+            request = request.lustre_configuration(lustre);
+        }
         self.call("fsx", "DeleteFileSystem", request.send()).await.map(|_| ())
     }
 }

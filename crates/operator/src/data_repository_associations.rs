@@ -1,0 +1,223 @@
+//! The association step: makes the file system's data repository associations (DRAs) match
+//! `spec.s3.associations`. Ours are the file system's associations carrying this volume's owner
+//! tag; each wanted one is matched by (fileSystemPath, dataRepositoryPath), created when missing
+//! (client request token and owner tags, after the lookup), updated when its chunk size or
+//! automatic import/export events differ, and ours that are no longer wanted are deleted (their
+//! files kept unless `onAssociationRemoval: DeleteData`). Once everything is AVAILABLE and as
+//! asked, the step is skipped until the next resync or a spec change: a stable volume costs no
+//! AWS call.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+use lustre_api::{AssociationRemoval, AssociationSpec, AssociationStatus, LustreVolume, S3Event};
+
+use crate::aws::{Association, AssociationRequest, FileSystem, Lifecycle};
+use crate::context::{Check, Context};
+use crate::error::Result;
+use crate::ownership;
+
+/// What the step saw: one entry per wanted association (in spec order), then ours being removed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Associations {
+    pub(crate) statuses: Vec<AssociationStatus>,
+    /// Every wanted association is AVAILABLE as asked and nothing of ours is left to remove.
+    pub(crate) settled: bool,
+}
+
+/// A stable fingerprint of what the spec asks of the associations.
+fn version(lv: &LustreVolume) -> u64 {
+    let mut h = DefaultHasher::new();
+    serde_json::to_string(lv.spec.associations()).unwrap_or_default().hash(&mut h);
+    removal(lv).eq(&AssociationRemoval::DeleteData).hash(&mut h);
+    h.finish()
+}
+
+fn removal(lv: &LustreVolume) -> AssociationRemoval {
+    lv.spec.s3.as_ref().and_then(|s3| s3.on_association_removal).unwrap_or_default()
+}
+
+/// CreateDataRepositoryAssociation's token: 1-63 characters, one per volume and association.
+fn token(lv: &LustreVolume, a: &AssociationSpec) -> String {
+    let mut h = DefaultHasher::new();
+    (ownership::uid(lv), &a.file_system_path, &a.data_repository_path).hash(&mut h);
+    format!("dra-{:016x}-{}", h.finish(), &ownership::uid(lv).chars().take(36).collect::<String>())
+}
+
+fn sorted(events: &[S3Event]) -> Vec<S3Event> {
+    let mut v = events.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Whether an existing association differs from the spec in what UpdateDataRepositoryAssociation
+/// can change.
+fn needs_update(have: &Association, want: &AssociationSpec) -> bool {
+    want.imported_file_chunk_size.is_some_and(|c| have.imported_file_chunk_size != Some(c))
+        || sorted(&have.import_events) != sorted(&want.auto_import_events)
+        || sorted(&have.export_events) != sorted(&want.auto_export_events)
+}
+
+fn same_link(have: &Association, want: &AssociationSpec) -> bool {
+    have.file_system_path == want.file_system_path
+        && have.data_repository_path.trim_end_matches('/') == want.data_repository_path.trim_end_matches('/')
+}
+
+fn status_of(want: &AssociationSpec, have: Option<&Association>, message: Option<String>) -> AssociationStatus {
+    AssociationStatus {
+        file_system_path: want.file_system_path.clone(),
+        data_repository_path: want.data_repository_path.clone(),
+        association_id: have.map(|a| a.id.clone()),
+        lifecycle: have.map(|a| a.lifecycle.clone()),
+        message: message.or_else(|| have.and_then(|a| a.failure.clone())),
+    }
+}
+
+/// Settles the associations of `fs`; `None` when nothing needs looking at (no association
+/// asked for or reported, or all settled since the last resync).
+pub(crate) async fn settle(
+    ctx: &Context,
+    lv: &LustreVolume,
+    fs: &FileSystem,
+    reported: &[AssociationStatus],
+) -> Result<Option<Associations>> {
+    let wanted = lv.spec.associations();
+    let uid = ownership::uid(lv);
+    let version = version(lv);
+    if (wanted.is_empty() && reported.is_empty()) || ctx.fresh(Check::Associations, uid, version) {
+        return Ok(None);
+    }
+    // FSx takes associations while the file system is being created, not once it is going away.
+    if !matches!(fs.lifecycle, Lifecycle::Creating | Lifecycle::Available | Lifecycle::Updating) {
+        return Ok(None);
+    }
+    let ours: Vec<Association> =
+        ctx.aws.associations_of(&fs.id).await?.into_iter().filter(|a| ownership::is_ours(a, uid)).collect();
+    let mut statuses = Vec::new();
+    let mut settled = true;
+    for want in wanted {
+        let have = ours.iter().find(|a| same_link(a, want) && a.lifecycle != "DELETING");
+        let message = match have {
+            None => {
+                settled = false;
+                if ours.iter().any(|a| a.file_system_path == want.file_system_path) {
+                    Some("waiting for the previous association of this path to be deleted".to_string())
+                } else {
+                    let request = AssociationRequest {
+                        client_request_token: token(lv, want),
+                        file_system_id: fs.id.clone(),
+                        spec: want.clone(),
+                        tags: ownership::owner_tags(lv),
+                    };
+                    match ctx.aws.create_association(&request).await {
+                        Ok(created) => {
+                            statuses.push(status_of(want, Some(&created), None));
+                            continue;
+                        }
+                        Err(e) if e.is_retryable() => return Err(e.into()),
+                        // FSx's refusal (an overlap with an association it holds, a limit) is
+                        // shown on the entry; the others go on.
+                        Err(e) => Some(format!("FSx refused the association: {}: {}", e.code, e.message)),
+                    }
+                }
+            }
+            Some(a) if a.lifecycle == "AVAILABLE" && needs_update(a, want) => {
+                settled = false;
+                ctx.aws
+                    .update_association(
+                        &a.id,
+                        want.imported_file_chunk_size,
+                        &want.auto_import_events,
+                        &want.auto_export_events,
+                    )
+                    .await?;
+                statuses
+                    .push(AssociationStatus { lifecycle: Some("UPDATING".into()), ..status_of(want, Some(a), None) });
+                continue;
+            }
+            Some(a) => {
+                settled &= a.lifecycle == "AVAILABLE" && !needs_update(a, want);
+                None
+            }
+        };
+        statuses.push(status_of(want, have, message));
+    }
+    let delete_data = removal(lv) == AssociationRemoval::DeleteData;
+    for extra in ours.iter().filter(|a| !wanted.iter().any(|w| same_link(a, w))) {
+        settled = false;
+        if extra.lifecycle != "DELETING" {
+            match ctx.aws.delete_association(&extra.id, delete_data).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        statuses.push(AssociationStatus {
+            file_system_path: extra.file_system_path.clone(),
+            data_repository_path: extra.data_repository_path.clone(),
+            association_id: Some(extra.id.clone()),
+            lifecycle: Some("DELETING".into()),
+            message: Some(if delete_data {
+                "removed from the spec: deleting it and its files in the file system".into()
+            } else {
+                "removed from the spec: deleting it (its files stay in the file system)".into()
+            }),
+        });
+    }
+    ctx.checked(Check::Associations, uid, version, settled);
+    Ok(Some(Associations { statuses, settled }))
+}
+
+/// Whether the reported associations are all AVAILABLE and match the spec (what Ready needs).
+pub(crate) fn all_available(lv: &LustreVolume, reported: &[AssociationStatus]) -> bool {
+    let wanted = lv.spec.associations();
+    reported.len() == wanted.len()
+        && wanted.iter().all(|w| {
+            reported.iter().any(|r| {
+                r.file_system_path == w.file_system_path
+                    && r.data_repository_path == w.data_repository_path
+                    && r.lifecycle.as_deref() == Some("AVAILABLE")
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(fs: &str, repo: &str) -> AssociationSpec {
+        AssociationSpec { file_system_path: fs.into(), data_repository_path: repo.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn an_update_is_needed_only_for_what_fsx_can_change() {
+        let have = Association {
+            file_system_path: "/d".into(),
+            data_repository_path: "s3://b/d/".into(),
+            imported_file_chunk_size: Some(1024),
+            export_events: vec![S3Event::New, S3Event::Changed],
+            ..Default::default()
+        };
+        let mut want = spec("/d", "s3://b/d");
+        want.auto_export_events = vec![S3Event::Changed, S3Event::New];
+        assert!(same_link(&have, &want));
+        assert!(!needs_update(&have, &want), "event order does not matter; chunk size unset keeps FSx's");
+        want.auto_export_events.push(S3Event::Deleted);
+        assert!(needs_update(&have, &want));
+        want.auto_export_events = vec![S3Event::New, S3Event::Changed];
+        want.imported_file_chunk_size = Some(2048);
+        assert!(needs_update(&have, &want));
+        assert!(!same_link(&have, &spec("/d", "s3://b/other/")));
+    }
+
+    #[test]
+    fn tokens_are_short_and_differ_per_association() {
+        let mut lv = LustreVolume::new("v", Default::default());
+        lv.metadata.uid = Some("0c8a3e2a-4a55-4f8e-9d43-3c8f9d3b1e11".into());
+        let a = token(&lv, &spec("/a", "s3://b/a/"));
+        let b = token(&lv, &spec("/b", "s3://b/b/"));
+        assert_ne!(a, b);
+        assert!(a.len() <= 63 && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{a}");
+    }
+}
