@@ -26,6 +26,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/calls", get(|State(s): S| async move { Json(lock(&s.calls).snapshot()) }).delete(reset_calls))
         .route("/faults", get(|State(s): S| async move { Json(lock(&s.faults).list()) }).delete(clear_faults))
         .route("/faults/{operation}", put(set_fault))
+        .route(
+            "/task-failures",
+            get(|State(s): S| async move { Json(ops::task_failures(&s)) }).put(fail_tasks).delete(clear_task_failures),
+        )
         .route("/clock", get(clock))
         .route(
             "/clock/pause",
@@ -62,7 +66,25 @@ async fn reset_calls(State(s): S) -> Response {
 }
 
 async fn clear_faults(State(s): S) -> Response {
-    lock(&s.faults).clear();
+    ops::clear_faults(&s);
+    result(Ok(()))
+}
+
+#[derive(Deserialize)]
+struct TaskFailureRequest {
+    file_system_id: Option<String>,
+    message: Option<String>,
+}
+
+const DEFAULT_TASK_FAILURE: &str = "The data repository task failed (injected by the emulator)";
+
+async fn fail_tasks(State(s): S, Json(f): Json<TaskFailureRequest>) -> Response {
+    ops::fail_tasks(&s, f.file_system_id.as_deref(), f.message.as_deref().unwrap_or(DEFAULT_TASK_FAILURE));
+    result(Ok(()))
+}
+
+async fn clear_task_failures(State(s): S) -> Response {
+    ops::clear_task_failures(&s);
     result(Ok(()))
 }
 

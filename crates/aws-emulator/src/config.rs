@@ -14,7 +14,9 @@ pub struct EmulatorConfig {
     pub delete_duration: Duration,
     /// UPDATING -> AVAILABLE after UpdateFileSystem / UpdateDataRepositoryAssociation.
     pub update_duration: Duration,
-    /// EXECUTING -> SUCCEEDED for data repository tasks.
+    /// PENDING -> EXECUTING for data repository tasks (AWS: a short, undocumented wait).
+    pub task_pending_duration: Duration,
+    /// EXECUTING -> SUCCEEDED (or FAILED) for data repository tasks.
     pub task_duration: Duration,
     /// How long a ClientRequestToken is remembered (AWS: undocumented).
     pub token_window: Duration,
@@ -44,6 +46,7 @@ impl Default for EmulatorConfig {
             create_duration: Duration::from_secs(2),
             delete_duration: Duration::from_secs(1),
             update_duration: Duration::from_secs(2),
+            task_pending_duration: Duration::from_secs(1),
             task_duration: Duration::from_secs(2),
             token_window: Duration::from_secs(8 * 3600),
             network_check_delay: Duration::ZERO,

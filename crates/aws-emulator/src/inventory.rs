@@ -1,9 +1,12 @@
 //! The inventory: a serialisable, public snapshot of every resource, for oracle tests, benchmarks
 //! and the admin API.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::model::{NetworkInterface, RuleSource, SgRule, State, Subnet, Tags, Vpc};
+use crate::config::EmulatorConfig;
+use crate::model::{ArmedTaskFailure, NetworkInterface, RuleSource, SgRule, State, Subnet, Tags, Task, Vpc};
 
 /// A serialisable snapshot of every resource, for oracle tests and benchmarks.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -24,6 +27,14 @@ impl Inventory {
 
     pub fn security_group(&self, id: &str) -> Option<&SecurityGroupInfo> {
         self.security_groups.iter().find(|s| s.id == id)
+    }
+
+    pub fn association(&self, id: &str) -> Option<&AssociationInfo> {
+        self.data_repository_associations.iter().find(|a| a.id == id)
+    }
+
+    pub fn task(&self, id: &str) -> Option<&TaskInfo> {
+        self.data_repository_tasks.iter().find(|t| t.id == id)
     }
 }
 
@@ -92,6 +103,18 @@ pub struct AssociationInfo {
     pub file_system_path: String,
     pub data_repository_path: String,
     pub tags: Tags,
+    /// `S3.AutoImportPolicy.Events` (`None`: no import policy).
+    #[serde(default)]
+    pub auto_import_events: Option<Vec<String>>,
+    /// `S3.AutoExportPolicy.Events` (`None`: no export policy).
+    #[serde(default)]
+    pub auto_export_events: Option<Vec<String>>,
+    #[serde(default)]
+    pub imported_file_chunk_size: i64,
+    #[serde(default)]
+    pub batch_import_meta_data_on_create: bool,
+    #[serde(default)]
+    pub failure_message: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,11 +124,76 @@ pub struct TaskInfo {
     pub task_type: String,
     pub lifecycle: String,
     pub tags: Tags,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// `Status.TotalCount` / `SucceededCount` / `FailedCount` as DescribeDataRepositoryTasks shows them now.
+    #[serde(default)]
+    pub total_count: i64,
+    #[serde(default)]
+    pub succeeded_count: i64,
+    #[serde(default)]
+    pub failed_count: i64,
+    /// `Status.ReleasedCapacity` (GiB), RELEASE_DATA_FROM_FILESYSTEM tasks once started.
+    #[serde(default)]
+    pub released_capacity: Option<i64>,
+    /// `FailureDetails.Message` of a FAILED task.
+    #[serde(default)]
+    pub failure_message: Option<String>,
+    #[serde(default)]
+    pub creation_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub start_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub end_time: Option<DateTime<Utc>>,
+}
+
+/// A task failure armed with `Emulator::fail_tasks` (`file_system_id: None` = every file system).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFailure {
+    pub file_system_id: Option<String>,
+    pub message: String,
+    pub armed_at: DateTime<Utc>,
+}
+
+impl TaskFailure {
+    pub(crate) fn from_entry(key: &str, f: &ArmedTaskFailure) -> Self {
+        TaskFailure {
+            file_system_id: (key != "*").then(|| key.to_string()),
+            message: f.message.clone(),
+            armed_at: f.armed_at,
+        }
+    }
+}
+
+fn events(s3: Option<&Value>, policy: &str) -> Option<Vec<String>> {
+    let list = s3?.get(policy)?.get("Events")?.as_array()?;
+    Some(list.iter().filter_map(Value::as_str).map(str::to_string).collect())
+}
+
+fn task_info(t: &Task, now: DateTime<Utc>, cfg: &EmulatorConfig) -> TaskInfo {
+    let counts = t.counts_at(now, cfg);
+    TaskInfo {
+        id: t.id.clone(),
+        file_system_id: t.file_system_id.clone(),
+        task_type: t.task_type.clone(),
+        lifecycle: t.lifecycle.clone(),
+        tags: t.tags.clone(),
+        paths: t.paths.clone(),
+        total_count: counts.total,
+        succeeded_count: counts.succeeded,
+        failed_count: counts.failed,
+        released_capacity: (t.task_type == "RELEASE_DATA_FROM_FILESYSTEM" && t.start_time.is_some())
+            .then(|| Task::released_capacity(counts)),
+        failure_message: if t.lifecycle == "FAILED" { t.failure_message.clone() } else { None },
+        creation_time: Some(t.created_at),
+        start_time: t.start_time,
+        end_time: t.end_time,
+    }
 }
 
 impl State {
     /// The public snapshot of this state.
-    pub(crate) fn inventory(&self) -> Inventory {
+    pub(crate) fn inventory(&self, now: DateTime<Utc>, cfg: &EmulatorConfig) -> Inventory {
         Inventory {
             vpcs: self.vpcs.values().cloned().collect(),
             subnets: self.subnets.values().cloned().collect(),
@@ -154,19 +242,14 @@ impl State {
                     file_system_path: a.file_system_path.clone(),
                     data_repository_path: a.data_repository_path.clone(),
                     tags: a.tags.clone(),
+                    auto_import_events: events(a.s3.as_ref(), "AutoImportPolicy"),
+                    auto_export_events: events(a.s3.as_ref(), "AutoExportPolicy"),
+                    imported_file_chunk_size: a.imported_file_chunk_size,
+                    batch_import_meta_data_on_create: a.batch_import,
+                    failure_message: a.failure_message.clone(),
                 })
                 .collect(),
-            data_repository_tasks: self
-                .tasks
-                .values()
-                .map(|t| TaskInfo {
-                    id: t.id.clone(),
-                    file_system_id: t.file_system_id.clone(),
-                    task_type: t.task_type.clone(),
-                    lifecycle: t.lifecycle.clone(),
-                    tags: t.tags.clone(),
-                })
-                .collect(),
+            data_repository_tasks: self.tasks.values().map(|t| task_info(t, now, cfg)).collect(),
         }
     }
 }

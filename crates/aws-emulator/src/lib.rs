@@ -39,7 +39,7 @@ pub use calls::{CallCount, CallLog};
 pub use config::EmulatorConfig;
 pub use error::ApiError;
 pub use faults::Fault;
-pub use inventory::{AssociationInfo, FileSystemInfo, Inventory, RuleInfo, SecurityGroupInfo, TaskInfo};
+pub use inventory::{AssociationInfo, FileSystemInfo, Inventory, RuleInfo, SecurityGroupInfo, TaskFailure, TaskInfo};
 pub use model::{NetworkInterface, Seed, Subnet, Tags, Vpc};
 
 use shared::{lock, Shared};
@@ -109,8 +109,27 @@ impl Emulator {
         lock(&self.shared.faults).set(operation, fault);
     }
 
+    /// Disarms every operation fault and every task failure armed with [`Emulator::fail_tasks`].
     pub fn clear_faults(&self) {
-        lock(&self.shared.faults).clear();
+        ops::clear_faults(&self.shared);
+    }
+
+    /// Makes data repository tasks fail: every task of `file_system_id` (`None`: of any file
+    /// system) that is EXECUTING at any moment from now until [`Emulator::clear_task_failures`]
+    /// ends FAILED at its normal end time, with `FailureDetails.Message = message`, a
+    /// `FailedCount` > 0 and an `EndTime`. A file system's own failure takes precedence over `None`'s.
+    pub fn fail_tasks(&self, file_system_id: Option<&str>, message: &str) {
+        ops::fail_tasks(&self.shared, file_system_id, message);
+    }
+
+    /// Disarms every task failure; tasks already caught by one still fail.
+    pub fn clear_task_failures(&self) {
+        ops::clear_task_failures(&self.shared);
+    }
+
+    /// The armed task failures.
+    pub fn task_failures(&self) -> Vec<TaskFailure> {
+        ops::task_failures(&self.shared)
     }
 
     pub fn pause_clock(&self) {

@@ -1,12 +1,67 @@
 //! The lazy lifecycle engine: no timers; before every observation `State::tick` moves each file
 //! system, association, task and idempotency token to what the emulated clock implies.
+//!
+//! Associations: FSx processes one CREATING / UPDATING / DELETING association of a file system at
+//! a time, in request order; the others wait, and an association's duration counts from the
+//! moment it becomes the one being processed. A CREATING association also waits for its file
+//! system to be AVAILABLE (it can be requested while the file system is CREATING).
+//!
+//! Tasks: PENDING for `task_pending_duration`, EXECUTING for `task_duration` with counts growing
+//! linearly, then SUCCEEDED, or FAILED when an injected failure (`State::task_failures`) was armed
+//! while the task was still running.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
 use crate::config::EmulatorConfig;
-use crate::model::{FileSystem, State};
+use crate::model::{FileSystem, State, Task};
+
+/// Association lifecycles that wait in their file system's queue.
+pub(crate) fn in_progress(lifecycle: &str) -> bool {
+    matches!(lifecycle, "CREATING" | "UPDATING" | "DELETING")
+}
+
+/// Task counts as DescribeDataRepositoryTasks shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct TaskCounts {
+    pub(crate) total: i64,
+    pub(crate) succeeded: i64,
+    pub(crate) failed: i64,
+}
+
+impl Task {
+    /// How many of `total_count` files a failing task fails on (at least one).
+    pub(crate) fn planned_failures(&self) -> i64 {
+        if self.fail_with.is_some() {
+            ((self.total_count + 9) / 10).clamp(1, self.total_count.max(1))
+        } else {
+            0
+        }
+    }
+
+    /// The counts at `now`: zero while PENDING (and for a task cancelled before it started),
+    /// growing linearly while EXECUTING, frozen once it ended or was cancelled.
+    pub(crate) fn counts_at(&self, now: DateTime<Utc>, cfg: &EmulatorConfig) -> TaskCounts {
+        let Some(start) = self.start_time else {
+            return TaskCounts::default();
+        };
+        if self.lifecycle != "EXECUTING" {
+            return TaskCounts { total: self.total_count, succeeded: self.succeeded_count, failed: self.failed_count };
+        }
+        let total_ms = i128::from(crate::clock::span(cfg.task_duration).num_milliseconds().max(1));
+        let done_ms = i128::from((now - start).num_milliseconds()).clamp(0, total_ms);
+        let part = |n: i64| i64::try_from(i128::from(n) * done_ms / total_ms).unwrap_or(n);
+        let failed = self.planned_failures();
+        TaskCounts { total: self.total_count, succeeded: part(self.total_count - failed), failed: part(failed) }
+    }
+
+    /// GiB released so far by a RELEASE_DATA_FROM_FILESYSTEM task: 8 MiB per released file,
+    /// rounded up (at most 100 paths x 1000 files = 782 GiB, below the smallest Lustre capacity).
+    pub(crate) fn released_capacity(counts: TaskCounts) -> i64 {
+        (counts.succeeded * 8 + 1023) / 1024
+    }
+}
 
 impl State {
     /// Advances every lifecycle to what `now` implies. Called before every observation.
@@ -30,51 +85,135 @@ impl State {
         for id in gone {
             self.remove_file_system(&id);
         }
-        let fs_available: BTreeMap<String, bool> =
-            self.file_systems.iter().map(|(id, fs)| (id.clone(), fs.lifecycle == "AVAILABLE")).collect();
-        let mut gone_dras = Vec::new();
-        for dra in self.associations.values_mut() {
-            let fs_ok = fs_available.get(&dra.file_system_id).copied().unwrap_or(false);
-            match dra.lifecycle.as_str() {
-                "CREATING" if fs_ok && now >= dra.changed_at + dur(cfg.create_duration) => {
-                    dra.lifecycle = "AVAILABLE".into();
-                    dra.changed_at = now;
+        self.tick_associations(now, cfg);
+        self.tick_tasks(now, cfg);
+        let window = dur(cfg.token_window);
+        self.tokens.retain(|_, t| now < t.at + window);
+    }
+
+    /// Moves association `id` into CREATING, UPDATING or DELETING at `now`: it joins the back of its
+    /// file system's queue, or keeps its place if it was already queued.
+    pub(crate) fn enqueue_association(&mut self, id: &str, lifecycle: &str, now: DateTime<Utc>) {
+        let queued = self.associations.get(id).map(|a| in_progress(&a.lifecycle));
+        let seq = match queued {
+            None => return,
+            Some(true) => None,
+            Some(false) => Some(self.next_association_seq()),
+        };
+        let Some(a) = self.associations.get_mut(id) else {
+            return;
+        };
+        if let Some(seq) = seq {
+            a.seq = seq;
+        }
+        a.lifecycle = lifecycle.to_string();
+        a.changed_at = now;
+        a.processing_since = None;
+    }
+
+    /// The next place in the association queues (request order).
+    pub(crate) fn next_association_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq = seq.saturating_add(1);
+        seq
+    }
+
+    fn tick_associations(&mut self, now: DateTime<Utc>, cfg: &EmulatorConfig) {
+        let dur = crate::clock::span;
+        // When each usable file system became AVAILABLE.
+        let ready: BTreeMap<String, DateTime<Utc>> = self
+            .file_systems
+            .values()
+            .filter(|fs| matches!(fs.lifecycle.as_str(), "AVAILABLE" | "UPDATING"))
+            .map(|fs| (fs.id.clone(), (fs.created_at + dur(cfg.create_duration)).min(now)))
+            .collect();
+        let busy: BTreeSet<String> = self
+            .associations
+            .values()
+            .filter(|a| in_progress(&a.lifecycle))
+            .map(|a| a.file_system_id.clone())
+            .collect();
+        for fs_id in busy {
+            // When the previous association of this file system finished, in this tick.
+            let mut free_at: Option<DateTime<Utc>> = None;
+            while let Some(head) = self
+                .associations
+                .values_mut()
+                .filter(|a| a.file_system_id == fs_id && in_progress(&a.lifecycle))
+                .min_by(|a, b| (a.seq, a.changed_at, &a.id).cmp(&(b.seq, b.changed_at, &b.id)))
+            {
+                let requested = head.changed_at;
+                let start = *head.processing_since.get_or_insert(free_at.map_or(requested, |f| f.max(requested)));
+                let done = match head.lifecycle.as_str() {
+                    "CREATING" => match ready.get(&fs_id) {
+                        Some(r) => (start + dur(cfg.create_duration)).max(*r),
+                        None => break,
+                    },
+                    "UPDATING" => start + dur(cfg.update_duration),
+                    _ => start + dur(cfg.delete_duration),
+                };
+                if done > now {
+                    break;
                 }
-                "UPDATING" if now >= dra.changed_at + dur(cfg.update_duration) => {
-                    dra.lifecycle = "AVAILABLE".into();
-                    dra.changed_at = now;
+                if head.lifecycle == "DELETING" {
+                    let id = head.id.clone();
+                    self.associations.remove(&id);
+                } else {
+                    head.lifecycle = "AVAILABLE".into();
+                    head.changed_at = done;
+                    head.processing_since = None;
                 }
-                "DELETING" if now >= dra.changed_at + dur(cfg.delete_duration) => gone_dras.push(dra.id.clone()),
-                _ => {}
+                free_at = Some(done);
             }
         }
-        for id in gone_dras {
-            self.associations.remove(&id);
-        }
+    }
+
+    fn tick_tasks(&mut self, now: DateTime<Utc>, cfg: &EmulatorConfig) {
+        let dur = crate::clock::span;
+        let usable: BTreeSet<&String> = self
+            .file_systems
+            .values()
+            .filter(|fs| matches!(fs.lifecycle.as_str(), "AVAILABLE" | "UPDATING"))
+            .map(|fs| &fs.id)
+            .collect();
         for task in self.tasks.values_mut() {
-            let fs_ok = fs_available.get(&task.file_system_id).copied().unwrap_or(false);
-            match task.lifecycle.as_str() {
-                "PENDING" if fs_ok => {
+            if task.lifecycle == "PENDING" && usable.contains(&task.file_system_id) {
+                let start = task.created_at + dur(cfg.task_pending_duration);
+                if now >= start {
                     task.lifecycle = "EXECUTING".into();
-                    task.start_time = Some(now);
+                    task.start_time = Some(start);
                 }
-                "CANCELING" => {
-                    task.lifecycle = "CANCELED".into();
-                    task.end_time = Some(now);
-                }
-                _ => {}
             }
             if task.lifecycle == "EXECUTING" {
-                if let Some(start) = task.start_time {
-                    if now >= start + dur(cfg.task_duration) {
-                        task.lifecycle = "SUCCEEDED".into();
-                        task.end_time = Some(start + dur(cfg.task_duration));
+                let Some(start) = task.start_time else {
+                    continue;
+                };
+                let end = start + dur(cfg.task_duration);
+                if task.fail_with.is_none() {
+                    let armed = self.task_failures.get(&task.file_system_id).or_else(|| self.task_failures.get("*"));
+                    if let Some(f) = armed.filter(|f| f.armed_at < end) {
+                        task.fail_with = Some(f.message.clone());
+                    }
+                }
+                if now >= end {
+                    let failed = task.planned_failures();
+                    task.succeeded_count = task.total_count - failed;
+                    task.failed_count = failed;
+                    task.end_time = Some(end);
+                    match task.fail_with.clone() {
+                        Some(message) => {
+                            task.lifecycle = "FAILED".into();
+                            task.failure_message = Some(message);
+                        }
+                        None => task.lifecycle = "SUCCEEDED".into(),
                     }
                 }
             }
+            if task.lifecycle == "CANCELING" {
+                task.lifecycle = "CANCELED".into();
+                task.end_time = Some(now);
+            }
         }
-        let window = dur(cfg.token_window);
-        self.tokens.retain(|_, t| now < t.at + window);
     }
 }
 

@@ -161,6 +161,13 @@ pub(crate) struct Association {
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) changed_at: DateTime<Utc>,
     pub(crate) failure_message: Option<String>,
+    /// Place in its file system's queue: FSx processes one CREATING / UPDATING / DELETING
+    /// association of a file system at a time, oldest request first.
+    #[serde(default)]
+    pub(crate) seq: u64,
+    /// When this association became the one its file system is processing (`None` while it waits).
+    #[serde(default)]
+    pub(crate) processing_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,7 +182,30 @@ pub(crate) struct Task {
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) start_time: Option<DateTime<Utc>>,
     pub(crate) end_time: Option<DateTime<Utc>>,
-    pub(crate) capacity_to_release: Option<i64>,
+    /// `ReleaseConfiguration` as echoed (RELEASE_DATA_FROM_FILESYSTEM only).
+    #[serde(default)]
+    pub(crate) release_configuration: Option<Value>,
+    /// Files the task processes (fixed at creation; shown from EXECUTING on).
+    #[serde(default)]
+    pub(crate) total_count: i64,
+    /// Counts frozen when the task ended or was cancelled.
+    #[serde(default)]
+    pub(crate) succeeded_count: i64,
+    #[serde(default)]
+    pub(crate) failed_count: i64,
+    /// Set when an injected failure caught this task executing: it ends FAILED with this message.
+    #[serde(default)]
+    pub(crate) fail_with: Option<String>,
+    /// `FailureDetails.Message` once FAILED.
+    #[serde(default)]
+    pub(crate) failure_message: Option<String>,
+}
+
+/// An armed task failure (see `Emulator::fail_tasks`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ArmedTaskFailure {
+    pub(crate) message: String,
+    pub(crate) armed_at: DateTime<Utc>,
 }
 
 /// A remembered ClientRequestToken.
@@ -201,6 +231,12 @@ pub(crate) struct State {
     pub(crate) tokens: BTreeMap<String, TokenEntry>,
     /// Counter for deterministic IDs handed out by `add_subnet`.
     pub(crate) next_seeded: u64,
+    /// Orders association requests (see `Association::seq`).
+    #[serde(default)]
+    pub(crate) next_seq: u64,
+    /// Injected task failures by file system ID, `*` for every file system.
+    #[serde(default)]
+    pub(crate) task_failures: BTreeMap<String, ArmedTaskFailure>,
 }
 
 impl State {

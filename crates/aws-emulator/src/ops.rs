@@ -3,8 +3,8 @@
 use anyhow::{anyhow, bail};
 
 use crate::cidr::parse_cidr;
-use crate::inventory::Inventory;
-use crate::model::{Seed, Subnet, Tags};
+use crate::inventory::{Inventory, TaskFailure};
+use crate::model::{ArmedTaskFailure, Seed, Subnet, Tags};
 use crate::shared::Shared;
 
 pub(crate) fn seed(s: &Shared) -> Seed {
@@ -12,7 +12,7 @@ pub(crate) fn seed(s: &Shared) -> Seed {
 }
 
 pub(crate) fn inventory(s: &Shared) -> Inventory {
-    s.with_state(|state, _| state.inventory())
+    s.with_state(|state, ctx| state.inventory(ctx.now, ctx.cfg))
 }
 
 pub(crate) const LIFECYCLES: &[&str] = &["AVAILABLE", "CREATING", "FAILED", "DELETING", "MISCONFIGURED", "UPDATING"];
@@ -87,4 +87,32 @@ pub(crate) fn add_subnet(s: &Shared, cidr: &str, az: &str) -> anyhow::Result<Str
         );
         Ok(id)
     })
+}
+
+/// Arms a failure for every task of `file_system_id` (`None`: of every file system) still running
+/// from now on, until [`clear_task_failures`].
+pub(crate) fn fail_tasks(s: &Shared, file_system_id: Option<&str>, message: &str) {
+    let key = file_system_id.unwrap_or("*").to_string();
+    let message = message.to_string();
+    let _: Result<(), std::convert::Infallible> = s.mutate(|state, ctx| {
+        state.task_failures.insert(key, ArmedTaskFailure { message, armed_at: ctx.now });
+        Ok(())
+    });
+}
+
+pub(crate) fn clear_task_failures(s: &Shared) {
+    let _: Result<(), std::convert::Infallible> = s.mutate(|state, _| {
+        state.task_failures.clear();
+        Ok(())
+    });
+}
+
+pub(crate) fn task_failures(s: &Shared) -> Vec<TaskFailure> {
+    s.with_state(|state, _| state.task_failures.iter().map(|(k, f)| TaskFailure::from_entry(k, f)).collect())
+}
+
+/// Clears every operation fault and every armed task failure.
+pub(crate) fn clear_faults(s: &Shared) {
+    crate::shared::lock(&s.faults).clear();
+    clear_task_failures(s);
 }

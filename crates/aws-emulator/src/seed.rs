@@ -39,6 +39,8 @@ impl State {
             tasks: BTreeMap::new(),
             tokens: BTreeMap::new(),
             next_seeded: 4,
+            next_seq: 0,
+            task_failures: BTreeMap::new(),
         };
         state.vpcs.insert(
             vpc_id.clone(),

@@ -23,6 +23,8 @@ struct Args {
     delete_seconds: f64,
     #[arg(long, default_value_t = 2.0)]
     update_seconds: f64,
+    #[arg(long, default_value_t = 1.0)]
+    task_pending_seconds: f64,
     #[arg(long, default_value_t = 2.0)]
     task_seconds: f64,
     #[arg(long, default_value_t = 8.0 * 3600.0)]
@@ -56,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
         create_duration: secs("create-seconds", a.create_seconds)?,
         delete_duration: secs("delete-seconds", a.delete_seconds)?,
         update_duration: secs("update-seconds", a.update_seconds)?,
+        task_pending_duration: secs("task-pending-seconds", a.task_pending_seconds)?,
         task_duration: secs("task-seconds", a.task_seconds)?,
         token_window: secs("token-window-seconds", a.token_window_seconds)?,
         network_check_delay: secs("network-check-delay-seconds", a.network_check_delay_seconds)?,

@@ -72,7 +72,7 @@ fn chunk_size(req: &Map<String, Value>) -> ApiResult<Option<i64>> {
 }
 
 /// True when one path is the other or contains it.
-fn overlaps(a: &str, b: &str) -> bool {
+pub(crate) fn overlaps(a: &str, b: &str) -> bool {
     let norm = |p: &str| format!("{}/", p.trim_end_matches('/'));
     let (a, b) = (norm(a), norm(b));
     a.starts_with(&b) || b.starts_with(&a)
@@ -144,6 +144,8 @@ pub(crate) fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
         created_at: ctx.now,
         changed_at: ctx.now,
         failure_message: None,
+        seq: state.next_association_seq(),
+        processing_since: None,
     };
     let out = json!({ "Association": render(&a, ctx) });
     let id = a.id.clone();
@@ -205,18 +207,17 @@ pub(crate) fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
     if s3.is_some() {
         a.s3 = s3;
     }
-    a.lifecycle = "UPDATING".into();
-    a.changed_at = ctx.now;
+    state.enqueue_association(id, "UPDATING", ctx.now);
+    let a = state.associations.get(id).ok_or_else(|| not_found(id))?;
     Ok(json!({ "Association": render(a, ctx) }))
 }
 
 pub(crate) fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let id = req.req_str("AssociationId")?;
     let delete_data = req.opt_bool("DeleteDataInFileSystem")?.unwrap_or(false);
-    let a = state.associations.get_mut(id).ok_or_else(|| not_found(id))?;
+    let a = state.associations.get(id).ok_or_else(|| not_found(id))?;
     if a.lifecycle != "DELETING" {
-        a.lifecycle = "DELETING".into();
-        a.changed_at = ctx.now;
+        state.enqueue_association(id, "DELETING", ctx.now);
     }
     Ok(json!({"AssociationId": id, "Lifecycle": "DELETING", "DeleteDataInFileSystem": delete_data}))
 }

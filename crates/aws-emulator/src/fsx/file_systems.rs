@@ -623,8 +623,13 @@ pub(crate) fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
     let lustre_in = req.opt_obj("LustreConfiguration")?.cloned().unwrap_or_default();
     let skip_backup = lustre_in.opt_bool("SkipFinalBackup")?.unwrap_or(true);
     let backup_tags = super::parse_tags(&lustre_in, "FinalBackupTags")?;
-    let busy_task =
-        state.tasks.values().any(|t| t.file_system_id == id && matches!(t.lifecycle.as_str(), "PENDING" | "EXECUTING"));
+    // AWS: "retry when the data repository task is finished (with a status of CANCELED,
+    // SUCCEEDED, or FAILED)", so a CANCELING task blocks the delete too.
+    let busy_task = state
+        .tasks
+        .values()
+        .find(|t| t.file_system_id == id && matches!(t.lifecycle.as_str(), "PENDING" | "EXECUTING" | "CANCELING"))
+        .map(|t| (t.id.clone(), t.lifecycle.clone()));
     let fs = state.file_systems.get_mut(id).ok_or_else(|| not_found(id))?;
     match fs.lifecycle.as_str() {
         "DELETING" => return Ok(json!({"FileSystemId": id, "Lifecycle": "DELETING", "LustreResponse": {}})),
@@ -635,10 +640,10 @@ pub(crate) fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
         }
         _ => {}
     }
-    if busy_task {
-        return Err(ApiError::bad_request(
-            "Unable to delete file system while a data repository task is PENDING or EXECUTING",
-        ));
+    if let Some((task, lifecycle)) = busy_task {
+        return Err(ApiError::bad_request(format!(
+            "Unable to delete file system {id} while data repository task {task} is {lifecycle}; retry when the task is finished (CANCELED, SUCCEEDED or FAILED)"
+        )));
     }
     let mut response = json!({});
     if !skip_backup {
@@ -655,9 +660,14 @@ pub(crate) fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
     fs.lifecycle = "DELETING".into();
     fs.deleting_since = Some(ctx.now);
     fs.pending_update = None;
-    for dra in state.associations.values_mut().filter(|a| a.file_system_id == id) {
-        dra.lifecycle = "DELETING".into();
-        dra.changed_at = ctx.now;
+    let dras: Vec<String> = state
+        .associations
+        .values()
+        .filter(|a| a.file_system_id == id && a.lifecycle != "DELETING")
+        .map(|a| a.id.clone())
+        .collect();
+    for dra in dras {
+        state.enqueue_association(&dra, "DELETING", ctx.now);
     }
     Ok(json!({"FileSystemId": id, "Lifecycle": "DELETING", "LustreResponse": response}))
 }
