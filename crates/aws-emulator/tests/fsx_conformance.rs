@@ -582,6 +582,27 @@ async fn delete_lifecycle_and_security_group_dependency() {
 }
 
 #[tokio::test]
+async fn scratch_deletes_take_no_delete_configuration() {
+    let (emu, c) = start_paused(fast()).await;
+    let seed = emu.seed();
+    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "scratch-del").await;
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
+    emu.advance_clock(Duration::from_secs(3));
+    let with_config =
+        aws_sdk_fsx::types::DeleteFileSystemLustreConfiguration::builder().skip_final_backup(true).build();
+    let err = c
+        .fsx
+        .delete_file_system()
+        .file_system_id(&id)
+        .lustre_configuration(with_config)
+        .send()
+        .await
+        .expect_err("scratch with a delete configuration");
+    assert_eq!(code(err), "BadRequest");
+    c.fsx.delete_file_system().file_system_id(&id).send().await.expect("scratch without one");
+}
+
+#[tokio::test]
 async fn delete_while_creating_can_be_allowed() {
     let cfg = EmulatorConfig { allow_delete_while_creating: true, ..fast() };
     let (emu, c) = start_paused(cfg).await;

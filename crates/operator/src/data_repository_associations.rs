@@ -213,7 +213,11 @@ mod tests {
 
     #[test]
     fn tokens_are_short_and_differ_per_association() {
-        let mut lv = LustreVolume::new("v", Default::default());
+        let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
+            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+            "metadata": {"name": "v", "namespace": "ml"}, "spec": {"storageCapacityGiB": 1200}
+        }))
+        .expect("fixture parses");
         lv.metadata.uid = Some("0c8a3e2a-4a55-4f8e-9d43-3c8f9d3b1e11".into());
         let a = token(&lv, &spec("/a", "s3://b/a/"));
         let b = token(&lv, &spec("/b", "s3://b/b/"));

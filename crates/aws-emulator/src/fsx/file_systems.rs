@@ -630,6 +630,7 @@ pub(crate) fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
         .values()
         .find(|t| t.file_system_id == id && matches!(t.lifecycle.as_str(), "PENDING" | "EXECUTING" | "CANCELING"))
         .map(|t| (t.id.clone(), t.lifecycle.clone()));
+    let linked_by_association = state.associations.values().any(|a| a.file_system_id == id);
     let fs = state.file_systems.get_mut(id).ok_or_else(|| not_found(id))?;
     match fs.lifecycle.as_str() {
         "DELETING" => return Ok(json!({"FileSystemId": id, "Lifecycle": "DELETING", "LustreResponse": {}})),
@@ -645,9 +646,17 @@ pub(crate) fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
             "Unable to delete file system {id} while data repository task {task} is {lifecycle}; retry when the task is finished (CANCELED, SUCCEEDED or FAILED)"
         )));
     }
+    if !validate::is_persistent(&fs.deployment_type) && req.contains_key("LustreConfiguration") {
+        return Err(ApiError::bad_request(format!(
+            "Scratch file system {id} does not take a delete configuration; remove LustreConfiguration"
+        )));
+    }
     let mut response = json!({});
     if !skip_backup {
-        if !validate::is_persistent(&fs.deployment_type) || fs.lustre.contains_key("DataRepositoryConfiguration") {
+        if !validate::is_persistent(&fs.deployment_type)
+            || fs.lustre.contains_key("DataRepositoryConfiguration")
+            || linked_by_association
+        {
             return Err(ApiError::bad_request(
                 "Final backups are only supported for persistent file systems not linked to S3; set SkipFinalBackup to true",
             ));
