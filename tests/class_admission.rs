@@ -87,6 +87,10 @@ async fn a_class_rejects_what_it_does_not_allow_at_apply_time() -> Result<()> {
         spec
     };
     let s3 = |path: String| mine(json!({"storageCapacityGiB": 1200, "s3": {"importPath": path}}));
+    let dra = |path: String| {
+        mine(json!({"storageCapacityGiB": 1200, "deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125,
+                    "s3": {"associations": [{"fileSystemPath": "/datasets", "dataRepositoryPath": path}]}}))
+    };
     let cases: Vec<(&str, &Api<LustreVolume>, Value, Option<&str>)> = vec![
         ("allowed", &a, mine(json!({"storageCapacityGiB": 2400})), None),
         (
@@ -118,6 +122,18 @@ async fn a_class_rejects_what_it_does_not_allow_at_apply_time() -> Result<()> {
             "climb-out",
             &a,
             s3(format!("s3://ml-data/{}/../{}", allowed.name, outsider.name)),
+            Some("the S3 paths must fall under"),
+        ),
+        (
+            "association-own-prefix",
+            &a,
+            dra(format!("s3://ml-data/{}/datasets/", allowed.name)),
+            None,
+        ),
+        (
+            "association-other-prefix",
+            &a,
+            dra(format!("s3://ml-data/{}/datasets/", outsider.name)),
             Some("the S3 paths must fall under"),
         ),
         (
