@@ -124,12 +124,7 @@ async fn a_class_rejects_what_it_does_not_allow_at_apply_time() -> Result<()> {
             s3(format!("s3://ml-data/{}/../{}", allowed.name, outsider.name)),
             Some("the S3 paths must fall under"),
         ),
-        (
-            "association-own-prefix",
-            &a,
-            dra(format!("s3://ml-data/{}/datasets/", allowed.name)),
-            None,
-        ),
+        ("association-own-prefix", &a, dra(format!("s3://ml-data/{}/datasets/", allowed.name)), None),
         (
             "association-other-prefix",
             &a,

@@ -144,14 +144,14 @@ async fn dry_run_apply(client: &Client, doc: &Value, default_ns: &str, optional_
     Ok(DryRun::Accepted)
 }
 
-/// The two CRDs as committed in manifests/crd.yaml (`lustre-operator crd` output): LustreVolume,
-/// then LustreClass.
+/// The CRDs as committed in manifests/crd.yaml (`lustre-operator crd` output): LustreVolume,
+/// LustreClass, then LustreDataTask.
 fn committed_crds() -> Result<Vec<Value>> {
     let docs = parse_documents(&read("manifests/crd.yaml")?)?;
     let names: Vec<&str> = docs.iter().map(name).collect();
     ensure!(
-        names == ["lustrevolumes.lustre.fsx.dev", "lustreclasses.lustre.fsx.dev"],
-        "manifests/crd.yaml holds {names:?}, expected the LustreVolume and the LustreClass CRDs"
+        names == ["lustrevolumes.lustre.fsx.dev", "lustreclasses.lustre.fsx.dev", "lustredatatasks.lustre.fsx.dev"],
+        "manifests/crd.yaml holds {names:?}, expected the LustreVolume, LustreClass and LustreDataTask CRDs"
     );
     Ok(docs)
 }
@@ -642,13 +642,15 @@ fn tempfile_path(name: &str) -> PathBuf {
 #[test]
 fn chart_crds_are_the_generated_crds() -> Result<()> {
     // manifests/crd.yaml is `lustre-operator crd` output (crates/operator/tests/crd_drift.rs checks
-    // that); the chart ships the same two documents, one per file.
+    // that); the chart ships the same documents, one per file.
     let manifest = read("manifests/crd.yaml")?;
     let committed = committed_crds()?;
     let mut chart_texts = Vec::new();
-    for (file, doc, scope, short) in
-        [("lustrevolume.yaml", &committed[0], "Namespaced", "lv"), ("lustreclass.yaml", &committed[1], "Cluster", "lc")]
-    {
+    for (file, doc, scope, short) in [
+        ("lustrevolume.yaml", &committed[0], "Namespaced", "lv"),
+        ("lustreclass.yaml", &committed[1], "Cluster", "lc"),
+        ("lustredatatask.yaml", &committed[2], "Namespaced", "ldt"),
+    ] {
         let path = format!("{CHART}/crds/{file}");
         let text = read(&path).with_context(|| format!("the chart ships {}", name(doc)))?;
         let docs = parse_documents(&text)?;
@@ -660,13 +662,13 @@ fn chart_crds_are_the_generated_crds() -> Result<()> {
         chart_texts.push(text);
     }
     assert!(
-        manifest == format!("{}---\n{}", chart_texts[0], chart_texts[1]),
+        manifest == chart_texts.join("---\n"),
         "{CHART}/crds/ differs from manifests/crd.yaml byte for byte; regenerate them with `make crd`"
     );
     assert_eq!(
         std::fs::read_dir(workspace_root().join(CHART).join("crds"))?.count(),
-        2,
-        "{CHART}/crds/ holds exactly lustrevolume.yaml and lustreclass.yaml"
+        3,
+        "{CHART}/crds/ holds exactly lustrevolume.yaml, lustreclass.yaml and lustredatatask.yaml"
     );
     Ok(())
 }
@@ -896,7 +898,11 @@ fn iam_policy_passes_parliament_with_no_finding_above_low() -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // (g) examples
 
-const EXAMPLES: &[&str] = &["manifests/examples/scratch-training.yaml", "manifests/examples/persistent-s3.yaml"];
+const EXAMPLES: &[&str] = &[
+    "manifests/examples/scratch-training.yaml",
+    "manifests/examples/persistent-s3.yaml",
+    "manifests/examples/persistent-2-with-s3.yaml",
+];
 const CLASS_EXAMPLES: &[&str] =
     &["manifests/examples/class-scratch-training.yaml", "manifests/examples/class-persistent-s3.yaml"];
 
@@ -919,9 +925,12 @@ fn examples_parse_as_valid_volumes_and_classes_that_fit_together() -> Result<()>
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    for ((path, lv), class) in EXAMPLES.iter().zip(&volumes).zip(&classes) {
+    for (path, lv) in EXAMPLES.iter().zip(&volumes) {
         assert_eq!(lv.metadata.namespace.as_deref(), Some("ml"), "{path}");
-        assert_eq!(lv.spec.class_name, class.metadata.name, "{path} names its class");
+        let class = classes
+            .iter()
+            .find(|c| c.metadata.name == lv.spec.class_name)
+            .unwrap_or_else(|| panic!("{path} names one of the example classes"));
         assert!(class.metadata.namespace.is_none(), "LustreClasses are cluster-scoped");
         if let Err(e) = lustre_api::validate(&lv.spec) {
             panic!("{path} fails validation: {e}");
