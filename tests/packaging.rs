@@ -753,7 +753,7 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
                 );
             }
             match action.as_str() {
-                "fsx:CreateFileSystem" | "ec2:CreateSecurityGroup" => {
+                "fsx:CreateFileSystem" | "ec2:CreateSecurityGroup" | "fsx:CreateDataRepositoryAssociation" => {
                     assert!(request_tagged, "{sid}: {action} needs {MANAGED_BY_REQUEST} = lustre-operator");
                     assert!(
                         str_list(&cond["ForAnyValue:StringEquals"]["aws:TagKeys"])
