@@ -62,7 +62,7 @@ pub(crate) async fn find(ctx: &Context, lv: &LustreVolume, status_id: Option<&st
             None => Observed::Lost(id.to_string()),
         });
     }
-    let mut found = ctx.aws.file_systems_tagged(lustre_api::tags::OWNER_UID, uid).await?;
+    let mut found = ctx.poller.owned_by(lustre_api::tags::OWNER_UID, uid).await?;
     found.retain(|fs| fs.lifecycle != Lifecycle::Deleting);
     Ok(match ownership::the_one_owned(found, uid)? {
         Some(fs) => Observed::Present(fs),
@@ -175,7 +175,7 @@ pub(crate) async fn doomed(ctx: &Context, lv: &LustreVolume, status_id: Option<&
             ctx.poller.refresh(id);
             ctx.poller.observe(id).await?
         }
-        None => ownership::the_one_owned(ctx.aws.file_systems_tagged(lustre_api::tags::OWNER_UID, uid).await?, uid)?,
+        None => ownership::the_one_owned(ctx.poller.owned_by(lustre_api::tags::OWNER_UID, uid).await?, uid)?,
     };
     let Some(fs) = fs else { return Ok(Doomed::Removed(Removal::Gone)) };
     if !ownership::is_ours(&fs, uid) {

@@ -1,33 +1,56 @@
 //! One shared poller follows every tracked file system with batched `DescribeFileSystems` calls
 //! (up to 50 IDs per call) instead of one call per volume, and wakes the controller for a volume
-//! only when its file system changed.
+//! only when its file system changed. It also answers every other question the controller asks
+//! FSx about file systems, so that many volumes share calls:
 //!
-//! Each tick polls the file systems that are changing (CREATING, UPDATING, DELETING,
-//! MISCONFIGURED, or with an update running) and, once per resync period, all of them, so a file
-//! system deleted behind our back is noticed. A stable fleet costs `ceil(n / 50)` calls per
-//! resync and nothing in between.
+//! - [`observe`](FileSystemPoller::observe) of an ID not yet seen joins the next tick's batch;
+//! - [`owned_by`](FileSystemPoller::owned_by) (the lookup by owner tag before a create) is answered
+//!   from one paged listing of the account that started after the question was asked: a burst of
+//!   new volumes costs one listing, not one per volume.
+//!
+//! Polling is adaptive. A file system that is CREATING is polled slowly (the poll interval) while
+//! its creation cannot be finished yet, judged by the shortest creation this poller has seen
+//! (from FSx's CreationTime to AVAILABLE), and every second once it can, backing off again the
+//! longer it overruns. Other transitions (updates, deletion) are polled at a third of the poll
+//! interval; stable file systems only at the resync sweep, so a stable fleet costs `ceil(n / 50)`
+//! calls per resync and nothing in between. When a batch names a file system that no longer
+//! exists (FSx then rejects the whole batch), one listing of the account settles every such batch
+//! of the tick.
 //!
 //! Which file system a volume follows is set in one place, [`FileSystemPoller::follow`]; our own
 //! changes (create, grow, delete) call [`FileSystemPoller::refresh`] so the next look asks FSx.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::Stream;
 use kube::runtime::reflector::ObjectRef;
 use lustre_api::LustreVolume;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
-use crate::aws::{Aws, AwsError, FileSystem};
+use crate::aws::{Aws, AwsError, ErrorKind, FileSystem, Lifecycle};
 
 /// FSx's limit on IDs per DescribeFileSystems call.
 pub(crate) const BATCH: usize = 50;
+/// The fastest a file system is polled (once its creation may have finished).
+const FAST: Duration = Duration::from_secs(1);
+/// How long [`FileSystemPoller::observe`] waits for a tick before giving up (a transient error).
+const OBSERVE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Observed {
     Present(FileSystem),
     Gone,
+}
+
+impl Observed {
+    fn into_option(self) -> Option<FileSystem> {
+        match self {
+            Observed::Present(fs) => Some(fs),
+            Observed::Gone => None,
+        }
+    }
 }
 
 struct State {
@@ -36,14 +59,33 @@ struct State {
     /// Volume -> the file system it follows (the inverse of `tracked`).
     followed: HashMap<ObjectRef<LustreVolume>, String>,
     observed: HashMap<String, Observed>,
+    /// When each file system was last described.
+    last_polled: HashMap<String, Instant>,
+    /// IDs someone awaits in [`FileSystemPoller::observe`].
+    wanted: HashSet<String>,
+    /// What the last tick could not find out, by ID.
+    failed: HashMap<String, AwsError>,
+    /// The shortest creation seen (CreationTime to the first poll that saw AVAILABLE).
+    creation_floor: Option<Duration>,
+    /// Ticks started so far (an observer waits for one that started after it asked).
+    ticks_started: u64,
     last_sweep: Instant,
+}
+
+/// The last listing of the account, for [`FileSystemPoller::owned_by`].
+struct Listing {
+    started: Instant,
+    file_systems: Vec<FileSystem>,
 }
 
 struct Inner {
     aws: Aws,
     state: Mutex<State>,
+    listing: tokio::sync::Mutex<Option<Listing>>,
     subscribers: Mutex<Vec<mpsc::UnboundedSender<ObjectRef<LustreVolume>>>>,
     wake: Notify,
+    /// The number of the last tick that finished.
+    ticks_finished: watch::Sender<u64>,
     interval: Duration,
     resync: Duration,
 }
@@ -52,6 +94,35 @@ struct Inner {
 #[derive(Clone)]
 pub struct FileSystemPoller {
     inner: Arc<Inner>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+}
+
+/// How long ago `created_ms` was, at `now_ms` (zero if in the future).
+fn age(created_ms: i64, now_ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(now_ms - created_ms).unwrap_or(0))
+}
+
+/// How often a file system in transition is polled: see the module documentation.
+fn poll_every(fs: &FileSystem, floor: Option<Duration>, interval: Duration, now: i64) -> Duration {
+    let moderate = (interval / 3).max(FAST);
+    match (&fs.lifecycle, fs.created_at_ms, floor) {
+        (Lifecycle::Creating, Some(created), Some(floor)) => {
+            let age = age(created, now);
+            // Start polling fast a little before the shortest creation seen.
+            let window = floor.mul_f64(0.9).saturating_sub(FAST);
+            if age < window {
+                // Slowly, but never past the window's start by more than a fast poll.
+                interval.min(window - age).max(FAST)
+            } else {
+                // The longer it overruns, the slower: 1 s for the first 10 s, up to `moderate`.
+                ((age - window) / 10).clamp(FAST, moderate)
+            }
+        }
+        _ => moderate,
+    }
 }
 
 impl FileSystemPoller {
@@ -63,10 +134,17 @@ impl FileSystemPoller {
                     tracked: HashMap::new(),
                     followed: HashMap::new(),
                     observed: HashMap::new(),
+                    last_polled: HashMap::new(),
+                    wanted: HashSet::new(),
+                    failed: HashMap::new(),
+                    creation_floor: None,
+                    ticks_started: 0,
                     last_sweep: Instant::now(),
                 }),
+                listing: tokio::sync::Mutex::new(None),
                 subscribers: Mutex::new(Vec::new()),
                 wake: Notify::new(),
+                ticks_finished: watch::Sender::new(0),
                 interval,
                 resync,
             }),
@@ -92,6 +170,7 @@ impl FileSystemPoller {
         if let Some(old) = previous {
             s.tracked.remove(&old);
             s.observed.remove(&old);
+            s.last_polled.remove(&old);
             s.followed.remove(owner);
         }
         if let Some(id) = fs_id {
@@ -106,113 +185,196 @@ impl FileSystemPoller {
         self.inner.wake.notify_one();
     }
 
-    /// The file system as last seen: from the cache, or one DescribeFileSystems call the first
-    /// time. `None` when FSx says it does not exist.
+    /// The file system as last seen: from the cache, or from the next tick's batched call the
+    /// first time. `None` when FSx says it does not exist.
     pub(crate) async fn observe(&self, fs_id: &str) -> Result<Option<FileSystem>, AwsError> {
-        if let Some(seen) = self.lock_state().observed.get(fs_id) {
-            return Ok(match seen {
-                Observed::Present(info) => Some(info.clone()),
-                Observed::Gone => None,
-            });
-        }
-        let seen = match self.inner.aws.describe_file_systems(&[fs_id.to_string()]).await {
-            Ok(mut found) => found.pop().map(Observed::Present).unwrap_or(Observed::Gone),
-            Err(e) if e.is_not_found() => Observed::Gone,
-            Err(e) => return Err(e),
+        let mut finished = self.inner.ticks_finished.subscribe();
+        let asked_after = {
+            let mut s = self.lock_state();
+            if let Some(seen) = s.observed.get(fs_id) {
+                return Ok(seen.clone().into_option());
+            }
+            s.wanted.insert(fs_id.to_string());
+            s.ticks_started
         };
-        self.lock_state().observed.insert(fs_id.to_string(), seen.clone());
-        Ok(match seen {
-            Observed::Present(info) => Some(info),
-            Observed::Gone => None,
-        })
+        self.inner.wake.notify_one();
+        let answered = async {
+            loop {
+                if finished.wait_for(|done| *done > asked_after).await.is_err() {
+                    return None;
+                }
+                let mut s = self.lock_state();
+                if let Some(seen) = s.observed.get(fs_id) {
+                    return Some(Ok(seen.clone().into_option()));
+                }
+                if let Some(e) = s.failed.remove(fs_id) {
+                    return Some(Err(e));
+                }
+                // Asked while that tick was already under way: the next one takes it.
+                drop(s);
+                finished.borrow_and_update();
+            }
+        };
+        match tokio::time::timeout(OBSERVE_TIMEOUT, answered).await {
+            Ok(Some(answer)) => answer,
+            _ => Err(AwsError {
+                operation: "DescribeFileSystems",
+                kind: ErrorKind::Transient,
+                code: "PollerUnavailable".into(),
+                message: format!("no answer about {fs_id} from the file-system poller"),
+            }),
+        }
     }
 
-    /// Polls forever.
+    /// The Lustre file systems carrying `tag_key = tag_value`, from a listing of the account that
+    /// started after this call: concurrent callers share one listing.
+    pub(crate) async fn owned_by(&self, tag_key: &str, tag_value: &str) -> Result<Vec<FileSystem>, AwsError> {
+        let asked = Instant::now();
+        let mut listing = self.inner.listing.lock().await;
+        let fresh = listing.as_ref().is_some_and(|l| l.started >= asked);
+        if !fresh {
+            let started = Instant::now();
+            let file_systems = self.inner.aws.all_file_systems().await?;
+            *listing = Some(Listing { started, file_systems });
+        }
+        Ok(listing
+            .as_ref()
+            .map(|l| {
+                l.file_systems
+                    .iter()
+                    .filter(|fs| fs.is_lustre && fs.tags.get(tag_key).map(String::as_str) == Some(tag_value))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Polls forever: a tick every second (most describe nothing), sooner when woken.
     pub async fn run(self) {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(self.inner.interval) => {}
+                _ = tokio::time::sleep(FAST) => {}
                 _ = self.inner.wake.notified() => {
                     // Let several invalidations coalesce into one batch.
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
             self.tick().await;
         }
     }
 
-    /// One round: describe what needs it in batches of 50 and wake owners whose file system changed.
+    /// The IDs due for a look this tick, sorted.
+    fn due(&self, s: &mut State) -> Vec<String> {
+        let sweep = s.last_sweep.elapsed() >= self.inner.resync;
+        if sweep {
+            s.last_sweep = Instant::now();
+        }
+        let now = now_ms();
+        let mut ids: Vec<String> = s
+            .tracked
+            .keys()
+            .filter(|id| {
+                sweep
+                    || match s.observed.get(*id) {
+                        None => true,
+                        Some(Observed::Present(fs)) if fs.in_transition() => {
+                            let since = s.last_polled.get(*id).map(Instant::elapsed).unwrap_or(Duration::MAX);
+                            since >= poll_every(fs, s.creation_floor, self.inner.interval, now)
+                        }
+                        Some(_) => false,
+                    }
+            })
+            .cloned()
+            .chain(s.wanted.iter().filter(|id| !s.tracked.contains_key(*id)).cloned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// One round: describe what is due in batches of 50 and wake owners whose file system changed.
     pub(crate) async fn tick(&self) {
-        let ids: Vec<String> = {
+        let (ids, tick) = {
             let mut s = self.lock_state();
-            let sweep = s.last_sweep.elapsed() >= self.inner.resync;
-            if sweep {
-                s.last_sweep = Instant::now();
-            }
-            let mut ids: Vec<String> = s
-                .tracked
-                .keys()
-                .filter(|id| {
-                    sweep
-                        || match s.observed.get(*id) {
-                            None => true,
-                            Some(Observed::Present(info)) => info.in_transition(),
-                            Some(Observed::Gone) => false,
-                        }
-                })
-                .cloned()
-                .collect();
-            ids.sort();
-            ids
+            s.ticks_started += 1;
+            (self.due(&mut s), s.ticks_started)
         };
+        let mut results: Vec<(String, Observed)> = Vec::new();
+        let mut failed: Vec<(String, AwsError)> = Vec::new();
+        let mut unresolved: Vec<String> = Vec::new();
         for batch in ids.chunks(BATCH) {
-            let results = self.describe_batch(batch).await;
-            let mut changed = Vec::new();
-            {
-                let mut s = self.lock_state();
-                for (id, seen) in results {
-                    let before = s.observed.insert(id.clone(), seen.clone());
-                    if before.as_ref() != Some(&seen) {
-                        if let Some(owner) = s.tracked.get(&id) {
-                            changed.push(owner.clone());
-                        }
+            match self.inner.aws.describe_file_systems(batch).await {
+                Ok(found) => {
+                    let mut by_id: HashMap<String, FileSystem> = found.into_iter().map(|f| (f.id.clone(), f)).collect();
+                    for id in batch {
+                        results.push((id.clone(), by_id.remove(id).map(Observed::Present).unwrap_or(Observed::Gone)));
                     }
                 }
+                // One of them is gone and FSx rejects the whole batch: settled by one listing below.
+                Err(e) if e.is_not_found() => unresolved.extend(batch.iter().cloned()),
+                Err(e) => {
+                    tracing::warn!(error = %e, ids = batch.len(), "polling file systems failed; will retry next tick");
+                    failed.extend(batch.iter().map(|id| (id.clone(), e.clone())));
+                }
             }
-            for owner in changed {
-                self.notify(owner);
+        }
+        if !unresolved.is_empty() {
+            match self.inner.aws.all_file_systems().await {
+                Ok(all) => {
+                    let mut by_id: HashMap<String, FileSystem> = all.into_iter().map(|f| (f.id.clone(), f)).collect();
+                    for id in unresolved {
+                        let seen = by_id.remove(&id).map(Observed::Present).unwrap_or(Observed::Gone);
+                        results.push((id, seen));
+                    }
+                }
+                Err(e) => failed.extend(unresolved.into_iter().map(|id| (id, e.clone()))),
             }
+        }
+        let changed = self.record(results, failed);
+        self.inner.ticks_finished.send_replace(tick);
+        for owner in changed {
+            self.notify(owner);
         }
     }
 
-    /// Describes a batch; when FSx rejects it because one ID is gone, splits it in halves to find
-    /// which (log2(50) extra calls at worst), so one deleted file system cannot blind the rest.
-    async fn describe_batch(&self, batch: &[String]) -> Vec<(String, Observed)> {
-        let mut out = Vec::new();
-        let mut pending: Vec<&[String]> = vec![batch];
-        while let Some(ids) = pending.pop() {
-            match self.inner.aws.describe_file_systems(ids).await {
-                Ok(found) => {
-                    let mut by_id: HashMap<String, FileSystem> = found.into_iter().map(|f| (f.id.clone(), f)).collect();
-                    for id in ids {
-                        out.push((id.clone(), by_id.remove(id).map(Observed::Present).unwrap_or(Observed::Gone)));
+    /// Stores a tick's results; returns the owners whose file system changed.
+    fn record(
+        &self,
+        results: Vec<(String, Observed)>,
+        failed: Vec<(String, AwsError)>,
+    ) -> Vec<ObjectRef<LustreVolume>> {
+        let now = now_ms();
+        let mut s = self.lock_state();
+        let mut changed = Vec::new();
+        for (id, seen) in results {
+            s.wanted.remove(&id);
+            s.failed.remove(&id);
+            s.last_polled.insert(id.clone(), Instant::now());
+            if let Observed::Present(fs) = &seen {
+                let was_creating = match s.observed.get(&id) {
+                    Some(Observed::Present(before)) => before.lifecycle == Lifecycle::Creating,
+                    _ => false,
+                };
+                if was_creating && fs.lifecycle == Lifecycle::Available {
+                    if let Some(created) = fs.created_at_ms {
+                        let took = age(created, now);
+                        s.creation_floor = Some(s.creation_floor.map_or(took, |f| f.min(took)));
                     }
                 }
-                Err(e) if e.is_not_found() => {
-                    if ids.len() == 1 {
-                        out.push((ids[0].clone(), Observed::Gone));
-                    } else {
-                        let (a, b) = ids.split_at(ids.len() / 2);
-                        pending.push(a);
-                        pending.push(b);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, ids = ids.len(), "polling file systems failed; will retry next tick");
+            }
+            let before = s.observed.insert(id.clone(), seen.clone());
+            if before.as_ref() != Some(&seen) {
+                if let Some(owner) = s.tracked.get(&id) {
+                    changed.push(owner.clone());
                 }
             }
         }
-        out
+        for (id, e) in failed {
+            if s.wanted.remove(&id) {
+                s.failed.insert(id, e);
+            }
+        }
+        changed
     }
 
     fn notify(&self, owner: ObjectRef<LustreVolume>) {
@@ -225,5 +387,33 @@ impl FileSystemPoller {
 
     fn lock_subscribers(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<ObjectRef<LustreVolume>>>> {
         self.inner.subscribers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creating(created_at_ms: i64) -> FileSystem {
+        FileSystem { lifecycle: Lifecycle::Creating, created_at_ms: Some(created_at_ms), ..Default::default() }
+    }
+
+    #[test]
+    fn creations_are_polled_slowly_until_they_can_finish_then_every_second() {
+        let interval = Duration::from_secs(15);
+        let floor = Some(Duration::from_secs(300));
+        let now = 10_000_000;
+        // Just created: the poll interval.
+        assert_eq!(poll_every(&creating(now - 10_000), floor, interval, now), interval);
+        // Close to the window (0.9 x 300 - 1 = 269 s): not past it.
+        assert_eq!(poll_every(&creating(now - 260_000), floor, interval, now), Duration::from_secs(9));
+        // In the window: every second.
+        assert_eq!(poll_every(&creating(now - 275_000), floor, interval, now), FAST);
+        // Long overdue: backs off to a third of the interval.
+        assert_eq!(poll_every(&creating(now - 900_000), floor, interval, now), Duration::from_secs(5));
+        // Nothing learnt yet, or not creating: a third of the interval.
+        assert_eq!(poll_every(&creating(now - 10_000), None, interval, now), Duration::from_secs(5));
+        let deleting = FileSystem { lifecycle: Lifecycle::Deleting, ..Default::default() };
+        assert_eq!(poll_every(&deleting, floor, interval, now), Duration::from_secs(5));
     }
 }

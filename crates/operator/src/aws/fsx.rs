@@ -16,25 +16,15 @@ impl Aws {
         Ok(out.file_systems().iter().map(file_system).collect())
     }
 
-    /// All Lustre file systems carrying `tag_key = tag_value` (pages through the account).
+    /// Every file system of the account, all types (pages through it).
     #[tracing::instrument(skip(self), err)]
-    pub(crate) async fn file_systems_tagged(
-        &self,
-        tag_key: &str,
-        tag_value: &str,
-    ) -> Result<Vec<FileSystem>, AwsError> {
+    pub(crate) async fn all_file_systems(&self) -> Result<Vec<FileSystem>, AwsError> {
         let mut found = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let request = self.fsx.describe_file_systems().set_next_token(token.clone());
             let out = self.call("fsx", "DescribeFileSystems", request.send()).await?;
-            found.extend(
-                out.file_systems()
-                    .iter()
-                    .filter(|fs| fs.file_system_type() == Some(&FileSystemType::Lustre))
-                    .map(file_system)
-                    .filter(|fs| fs.tags.get(tag_key).map(String::as_str) == Some(tag_value)),
-            );
+            found.extend(out.file_systems().iter().map(file_system));
             token = out.next_token().map(str::to_string);
             if token.is_none() {
                 return Ok(found);
@@ -109,6 +99,7 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
         dns_name: fs.dns_name().map(str::to_string),
         mount_name: lustre.and_then(|l| l.mount_name()).map(str::to_string),
         capacity_gib: fs.storage_capacity(),
+        created_at_ms: fs.creation_time().and_then(|t| t.to_millis().ok()),
         failure: fs.failure_details().and_then(|f| f.message()).map(str::to_string),
         tags: fs
             .tags()

@@ -77,6 +77,8 @@ pub(crate) struct FileSystem {
     pub(crate) tags: BTreeMap<String, String>,
     /// Administrative actions in progress, as "TYPE STATUS PERCENT%".
     pub(crate) actions_in_progress: Vec<String>,
+    /// FSx's CreationTime, milliseconds since the epoch.
+    pub(crate) created_at_ms: Option<i64>,
 }
 
 impl FileSystem {
