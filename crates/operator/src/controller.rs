@@ -256,11 +256,12 @@ async fn act(
     obs.security_groups = Some(groups.clone());
     if !exists {
         let fs = file_system::create(ctx, lv, &groups.ids).await.map_err(at(Step::FileSystem))?;
-        // Crash safety: the new ID is in status before anything else can fail.
-        let early = status::created(written, &fs, &groups);
+        obs.file_system = Observed::Present(fs);
+        // Crash safety: the new ID is in status before anything else can fail. What this pass
+        // saw so far is written with it, so the pass's final write is usually not needed.
+        let early = status::compose(lv, written, obs, Timestamp::now());
         status::write_if_changed(api, &lv.name_any(), written, &early).await.map_err(at(Step::FileSystem))?;
         *written = early;
-        obs.file_system = Observed::Present(fs);
     }
     let Observed::Present(fs) = &obs.file_system else { return Ok(()) };
     file_system::grow_if_asked(ctx, lv, fs).await.map_err(at(Step::FileSystem))?;
@@ -293,7 +294,9 @@ async fn publish(
     if !status::write_if_changed(api, &lv.name_any(), old, new).await? {
         return Ok(());
     }
-    if old.phase != new.phase {
+    // Pending and Creating need no event of their own: FileSystemCreated says it (at most two
+    // events until Ready).
+    if old.phase != new.phase && !matches!(new.phase, Some(Phase::Pending | Phase::Creating)) {
         if let Some(phase) = new.phase {
             let ready = status::ready(new).map(|(_, message)| message).unwrap_or_default();
             let before = old.phase.map(|p| p.as_str()).unwrap_or("none");

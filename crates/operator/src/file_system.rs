@@ -102,7 +102,12 @@ pub(crate) fn check_adoptable(
 pub(crate) async fn create(ctx: &Context, lv: &LustreVolume, security_groups: &[String]) -> Result<FileSystem> {
     match ctx.aws.create_file_system(&desired(lv, security_groups)).await {
         Ok(fs) => {
-            let note = format!("created file system {} ({})", fs.id, fs.lifecycle);
+            let note = format!(
+                "created file system {} ({}) with security group(s) {}",
+                fs.id,
+                fs.lifecycle,
+                security_groups.join(", ")
+            );
             ctx.events.normal(lv, "FileSystemCreated", &note).await;
             Ok(fs)
         }

@@ -329,8 +329,8 @@ pub(crate) async fn ensure_claim(
             // ever bind it. A claim's spec is immutable once bound: create it, never rewrite it.
             match claims.create(&create_params(), &desired_claim(lv, fs)).await {
                 Ok(c) => {
-                    let note = format!("created PersistentVolumeClaim {}", lv.claim_name());
-                    ctx.events.normal(lv, "ClaimCreated", &note).await;
+                    // No event: the phase event to Available names the claim.
+                    tracing::info!(volume = %crate::ownership::display(lv), claim = %lv.claim_name(), "created claim");
                     c
                 }
                 // Someone else's claim of that name (not in our cache), or ours not cached yet.

@@ -210,7 +210,8 @@ async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGrou
         }
         Err(e) => return Err(e.into()),
     };
-    ctx.events.normal(lv, "SecurityGroupCreated", &format!("created security group {id} in {}", subnet.vpc_id)).await;
+    // No event: FileSystemCreated names the group (at most two events until Ready).
+    tracing::info!(volume = %ownership::display(lv), group = %id, vpc = %subnet.vpc_id, "created security group");
     Ok(SecurityGroup { id, vpc_id: subnet.vpc_id, tags: ownership::owner_tags(lv), ingress: Vec::new() })
 }
 

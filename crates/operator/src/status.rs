@@ -256,16 +256,6 @@ pub(crate) fn deleting(
     st
 }
 
-/// The status written right after CreateFileSystem answered, before anything else can fail:
-/// the new ID (and the groups it was created with) must survive a crash.
-pub(crate) fn created(previous: &LustreVolumeStatus, fs: &FileSystem, sgs: &SecurityGroups) -> LustreVolumeStatus {
-    let mut st = previous.clone();
-    st.phase = Some(Phase::Creating);
-    st.file_system_id = Some(fs.id.clone());
-    st.security_group_id = sgs.ids.first().cloned();
-    st
-}
-
 /// What to do after a pass that did not fail.
 pub(crate) fn next(obs: &Observation) -> Next {
     if obs.refusal.is_some() {

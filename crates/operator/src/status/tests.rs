@@ -325,12 +325,15 @@ fn deleting_status_says_what_the_cleanup_waits_for() {
 }
 
 #[test]
-fn the_early_write_after_create_carries_the_new_id() {
-    let st = created(&LustreVolumeStatus::default(), &fs(Lifecycle::Creating), &managed());
-    assert_eq!(st.phase, Some(Phase::Creating));
-    assert_eq!(st.file_system_id.as_deref(), Some("fs-0123456789abcdef0"));
-    assert_eq!(st.security_group_id.as_deref(), Some("sg-0123456789abcdef0"));
-    assert!(st.conditions.is_empty());
+fn the_early_write_after_create_is_the_pass_s_final_status() {
+    // What the controller writes right after CreateFileSystem (the partial observation) equals
+    // what the end of that pass composes, so the pass writes once.
+    let obs = seen(Observed::Present(fs(Lifecycle::Creating)), None);
+    let early = compose(&lv(), &LustreVolumeStatus::default(), &obs, t(1));
+    assert_eq!(early.phase, Some(Phase::Creating));
+    assert_eq!(early.file_system_id.as_deref(), Some("fs-0123456789abcdef0"));
+    assert_eq!(early.security_group_id.as_deref(), Some("sg-0123456789abcdef0"));
+    assert_eq!(compose(&lv(), &early, &obs, t(2)), early);
 }
 
 #[test]
