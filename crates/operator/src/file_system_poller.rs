@@ -11,7 +11,7 @@
 //! Polling is adaptive. A file system that is CREATING is polled slowly (the poll interval) while
 //! its creation cannot be finished yet, judged by the shortest creation this poller has seen
 //! (from FSx's CreationTime to AVAILABLE), and every second once it can, backing off again the
-//! longer it overruns. Other transitions (updates, deletion) are polled at a third of the poll
+//! longer it overruns; before any creation was seen, every tenth of its age (1 s to the interval). Other transitions (updates, deletion) are polled at a third of the poll
 //! interval; stable file systems only at the resync sweep, so a stable fleet costs `ceil(n / 50)`
 //! calls per resync and nothing in between. When a batch names a file system that no longer
 //! exists (FSx then rejects the whole batch), one listing of the account settles every such batch
@@ -63,6 +63,8 @@ struct State {
     last_polled: HashMap<String, Instant>,
     /// IDs someone awaits in [`FileSystemPoller::observe`].
     wanted: HashSet<String>,
+    /// IDs we changed ourselves: their cached state is kept (to tell real changes) but not served.
+    stale: HashSet<String>,
     /// What the last tick could not find out, by ID.
     failed: HashMap<String, AwsError>,
     /// The shortest creation seen (CreationTime to the first poll that saw AVAILABLE).
@@ -121,6 +123,8 @@ fn poll_every(fs: &FileSystem, floor: Option<Duration>, interval: Duration, now:
                 ((age - window) / 10).clamp(FAST, moderate)
             }
         }
+        // Nothing learnt yet: a tenth of its age, between a second and the poll interval.
+        (Lifecycle::Creating, Some(created), None) => (age(created, now) / 10).clamp(FAST, interval),
         _ => moderate,
     }
 }
@@ -136,6 +140,7 @@ impl FileSystemPoller {
                     observed: HashMap::new(),
                     last_polled: HashMap::new(),
                     wanted: HashSet::new(),
+                    stale: HashSet::new(),
                     failed: HashMap::new(),
                     creation_floor: None,
                     ticks_started: 0,
@@ -170,6 +175,7 @@ impl FileSystemPoller {
         if let Some(old) = previous {
             s.tracked.remove(&old);
             s.observed.remove(&old);
+            s.stale.remove(&old);
             s.last_polled.remove(&old);
             s.followed.remove(owner);
         }
@@ -179,9 +185,10 @@ impl FileSystemPoller {
         }
     }
 
-    /// Forget the cached state so the next [`observe`](Self::observe) asks AWS (after we changed it).
+    /// The next [`observe`](Self::observe) asks AWS (after we changed it). The cached state is
+    /// kept to compare with, so the answer wakes the volume only if something really changed.
     pub(crate) fn refresh(&self, fs_id: &str) {
-        self.lock_state().observed.remove(fs_id);
+        self.lock_state().stale.insert(fs_id.to_string());
         self.inner.wake.notify_one();
     }
 
@@ -191,7 +198,7 @@ impl FileSystemPoller {
         let mut finished = self.inner.ticks_finished.subscribe();
         let asked_after = {
             let mut s = self.lock_state();
-            if let Some(seen) = s.observed.get(fs_id) {
+            if let Some(seen) = s.observed.get(fs_id).filter(|_| !s.stale.contains(fs_id)) {
                 return Ok(seen.clone().into_option());
             }
             s.wanted.insert(fs_id.to_string());
@@ -204,7 +211,7 @@ impl FileSystemPoller {
                     return None;
                 }
                 let mut s = self.lock_state();
-                if let Some(seen) = s.observed.get(fs_id) {
+                if let Some(seen) = s.observed.get(fs_id).filter(|_| !s.stale.contains(fs_id)) {
                     return Some(Ok(seen.clone().into_option()));
                 }
                 if let Some(e) = s.failed.remove(fs_id) {
@@ -275,6 +282,7 @@ impl FileSystemPoller {
             .keys()
             .filter(|id| {
                 sweep
+                    || s.stale.contains(*id)
                     || match s.observed.get(*id) {
                         None => true,
                         Some(Observed::Present(fs)) if fs.in_transition() => {
@@ -285,7 +293,7 @@ impl FileSystemPoller {
                     }
             })
             .cloned()
-            .chain(s.wanted.iter().filter(|id| !s.tracked.contains_key(*id)).cloned())
+            .chain(s.wanted.iter().chain(&s.stale).filter(|id| !s.tracked.contains_key(*id)).cloned())
             .collect();
         ids.sort();
         ids.dedup();
@@ -348,6 +356,7 @@ impl FileSystemPoller {
         let mut changed = Vec::new();
         for (id, seen) in results {
             s.wanted.remove(&id);
+            s.stale.remove(&id);
             s.failed.remove(&id);
             s.last_polled.insert(id.clone(), Instant::now());
             if let Observed::Present(fs) = &seen {
@@ -411,8 +420,11 @@ mod tests {
         assert_eq!(poll_every(&creating(now - 275_000), floor, interval, now), FAST);
         // Long overdue: backs off to a third of the interval.
         assert_eq!(poll_every(&creating(now - 900_000), floor, interval, now), Duration::from_secs(5));
-        // Nothing learnt yet, or not creating: a third of the interval.
-        assert_eq!(poll_every(&creating(now - 10_000), None, interval, now), Duration::from_secs(5));
+        // Nothing learnt yet: a tenth of its age, from a second to the interval.
+        assert_eq!(poll_every(&creating(now - 5_000), None, interval, now), FAST);
+        assert_eq!(poll_every(&creating(now - 37_000), None, interval, now), Duration::from_millis(3_700));
+        assert_eq!(poll_every(&creating(now - 600_000), None, interval, now), interval);
+        // Not creating: a third of the interval.
         let deleting = FileSystem { lifecycle: Lifecycle::Deleting, ..Default::default() };
         assert_eq!(poll_every(&deleting, floor, interval, now), Duration::from_secs(5));
     }

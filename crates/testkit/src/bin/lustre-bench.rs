@@ -409,6 +409,10 @@ async fn main() -> Result<()> {
         }
         println!("| {k} | {:.2} | {:.2} |", per(c), per(d));
     }
+    // The operator's log goes with the control plane's folder unless asked for.
+    if let Ok(keep) = std::env::var("LUSTRE_BENCH_OPERATOR_LOG") {
+        std::fs::copy(cp.dir().join("operator.log"), &keep).with_context(|| format!("copying the log to {keep}"))?;
+    }
     if leftover_fs != 0 {
         bail!("file systems were left behind");
     }
