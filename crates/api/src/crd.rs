@@ -131,7 +131,7 @@ pub(crate) const ASSOCIATION_PATH_FORMAT: SpecRule = r(
     ".s3.associations",
 );
 pub(crate) const ASSOCIATION_REPOSITORY_URL: SpecRule = r(
-    with_associations!("self.s3.associations.all(a, a.dataRepositoryPath.matches('^s3://[a-z0-9.-]{3,63}(/|$)') && !a.dataRepositoryPath.matches('/\\.\\.(/|$)'))"),
+    with_associations!(r"self.s3.associations.all(a, a.dataRepositoryPath.matches('^s3://[a-z0-9.-]{3,63}(/|$)') && !a.dataRepositoryPath.matches('/\\.\\.(/|$)'))"),
     "each dataRepositoryPath of s3.associations must be an S3 URL (s3://bucket/prefix/) whose bucket name has 3 to 63 lowercase letters, digits, '.' or '-', without .. segments",
     ".s3.associations",
 );
