@@ -98,7 +98,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let resync = Duration::from_secs(args.resync_interval.max(1));
     let poller = FileSystemPoller::new(aws.clone(), Duration::from_secs(args.poll_interval.max(1)), resync);
     tokio::spawn(poller.clone().run());
-    let timing = Timing { resync, in_transition: Duration::from_secs(args.poll_interval.max(1) * 4) };
+    let timing = Timing {
+        resync,
+        in_transition: Duration::from_secs(args.poll_interval.max(1) * 4),
+        // A running data task is looked at every few seconds: the poll interval, at most 5 s.
+        task_poll: Duration::from_secs(args.poll_interval.clamp(1, 5)),
+    };
     let ctx = Arc::new(Context::new(client.clone(), aws, poller, metrics, timing));
 
     if args.leader_elect {

@@ -15,8 +15,8 @@ use std::time::Instant;
 use aws_sdk_fsx::error::{ProvideErrorMetadata, SdkError};
 
 pub(crate) use model::{
-    Association, AssociationRequest, FileSystem, FileSystemRequest, IngressRule, Lifecycle, SecurityGroup, Subnet, Task,
-    TaskRequest,
+    Association, AssociationRequest, FileSystem, FileSystemRequest, IngressRule, Lifecycle, SecurityGroup, Subnet,
+    Task, TaskRequest,
 };
 
 use crate::metrics::Metrics;
