@@ -594,7 +594,7 @@ fn transition_fixtures() -> Vec<Transition> {
             "auto-import-policy",
             spec(s3.clone()),
             json!({"s3": {"autoImportPolicy": "NEW_CHANGED"}}),
-            "s3 is immutable",
+            "s3.importPath, s3.exportPath and s3.autoImportPolicy are immutable",
         ),
         allowed("claim-name-same", spec(json!({"claim": {"name": "data"}})), json!({"claim": {"name": "data"}})),
         allowed("capacity-on-adopted", adopted.clone(), json!({"storageCapacityGiB": 2400})),
