@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Run the controller.
     Run(RunArgs),
-    /// Print the LustreVolume CustomResourceDefinition as YAML.
+    /// Print the CustomResourceDefinitions (LustreVolume, LustreClass, LustreDataTask) as YAML.
     Crd,
 }
 
@@ -55,7 +55,8 @@ struct RunArgs {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "json")]
     log_format: LogFormat,
-    /// Seconds between polls of file systems that are changing (batched DescribeFileSystems).
+    /// Seconds between polls of file systems that are changing (batched DescribeFileSystems); a
+    /// running data task is looked at every min(this, 5) seconds.
     #[arg(long, env = "POLL_INTERVAL", default_value_t = 15)]
     poll_interval: u64,
     /// Seconds between full re-checks of stable volumes (AWS drift, security-group rules).
