@@ -3,8 +3,8 @@
 //! The chart is linted and rendered with the helm binary that `scripts/build-control-plane.sh`
 //! builds, and every rendered document is sent to the local kube-apiserver as a server-side apply
 //! dry run, so schema errors (a misspelt field, a wrong type) fail here rather than at install
-//! time. The LustreVolume and LustreClass CRDs are applied for real first, because dry runs of
-//! custom objects need them to exist.
+//! time. The LustreVolume, LustreClass and LustreDataTask CRDs are applied for real first, because
+//! dry runs of custom objects need them to exist.
 //!
 //! After changing the chart (or regenerating the CRD), run `scripts/render-install.sh` to refresh
 //! manifests/install.yaml; `install_yaml_equals_a_fresh_render_of_the_chart` fails until then.
@@ -144,8 +144,8 @@ async fn dry_run_apply(client: &Client, doc: &Value, default_ns: &str, optional_
     Ok(DryRun::Accepted)
 }
 
-/// The CRDs as committed in manifests/crd.yaml (`lustre-operator crd` output): LustreVolume,
-/// LustreClass, then LustreDataTask.
+/// The three CRDs as committed in manifests/crd.yaml (`lustre-operator crd` output):
+/// LustreVolume, LustreClass, then LustreDataTask.
 fn committed_crds() -> Result<Vec<Value>> {
     let docs = parse_documents(&read("manifests/crd.yaml")?)?;
     let names: Vec<&str> = docs.iter().map(name).collect();
@@ -398,6 +398,8 @@ fn rendered_rbac_grants_no_secrets_and_no_wildcards_but_what_the_operator_needs(
         let namespaced = triples(&[
             ("lustre.fsx.dev", "lustrevolumes", &["list", "watch", "patch"]),
             ("lustre.fsx.dev", "lustrevolumes/status", &["patch"]),
+            ("lustre.fsx.dev", "lustredatatasks", &["list", "watch", "patch", "delete"]),
+            ("lustre.fsx.dev", "lustredatatasks/status", &["patch"]),
             ("", "persistentvolumeclaims", &["get", "list", "watch", "create", "delete"]),
             ("", "pods", &["list"]),
             ("events.k8s.io", "events", &["create", "patch"]),
@@ -424,7 +426,13 @@ fn rendered_rbac_grants_no_secrets_and_no_wildcards_but_what_the_operator_needs(
                     assert!(
                         !matches!(
                             r.as_str(),
-                            "persistentvolumeclaims" | "pods" | "events" | "lustrevolumes" | "lustrevolumes/status"
+                            "persistentvolumeclaims"
+                                | "pods"
+                                | "events"
+                                | "lustrevolumes"
+                                | "lustrevolumes/status"
+                                | "lustredatatasks"
+                                | "lustredatatasks/status"
                         ),
                         "values {sets:?}: the ClusterRole grants {r} although watchNamespaces is set"
                     );
@@ -642,7 +650,7 @@ fn tempfile_path(name: &str) -> PathBuf {
 #[test]
 fn chart_crds_are_the_generated_crds() -> Result<()> {
     // manifests/crd.yaml is `lustre-operator crd` output (crates/operator/tests/crd_drift.rs checks
-    // that); the chart ships the same documents, one per file.
+    // that); the chart ships the same three documents, one per file.
     let manifest = read("manifests/crd.yaml")?;
     let committed = committed_crds()?;
     let mut chart_texts = Vec::new();
@@ -745,7 +753,8 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
             assert!(!action.contains('*'), "{sid}: wildcard action {action}");
             let (_, op) = action.split_once(':').context("service:Action")?;
             allowed.insert(action.clone());
-            let mutating = ["Delete", "Update", "Revoke", "Authorize", "Untag"].iter().any(|p| op.starts_with(p));
+            let mutating =
+                ["Delete", "Update", "Revoke", "Authorize", "Untag", "Cancel"].iter().any(|p| op.starts_with(p));
             if mutating {
                 assert!(
                     resource_tagged,
@@ -753,7 +762,10 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
                 );
             }
             match action.as_str() {
-                "fsx:CreateFileSystem" | "ec2:CreateSecurityGroup" | "fsx:CreateDataRepositoryAssociation" => {
+                "fsx:CreateFileSystem"
+                | "ec2:CreateSecurityGroup"
+                | "fsx:CreateDataRepositoryAssociation"
+                | "fsx:CreateDataRepositoryTask" => {
                     assert!(request_tagged, "{sid}: {action} needs {MANAGED_BY_REQUEST} = lustre-operator");
                     assert!(
                         str_list(&cond["ForAnyValue:StringEquals"]["aws:TagKeys"])
@@ -848,6 +860,9 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
         "fsx:TagResource",
         "fsx:ListTagsForResource",
         "fsx:CreateBackup",
+        "fsx:CreateDataRepositoryTask",
+        "fsx:DescribeDataRepositoryTasks",
+        "fsx:CancelDataRepositoryTask",
         "ec2:DescribeSubnets",
         "ec2:DescribeVpcs",
         "ec2:DescribeSecurityGroups",
@@ -905,6 +920,7 @@ const EXAMPLES: &[&str] = &[
 ];
 const CLASS_EXAMPLES: &[&str] =
     &["manifests/examples/class-scratch-training.yaml", "manifests/examples/class-persistent-s3.yaml"];
+const TASK_EXAMPLE: &str = "manifests/examples/data-task-export.yaml";
 
 /// The one document of `path`, as `T`.
 fn example<T: serde::de::DeserializeOwned>(path: &str) -> Result<T> {
@@ -984,6 +1000,23 @@ fn examples_parse_as_valid_volumes_and_classes_that_fit_together() -> Result<()>
         .collect();
     assert!(effective(&elsewhere, s3_class, &research, NamespaceUsage::default()).is_err());
 
+    // The data task example runs on the S3-linked example volume, in its namespace, and its report
+    // goes where the volume's class lets namespace ml write.
+    let task: lustre_api::LustreDataTask = example(TASK_EXAMPLE)?;
+    if let Err(e) = lustre_api::validate_task(&task.spec) {
+        panic!("{TASK_EXAMPLE} fails validation: {e}");
+    }
+    assert_eq!(task.metadata.namespace, volumes[1].metadata.namespace, "{TASK_EXAMPLE}");
+    assert_eq!(Some(&task.spec.volume_name), volumes[1].metadata.name.as_ref(), "{TASK_EXAMPLE}");
+    assert!(volumes[1].spec.is_s3_linked(), "a data task needs an S3-linked volume");
+    let prefixes = s3_class.spec.s3_prefixes_for("ml");
+    for path in task.s3_paths() {
+        assert!(
+            prefixes.iter().any(|p| lustre_api::class::s3_path_within(path, p)),
+            "{TASK_EXAMPLE}: {path} is outside {prefixes:?}"
+        );
+    }
+
     // The pod example mounts the scratch claim at /data.
     let docs = parse_documents(&read("manifests/examples/pod-using-claim.yaml")?)?;
     assert_eq!(docs.len(), 1);
@@ -1016,6 +1049,7 @@ async fn examples_are_accepted_by_server_side_dry_run_with_the_crds_installed() 
     let mut paths: Vec<&str> = CLASS_EXAMPLES.to_vec();
     paths.extend(EXAMPLES);
     paths.push("manifests/examples/pod-using-claim.yaml");
+    paths.push(TASK_EXAMPLE);
     for path in paths {
         for mut doc in parse_documents(&read(path)?)? {
             // The examples target namespace `ml`; the test sends them to its own namespace.
@@ -1311,6 +1345,45 @@ async fn operator_runs_with_the_chart_rbac(namespaced: bool) -> Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // LustreDataTasks: one waits for a volume that does not exist (list, watch, the finalizer's
+    // patch, a status patch); one on the scratch volume, which is not linked to S3, fails at once
+    // and is deleted by the operator (ttlSecondsAfterFinished 0: delete).
+    let task_ar =
+        discovery::pinned_kind(&ns.client, &GroupVersionKind::gvk("lustre.fsx.dev", "v1alpha1", "LustreDataTask"))
+            .await?
+            .0;
+    let tasks: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), &tenant, &task_ar);
+    for (task, volume, ttl) in [("waits", "missing", None), ("expires", name(&lv), Some(0))] {
+        let mut doc = serde_json::json!({
+            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreDataTask",
+            "metadata": {"name": task, "namespace": tenant}, "spec": {"volumeName": volume, "type": "Export"}
+        });
+        if let Some(ttl) = ttl {
+            doc["spec"]["ttlSecondsAfterFinished"] = Value::from(ttl);
+        }
+        tasks.patch(task, &PatchParams::apply(MANAGER), &Patch::Apply(&doc)).await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let waits = tasks.get("waits").await?;
+        let pending = waits.data["status"]["reason"] == "VolumeNotFound"
+            && waits.metadata.finalizers.as_ref().is_some_and(|f| f.iter().any(|f| f == "lustre.fsx.dev/data-task"));
+        if pending && tasks.get_opt("expires").await?.is_none() {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "data tasks: no finalizer and VolumeNotFound on waits, or expires not deleted:\n{}",
+            operator.log_tail(15)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tasks.delete("waits", &Default::default()).await?;
+    while tasks.get_opt("waits").await?.is_some() {
+        ensure!(Instant::now() < deadline, "the finalizer of waits was not removed:\n{}", operator.log_tail(15));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     tokio::time::sleep(Duration::from_secs(1)).await;
     let text = std::fs::read_to_string(operator.log_path()).unwrap_or_default();
     assert!(!text.to_lowercase().contains("forbidden"), "the operator was refused something:\n{text}");

@@ -83,9 +83,10 @@ impl ClassCache {
         ClassCache { classes, namespaces, changed }
     }
 
-    /// Both caches have their first list.
+    /// Both caches have their first list. Several tasks may wait at once (the volume and the
+    /// data task controllers, the standby's readiness).
     pub(crate) async fn wait_until_ready(&self) -> bool {
-        self.classes.wait_until_ready().await.is_ok() && self.namespaces.wait_until_ready().await.is_ok()
+        store_ready(&self.classes).await && store_ready(&self.namespaces).await
     }
 
     /// Fires (with no payload) whenever a class is created, changed or deleted.
@@ -138,6 +139,22 @@ impl ClassCache {
             }
         }
         out
+    }
+}
+
+/// Waits until `store` has its first list (false: its writer is gone). Polls now and then:
+/// kube's readiness signal wakes only the last of several waiters, so a plain wait can hang.
+pub(crate) async fn store_ready<K>(store: &Store<K>) -> bool
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_millis(200), store.wait_until_ready()).await {
+            Ok(Ok(())) => return true,
+            Ok(Err(_)) => return false,
+            Err(_) => {}
+        }
     }
 }
 

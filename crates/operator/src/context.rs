@@ -27,6 +27,8 @@ pub struct Timing {
     pub resync: Duration,
     /// Safety requeue while something is changing (the poller usually wakes us first).
     pub in_transition: Duration,
+    /// Between two DescribeDataRepositoryTasks of a running data task (tasks have no poller).
+    pub task_poll: Duration,
 }
 
 /// The checks that are skipped between resyncs once they found everything in order.

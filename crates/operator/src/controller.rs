@@ -53,8 +53,8 @@ fn api(ctx: &Context, lv: &LustreVolume) -> Api<LustreVolume> {
     Api::namespaced(ctx.client.clone(), &lv.namespace().unwrap_or_default())
 }
 
-/// Runs one controller over `api` (all namespaces or one) until shutdown; sets `ready` once its
-/// caches have synced.
+/// Runs one controller over `api` (all namespaces or one) until shutdown, and the LustreDataTask
+/// controller of the same namespaces next to it; sets `ready` once its caches have synced.
 pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<AtomicBool>) {
     let mut selector = format!("{}={}", tags::MANAGED_BY, tags::MANAGED_BY_VALUE);
     if let Some(ns) = &namespace {
@@ -89,6 +89,8 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
         .reconcile_all_on(ctx.classes.changes())
         .shutdown_on_signal();
     let store = controller.store();
+    // LustreDataTasks of the same namespaces, finding their volumes in this controller's cache.
+    let tasks = crate::data_task::run(ctx.clone(), namespace.clone(), store.clone());
     let scope = Arc::new(Scope { ctx: ctx.clone(), volumes: store.clone(), objects });
     if namespace.is_none() {
         tokio::spawn(crate::class_policy::report_usage(ctx.client.clone(), ctx.classes.clone(), store.clone()));
@@ -112,15 +114,13 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
             }
         }
     });
-    controller
-        .run(reconcile, error_policy, scope)
-        .for_each(|res| async move {
-            match res {
-                Ok((obj, _)) => tracing::debug!(object = %obj, "reconciled"),
-                Err(e) => tracing::debug!(error = %e, "reconcile failed"),
-            }
-        })
-        .await;
+    let volumes = controller.run(reconcile, error_policy, scope).for_each(|res| async move {
+        match res {
+            Ok((obj, _)) => tracing::debug!(object = %obj, "reconciled"),
+            Err(e) => tracing::debug!(error = %e, "reconcile failed"),
+        }
+    });
+    futures::future::join(volumes, tasks).await;
 }
 
 /// Maps a labelled PV or StorageClass back to its LustreVolume.

@@ -96,6 +96,18 @@ impl From<AwsError> for Error {
     }
 }
 
+/// The finalizer helper's error: the step's own error, or the finalizer patch that failed.
+impl From<kube::runtime::finalizer::Error<Error>> for Error {
+    fn from(e: kube::runtime::finalizer::Error<Error>) -> Error {
+        use kube::runtime::finalizer::Error as F;
+        match e {
+            F::ApplyFailed(e) | F::CleanupFailed(e) => e,
+            F::AddFinalizer(e) | F::RemoveFinalizer(e) => Error::Kube(e),
+            other => Error::Finalizer(other.to_string()),
+        }
+    }
+}
+
 /// What to change after a terminal AWS error.
 fn terminal_hint(e: &AwsError) -> &'static str {
     match e.code.as_str() {

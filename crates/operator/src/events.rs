@@ -1,9 +1,9 @@
-//! Kubernetes events on the LustreVolume: every phase transition and every error.
+//! Kubernetes events on the LustreVolume and the LustreDataTask: every phase transition and every
+//! error.
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::Resource;
-use lustre_api::LustreVolume;
 
 #[derive(Clone)]
 pub(crate) struct Events {
@@ -16,12 +16,12 @@ impl Events {
         Events { recorder: Recorder::new(client, reporter) }
     }
 
-    pub(crate) async fn normal(&self, lv: &LustreVolume, reason: &str, note: &str) {
-        self.publish(lv, EventType::Normal, reason, note).await;
+    pub(crate) async fn normal<K: Resource<DynamicType = ()>>(&self, object: &K, reason: &str, note: &str) {
+        self.publish(object, EventType::Normal, reason, note).await;
     }
 
-    pub(crate) async fn warning(&self, lv: &LustreVolume, reason: &str, note: &str) {
-        self.publish(lv, EventType::Warning, reason, note).await;
+    pub(crate) async fn warning<K: Resource<DynamicType = ()>>(&self, object: &K, reason: &str, note: &str) {
+        self.publish(object, EventType::Warning, reason, note).await;
     }
 
     /// A warning on any object (one the operator could not even parse, say).
@@ -29,8 +29,8 @@ impl Events {
         self.publish_on(object, EventType::Warning, reason, note).await;
     }
 
-    async fn publish(&self, lv: &LustreVolume, type_: EventType, reason: &str, note: &str) {
-        self.publish_on(&lv.object_ref(&()), type_, reason, note).await;
+    async fn publish<K: Resource<DynamicType = ()>>(&self, object: &K, type_: EventType, reason: &str, note: &str) {
+        self.publish_on(&object.object_ref(&()), type_, reason, note).await;
     }
 
     async fn publish_on(&self, object: &ObjectReference, type_: EventType, reason: &str, note: &str) {

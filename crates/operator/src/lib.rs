@@ -4,7 +4,8 @@
 //! Layers, lowest first: `aws` (the SDK hidden behind domain values), `ownership` (tags, names,
 //! "is it ours"), `metrics`, `events`, `file_system_poller`, `context` (what every reconcile
 //! shares); `class_policy` (the volume under its LustreClass); the steps `security_group`, `file_system`, `kubernetes_objects`; `status` (pure
-//! composition); `controller` (the driver). `leader` and `admin` serve `main`.
+//! composition); `controller` (the driver); `data_task` (the LustreDataTask controller, which
+//! `controller` starts next to the volume controller). `leader` and `admin` serve `main`.
 
 pub mod admin;
 pub mod aws;
@@ -12,6 +13,7 @@ mod class_policy;
 mod context;
 pub mod controller;
 mod data_repository_associations;
+mod data_task;
 mod error;
 mod events;
 mod file_system;

@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Run the controller.
     Run(RunArgs),
-    /// Print the LustreVolume CustomResourceDefinition as YAML.
+    /// Print the CustomResourceDefinitions (LustreVolume, LustreClass, LustreDataTask) as YAML.
     Crd,
 }
 
@@ -55,7 +55,8 @@ struct RunArgs {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "json")]
     log_format: LogFormat,
-    /// Seconds between polls of file systems that are changing (batched DescribeFileSystems).
+    /// Seconds between polls of file systems that are changing (batched DescribeFileSystems); a
+    /// running data task is looked at every min(this, 5) seconds.
     #[arg(long, env = "POLL_INTERVAL", default_value_t = 15)]
     poll_interval: u64,
     /// Seconds between full re-checks of stable volumes (AWS drift, security-group rules).
@@ -98,7 +99,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let resync = Duration::from_secs(args.resync_interval.max(1));
     let poller = FileSystemPoller::new(aws.clone(), Duration::from_secs(args.poll_interval.max(1)), resync);
     tokio::spawn(poller.clone().run());
-    let timing = Timing { resync, in_transition: Duration::from_secs(args.poll_interval.max(1) * 4) };
+    let timing = Timing {
+        resync,
+        in_transition: Duration::from_secs(args.poll_interval.max(1) * 4),
+        // A running data task is looked at every few seconds: the poll interval, at most 5 s.
+        task_poll: Duration::from_secs(args.poll_interval.clamp(1, 5)),
+    };
     let ctx = Arc::new(Context::new(client.clone(), aws, poller, metrics, timing));
 
     if args.leader_elect {

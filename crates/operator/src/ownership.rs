@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use lustre_api::{tags, LustreVolume};
+use kube::Resource;
+use lustre_api::{tags, LustreDataTask, LustreVolume};
 
 use crate::aws::{Association, FileSystem, SecurityGroup, Task};
 use crate::error::{Error, Result};
@@ -50,6 +51,30 @@ pub(crate) fn owner_tags(lv: &LustreVolume) -> BTreeMap<String, String> {
     t.insert(tags::MANAGED_BY.into(), tags::MANAGED_BY_VALUE.into());
     t.insert("Name".into(), display(lv));
     t
+}
+
+/// The UID of any of the operator's objects ("" for an object not read from the apiserver).
+pub(crate) fn uid_of<K: Resource>(object: &K) -> &str {
+    object.meta().uid.as_deref().unwrap_or_default()
+}
+
+/// CreateDataRepositoryTask's idempotency token for a LustreDataTask: 1-63 characters of
+/// [A-Za-z0-9_.-] ("task-" and a 36-character UID).
+pub(crate) fn task_request_token(task: &LustreDataTask) -> String {
+    format!("task-{}", uid_of(task))
+}
+
+/// The AWS tags of the FSx task a LustreDataTask starts: its owner (the LustreDataTask, found
+/// again by its UID after a crash) and the managed-by tag the IAM policy asks for.
+pub(crate) fn task_tags(task: &LustreDataTask) -> BTreeMap<String, String> {
+    let (namespace, name) = (task.metadata.namespace.clone().unwrap_or_default(), task.metadata.name.clone());
+    BTreeMap::from([
+        (tags::OWNER_UID.to_string(), uid_of(task).to_string()),
+        (tags::OWNER_NAMESPACE.to_string(), namespace.clone()),
+        (tags::OWNER_NAME.to_string(), name.clone().unwrap_or_default()),
+        (tags::MANAGED_BY.to_string(), tags::MANAGED_BY_VALUE.to_string()),
+        ("Name".to_string(), format!("{namespace}/{}", name.unwrap_or_default())),
+    ])
 }
 
 /// Labels on the Kubernetes objects the volume owns, pointing back at it.
@@ -184,6 +209,24 @@ mod tests {
         assert!(!is_ours(&fs("fs-1", Some("b")), "a"));
         assert!(!is_ours(&fs("fs-1", None), ""));
         assert!(check_ours(&fs("fs-1", None), "a").is_err());
+    }
+
+    #[test]
+    fn a_task_is_tagged_and_tokened_by_its_uid() {
+        let mut task: LustreDataTask = serde_json::from_value(serde_json::json!({
+            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreDataTask",
+            "metadata": {"name": "export", "namespace": "ml"},
+            "spec": {"volumeName": "train", "type": "Export"}
+        }))
+        .expect("fixture parses");
+        task.metadata.uid = Some("0f8e7a4c-1b2d-4c3e-9f00-123456789abc".into());
+        let token = task_request_token(&task);
+        assert!(token.len() <= 63, "{token}");
+        assert!(token.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)), "{token}");
+        let t = task_tags(&task);
+        assert_eq!(t[tags::OWNER_UID], "0f8e7a4c-1b2d-4c3e-9f00-123456789abc");
+        assert_eq!((t[tags::OWNER_NAMESPACE].as_str(), t["Name"].as_str()), ("ml", "ml/export"));
+        assert_eq!(t[tags::MANAGED_BY], tags::MANAGED_BY_VALUE);
     }
 
     #[test]

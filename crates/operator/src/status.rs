@@ -7,7 +7,10 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
+use kube::Resource;
 use lustre_api::{LustreVolume, LustreVolumeStatus, Phase};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::aws::{FileSystem, Lifecycle};
@@ -354,13 +357,12 @@ pub(crate) fn ready(st: &LustreVolumeStatus) -> Option<(&str, &str)> {
 }
 
 /// Writes `new` as the status of `name` if it differs from `old` (what the apiserver has).
-/// Returns whether it wrote.
-pub(crate) async fn write_if_changed(
-    api: &Api<LustreVolume>,
-    name: &str,
-    old: &LustreVolumeStatus,
-    new: &LustreVolumeStatus,
-) -> Result<bool> {
+/// Returns whether it wrote. For any of the operator's kinds (LustreVolume, LustreDataTask).
+pub(crate) async fn write_if_changed<K, S>(api: &Api<K>, name: &str, old: &S, new: &S) -> Result<bool>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    S: Serialize + PartialEq,
+{
     if old == new {
         return Ok(false);
     }
@@ -372,7 +374,7 @@ pub(crate) async fn write_if_changed(
             map.entry(key.clone()).or_insert(Value::Null);
         }
     }
-    let patch = json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "status": body});
+    let patch = json!({"apiVersion": K::api_version(&()), "kind": K::kind(&()), "status": body});
     let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
     api.patch_status(name, &params, &Patch::Merge(&patch)).await?;
     Ok(true)
