@@ -1,7 +1,9 @@
 //! `make demo`: a local control plane, the AWS emulator and the operator; applies the platform
 //! team's scratch class (pointed at the emulator's subnet), then the scratch example from the
 //! tenant namespace, follows it to Available with a bound claim, shows how a pod mounts it,
-//! deletes it and shows that nothing is left in AWS.
+//! deletes it and shows that nothing is left in AWS. Then the data workflow: a PERSISTENT_2
+//! volume linked to S3 by two associations, a LustreDataTask exporting results once it is Ready,
+//! and its deletion exporting everything to S3 first.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -11,7 +13,7 @@ use aws_emulator::{Emulator, EmulatorConfig};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, PostParams};
 use lustre_api::class::ClassSubnet;
-use lustre_api::{LustreClass, LustreVolume};
+use lustre_api::{DataTaskPhase, LustreClass, LustreDataTask, LustreVolume};
 use testkit::{install_crds, ControlPlane, OperatorOptions, OperatorProcess};
 
 const NAMESPACE: &str = "ml";
@@ -23,7 +25,9 @@ fn step(msg: &str) {
 #[tokio::main]
 async fn main() {
     match run().await {
-        Ok(()) => println!("\nDemo finished: the volume was created, bound, deleted, and nothing is left in AWS."),
+        Ok(()) => println!(
+            "\nDemo finished: volumes were created, bound, linked to S3, exported and deleted; nothing is left in AWS."
+        ),
         Err(e) => {
             eprintln!("\nDemo FAILED: {e:#}");
             std::process::exit(1);
@@ -192,7 +196,138 @@ async fn run() -> Result<()> {
         calls.count("fsx", "DescribeFileSystems"),
         calls.count("ec2", "CreateSecurityGroup")
     );
+    data_workflow(&root, &client, &emulator, &operator).await?;
     drop(operator);
     drop(cp);
+    Ok(())
+}
+
+/// Prints `line` when it changed since the last call (and a dot otherwise).
+fn show(started: Instant, line: String, last: &mut String) {
+    if line != *last {
+        println!("    [{:>5.1}s] {line}", started.elapsed().as_secs_f64());
+        *last = line;
+    } else {
+        print!(".");
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// The data workflow: associations, an export task once Ready, export before delete.
+async fn data_workflow(
+    root: &std::path::Path,
+    client: &kube::Client,
+    emulator: &Emulator,
+    operator: &OperatorProcess,
+) -> Result<()> {
+    let seed = emulator.seed();
+    step("The platform team applies manifests/examples/class-persistent-s3.yaml (S3 under s3://ml-datasets/<namespace>/)");
+    let text = std::fs::read_to_string(root.join("manifests/examples/class-persistent-s3.yaml"))?;
+    let mut class: LustreClass = serde_yaml::from_str(&text).context("parsing the S3 class example")?;
+    class.spec.network.subnets = vec![ClassSubnet {
+        subnet_id: seed.subnet_ids[0].clone(),
+        availability_zone: seed.availability_zones.first().cloned(),
+    }];
+    class.spec.network.client_security_group_ids.clear();
+    class.spec.network.client_cidrs = vec![seed.vpc_cidr.clone()];
+    class.spec.kms_key_ids.clear();
+    Api::<LustreClass>::all(client.clone()).create(&PostParams::default(), &class).await?;
+    println!("    (subnets, clients and the KMS key pointed at the emulator)");
+
+    step("A data scientist applies manifests/examples/persistent-2-with-s3.yaml: /datasets and /results linked to S3");
+    let text = std::fs::read_to_string(root.join("manifests/examples/persistent-2-with-s3.yaml"))?;
+    let lv: LustreVolume = serde_yaml::from_str(&text).context("parsing the S3 volume example")?;
+    let name = lv.metadata.name.clone().context("the example has a name")?;
+    let lvs: Api<LustreVolume> = Api::namespaced(client.clone(), NAMESPACE);
+    lvs.create(&PostParams::default(), &lv).await?;
+    let started = Instant::now();
+    let mut last = String::new();
+    loop {
+        let lv = lvs.get(&name).await?;
+        let st = lv.status.clone().unwrap_or_default();
+        let associations: Vec<String> = st
+            .associations
+            .iter()
+            .map(|a| format!("{}={}", a.file_system_path, a.lifecycle.as_deref().unwrap_or("-")))
+            .collect();
+        let line = format!(
+            "phase={:<9} claim={:<7} associations=[{}]",
+            st.phase.map(|p| p.as_str()).unwrap_or("-"),
+            st.claim_phase.as_deref().unwrap_or("-"),
+            associations.join(" ")
+        );
+        show(started, line, &mut last);
+        if st.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True") {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(180) {
+            bail!("{name} was not Ready after 180s; operator log:\n{}", operator.log_tail(30));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    step("Training wrote its results; a LustreDataTask exports results/ to S3 (manifests/examples/data-task-export.yaml)");
+    let text = std::fs::read_to_string(root.join("manifests/examples/data-task-export.yaml"))?;
+    let mut task: LustreDataTask = serde_yaml::from_str(&text).context("parsing the data task example")?;
+    task.metadata.namespace = Some(NAMESPACE.into());
+    task.spec.volume_name = name.clone();
+    let task_name = task.metadata.name.clone().context("the task example has a name")?;
+    let tasks: Api<LustreDataTask> = Api::namespaced(client.clone(), NAMESPACE);
+    tasks.create(&PostParams::default(), &task).await?;
+    let started = Instant::now();
+    let mut last = String::new();
+    let done = loop {
+        let t = tasks.get(&task_name).await?;
+        let st = t.status.clone().unwrap_or_default();
+        let line = format!(
+            "phase={:<9} task={} progress={}",
+            st.phase.map(|p| p.as_str()).unwrap_or("-"),
+            st.task_id.as_deref().unwrap_or("-"),
+            st.progress.as_deref().unwrap_or("-")
+        );
+        show(started, line, &mut last);
+        if st.phase.is_some_and(|p| p.is_finished()) {
+            break st;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            bail!("the task did not finish in 120s; operator log:\n{}", operator.log_tail(30));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    if done.phase != Some(DataTaskPhase::Succeeded) {
+        bail!("the export task ended {:?}: {}", done.phase, done.message.unwrap_or_default());
+    }
+    println!(
+        "    exported {} of {} files ({} failed)",
+        done.succeeded_count.unwrap_or_default(),
+        done.total_count.unwrap_or_default(),
+        done.failed_count.unwrap_or_default()
+    );
+
+    step(&format!("Deleting LustreVolume {name}: onDelete.exportToS3 exports everything before the file system goes"));
+    lvs.delete(&name, &DeleteParams::default()).await?;
+    let started = Instant::now();
+    let mut last = String::new();
+    while let Some(lv) = lvs.get_opt(&name).await? {
+        let st = lv.status.unwrap_or_default();
+        let msg = st.conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.message.clone()).unwrap_or_default();
+        show(started, format!("phase={} {msg}", st.phase.map(|p| p.as_str()).unwrap_or("-")), &mut last);
+        if started.elapsed() > Duration::from_secs(120) {
+            bail!("{name} was not deleted after 120s; operator log:\n{}", operator.log_tail(30));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!("    deleted in {:.1}s", started.elapsed().as_secs_f64());
+    let inv = emulator.inventory();
+    let groups: Vec<_> = inv.security_groups.iter().filter(|g| g.id != seed.default_security_group_id).collect();
+    if !inv.file_systems.is_empty() || !groups.is_empty() || !inv.data_repository_associations.is_empty() {
+        bail!("AWS resources were left behind: {:?} {:?}", inv.file_systems, groups);
+    }
+    let calls = emulator.calls();
+    println!(
+        "    AWS: nothing left; data repository tasks started: {} (the LustreDataTask and the export before delete), associations created: {}",
+        calls.count("fsx", "CreateDataRepositoryTask"),
+        calls.count("fsx", "CreateDataRepositoryAssociation")
+    );
     Ok(())
 }
