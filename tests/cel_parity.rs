@@ -1083,3 +1083,93 @@ async fn lustre_volume_names_are_at_most_63_characters() -> Result<()> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// LustreDataTask
+
+/// (name, spec, valid) fixtures of the LustreDataTask CRD; every rule and limit is broken once.
+fn task_fixtures() -> Vec<(&'static str, Value, bool)> {
+    let t = |patch: Value| merge(&json!({"volumeName": "train", "type": "Export"}), &patch);
+    vec![
+        ("export-all", t(json!({})), true),
+        (
+            "export-paths",
+            t(json!({"paths": ["results/run-7", "checkpoints"], "reportPath": "s3://ml-data/ml/reports"})),
+            true,
+        ),
+        ("import", t(json!({"type": "ImportMetadata", "paths": ["s3://ml-data/ml/new/"]})), true),
+        ("release", t(json!({"type": "Release", "minDaysSinceLastAccess": 7, "ttlSecondsAfterFinished": 60})), true),
+        ("volume-name-upper", t(json!({"volumeName": "Train"})), false),
+        ("export-absolute", t(json!({"paths": ["/results"]})), false),
+        ("export-climbs", t(json!({"paths": ["results/../../etc"]})), false),
+        ("export-empty-path", t(json!({"paths": [""]})), false),
+        ("release-s3-path", t(json!({"type": "Release", "paths": ["s3://ml-data/ml/x"]})), false),
+        ("import-relative", t(json!({"type": "ImportMetadata", "paths": ["new/"]})), false),
+        ("import-climbs", t(json!({"type": "ImportMetadata", "paths": ["s3://ml-data/ml/../other"]})), false),
+        ("report-not-s3", t(json!({"reportPath": "ml-data/reports"})), false),
+        ("report-climbs", t(json!({"reportPath": "s3://ml-data/ml/../other"})), false),
+        ("days-on-export", t(json!({"minDaysSinceLastAccess": 3})), false),
+        ("limit-volume-name", t(json!({"volumeName": "a".repeat(64)})), false),
+        ("limit-paths", t(json!({"paths": vec!["p"; 101]})), false),
+        ("limit-path-length", t(json!({"paths": ["p".repeat(4097)]})), false),
+        ("limit-report-path", t(json!({"reportPath": format!("s3://ml-data/{}", "p".repeat(1020))})), false),
+        ("unknown-type", t(json!({"type": "Copy"})), false),
+    ]
+}
+
+#[tokio::test]
+async fn apiserver_and_validate_task_agree_on_every_task_fixture() -> Result<()> {
+    use lustre_api::task::{TASK_LIMITS, TASK_RULES};
+    use lustre_api::{validate_task, LustreDataTask, LustreDataTaskSpec};
+    let ns = testkit::namespace("cel-tasks").await?;
+    testkit::install_crds(&ns.client).await?;
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ns.client.clone(), &ns.name, &ApiResource::erase::<LustreDataTask>(&()));
+    let mut failures = Vec::new();
+    let mut rejections = Vec::new();
+    let mut operator_messages = BTreeSet::new();
+    for (name, spec, valid) in task_fixtures() {
+        let server = answer(api.create(&DRY_RUN, &of_kind("LustreDataTask", name, &spec, None)?).await, name)?;
+        let operator = match serde_json::from_value::<LustreDataTaskSpec>(spec.clone()) {
+            Err(e) => Err(vec![format!("does not deserialise: {e}")]),
+            Ok(s) => validate_task(&s).map_err(|e| e.0.iter().map(|v| v.message.clone()).collect::<Vec<_>>()),
+        };
+        if server.is_ok() != valid || operator.is_ok() != valid {
+            failures.push(format!("{name}: expected valid={valid}, apiserver {server:?}, operator {operator:?}"));
+        }
+        if let (Err(s), Err(o)) = (&server, &operator) {
+            let a_rule = TASK_RULES.iter().any(|r| r.message == o[0].as_str());
+            if o.len() == 1 && a_rule && !s.contains(&o[0]) {
+                failures.push(format!("{name}: the apiserver's answer lacks the operator's message {:?}: {s}", o[0]));
+            }
+        }
+        if let Err(s) = server {
+            rejections.push(s);
+        }
+        if let Err(o) = operator {
+            operator_messages.extend(o);
+        }
+    }
+    for rule in TASK_RULES {
+        if !rejections.iter().any(|m| m.contains(rule.message)) {
+            failures.push(format!("no task fixture breaks the rule {:?}", rule.message));
+        }
+    }
+    for limit in TASK_LIMITS {
+        if !operator_messages.contains(limit.message) {
+            failures.push(format!("no task fixture exceeds the limit {limit:?}"));
+        }
+    }
+    // A task's spec is fixed once created.
+    let created =
+        api.create(&PostParams::default(), &of_kind("LustreDataTask", "fixed", &task_fixtures()[0].1, None)?).await?;
+    let mut changed = of_kind("LustreDataTask", "fixed", &json!({"volumeName": "other", "type": "Export"}), None)?;
+    changed.metadata.resource_version = created.metadata.resource_version;
+    match answer(api.replace("fixed", &PostParams::default(), &changed).await, "replace")? {
+        Ok(()) => failures.push("a task's spec could be changed".into()),
+        Err(m) if !m.contains("a LustreDataTask's spec cannot change") => failures.push(format!("spec change: {m}")),
+        Err(_) => {}
+    }
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    Ok(())
+}

@@ -1,13 +1,15 @@
 //! Data in and out of S3, end to end against the real control plane and the AWS emulator:
-//! data repository associations follow `spec.s3.associations` (create, edit, remove), and
+//! data repository associations follow `spec.s3.associations` (create, edit, remove), a
+//! LustreDataTask exports through them (and reports FSx's failure), and
 //! `onDelete.exportToS3` exports before the file system is deleted, keeping it when the export
 //! fails. Inputs FSx or the class refuse cost no AWS call.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
+use kube::api::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use lustre_api::{DeploymentType, LustreClassSpec, LustreVersion, LustreVolume};
+use lustre_api::{DataTaskPhase, DeploymentType, LustreClassSpec, LustreDataTask, LustreVersion, LustreVolume};
 use serde_json::{json, Value};
 use testkit::volumes::{condition, emulator, gone, ready, volume, DEADLINE};
 use testkit::{wait_for, wait_until, Harness, OperatorOptions};
@@ -234,5 +236,47 @@ async fn association_inputs_fsx_or_the_class_refuse_cost_no_aws_call() -> anyhow
     assert!(message.contains("s3://ml-data/other-team/d/"), "{message}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(h.emulator.calls().total(), 0, "{:?}", h.emulator.calls());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_data_task_on_associations_exports_and_reports_what_fsx_says_when_it_fails() -> anyhow::Result<()> {
+    let h = Harness::start_with("dra-task", emulator(Duration::from_secs(2)), OperatorOptions::default(), data_class)
+        .await?;
+    let ns = h.ns.name.clone();
+    let lv = p2_volume("data", &h.class, vec![dra("/results", &format!("s3://ml-data/{ns}/results/"), &[])], false);
+    h.lvs().create(&PostParams::default(), &lv).await?;
+    let lv = wait_for(&h.lvs(), "data", DEADLINE, "Ready with the association AVAILABLE", |lv| {
+        testkit::volumes::is_ready(lv) && all_available(lv, 1)
+    })
+    .await
+    .with_context(|| h.operator_log())?;
+    let fs_id = lv.status.clone().unwrap_or_default().file_system_id.context("fs id")?;
+    let tasks: Api<LustreDataTask> = h.ns.api();
+    let task = |name: &str| -> anyhow::Result<LustreDataTask> {
+        Ok(serde_json::from_value(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreDataTask",
+            "metadata": {"name": name},
+            "spec": {"volumeName": "data", "type": "Export", "paths": ["results/run-7"],
+                     "reportPath": format!("s3://ml-data/{ns}/reports")}}))?)
+    };
+    let finished = |t: &LustreDataTask| t.status.as_ref().and_then(|s| s.phase).is_some_and(|p| p.is_finished());
+
+    // Exported through the association: Succeeded with counts.
+    tasks.create(&PostParams::default(), &task("export")?).await?;
+    let done = wait_for(&tasks, "export", DEADLINE, "finished", finished).await.with_context(|| h.operator_log())?;
+    let st = done.status.clone().unwrap_or_default();
+    assert_eq!(st.phase, Some(DataTaskPhase::Succeeded), "{st:?}");
+    assert!(st.total_count.unwrap_or_default() > 0 && st.succeeded_count == st.total_count, "{st:?}");
+    assert_eq!(st.file_system_id.as_deref(), Some(fs_id.as_str()));
+
+    // FSx fails the next one: Failed, with FSx's message.
+    h.emulator.fail_tasks(Some(&fs_id), "S3 bucket policy denies s3:PutObject (injected)");
+    tasks.create(&PostParams::default(), &task("denied")?).await?;
+    let failed = wait_for(&tasks, "denied", DEADLINE, "finished", finished).await.with_context(|| h.operator_log())?;
+    let st = failed.status.clone().unwrap_or_default();
+    assert_eq!(st.phase, Some(DataTaskPhase::Failed), "{st:?}");
+    assert!(st.message.unwrap_or_default().contains("S3 bucket policy denies s3:PutObject (injected)"));
+    assert!(st.failed_count.unwrap_or_default() > 0);
+    assert_eq!(h.emulator.calls().count("fsx", "CreateDataRepositoryTask"), 2, "one FSx task per LustreDataTask");
     Ok(())
 }

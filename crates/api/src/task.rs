@@ -161,8 +161,8 @@ pub(crate) const TASK_VOLUME_NAME: SpecRule = r(
     ".volumeName",
 );
 pub(crate) const TASK_RELATIVE_PATHS: SpecRule = r(
-    "self.type == 'ImportMetadata' || !has(self.paths) || self.paths.all(p, size(p) > 0 && !p.startsWith('/') && !p.matches('(^|/)\\\\.\\\\.(/|$)'))",
-    "paths of Export and Release tasks must be relative to the file system's root, such as results/run-7, without .. segments",
+    "self.type == 'ImportMetadata' || !has(self.paths) || self.paths.all(p, size(p) > 0 && !p.startsWith('/') && !p.contains('://') && !p.matches('(^|/)\\\\.\\\\.(/|$)'))",
+    "paths of Export and Release tasks must be relative to the file system's root, such as results/run-7, not S3 URLs, without .. segments",
     ".paths",
 );
 pub(crate) const TASK_IMPORT_PATHS: SpecRule = r(
@@ -214,7 +214,7 @@ pub fn validate_task(spec: &LustreDataTaskSpec) -> Result<(), InvalidSpec> {
             }
         }
         DataTaskType::Export | DataTaskType::Release => {
-            if !spec.paths.iter().all(|p| !p.is_empty() && !p.starts_with('/') && !climbs(p)) {
+            if !spec.paths.iter().all(|p| !p.is_empty() && !p.starts_with('/') && !p.contains("://") && !climbs(p)) {
                 v.push(Violation::from(&TASK_RELATIVE_PATHS));
             }
         }
