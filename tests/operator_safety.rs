@@ -377,3 +377,55 @@ async fn volumes_without_a_usable_class_are_refused_with_what_to_change_and_cost
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn the_call_budget_bounds_the_operators_aws_call_rate() -> anyhow::Result<()> {
+    const RATE: u32 = 3;
+    let options = OperatorOptions { aws_max_calls_per_second: Some(RATE), ..Default::default() };
+    let h = Harness::start("budget", emulator(Duration::from_secs(1)), options).await?;
+    let names: Vec<String> = (0..6).map(|i| format!("budget-{i}")).collect();
+    for name in &names {
+        h.lvs().create(&PostParams::default(), &scratch_volume(name, &h.class)).await?;
+    }
+    // Sample the emulator's call count until all are Ready.
+    let mut samples: Vec<(std::time::Instant, u64)> = Vec::new();
+    let deadline = std::time::Instant::now() + DEADLINE;
+    loop {
+        samples.push((std::time::Instant::now(), h.emulator.calls().total()));
+        let ready = futures_ready(&h, &names).await?;
+        if ready == names.len() {
+            break;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "{ready} of 6 Ready:\n{}", h.operator_log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A token bucket of RATE tokens refilled at RATE per second: in any interval of length t at
+    // most RATE + RATE * t calls start (one more for a call in flight at a sample's edge).
+    for (i, (t0, c0)) in samples.iter().enumerate() {
+        for (t1, c1) in &samples[i + 1..] {
+            let allowed = f64::from(RATE) * (1.0 + t1.duration_since(*t0).as_secs_f64()) + 1.0;
+            anyhow::ensure!(((c1 - c0) as f64) <= allowed, "{} calls in {:?}", c1 - c0, t1.duration_since(*t0));
+        }
+    }
+    let total = samples.last().map(|s| s.1).unwrap_or_default();
+    assert!(total >= 24, "6 volumes make at least 4 calls each: {total}");
+    let metrics = h.operator.as_ref().context("operator")?.metrics().await;
+    let waited: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("lustre_operator_aws_budget_wait_seconds_total"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default();
+    assert!(waited > 0.0, "the budget made calls wait:\n{metrics}");
+    Ok(())
+}
+
+async fn futures_ready(h: &Harness, names: &[String]) -> anyhow::Result<usize> {
+    let mut ready = 0;
+    for name in names {
+        if h.lvs().get(name).await.map(|lv| is_ready(&lv)).unwrap_or(false) {
+            ready += 1;
+        }
+    }
+    Ok(ready)
+}

@@ -8,7 +8,7 @@ pub enum Error {
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
 
-    #[error("AWS {0}")]
+    #[error("AWS {0}{hint}", hint = retry_hint(.0))]
     Aws(AwsError),
 
     /// AWS refused the request for a reason a retry cannot fix (quota, permissions, a subnet
@@ -72,6 +72,7 @@ impl Error {
     pub fn reason(&self) -> &'static str {
         match self {
             Error::Kube(_) => "KubernetesError",
+            Error::Aws(e) if e.kind == ErrorKind::Throttled => "AwsThrottled",
             Error::Aws(_) => "AwsError",
             Error::AwsRefused(_) => "AwsRefused",
             Error::Network(_) => "NetworkNotReady",
@@ -124,6 +125,17 @@ fn terminal_hint(e: &AwsError) -> &'static str {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What the operator does about a retryable AWS error, for the condition message.
+fn retry_hint(e: &AwsError) -> &'static str {
+    match e.kind {
+        ErrorKind::Throttled => {
+            "; AWS is throttling this account's calls: the operator retries with backoff per volume and keeps its own calls under --aws-max-calls-per-second"
+        }
+        ErrorKind::Transient => "; retrying with backoff",
+        _ => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,7 +152,8 @@ mod tests {
         let subnet = Error::from(aws("InvalidSubnetID.NotFound", ErrorKind::NotFound));
         assert!(subnet.to_string().contains("fix the class"), "{subnet}");
         let throttled = Error::from(aws("ThrottlingException", ErrorKind::Throttled));
-        assert_eq!((throttled.reason(), throttled.category()), ("AwsError", "aws_throttled"));
+        assert_eq!((throttled.reason(), throttled.category()), ("AwsThrottled", "aws_throttled"));
+        assert!(throttled.to_string().contains("AWS is throttling"), "{throttled}");
         let gone = Error::from(aws("FileSystemNotFound", ErrorKind::NotFound));
         assert_eq!(gone.reason(), "AwsError");
     }

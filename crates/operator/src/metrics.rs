@@ -37,6 +37,7 @@ pub struct Metrics {
     reconcile_duration: Histogram,
     aws_calls: Family<AwsLabels, Counter>,
     aws_duration: Family<AwsLatencyLabels, Histogram>,
+    aws_budget_wait: Counter<f64, std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -64,6 +65,12 @@ impl Metrics {
             aws_calls.clone(),
         );
         registry.register("aws_call_duration_seconds", "AWS API call latency", aws_duration.clone());
+        let aws_budget_wait = Counter::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "aws_budget_wait_seconds",
+            "Time AWS calls waited for the call budget (--aws-max-calls-per-second)",
+            aws_budget_wait.clone(),
+        );
         Metrics {
             registry: Arc::new(Mutex::new(registry)),
             reconciles,
@@ -71,7 +78,12 @@ impl Metrics {
             reconcile_duration,
             aws_calls,
             aws_duration,
+            aws_budget_wait,
         }
+    }
+
+    pub fn aws_budget_waited(&self, waited: Duration) {
+        self.aws_budget_wait.inc_by(waited.as_secs_f64());
     }
 
     pub fn reconciled(&self, took: Duration) {

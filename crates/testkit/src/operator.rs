@@ -92,11 +92,13 @@ pub struct OperatorOptions {
     pub poll_interval_secs: u64,
     pub resync_secs: u64,
     pub leader_elect: bool,
+    /// `--aws-max-calls-per-second`; None: the operator's default.
+    pub aws_max_calls_per_second: Option<u32>,
 }
 
 impl Default for OperatorOptions {
     fn default() -> Self {
-        OperatorOptions { poll_interval_secs: 1, resync_secs: 300, leader_elect: false }
+        OperatorOptions { poll_interval_secs: 1, resync_secs: 300, leader_elect: false, aws_max_calls_per_second: None }
     }
 }
 
@@ -161,6 +163,7 @@ impl OperatorProcess {
             .arg("--log-format=text")
             .arg(format!("--poll-interval={}", opts.poll_interval_secs))
             .arg(format!("--resync-interval={}", opts.resync_secs))
+            .args(opts.aws_max_calls_per_second.map(|n| format!("--aws-max-calls-per-second={n}")))
             // Never inherited: an empty namespace list must mean every namespace.
             .env_remove("WATCH_NAMESPACES")
             .env_remove("LEADER_ELECT")

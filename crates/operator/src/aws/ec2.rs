@@ -9,6 +9,9 @@ use super::{Aws, AwsError, ErrorKind, IngressRule, SecurityGroup, Subnet};
 impl Aws {
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn describe_subnet(&self, subnet_id: &str) -> Result<Subnet, AwsError> {
+        if let Some(known) = self.subnets.lock().unwrap_or_else(|p| p.into_inner()).get(subnet_id) {
+            return Ok(known.clone());
+        }
         let out = self.call("ec2", "DescribeSubnets", self.ec2.describe_subnets().subnet_ids(subnet_id).send()).await?;
         let subnet = out.subnets().first().ok_or_else(|| AwsError {
             operation: "DescribeSubnets",
@@ -16,10 +19,12 @@ impl Aws {
             code: "InvalidSubnetID.NotFound".into(),
             message: format!("The subnet ID '{subnet_id}' does not exist"),
         })?;
-        Ok(Subnet {
+        let found = Subnet {
             vpc_id: subnet.vpc_id().unwrap_or_default().to_string(),
             cidr: subnet.cidr_block().unwrap_or_default().to_string(),
-        })
+        };
+        self.subnets.lock().unwrap_or_else(|p| p.into_inner()).insert(subnet_id.to_string(), found.clone());
+        Ok(found)
     }
 
     /// Security groups carrying `tag_key = tag_value`.

@@ -4,12 +4,15 @@
 //! [`fsx`], [`data_repository`] or [`ec2`], counted in the metrics by service, operation and outcome, and every
 //! failure is classified from the SDK's error metadata into an [`ErrorKind`].
 
+mod budget;
 mod data_repository;
 mod ec2;
 mod fsx;
 mod model;
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use aws_sdk_fsx::error::{ProvideErrorMetadata, SdkError};
@@ -18,6 +21,8 @@ pub(crate) use model::{
     Association, AssociationRequest, FileSystem, FileSystemRequest, IngressRule, Lifecycle, SecurityGroup, Subnet,
     Task, TaskRequest,
 };
+
+pub use budget::CallBudget;
 
 use crate::metrics::Metrics;
 
@@ -122,17 +127,28 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// FSx and EC2 clients plus the metrics they report to.
+/// FSx and EC2 clients, the call budget they share and the metrics they report to.
 #[derive(Clone)]
 pub struct Aws {
     fsx: aws_sdk_fsx::Client,
     ec2: aws_sdk_ec2::Client,
     metrics: Metrics,
+    budget: Option<Arc<CallBudget>>,
+    /// Subnets never change their VPC or CIDR: each is described once.
+    subnets: Arc<Mutex<HashMap<String, Subnet>>>,
 }
 
 impl Aws {
-    pub fn new(config: &aws_config::SdkConfig, metrics: Metrics) -> Aws {
-        Aws { fsx: aws_sdk_fsx::Client::new(config), ec2: aws_sdk_ec2::Client::new(config), metrics }
+    /// `budget`: at most that many calls per second (None: no limit). Give it an `SdkConfig`
+    /// whose retries are off, so that the budget bounds every request.
+    pub fn new(config: &aws_config::SdkConfig, metrics: Metrics, budget: Option<CallBudget>) -> Aws {
+        Aws {
+            fsx: aws_sdk_fsx::Client::new(config),
+            ec2: aws_sdk_ec2::Client::new(config),
+            metrics,
+            budget: budget.map(Arc::new),
+            subnets: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     /// Runs one SDK call, records it in the metrics and classifies its failure.
@@ -159,6 +175,12 @@ impl Aws {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
+        if let Some(budget) = &self.budget {
+            let waited = budget.take().await;
+            if !waited.is_zero() {
+                self.metrics.aws_budget_waited(waited);
+            }
+        }
         let start = Instant::now();
         let result = fut.await;
         let elapsed = start.elapsed();

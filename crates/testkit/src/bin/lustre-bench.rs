@@ -242,6 +242,7 @@ async fn main() -> Result<()> {
             poll_interval_secs: DEFAULT_POLL_SECS,
             resync_secs: DEFAULT_RESYNC_SECS,
             leader_elect: false,
+            aws_max_calls_per_second: None,
         },
         cp.dir().join("operator.log"),
     )
