@@ -86,6 +86,19 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
     assert_eq!(claim.status.and_then(|s| s.phase).as_deref(), Some("Bound"));
     assert_eq!(claim.metadata.owner_references.unwrap_or_default().first().map(|o| o.uid.clone()), Some(uid.clone()));
 
+    // Two events until Ready: the file system created (naming its group), and Available.
+    let events: Api<k8s_openapi::api::core::v1::Event> = h.ns.api();
+    let mut reasons: Vec<String> = events
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some("train"))
+        .filter_map(|e| e.reason)
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, vec!["Available".to_string(), "FileSystemCreated".to_string()], "{reasons:?}");
+
     // A stable volume costs no AWS calls and no status writes.
     let before_calls = h.emulator.calls().total();
     let before_rv = h.lvs().get("train").await?.metadata.resource_version;

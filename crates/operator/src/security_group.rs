@@ -173,13 +173,12 @@ async fn ensure(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>, need_c
     if !missing.is_empty() {
         tracing::info!(group = %group.id, rules = missing.len(), "adding missing Lustre ingress rules");
         ctx.aws.authorize_ingress(&group.id, &missing).await?;
-        ctx.events
-            .normal(
-                lv,
-                "SecurityGroupRulesAdded",
-                &format!("added {} inbound rule(s) for Lustre to {}", missing.len(), group.id),
-            )
-            .await;
+        // A new group's first rules need no event of their own (FileSystemCreated names the
+        // group); rules put back into a group that had others are drift repaired: say so.
+        if !group.ingress.is_empty() {
+            let note = format!("added {} inbound rule(s) for Lustre to {}", missing.len(), group.id);
+            ctx.events.normal(lv, "SecurityGroupRulesAdded", &note).await;
+        }
     }
     Ok(SecurityGroups { ids: vec![group.id], managed: true })
 }
