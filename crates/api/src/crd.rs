@@ -23,7 +23,7 @@ pub struct SpecRule {
     pub field_path: &'static str,
 }
 
-const fn r(rule: &'static str, message: &'static str, field_path: &'static str) -> SpecRule {
+pub(crate) const fn r(rule: &'static str, message: &'static str, field_path: &'static str) -> SpecRule {
     SpecRule { rule, message, field_path }
 }
 

@@ -6,7 +6,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::crd::{Bound, Limit, SpecRule};
+use crate::crd::{r, Bound, Limit, SpecRule};
 use crate::validation::{is_s3_url_without_climbing, InvalidSpec, Violation};
 
 /// A data repository task on the file system of a LustreVolume in this namespace: export files
@@ -149,10 +149,6 @@ pub struct LustreDataTaskStatus {
     /// The reason behind `message` (VolumeNotFound, ClassRejected, InvalidSpec, TaskFailed, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-}
-
-const fn r(rule: &'static str, message: &'static str, field_path: &'static str) -> SpecRule {
-    SpecRule { rule, message, field_path }
 }
 
 pub(crate) const TASK_VOLUME_NAME: SpecRule = r(

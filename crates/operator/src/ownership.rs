@@ -95,45 +95,22 @@ pub(crate) trait Tagged {
     fn tag(&self, key: &str) -> Option<&str>;
 }
 
-impl Tagged for FileSystem {
-    const KIND: &'static str = "file system";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.get(key).map(String::as_str)
-    }
+/// `Tagged` for a resource with `id` and `tags` fields.
+macro_rules! tagged {
+    ($($kind:ty => $name:literal),* $(,)?) => {$(
+        impl Tagged for $kind {
+            const KIND: &'static str = $name;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn tag(&self, key: &str) -> Option<&str> {
+                self.tags.get(key).map(String::as_str)
+            }
+        }
+    )*};
 }
 
-impl Tagged for Association {
-    const KIND: &'static str = "data repository association";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.get(key).map(String::as_str)
-    }
-}
-
-impl Tagged for Task {
-    const KIND: &'static str = "data repository task";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.get(key).map(String::as_str)
-    }
-}
-
-impl Tagged for SecurityGroup {
-    const KIND: &'static str = "security group";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.get(key).map(String::as_str)
-    }
-}
+tagged!(FileSystem => "file system", Association => "data repository association", Task => "data repository task", SecurityGroup => "security group");
 
 /// Whether `resource` carries the owner tag of the volume with `owner_uid`.
 pub(crate) fn is_ours<T: Tagged>(resource: &T, owner_uid: &str) -> bool {
