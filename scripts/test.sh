@@ -7,6 +7,19 @@ log=$(mktemp -t lustre-test-XXXXXX.log)
 start=$(date +%s)
 # `cargo test` also builds the lustre-operator binary (its package has integration tests), with
 # the same features as the tests, so the end-to-end tests run the binary of this very build.
+# Free space: the build takes about 6 GB under target/, and each test binary's control plane about
+# 130 MB in the temporary folder (removed when that binary exits).
+for dir in target "${TMPDIR:-/tmp}"; do
+  mkdir -p "$dir"
+  free_gb=$(df -Pk "$dir" | awk 'NR == 2 {print int($4 / 1048576)}')
+  if [ "$free_gb" -lt 2 ]; then
+    echo "[test] ERROR: only ${free_gb} GB free under $dir; the suite needs about 8 GB. Free some space (old target/ folders, /tmp) and run again."
+    echo "0 passed, 1 failed"
+    exit 1
+  elif [ "$free_gb" -lt 8 ]; then
+    echo "[test] WARNING: only ${free_gb} GB free under $dir; the suite needs about 8 GB and may fail with 'no space left on device'."
+  fi
+done
 echo "[test] cargo fmt --all --check ..."
 if ! cargo fmt --all --check; then
   echo "[test] ERROR: formatting differs from rustfmt.toml; run 'cargo fmt --all' and commit"

@@ -93,7 +93,7 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
         .await?
         .items
         .into_iter()
-        .filter(|e| e.involved_object.name.as_deref() == Some("train"))
+        .filter(|e| e.involved_object.kind.as_deref() == Some("LustreVolume"))
         .filter_map(|e| e.reason)
         .collect();
     reasons.sort();

@@ -266,8 +266,11 @@ async fn act(
     let Observed::Present(fs) = &obs.file_system else { return Ok(()) };
     file_system::grow_if_asked(ctx, lv, fs).await.map_err(at(Step::FileSystem))?;
     if fs.lifecycle.is_mountable() {
+        // Class, claim, PV: the claim's class exists when the binder first looks at the claim,
+        // and the PV, created last, names the claim's UID so that only this claim can bind it.
+        k8s::apply_storage_class(ctx, &scope.objects, lv).await.map_err(at(Step::KubernetesObjects))?;
         let claim = k8s::ensure_claim(ctx, &scope.objects, lv, fs).await.map_err(at(Step::KubernetesObjects))?;
-        k8s::apply_storage_class_and_volume(ctx, &scope.objects, lv, fs, claim.uid.as_deref())
+        k8s::apply_persistent_volume(ctx, &scope.objects, lv, fs, claim.uid.as_deref())
             .await
             .map_err(at(Step::KubernetesObjects))?;
         obs.claim = Some(claim.phase);

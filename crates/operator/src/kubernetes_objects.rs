@@ -172,7 +172,9 @@ pub(crate) fn desired_claim(lv: &LustreVolume, fs: &FileSystem) -> PersistentVol
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec![access_mode(lv).to_string()]),
             storage_class_name: Some(cluster_object_name(lv)),
-            volume_name: Some(cluster_object_name(lv)),
+            // No volumeName: the PV names this claim (and its UID), and the PV binder, seeing
+            // a pre-bound PV whose claim names no volume, binds the pair at once. A claim that
+            // named the PV would wait for the binder's periodic claim sync (15 s by default).
             resources: Some(VolumeResourceRequirements { requests: Some(storage(lv, fs)), ..Default::default() }),
             ..Default::default()
         }),
@@ -188,15 +190,8 @@ fn apply_params() -> PatchParams {
     PatchParams::apply(FIELD_MANAGER).force()
 }
 
-/// Applies the StorageClass and the PV (restoring them if someone deleted them), the PV bound to
-/// the claim with `claim_uid` (the one this volume created).
-pub(crate) async fn apply_storage_class_and_volume(
-    ctx: &Context,
-    caches: &ObjectCaches,
-    lv: &LustreVolume,
-    fs: &FileSystem,
-    claim_uid: Option<&str>,
-) -> Result<()> {
+/// Applies the volume's StorageClass (restoring it if someone deleted it).
+pub(crate) async fn apply_storage_class(ctx: &Context, caches: &ObjectCaches, lv: &LustreVolume) -> Result<()> {
     let name = cluster_object_name(lv);
     let classes: Api<StorageClass> = Api::all(ctx.client.clone());
     let desired_sc = desired_storage_class(lv);
@@ -220,6 +215,19 @@ pub(crate) async fn apply_storage_class_and_volume(
         }
         Some(_) => {}
     }
+    Ok(())
+}
+
+/// Applies the PV (restoring it if someone deleted it), bound to the claim with `claim_uid` (the
+/// one this volume created).
+pub(crate) async fn apply_persistent_volume(
+    ctx: &Context,
+    caches: &ObjectCaches,
+    lv: &LustreVolume,
+    fs: &FileSystem,
+    claim_uid: Option<&str>,
+) -> Result<()> {
+    let name = cluster_object_name(lv);
     let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
     let desired = desired_persistent_volume(lv, fs);
     match caches.volume(&name).map(|pv| (*pv).clone()) {
@@ -470,13 +478,15 @@ mod tests {
     }
 
     #[test]
-    fn claim_is_owned_and_names_the_volume() {
+    fn claim_is_owned_and_left_for_the_binder_to_pair() {
         let c = desired_claim(&lv(false), &fs());
         let owner = &c.metadata.owner_references.expect("owner")[0];
         assert_eq!(
             (owner.kind.as_str(), owner.uid.as_str(), owner.controller),
             ("LustreVolume", "1234-abcd", Some(true))
         );
-        assert_eq!(c.spec.expect("spec").volume_name.as_deref(), Some("lustre-1234-abcd"));
+        let spec = c.spec.expect("spec");
+        assert_eq!(spec.storage_class_name.as_deref(), Some("lustre-1234-abcd"), "its own class");
+        assert_eq!(spec.volume_name, None, "the PV names the claim, not the other way round");
     }
 }

@@ -76,8 +76,10 @@ impl ControlPlane {
     }
 
     fn start_once(bin: &Path) -> Result<ControlPlane> {
-        let dir = tempfile::Builder::new().prefix("lustre-cp-").tempdir()?;
+        remove_abandoned_data_dirs(&std::env::temp_dir());
+        let dir = tempfile::Builder::new().prefix(DATA_DIR_PREFIX).tempdir()?;
         let d = dir.path();
+        std::fs::write(d.join(OWNER_FILE), process_identity(std::process::id()).unwrap_or_default())?;
         let pki = Pki::write(d)?;
         let etcd_port = free_port()?;
         let peer_port = free_port()?;
@@ -146,7 +148,8 @@ impl ControlPlane {
             format!("--cluster-signing-key-file={}", pki.ca_key.display()),
             "--use-service-account-credentials=false".into(),
             "--controllers=*".into(),
-            "--pvclaimbinder-sync-period=2s".into(),
+            // The claim sync period stays at its default (15 s): tests see the binding delays
+            // users see.
             "--v=1".into(),
         ]);
         let mut kcm = ManagedChild::spawn("kube-controller-manager", kcm_cmd, &d.join("kube-controller-manager.log"))?;
@@ -215,6 +218,54 @@ impl ControlPlane {
 impl Drop for ControlPlane {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Every control plane's data folder (etcd alone preallocates 64 MB) starts with this.
+const DATA_DIR_PREFIX: &str = "lustre-cp-";
+/// The file in a data folder naming the process that owns it (`<pid> <start time>`).
+const OWNER_FILE: &str = "owner";
+
+/// `<pid> <start time in clock ticks>` of a live process: a pid alone can be reused.
+fn process_identity(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22 (starttime) counted from the first field after the command's closing paren.
+    let start = stat.rsplit_once(')')?.1.split_whitespace().nth(19)?;
+    Some(format!("{pid} {start}"))
+}
+
+/// Removes the data folders of control planes whose test process has exited. A test binary's
+/// shared control plane lives in a static that is never dropped, and a killed process drops
+/// nothing, so without this every run would leave its folders in the temporary directory.
+pub fn remove_abandoned_data_dirs(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_data_dir = entry.file_name().to_string_lossy().starts_with(DATA_DIR_PREFIX);
+        if !is_data_dir || !path.is_dir() {
+            continue;
+        }
+        if owner_gone(&path) {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+fn owner_gone(dir: &Path) -> bool {
+    match std::fs::read_to_string(dir.join(OWNER_FILE)) {
+        Ok(owner) => {
+            let pid = owner.split_whitespace().next().and_then(|p| p.parse::<u32>().ok());
+            match pid {
+                Some(pid) => process_identity(pid).as_deref() != Some(owner.trim()),
+                None => true,
+            }
+        }
+        // Written by a kit without owner files, or still being set up: only once clearly old.
+        Err(_) => std::fs::metadata(dir)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(6 * 3600)),
     }
 }
 

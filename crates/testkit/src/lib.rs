@@ -43,12 +43,45 @@ pub fn shared() -> Result<&'static ControlPlane> {
     SHARED
         .get_or_init(|| {
             // Started from a plain thread: the start-up probes run their own small runtime.
-            std::thread::spawn(|| ControlPlane::start().map_err(|e| format!("{e:#}")))
+            let started = std::thread::spawn(|| ControlPlane::start().map_err(|e| format!("{e:#}")))
                 .join()
-                .unwrap_or_else(|_| Err("control plane start-up panicked".into()))
+                .unwrap_or_else(|_| Err("control plane start-up panicked".into()));
+            if let Ok(cp) = &started {
+                remove_at_exit(cp);
+            }
+            started
         })
         .as_ref()
         .map_err(|e| anyhow!("the local control plane could not start: {e}"))
+}
+
+/// The shared control plane lives in a static, which is never dropped: at process exit, kill its
+/// components and remove its data folder (what `Drop` does for every other control plane).
+fn remove_at_exit(cp: &ControlPlane) {
+    static AT_EXIT: OnceLock<(Vec<u32>, std::path::PathBuf)> = OnceLock::new();
+    extern "C" fn stop_and_remove() {
+        if let Some((pids, dir)) = AT_EXIT.get() {
+            for pid in pids {
+                // SAFETY: plain kill(2) on our own children's pids.
+                unsafe {
+                    libc::kill(*pid as i32, libc::SIGKILL);
+                }
+            }
+            // A killed process may still be closing files for a moment.
+            for _ in 0..20 {
+                if std::fs::remove_dir_all(dir).is_ok() || !dir.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    }
+    if AT_EXIT.set((cp.pids(), cp.dir().to_path_buf())).is_ok() {
+        // SAFETY: registers a plain function with libc; it runs once, at exit.
+        unsafe {
+            libc::atexit(stop_and_remove);
+        }
+    }
 }
 
 /// A client and a fresh namespace for one test.
