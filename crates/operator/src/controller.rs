@@ -36,6 +36,10 @@ use crate::security_group;
 use crate::status::{self, Next, Observation, Step};
 use crate::volume_watch::volume_events;
 
+/// How long a new claim's first status write waits for the binder (its binding wakes the
+/// volume sooner).
+const CLAIM_BINDING_GRACE: Duration = Duration::from_secs(5);
+
 /// What one controller's reconciliations share: the context and that controller's volume cache
 /// (the namespace limits are measured from it).
 pub(crate) struct Scope {
@@ -214,6 +218,12 @@ async fn apply(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
         Observed::Lost(_) => follow(ctx, lv, None),
         Observed::Absent => {}
     }
+    if obs.claim_created && obs.claim == Some(k8s::ClaimPhase::Pending) && obs.failure.is_none() {
+        // The binder binds a new claim within moments, and the binding wakes this volume: that
+        // pass writes the status once, straight to Ready, instead of a write now and one then.
+        // Should the binding not come, the next pass writes what it sees.
+        return Ok(Action::requeue(CLAIM_BINDING_GRACE));
+    }
     let new = status::compose(lv, &written, &obs, Timestamp::now());
     publish(lv, ctx, &api, &written, &new, obs.failure.as_ref().map(|(_, e)| e)).await?;
     if let Some((_, e)) = obs.failure {
@@ -274,6 +284,7 @@ async fn act(
             .await
             .map_err(at(Step::KubernetesObjects))?;
         obs.claim = Some(claim.phase);
+        obs.claim_created = claim.created;
     }
     obs.associations =
         associations::settle(ctx, lv, fs, &written.associations).await.map_err(at(Step::Associations))?;

@@ -315,6 +315,8 @@ fn read_only(pv: &PersistentVolume) -> bool {
 pub(crate) struct Claim {
     pub(crate) phase: ClaimPhase,
     pub(crate) uid: Option<String>,
+    /// Created by this call.
+    pub(crate) created: bool,
 }
 
 pub(crate) async fn ensure_claim(
@@ -325,6 +327,7 @@ pub(crate) async fn ensure_claim(
 ) -> Result<Claim> {
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
+    let mut created = false;
     let claim = match caches.claim(ns, &lv.claim_name()).map(|c| (*c).clone()) {
         Some(c) => {
             if !owns_object(&c.metadata, lv) {
@@ -337,6 +340,7 @@ pub(crate) async fn ensure_claim(
             // ever bind it. A claim's spec is immutable once bound: create it, never rewrite it.
             match claims.create(&create_params(), &desired_claim(lv, fs)).await {
                 Ok(c) => {
+                    created = true;
                     // No event: the phase event to Available names the claim.
                     tracing::info!(volume = %crate::ownership::display(lv), claim = %lv.claim_name(), "created claim");
                     c
@@ -354,7 +358,7 @@ pub(crate) async fn ensure_claim(
         }
     };
     let phase = ClaimPhase::from_status(claim.status.as_ref().and_then(|s| s.phase.as_deref()));
-    Ok(Claim { phase, uid: claim.metadata.uid })
+    Ok(Claim { phase, uid: claim.metadata.uid, created })
 }
 
 /// Deletes the claim. Ok once it is gone; `Error::Waiting` naming the pods while pods still use it.

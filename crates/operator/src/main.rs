@@ -80,10 +80,16 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The operator's User-Agent towards the apiserver.
+const USER_AGENT: &str = concat!("lustre-operator/", env!("CARGO_PKG_VERSION"));
+
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = kube::Client::try_default().await.context("connecting to Kubernetes")?;
+    let mut config = kube::Config::infer().await.context("finding the Kubernetes configuration")?;
+    // The apiserver's audit log and metrics name the operator by this.
+    config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
+    let client = kube::Client::try_from(config).context("connecting to Kubernetes")?;
     let metrics = Metrics::new();
     let ready = Arc::new(AtomicBool::new(false));
     tokio::spawn({

@@ -49,6 +49,8 @@ pub(crate) struct Observation {
     pub(crate) security_groups: Option<SecurityGroups>,
     /// The claim's phase, once the StorageClass, PV and claim were applied.
     pub(crate) claim: Option<ClaimPhase>,
+    /// This pass created the claim (the PV binder binds it within moments).
+    pub(crate) claim_created: bool,
     /// The data repository associations, when that step looked at them this pass.
     pub(crate) associations: Option<Associations>,
     /// The error that stopped the pass, and where.
@@ -62,6 +64,7 @@ impl Default for Observation {
             file_system: Observed::Absent,
             security_groups: None,
             claim: None,
+            claim_created: false,
             associations: None,
             failure: None,
         }

@@ -27,19 +27,6 @@ impl Aws {
         Ok(found)
     }
 
-    /// Security groups carrying `tag_key = tag_value`.
-    #[tracing::instrument(skip(self), err)]
-    pub(crate) async fn security_groups_tagged(
-        &self,
-        tag_key: &str,
-        tag_value: &str,
-    ) -> Result<Vec<SecurityGroup>, AwsError> {
-        let filter = Filter::builder().name(format!("tag:{tag_key}")).values(tag_value).build();
-        let request = self.ec2.describe_security_groups().filters(filter);
-        let out = self.call("ec2", "DescribeSecurityGroups", request.send()).await?;
-        Ok(out.security_groups().iter().map(security_group).collect())
-    }
-
     /// Security groups by ID; `InvalidGroup.NotFound` when one is missing.
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn describe_security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, AwsError> {
@@ -141,7 +128,7 @@ fn ip_permission(rule: &IngressRule) -> IpPermission {
     }
 }
 
-fn security_group(sg: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroup {
+pub(super) fn security_group(sg: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroup {
     let mut ingress = Vec::new();
     for p in sg.ip_permissions() {
         let proto = p.ip_protocol().unwrap_or_default();

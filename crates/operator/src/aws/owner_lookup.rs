@@ -1,0 +1,221 @@
+//! Lookups of security groups by tag, batched. EC2 filters `tag:KEY` by many values in one
+//! `DescribeSecurityGroups`, so the lookups of a burst of new volumes (one per owner UID) share
+//! calls: while one call is out, the questions that arrive wait and go together in the next one.
+//! A lone question costs one call, as before; a hundred at once cost two or three.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use aws_sdk_ec2::types::Filter;
+use tokio::sync::oneshot;
+
+use super::{Aws, AwsError, ErrorKind, SecurityGroup};
+
+/// EC2 takes at most this many values in one filter.
+pub(super) const MAX_FILTER_VALUES: usize = 200;
+
+type Answer = Result<Vec<SecurityGroup>, AwsError>;
+
+struct Question {
+    tag_key: String,
+    tag_value: String,
+    answer: oneshot::Sender<Answer>,
+}
+
+/// The questions waiting for the next call, and whether a task is asking.
+#[derive(Default)]
+pub(super) struct TagLookups {
+    state: Mutex<Waiting>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    asking: bool,
+    questions: Vec<Question>,
+}
+
+impl TagLookups {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Takes the next batch: the first question's tag key and up to [`MAX_FILTER_VALUES`] distinct
+/// values of it (every question naming one of them). Empty when nothing waits.
+fn next_batch(waiting: &mut Vec<Question>) -> (String, Vec<Question>) {
+    let Some(key) = waiting.first().map(|q| q.tag_key.clone()) else { return (String::new(), Vec::new()) };
+    let mut values = BTreeSet::new();
+    let mut batch = Vec::new();
+    let mut rest = Vec::new();
+    for q in waiting.drain(..) {
+        let fits = q.tag_key == key && (values.contains(&q.tag_value) || values.len() < MAX_FILTER_VALUES);
+        if fits {
+            values.insert(q.tag_value.clone());
+            batch.push(q);
+        } else {
+            rest.push(q);
+        }
+    }
+    *waiting = rest;
+    (key, batch)
+}
+
+impl Aws {
+    /// Security groups carrying `tag_key = tag_value`. Concurrent lookups share calls.
+    pub(crate) async fn security_groups_tagged(
+        &self,
+        tag_key: &str,
+        tag_value: &str,
+    ) -> Result<Vec<SecurityGroup>, AwsError> {
+        let (tx, rx) = oneshot::channel();
+        let start_asking = {
+            let mut w = self.tag_lookups.lock();
+            w.questions.push(Question { tag_key: tag_key.into(), tag_value: tag_value.into(), answer: tx });
+            !std::mem::replace(&mut w.asking, true)
+        };
+        if start_asking {
+            tokio::spawn(self.clone().ask_until_answered());
+        }
+        rx.await.unwrap_or_else(|_| {
+            Err(AwsError {
+                operation: "DescribeSecurityGroups",
+                kind: ErrorKind::Transient,
+                code: "LookupAbandoned".into(),
+                message: format!("the lookup of security groups tagged {tag_key}={tag_value} was abandoned"),
+            })
+        })
+    }
+
+    /// Answers waiting questions, one call per batch, until none wait.
+    async fn ask_until_answered(self) {
+        loop {
+            let (key, batch) = {
+                let mut w = self.tag_lookups.lock();
+                let taken = next_batch(&mut w.questions);
+                if taken.1.is_empty() {
+                    w.asking = false;
+                    return;
+                }
+                taken
+            };
+            let values: BTreeSet<&str> = batch.iter().map(|q| q.tag_value.as_str()).collect();
+            let found = self.security_groups_tagged_any(&key, &values).await;
+            for q in batch {
+                let mine = found
+                    .as_ref()
+                    .map(|groups| groups.iter().filter(|g| g.tags.get(&key) == Some(&q.tag_value)).cloned().collect());
+                let _ = q.answer.send(mine.map_err(Clone::clone));
+            }
+        }
+    }
+
+    /// Every security group whose `tag_key` is one of `values`, all pages.
+    #[tracing::instrument(skip(self), err)]
+    async fn security_groups_tagged_any(
+        &self,
+        tag_key: &str,
+        values: &BTreeSet<&str>,
+    ) -> Result<Vec<SecurityGroup>, AwsError> {
+        let filter = Filter::builder()
+            .name(format!("tag:{tag_key}"))
+            .set_values(Some(values.iter().map(|v| v.to_string()).collect()))
+            .build();
+        let mut groups = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let request = self.ec2.describe_security_groups().filters(filter.clone()).set_next_token(token.take());
+            let out = self.call("ec2", "DescribeSecurityGroups", request.send()).await?;
+            groups.extend(out.security_groups().iter().map(super::ec2::security_group));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(groups),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(key: &str, value: &str) -> (Question, oneshot::Receiver<Answer>) {
+        let (tx, rx) = oneshot::channel();
+        (Question { tag_key: key.into(), tag_value: value.into(), answer: tx }, rx)
+    }
+
+    #[test]
+    fn a_batch_takes_one_key_and_at_most_the_filter_limit_of_values() {
+        let mut waiting: Vec<Question> = Vec::new();
+        let mut keep = Vec::new();
+        for i in 0..MAX_FILTER_VALUES + 5 {
+            let (question, rx) = q("owner", &format!("uid-{i}"));
+            waiting.push(question);
+            keep.push(rx);
+        }
+        let (question, rx) = q("other", "x");
+        waiting.insert(1, question);
+        keep.push(rx);
+        // A repeated value rides along without taking a slot.
+        let (question, rx) = q("owner", "uid-0");
+        waiting.push(question);
+        keep.push(rx);
+
+        let (key, batch) = next_batch(&mut waiting);
+        assert_eq!(key, "owner");
+        let distinct: BTreeSet<&str> = batch.iter().map(|q| q.tag_value.as_str()).collect();
+        assert_eq!(distinct.len(), MAX_FILTER_VALUES);
+        assert_eq!(batch.len(), MAX_FILTER_VALUES + 1, "the repeated uid-0 is in the batch");
+        assert!(batch.iter().all(|q| q.tag_key == "owner"));
+        assert_eq!(waiting.len(), 6, "5 owner values over the limit and the other key wait");
+        assert_eq!(waiting[0].tag_key, "other", "order kept");
+
+        let (key, batch) = next_batch(&mut waiting);
+        assert_eq!((key.as_str(), batch.len()), ("other", 1));
+        let (key, batch) = next_batch(&mut waiting);
+        assert_eq!((key.as_str(), batch.len()), ("owner", 5));
+        assert!(next_batch(&mut waiting).1.is_empty());
+    }
+
+    /// Against the emulator, with the unmodified SDK: thirty volumes asking at once cost one
+    /// DescribeSecurityGroups, and each gets exactly its own group.
+    #[tokio::test]
+    async fn lookups_asked_together_share_one_call_and_get_their_own_groups() -> anyhow::Result<()> {
+        use std::collections::BTreeMap;
+
+        let emulator = aws_emulator::Emulator::start(aws_emulator::EmulatorConfig::default()).await?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(emulator.endpoint())
+            .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "static"))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        let aws = Aws::new(&sdk, crate::metrics::Metrics::new(), None);
+        let vpc = emulator.seed().vpc_id.clone();
+        let mut made = BTreeMap::new();
+        for i in 0..30 {
+            let tags = BTreeMap::from([("owner".to_string(), format!("uid-{i}"))]);
+            made.insert(format!("uid-{i}"), aws.create_security_group(&vpc, &format!("g-{i}"), "test", &tags).await?);
+        }
+        emulator.reset_calls();
+
+        let asks = (0..32).map(|i| {
+            let aws = aws.clone();
+            // uid-30 and uid-31 own nothing.
+            async move { (format!("uid-{i}"), aws.security_groups_tagged("owner", &format!("uid-{i}")).await) }
+        });
+        let answers = futures::future::join_all(asks).await;
+        assert_eq!(emulator.calls().count("ec2", "DescribeSecurityGroups"), 1, "one call for all 32");
+        for (uid, answer) in answers {
+            let ids: Vec<String> = answer?.into_iter().map(|g| g.id).collect();
+            let expected: Vec<String> = made.get(&uid).cloned().into_iter().collect();
+            assert_eq!(ids, expected, "{uid}");
+        }
+
+        // A lone lookup later is one call of its own.
+        let alone = aws.security_groups_tagged("owner", "uid-7").await?;
+        assert_eq!(alone.len(), 1);
+        assert_eq!(emulator.calls().count("ec2", "DescribeSecurityGroups"), 2);
+        Ok(())
+    }
+}
