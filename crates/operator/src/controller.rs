@@ -36,10 +36,6 @@ use crate::security_group;
 use crate::status::{self, Next, Observation, Step};
 use crate::volume_watch::volume_events;
 
-/// How long a new claim's first status write waits for the binder (its binding wakes the
-/// volume sooner).
-const CLAIM_BINDING_GRACE: Duration = Duration::from_secs(5);
-
 /// What one controller's reconciliations share: the context and that controller's volume cache
 /// (the namespace limits are measured from it).
 pub(crate) struct Scope {
@@ -218,11 +214,11 @@ async fn apply(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
         Observed::Lost(_) => follow(ctx, lv, None),
         Observed::Absent => {}
     }
-    if obs.claim_created && obs.claim == Some(k8s::ClaimPhase::Pending) && obs.failure.is_none() {
+    if obs.claim_new && obs.claim == Some(k8s::ClaimPhase::Pending) && obs.failure.is_none() {
         // The binder binds a new claim within moments, and the binding wakes this volume: that
         // pass writes the status once, straight to Ready, instead of a write now and one then.
-        // Should the binding not come, the next pass writes what it sees.
-        return Ok(Action::requeue(CLAIM_BINDING_GRACE));
+        // Should the binding not come, the pass after the claim's first seconds writes it.
+        return Ok(Action::requeue(k8s::NEW_CLAIM));
     }
     let new = status::compose(lv, &written, &obs, Timestamp::now());
     publish(lv, ctx, &api, &written, &new, obs.failure.as_ref().map(|(_, e)| e)).await?;
@@ -280,11 +276,9 @@ async fn act(
         // and the PV, created last, names the claim's UID so that only this claim can bind it.
         k8s::apply_storage_class(ctx, &scope.objects, lv).await.map_err(at(Step::KubernetesObjects))?;
         let claim = k8s::ensure_claim(ctx, &scope.objects, lv, fs).await.map_err(at(Step::KubernetesObjects))?;
-        k8s::apply_persistent_volume(ctx, &scope.objects, lv, fs, claim.uid.as_deref())
-            .await
-            .map_err(at(Step::KubernetesObjects))?;
+        k8s::apply_persistent_volume(ctx, &scope.objects, lv, fs, &claim).await.map_err(at(Step::KubernetesObjects))?;
         obs.claim = Some(claim.phase);
-        obs.claim_created = claim.created;
+        obs.claim_new = claim.new;
     }
     obs.associations =
         associations::settle(ctx, lv, fs, &written.associations).await.map_err(at(Step::Associations))?;

@@ -218,19 +218,22 @@ pub(crate) async fn apply_storage_class(ctx: &Context, caches: &ObjectCaches, lv
     Ok(())
 }
 
-/// Applies the PV (restoring it if someone deleted it), bound to the claim with `claim_uid` (the
-/// one this volume created).
+/// Applies the PV (restoring it if someone deleted it), bound to `claim` (the one this volume
+/// created) by its UID.
 pub(crate) async fn apply_persistent_volume(
     ctx: &Context,
     caches: &ObjectCaches,
     lv: &LustreVolume,
     fs: &FileSystem,
-    claim_uid: Option<&str>,
+    claim: &Claim,
 ) -> Result<()> {
+    let claim_uid = claim.uid.as_deref();
     let name = cluster_object_name(lv);
     let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
     let desired = desired_persistent_volume(lv, fs);
     match caches.volume(&name).map(|pv| (*pv).clone()) {
+        // Our claim is bound, so the PV exists: the cache has not seen it yet.
+        None if claim.phase == ClaimPhase::Bound => {}
         None => {
             let mut desired = desired;
             if let Some(r) = desired.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
@@ -309,14 +312,17 @@ fn read_only(pv: &PersistentVolume) -> bool {
     pv.spec.as_ref().and_then(|s| s.csi.as_ref()).and_then(|c| c.read_only).unwrap_or(false)
 }
 
+/// How long a claim counts as new: the binder binds a claim and its PV within moments.
+pub(crate) const NEW_CLAIM: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Creates the claim if it is missing; returns its phase.
 /// The claim as the volume's objects need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Claim {
     pub(crate) phase: ClaimPhase,
     pub(crate) uid: Option<String>,
-    /// Created by this call.
-    pub(crate) created: bool,
+    /// Created moments ago (this call, or within [`NEW_CLAIM`]): the PV binder is about to bind it.
+    pub(crate) new: bool,
 }
 
 pub(crate) async fn ensure_claim(
@@ -327,7 +333,7 @@ pub(crate) async fn ensure_claim(
 ) -> Result<Claim> {
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
-    let mut created = false;
+    let mut new = false;
     let claim = match caches.claim(ns, &lv.claim_name()).map(|c| (*c).clone()) {
         Some(c) => {
             if !owns_object(&c.metadata, lv) {
@@ -340,7 +346,7 @@ pub(crate) async fn ensure_claim(
             // ever bind it. A claim's spec is immutable once bound: create it, never rewrite it.
             match claims.create(&create_params(), &desired_claim(lv, fs)).await {
                 Ok(c) => {
-                    created = true;
+                    new = true;
                     // No event: the phase event to Available names the claim.
                     tracing::info!(volume = %crate::ownership::display(lv), claim = %lv.claim_name(), "created claim");
                     c
@@ -358,7 +364,10 @@ pub(crate) async fn ensure_claim(
         }
     };
     let phase = ClaimPhase::from_status(claim.status.as_ref().and_then(|s| s.phase.as_deref()));
-    Ok(Claim { phase, uid: claim.metadata.uid, created })
+    let age =
+        claim.metadata.creation_timestamp.as_ref().map(|t| k8s_openapi::jiff::Timestamp::now().duration_since(t.0));
+    new |= age.is_some_and(|a| a.as_secs() < NEW_CLAIM.as_secs() as i64);
+    Ok(Claim { phase, uid: claim.metadata.uid, new })
 }
 
 /// Deletes the claim. Ok once it is gone; `Error::Waiting` naming the pods while pods still use it.

@@ -49,8 +49,8 @@ pub(crate) struct Observation {
     pub(crate) security_groups: Option<SecurityGroups>,
     /// The claim's phase, once the StorageClass, PV and claim were applied.
     pub(crate) claim: Option<ClaimPhase>,
-    /// This pass created the claim (the PV binder binds it within moments).
-    pub(crate) claim_created: bool,
+    /// The claim is new (the PV binder binds it within moments).
+    pub(crate) claim_new: bool,
     /// The data repository associations, when that step looked at them this pass.
     pub(crate) associations: Option<Associations>,
     /// The error that stopped the pass, and where.
@@ -64,7 +64,7 @@ impl Default for Observation {
             file_system: Observed::Absent,
             security_groups: None,
             claim: None,
-            claim_created: false,
+            claim_new: false,
             associations: None,
             failure: None,
         }
@@ -371,11 +371,17 @@ where
     }
     // A merge patch: fields absent from `new` are sent as null so they are removed.
     let mut body = serde_json::to_value(new).unwrap_or(Value::Null);
-    if let (Value::Object(map), Value::Object(old_map)) = (&mut body, serde_json::to_value(old).unwrap_or(Value::Null))
-    {
+    let old_body = serde_json::to_value(old).unwrap_or(Value::Null);
+    if let (Value::Object(map), Value::Object(old_map)) = (&mut body, &old_body) {
         for key in old_map.keys() {
             map.entry(key.clone()).or_insert(Value::Null);
         }
+        let changed: Vec<&str> = map
+            .iter()
+            .filter(|(k, v)| old_map.get(k.as_str()).unwrap_or(&Value::Null) != *v)
+            .map(|(k, _)| k.as_str())
+            .collect();
+        tracing::debug!(name, ?changed, "writing status");
     }
     let patch = json!({"apiVersion": K::api_version(&()), "kind": K::kind(&()), "status": body});
     let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };

@@ -63,11 +63,17 @@ impl ControlPlane {
     /// Starts etcd, kube-apiserver and kube-controller-manager on free loopback ports and waits
     /// until all three are healthy. Blocking (call it from `spawn_blocking` in async code).
     pub fn start() -> Result<ControlPlane> {
+        Self::start_with(false)
+    }
+
+    /// [`start`](Self::start), and with `audit` the apiserver writes every request's metadata
+    /// (user agent, verb, resource) to [`audit_log`](Self::audit_log), one JSON object a line.
+    pub fn start_with(audit: bool) -> Result<ControlPlane> {
         let bin = binaries_dir()?;
         let mut last_err = None;
         // A free port can be taken between our probe and the server's bind; try again then.
         for _ in 0..3 {
-            match Self::start_once(&bin) {
+            match Self::start_once(&bin, audit) {
                 Ok(cp) => return Ok(cp),
                 Err(e) => last_err = Some(e),
             }
@@ -75,7 +81,7 @@ impl ControlPlane {
         Err(last_err.unwrap_or_else(|| anyhow!("control plane did not start")))
     }
 
-    fn start_once(bin: &Path) -> Result<ControlPlane> {
+    fn start_once(bin: &Path, audit: bool) -> Result<ControlPlane> {
         remove_abandoned_data_dirs(&std::env::temp_dir());
         let dir = tempfile::Builder::new().prefix(DATA_DIR_PREFIX).tempdir()?;
         let d = dir.path();
@@ -124,6 +130,19 @@ impl ControlPlane {
             "--profiling=false".into(),
             "--v=1".into(),
         ]);
+        if audit {
+            let policy = d.join("audit-policy.yaml");
+            std::fs::write(
+                &policy,
+                "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n",
+            )?;
+            api_cmd.args([
+                format!("--audit-policy-file={}", policy.display()),
+                format!("--audit-log-path={}", d.join(AUDIT_LOG).display()),
+                "--audit-log-format=json".into(),
+                "--audit-log-mode=blocking".into(),
+            ]);
+        }
         let mut apiserver = ManagedChild::spawn("kube-apiserver", api_cmd, &d.join("kube-apiserver.log"))?;
 
         let kubeconfig = d.join("kubeconfig");
@@ -174,6 +193,11 @@ impl ControlPlane {
         &self.kubeconfig
     }
 
+    /// The apiserver's audit log (written when started with `audit`).
+    pub fn audit_log(&self) -> PathBuf {
+        self.dir.path().join(AUDIT_LOG)
+    }
+
     /// Folder holding certificates, data and the components' logs.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -220,6 +244,8 @@ impl Drop for ControlPlane {
         self.stop();
     }
 }
+
+const AUDIT_LOG: &str = "audit.log";
 
 /// Every control plane's data folder (etcd alone preallocates 64 MB) starts with this.
 const DATA_DIR_PREFIX: &str = "lustre-cp-";

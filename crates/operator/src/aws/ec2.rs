@@ -35,15 +35,6 @@ impl Aws {
         Ok(out.security_groups().iter().map(security_group).collect())
     }
 
-    /// One security group by ID; `None` when EC2 says it does not exist.
-    pub(crate) async fn describe_security_group(&self, id: &str) -> Result<Option<SecurityGroup>, AwsError> {
-        match self.describe_security_groups(&[id.to_string()]).await {
-            Ok(mut found) => Ok(found.pop()),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     /// The security group named `name` in `vpc_id`, if any.
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn security_group_named(

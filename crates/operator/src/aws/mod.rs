@@ -1,7 +1,7 @@
 //! The whole AWS surface of the operator. The SDK clients are private to this module: steps hand
 //! it domain values ([`FileSystemRequest`], IDs, [`IngressRule`]s) and get domain values back
 //! ([`FileSystem`], [`SecurityGroup`], [`Subnet`]). Every call is one small function in
-//! [`fsx`], [`data_repository`], [`ec2`] or [`owner_lookup`] (owner-tag lookups of many volumes share calls), counted in the metrics by service, operation and outcome, and every
+//! [`fsx`], [`data_repository`], [`ec2`] or [`security_group_lookup`] (lookups of many volumes' groups share calls), counted in the metrics by service, operation and outcome, and every
 //! failure is classified from the SDK's error metadata into an [`ErrorKind`].
 
 mod budget;
@@ -9,7 +9,7 @@ mod data_repository;
 mod ec2;
 mod fsx;
 mod model;
-mod owner_lookup;
+mod security_group_lookup;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -137,8 +137,8 @@ pub struct Aws {
     budget: Option<Arc<CallBudget>>,
     /// Subnets never change their VPC or CIDR: each is described once.
     subnets: Arc<Mutex<HashMap<String, Subnet>>>,
-    /// Lookups of security groups by tag waiting to share a call.
-    tag_lookups: Arc<owner_lookup::TagLookups>,
+    /// Lookups of single security groups waiting to share a call.
+    sg_lookups: Arc<security_group_lookup::Lookups>,
 }
 
 impl Aws {
@@ -151,7 +151,7 @@ impl Aws {
             metrics,
             budget: budget.map(Arc::new),
             subnets: Arc::new(Mutex::new(HashMap::new())),
-            tag_lookups: Arc::default(),
+            sg_lookups: Arc::default(),
         }
     }
 

@@ -27,7 +27,6 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::watcher;
-use kube::Client;
 use lustre_api::{LustreClass, LustreVolume};
 use testkit::{install_crds, operator_binary, test_class_spec, ControlPlane, OperatorOptions, OperatorProcess};
 
@@ -37,9 +36,6 @@ const DEFAULT_POLL_SECS: u64 = 15;
 const DEFAULT_RESYNC_SECS: u64 = 600;
 const STABLE_WINDOW: Duration = Duration::from_secs(15);
 /// The apiserver resources the operator (and the PV binder) touch for volumes.
-const RESOURCES: [&str; 6] =
-    ["lustrevolumes", "lustreclasses", "persistentvolumeclaims", "persistentvolumes", "storageclasses", "events"];
-
 fn peak_rss_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -107,37 +103,43 @@ async fn watch(lvs: Api<LustreVolume>, book: Arc<Book>) {
     }
 }
 
-/// `apiserver_request_total` summed by (verb, resource[/subresource]) for [`RESOURCES`].
-async fn apiserver_requests(client: &Client) -> Result<BTreeMap<(String, String), f64>> {
-    let text = client.request_text(http::Request::get("/metrics").body(Vec::new())?).await?;
+/// A position in the apiserver's audit log.
+fn audit_mark(cp: &ControlPlane) -> u64 {
+    std::fs::metadata(cp.audit_log()).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The operator's requests (User-Agent `lustre-operator/...`) completed between two marks of the
+/// audit log, by "verb resource[/subresource]".
+fn operator_requests(cp: &ControlPlane, from: u64, to: u64) -> Result<BTreeMap<String, u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(cp.audit_log()).context("opening the audit log")?;
+    file.seek(SeekFrom::Start(from))?;
+    let mut text = String::new();
+    file.take(to.saturating_sub(from)).read_to_string(&mut text)?;
     let mut out = BTreeMap::new();
     for line in text.lines() {
-        let Some(rest) = line.strip_prefix("apiserver_request_total{") else { continue };
-        let Some((labels, value)) = rest.rsplit_once("} ") else { continue };
-        let label = |key: &str| {
-            labels
-                .split("\",")
-                .find_map(|kv| kv.strip_prefix(&format!("{key}=\"")))
-                .map(|v| v.trim_end_matches('"').to_string())
-                .unwrap_or_default()
-        };
-        let resource = label("resource");
-        if !RESOURCES.contains(&resource.as_str()) {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let agent = event["userAgent"].as_str().unwrap_or_default();
+        if !agent.starts_with("lustre-operator/") || event["stage"] != "ResponseComplete" {
             continue;
         }
-        let sub = label("subresource");
-        let key = if sub.is_empty() { resource } else { format!("{resource}/{sub}") };
-        *out.entry((label("verb"), key)).or_default() += value.trim().parse::<f64>().unwrap_or(0.0);
+        let resource = event["objectRef"]["resource"].as_str().unwrap_or("-");
+        let key = match event["objectRef"]["subresource"].as_str() {
+            Some(sub) => format!("{} {resource}/{sub}", event["verb"].as_str().unwrap_or("?")),
+            None => format!("{} {resource}", event["verb"].as_str().unwrap_or("?")),
+        };
+        *out.entry(key).or_default() += 1;
     }
     Ok(out)
 }
 
-fn diff(after: &BTreeMap<(String, String), f64>, before: &BTreeMap<(String, String), f64>) -> Vec<(String, f64)> {
-    after
-        .iter()
-        .map(|(k, v)| (format!("{} {}", k.0, k.1), v - before.get(k).copied().unwrap_or(0.0)))
-        .filter(|(_, d)| *d > 0.0)
-        .collect()
+/// A counter's value in Prometheus text (0 when absent).
+fn counter(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// Calls by "service:Operation".
@@ -205,7 +207,7 @@ async fn main() -> Result<()> {
     println!("[bench] operator at its defaults: poll {DEFAULT_POLL_SECS} s, resync {DEFAULT_RESYNC_SECS} s");
 
     let t = Instant::now();
-    let cp = tokio::task::spawn_blocking(ControlPlane::start).await??;
+    let cp = tokio::task::spawn_blocking(|| ControlPlane::start_with(true)).await??;
     let cp_start = t.elapsed();
     let client = cp.client().await?;
     install_crds(&client).await?;
@@ -234,19 +236,15 @@ async fn main() -> Result<()> {
         test_class_spec(&seed.subnet_ids[0], seed.availability_zones.first().map(String::as_str), NS)?,
     );
     Api::<LustreClass>::all(client.clone()).create(&PostParams::default(), &class).await?;
-    let op = OperatorProcess::start(
-        cp.kubeconfig(),
-        &emulator.endpoint(),
-        NS,
-        &OperatorOptions {
-            poll_interval_secs: DEFAULT_POLL_SECS,
-            resync_secs: DEFAULT_RESYNC_SECS,
-            leader_elect: false,
-            aws_max_calls_per_second: None,
-        },
-        cp.dir().join("operator.log"),
-    )
-    .await?;
+    let options = OperatorOptions {
+        poll_interval_secs: DEFAULT_POLL_SECS,
+        resync_secs: DEFAULT_RESYNC_SECS,
+        leader_elect: false,
+        aws_max_calls_per_second: None,
+    };
+    let mut op =
+        OperatorProcess::start(cp.kubeconfig(), &emulator.endpoint(), NS, &options, cp.dir().join("operator.log"))
+            .await?;
     let pid = op.pid().unwrap_or(0);
 
     let lvs: Api<LustreVolume> = Api::namespaced(client.clone(), NS);
@@ -258,7 +256,7 @@ async fn main() -> Result<()> {
     // Let the operator's start-up requests settle before the first apiserver scrape.
     tokio::time::sleep(Duration::from_secs(2)).await;
     emulator.reset_calls();
-    let api0 = apiserver_requests(&client).await?;
+    let audit0 = audit_mark(&cp);
 
     let t0 = Instant::now();
     for i in 0..n {
@@ -281,7 +279,7 @@ async fn main() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let ready_calls = emulator.calls();
-    let api1 = apiserver_requests(&client).await?;
+    let audit1 = audit_mark(&cp);
 
     // The AVAILABLE moments, on the bench's clock (emulator clock scale 1).
     let created = creation_times(&emulator.endpoint()).await?;
@@ -304,21 +302,47 @@ async fn main() -> Result<()> {
 
     emulator.reset_calls();
     let writes_before = book.writes.load(Ordering::SeqCst);
-    let api_stable0 = apiserver_requests(&client).await?;
+    let audit_stable0 = audit_mark(&cp);
     tokio::time::sleep(STABLE_WINDOW).await;
     let stable_calls = emulator.calls().total();
     let stable_writes = book.writes.load(Ordering::SeqCst) - writes_before;
-    let api_stable1 = apiserver_requests(&client).await?;
+    let stable_requests: u64 = operator_requests(&cp, audit_stable0, audit_mark(&cp))?.values().sum();
+    let rss = peak_rss_mib(pid);
+
+    // Restart: the new process re-verifies every Ready volume (one reconcile each).
+    op.kill();
+    emulator.reset_calls();
+    let writes_before = book.writes.load(Ordering::SeqCst);
+    let audit_restart0 = audit_mark(&cp);
+    let t = Instant::now();
+    op = OperatorProcess::start(cp.kubeconfig(), &emulator.endpoint(), NS, &options, cp.dir().join("operator-2.log"))
+        .await?;
+    let restart_ready = t.elapsed();
+    loop {
+        if counter(&op.metrics().await, "lustre_operator_reconciles_total") >= n as f64 {
+            break;
+        }
+        if t.elapsed() > deadline {
+            bail!("the restarted operator did not reconcile {n} volumes in {deadline:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let restart_verified = t.elapsed();
+    // Anything the re-verification still had in flight.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let restart_calls = emulator.calls();
+    let restart_writes = book.writes.load(Ordering::SeqCst) - writes_before;
+    let restart_requests = operator_requests(&cp, audit_restart0, audit_mark(&cp))?;
+    let rss_restarted = peak_rss_mib(op.pid().unwrap_or(0));
+    let audit_delete0 = audit_mark(&cp);
 
     emulator.reset_calls();
     let t = Instant::now();
-    let mut bench_lists = 0u64;
     for i in 0..n {
         lvs.delete(&format!("vol-{i:04}"), &DeleteParams::default()).await?;
     }
     loop {
         let left = lvs.list(&Default::default()).await?.items.len();
-        bench_lists += 1;
         if left == 0 {
             break;
         }
@@ -329,9 +353,8 @@ async fn main() -> Result<()> {
     }
     let to_deleted = t.elapsed();
     let delete_calls = emulator.calls();
-    let api3 = apiserver_requests(&client).await?;
+    let audit_delete1 = audit_mark(&cp);
     let leftover_fs = emulator.inventory().file_systems.len();
-    let rss = peak_rss_mib(pid);
 
     let per = |x: f64| x / n as f64;
     println!();
@@ -363,11 +386,19 @@ async fn main() -> Result<()> {
         "| LustreVolume writes (resourceVersion changes) in {} s of stable state | {stable_writes} |",
         STABLE_WINDOW.as_secs()
     );
-    let stable_api: f64 = diff(&api_stable1, &api_stable0).iter().map(|(_, d)| d).sum::<f64>().max(0.0);
-    println!(
-        "| apiserver requests (resources below) in {} s of stable state | {stable_api:.0} |",
-        STABLE_WINDOW.as_secs()
-    );
+    println!("| operator apiserver requests in {} s of stable state | {stable_requests} |", STABLE_WINDOW.as_secs());
+    println!("| restart: operator ready (caches synced) | {:.1} s |", restart_ready.as_secs_f64());
+    println!("| restart: all {n} volumes re-verified (reconciled once) | {:.1} s |", restart_verified.as_secs_f64());
+    println!("| restart: AWS calls | {} |", restart_calls.total());
+    for (k, v) in by_operation(&restart_calls) {
+        println!("| - {k} | {v} |");
+    }
+    println!("| restart: LustreVolume writes | {restart_writes} |");
+    let restart_total: u64 = restart_requests.values().sum();
+    println!("| restart: operator apiserver requests | {restart_total} |");
+    for (k, v) in &restart_requests {
+        println!("| - {k} | {v} |");
+    }
     println!("| delete {n} volumes -> all gone | {:.1} s |", to_deleted.as_secs_f64());
     println!(
         "| AWS calls during deletion | {} ({:.2} per volume) |",
@@ -378,41 +409,35 @@ async fn main() -> Result<()> {
         println!("| - {k} | {v} ({:.2} per volume) |", per(v as f64));
     }
     println!("| file systems left in AWS | {leftover_fs} |");
-    println!("| operator peak RSS (VmHWM) | {rss:.1} MiB |");
+    println!("| operator peak RSS (VmHWM), first process until all Ready and stable | {rss:.1} MiB |");
+    println!(
+        "| operator peak RSS (VmHWM), restarted process until all deleted | {:.1} MiB |",
+        peak_rss_mib(op.pid().unwrap_or(0)).max(rss_restarted)
+    );
     println!();
     println!(
-        "apiserver requests per volume (apiserver_request_total deltas; every client: the operator, \
-         kube-controller-manager, and the bench, whose own {n} POST and {n} DELETE lustrevolumes and \
-         {bench_lists} LIST lustrevolumes while waiting for deletion are subtracted; its one watch is not):"
+        "The operator's apiserver requests per volume (kube-apiserver audit log, User-Agent lustre-operator/*; \
+         watches count when they end):"
     );
     println!();
     println!("| verb resource | apply -> all Ready | deletion |");
     println!("|---|---|---|");
-    let create_phase: BTreeMap<String, f64> = diff(&api1, &api0).into_iter().collect();
-    let delete_phase: BTreeMap<String, f64> = diff(&api3, &api_stable1).into_iter().collect();
+    let create_phase = operator_requests(&cp, audit0, audit1)?;
+    let delete_phase = operator_requests(&cp, audit_delete0, audit_delete1)?;
     let mut keys: Vec<&String> = create_phase.keys().chain(delete_phase.keys()).collect();
     keys.sort();
     keys.dedup();
     for k in keys {
-        let mut c = create_phase.get(k).copied().unwrap_or(0.0);
-        let mut d = delete_phase.get(k).copied().unwrap_or(0.0);
-        if k == "POST lustrevolumes" {
-            c -= n as f64;
-        }
-        if k == "DELETE lustrevolumes" {
-            d -= n as f64;
-        }
-        if k == "LIST lustrevolumes" {
-            d -= bench_lists as f64;
-        }
-        if c <= 0.0 && d <= 0.0 {
-            continue;
-        }
+        let c = create_phase.get(k).copied().unwrap_or(0) as f64;
+        let d = delete_phase.get(k).copied().unwrap_or(0) as f64;
         println!("| {k} | {:.2} | {:.2} |", per(c), per(d));
     }
+    let (c, d): (u64, u64) = (create_phase.values().sum(), delete_phase.values().sum());
+    println!("| **all** | **{:.2}** | **{:.2}** |", per(c as f64), per(d as f64));
     // The operator's log goes with the control plane's folder unless asked for.
     if let Ok(keep) = std::env::var("LUSTRE_BENCH_OPERATOR_LOG") {
         std::fs::copy(cp.dir().join("operator.log"), &keep).with_context(|| format!("copying the log to {keep}"))?;
+        let _ = std::fs::copy(cp.dir().join("operator-2.log"), format!("{keep}.restarted"));
     }
     if leftover_fs != 0 {
         bail!("file systems were left behind");
