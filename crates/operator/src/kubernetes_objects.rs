@@ -234,6 +234,10 @@ pub(crate) async fn apply_persistent_volume(
     match caches.volume(&name).map(|pv| (*pv).clone()) {
         // Our claim is bound, so the PV exists: the cache has not seen it yet.
         None if claim.phase == ClaimPhase::Bound => {}
+        // The claim is seconds old and an earlier pass made it: that pass made the PV right after
+        // (this pass was woken by the claim before the PV reached the cache). Had it failed in
+        // between, the pass after the claim's first seconds creates the PV.
+        None if claim.new && !claim.created_now => {}
         None => {
             let mut desired = desired;
             if let Some(r) = desired.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
@@ -323,6 +327,8 @@ pub(crate) struct Claim {
     pub(crate) uid: Option<String>,
     /// Created moments ago (this call, or within [`NEW_CLAIM`]): the PV binder is about to bind it.
     pub(crate) new: bool,
+    /// Created by this call.
+    pub(crate) created_now: bool,
 }
 
 pub(crate) async fn ensure_claim(
@@ -333,7 +339,7 @@ pub(crate) async fn ensure_claim(
 ) -> Result<Claim> {
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
-    let mut new = false;
+    let mut created_now = false;
     let claim = match caches.claim(ns, &lv.claim_name()).map(|c| (*c).clone()) {
         Some(c) => {
             if !owns_object(&c.metadata, lv) {
@@ -346,7 +352,7 @@ pub(crate) async fn ensure_claim(
             // ever bind it. A claim's spec is immutable once bound: create it, never rewrite it.
             match claims.create(&create_params(), &desired_claim(lv, fs)).await {
                 Ok(c) => {
-                    new = true;
+                    created_now = true;
                     // No event: the phase event to Available names the claim.
                     tracing::info!(volume = %crate::ownership::display(lv), claim = %lv.claim_name(), "created claim");
                     c
@@ -366,8 +372,8 @@ pub(crate) async fn ensure_claim(
     let phase = ClaimPhase::from_status(claim.status.as_ref().and_then(|s| s.phase.as_deref()));
     let age =
         claim.metadata.creation_timestamp.as_ref().map(|t| k8s_openapi::jiff::Timestamp::now().duration_since(t.0));
-    new |= age.is_some_and(|a| a.as_secs() < NEW_CLAIM.as_secs() as i64);
-    Ok(Claim { phase, uid: claim.metadata.uid, new })
+    let new = created_now || age.is_some_and(|a| a.as_secs() < NEW_CLAIM.as_secs() as i64);
+    Ok(Claim { phase, uid: claim.metadata.uid, new, created_now })
 }
 
 /// Deletes the claim. Ok once it is gone; `Error::Waiting` naming the pods while pods still use it.

@@ -169,8 +169,13 @@ impl ControlPlane {
             "--controllers=*".into(),
             // The claim sync period stays at its default (15 s): tests see the binding delays
             // users see.
+            // Its client rate limit too (20 requests per second, burst 30), unless a bench sets
+            // LUSTRE_KCM_API_QPS to show what a larger one changes (a bind takes three writes).
             "--v=1".into(),
         ]);
+        if let Ok(qps) = std::env::var("LUSTRE_KCM_API_QPS") {
+            kcm_cmd.args([format!("--kube-api-qps={qps}"), format!("--kube-api-burst={qps}")]);
+        }
         let mut kcm = ManagedChild::spawn("kube-controller-manager", kcm_cmd, &d.join("kube-controller-manager.log"))?;
         poll_blocking(Duration::from_secs(60), "kube-controller-manager to serve", || {
             kcm.check_running()?;

@@ -60,6 +60,10 @@ struct Book {
     /// resourceVersion changes of any LustreVolume (creations, status writes, finalizers...).
     writes: AtomicU64,
     synced: AtomicU64,
+    /// Volumes seen Failed or Lost, or refused by AWS (AwsRefused): terminal outcomes.
+    terminal: Mutex<std::collections::BTreeSet<String>>,
+    /// Volumes whose Ready condition said AwsThrottled at some point.
+    throttled: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Book {
@@ -99,6 +103,20 @@ async fn watch(lvs: Api<LustreVolume>, book: Arc<Book>) {
         }
         if seen.ready_at.is_none() && is_ready(&lv) {
             seen.ready_at = Some(now);
+        }
+        drop(volumes);
+        let status = lv.status.as_ref();
+        let phase = status.and_then(|s| s.phase).map(|p| p.as_str().to_string()).unwrap_or_default();
+        let reason = status
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+            .map(|c| c.reason.clone())
+            .unwrap_or_default();
+        let name = lv.metadata.name.clone().unwrap_or_default();
+        if phase == "Failed" || phase == "Lost" || reason == "AwsRefused" {
+            book.terminal.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone());
+        }
+        if reason == "AwsThrottled" {
+            book.throttled.lock().unwrap_or_else(|e| e.into_inner()).insert(name);
         }
     }
 }
@@ -220,15 +238,17 @@ async fn main() -> Result<()> {
         )
         .await?;
     let defaults = EmulatorConfig::default();
-    let emulator = Emulator::start(EmulatorConfig {
-        create_duration: Duration::from_secs(create_secs),
-        delete_duration: Duration::from_secs(2),
-        // Room for every volume (the defaults are FSx's account quotas: 100 800 GiB).
-        file_system_quota: defaults.file_system_quota.max(n as u32 + 10),
-        storage_quota_gib: defaults.storage_quota_gib.max(2 * 1200 * n as u64),
-        ..defaults
-    })
-    .await?;
+    let emulator = Arc::new(
+        Emulator::start(EmulatorConfig {
+            create_duration: Duration::from_secs(create_secs),
+            delete_duration: Duration::from_secs(2),
+            // Room for every volume (the defaults are FSx's account quotas: 100 800 GiB).
+            file_system_quota: defaults.file_system_quota.max(n as u32 + 10),
+            storage_quota_gib: defaults.storage_quota_gib.max(2 * 1200 * n as u64),
+            ..defaults
+        })
+        .await?,
+    );
     // The class every volume names: the emulator's first subnet, usable from the bench namespace.
     let seed = emulator.seed();
     let class = LustreClass::new(
@@ -258,6 +278,33 @@ async fn main() -> Result<()> {
     emulator.reset_calls();
     let audit0 = audit_mark(&cp);
 
+    // THROTTLE_PERCENT of every FSx and EC2 call answered with throttling for THROTTLE_SECONDS.
+    let throttle_percent: u32 = std::env::var("THROTTLE_PERCENT").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let throttle_secs: u64 = std::env::var("THROTTLE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(120);
+    if throttle_percent > 0 {
+        emulator.set_fault("*", aws_emulator::Fault::throttle(f64::from(throttle_percent) / 100.0));
+        println!("[bench] {throttle_percent}% of AWS calls throttled for {throttle_secs} s from the first apply");
+    }
+    // The operator's call rate, sampled every second until all are Ready.
+    let rate_samples = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let sampler = {
+        let (emulator_calls, samples) = (emulator.clone(), rate_samples.clone());
+        tokio::spawn(async move {
+            let mut last = emulator_calls.calls().total();
+            let started = Instant::now();
+            let mut cleared = false;
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let now = emulator_calls.calls().total();
+                samples.lock().unwrap_or_else(|e| e.into_inner()).push(now.saturating_sub(last));
+                last = now;
+                if throttle_percent > 0 && !cleared && started.elapsed() >= Duration::from_secs(throttle_secs) {
+                    emulator_calls.clear_faults();
+                    cleared = true;
+                }
+            }
+        })
+    };
     let t0 = Instant::now();
     for i in 0..n {
         let lv: LustreVolume = serde_json::from_value(serde_json::json!({
@@ -280,6 +327,9 @@ async fn main() -> Result<()> {
     }
     let ready_calls = emulator.calls();
     let audit1 = audit_mark(&cp);
+    sampler.abort();
+    emulator.clear_faults();
+    let rates = rate_samples.lock().unwrap_or_else(|e| e.into_inner()).clone();
 
     // The AVAILABLE moments, on the bench's clock (emulator clock scale 1).
     let created = creation_times(&emulator.endpoint()).await?;
@@ -381,6 +431,24 @@ async fn main() -> Result<()> {
     for (k, v) in by_operation(&ready_calls) {
         println!("| - {k} | {v} ({:.2} per volume) |", per(v as f64));
     }
+    let busiest = rates.iter().max().copied().unwrap_or(0);
+    let mean = rates.iter().sum::<u64>() as f64 / rates.len().max(1) as f64;
+    println!("| AWS calls per second until all Ready (1 s samples): busiest / mean | {busiest} / {mean:.1} |");
+    let throttled_calls: u64 = ready_calls
+        .calls
+        .iter()
+        .filter(|c| c.outcome.contains("Throttl") || c.outcome == "RequestLimitExceeded")
+        .map(|c| c.count)
+        .sum();
+    println!("| calls answered with throttling until all Ready | {throttled_calls} |");
+    println!(
+        "| volumes whose Ready condition said AwsThrottled | {} |",
+        book.throttled.lock().unwrap_or_else(|e| e.into_inner()).len()
+    );
+    println!(
+        "| volumes seen Failed, Lost or AwsRefused | {} |",
+        book.terminal.lock().unwrap_or_else(|e| e.into_inner()).len()
+    );
     println!("| AWS calls in {} s of stable state | {stable_calls} |", STABLE_WINDOW.as_secs());
     println!(
         "| LustreVolume writes (resourceVersion changes) in {} s of stable state | {stable_writes} |",
