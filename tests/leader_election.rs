@@ -13,7 +13,7 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, PostParams};
 use lustre_api::Phase;
 use testkit::volumes::{emulator, is_ready, scratch_volume, DEADLINE};
-use testkit::{wait_for, wait_until, Harness, Launch, OperatorOptions, OperatorProcess};
+use testkit::{metric_sum, wait_for, wait_until, Harness, Launch, OperatorOptions, OperatorProcess};
 
 /// The lease the operator holds (main.rs: Lease `lustre-operator` in POD_NAMESPACE, 15 s).
 const LEASE: &str = "lustre-operator";
@@ -52,10 +52,6 @@ async fn holder(h: &Harness) -> anyhow::Result<String> {
 }
 
 /// The value of the first sample of `metric` in a /metrics text whose line starts with it (0 when absent).
-fn sample(metrics: &str, metric: &str) -> f64 {
-    metrics.lines().filter(|l| l.starts_with(metric)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
-}
-
 fn logs(replicas: &[Replica]) -> String {
     replicas.iter().map(|r| format!("--- {}:\n{}", r.name, r.process.log_tail(40))).collect::<Vec<_>>().join("\n")
 }
@@ -82,11 +78,11 @@ async fn only_the_leader_reconciles_and_the_standby_is_ready() -> anyhow::Result
 
     // The standby made no AWS call and reconciled nothing; the leader did it all.
     let (lead_metrics, standby_metrics) = (lead.process.metrics().await, standby.process.metrics().await);
-    assert_eq!(sample(&standby_metrics, "lustre_operator_aws_calls_total"), 0.0, "standby:\n{standby_metrics}");
-    assert_eq!(sample(&standby_metrics, "lustre_operator_reconciles_total"), 0.0, "standby:\n{standby_metrics}");
-    assert!(sample(&lead_metrics, "lustre_operator_aws_calls_total") > 0.0, "leader:\n{lead_metrics}");
+    assert_eq!(metric_sum(&standby_metrics, "lustre_operator_aws_calls_total"), 0.0, "standby:\n{standby_metrics}");
+    assert_eq!(metric_sum(&standby_metrics, "lustre_operator_reconciles_total"), 0.0, "standby:\n{standby_metrics}");
+    assert!(metric_sum(&lead_metrics, "lustre_operator_aws_calls_total") > 0.0, "leader:\n{lead_metrics}");
     assert_eq!(
-        sample(&lead_metrics, "lustre_operator_aws_calls_total{service=\"fsx\",operation=\"CreateFileSystem\""),
+        metric_sum(&lead_metrics, "lustre_operator_aws_calls_total{service=\"fsx\",operation=\"CreateFileSystem\""),
         1.0
     );
 

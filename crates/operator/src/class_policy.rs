@@ -39,7 +39,8 @@ impl ClassCache {
         let (changed, _) = broadcast::channel(16);
         let class_events = reflector::reflector(
             class_writer,
-            watcher(Api::<LustreClass>::all(client.clone()), watcher::Config::default()),
+            watcher(Api::<LustreClass>::all(client.clone()), watcher::Config::default())
+                .modify(crate::cache_trim::trim),
         )
         .default_backoff();
         let tx = changed.clone();
@@ -70,7 +71,7 @@ impl ClassCache {
         }));
         let namespace_events = reflector::reflector(
             namespace_writer,
-            watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default()),
+            watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default()).modify(crate::cache_trim::trim),
         )
         .default_backoff()
         .touched_objects();

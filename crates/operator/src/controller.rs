@@ -24,6 +24,7 @@ use kube::runtime::WatchStreamExt;
 use kube::ResourceExt;
 use lustre_api::{tags, DeletionPolicy, LustreVolume, LustreVolumeStatus, Phase};
 
+use crate::cache_trim::trim;
 use crate::class_policy::Refusal;
 use crate::context::{Context, FINALIZER};
 use crate::data_repository_associations as associations;
@@ -71,15 +72,18 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
     let (claims_cache, claims_writer) = reflector::store();
     let (volumes_cache, volumes_writer) = reflector::store();
     let (classes_cache, classes_writer) = reflector::store();
-    let claim_events = reflector::reflector(claims_writer, watcher(claims, labelled.clone())).default_backoff();
+    let claim_events =
+        reflector::reflector(claims_writer, watcher(claims, labelled.clone()).modify(trim)).default_backoff();
     let pv_events = reflector::reflector(
         volumes_writer,
-        watcher(Api::<PersistentVolume>::all(ctx.client.clone()), labelled.clone()),
+        watcher(Api::<PersistentVolume>::all(ctx.client.clone()), labelled.clone()).modify(trim),
     )
     .default_backoff();
-    let sc_events =
-        reflector::reflector(classes_writer, watcher(Api::<StorageClass>::all(ctx.client.clone()), labelled))
-            .default_backoff();
+    let sc_events = reflector::reflector(
+        classes_writer,
+        watcher(Api::<StorageClass>::all(ctx.client.clone()), labelled).modify(trim),
+    )
+    .default_backoff();
     let objects = k8s::ObjectCaches { claims: claims_cache, volumes: volumes_cache, classes: classes_cache };
     let controller = Controller::for_stream(volumes.touched_objects(), reader)
         .owns_stream(claim_events.touched_objects())
@@ -225,7 +229,15 @@ async fn apply(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
     if let Some((_, e)) = obs.failure {
         return Err(e);
     }
-    Ok(match status::next(&obs) {
+    let next = status::next(&obs);
+    tracing::debug!(
+        volume = %lv.name_any(),
+        ?next,
+        claim = ?obs.claim,
+        associations_settled = ?obs.associations.as_ref().map(|a| a.settled),
+        "pass done"
+    );
+    Ok(match next {
         Next::AwaitChange => Action::await_change(),
         Next::Resync => Action::requeue(ctx.timing.resync),
         Next::Soon => Action::requeue(ctx.timing.in_transition),

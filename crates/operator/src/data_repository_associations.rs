@@ -75,7 +75,7 @@ fn status_of(want: &AssociationSpec, have: Option<&Association>, message: Option
 }
 
 /// Settles the associations of `fs`; `None` when nothing needs looking at (no association
-/// asked for or reported, or all settled since the last resync).
+/// asked for or reported, or all settled since the last resync and reported so).
 pub(crate) async fn settle(
     ctx: &Context,
     lv: &LustreVolume,
@@ -85,7 +85,12 @@ pub(crate) async fn settle(
     let wanted = lv.spec.associations();
     let uid = ownership::uid(lv);
     let version = version(lv);
-    if (wanted.is_empty() && reported.is_empty()) || ctx.fresh(Check::Associations, uid, version) {
+    if wanted.is_empty() && reported.is_empty() {
+        return Ok(None);
+    }
+    // Skipped only while the status already shows them settled: a pass whose status write was
+    // put off (a new claim) must not leave AVAILABLE unreported until the resync.
+    if ctx.fresh(Check::Associations, uid, version) && all_available(lv, reported) {
         return Ok(None);
     }
     // FSx takes associations while the file system is being created, not once it is going away.

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod aws;
+mod cache_trim;
 mod class_policy;
 mod context;
 pub mod controller;

@@ -372,6 +372,10 @@ where
     // A merge patch: fields absent from `new` are sent as null so they are removed.
     let mut body = serde_json::to_value(new).unwrap_or(Value::Null);
     let old_body = serde_json::to_value(old).unwrap_or(Value::Null);
+    // What the apiserver would store is the same (times differ below the second they keep).
+    if body == old_body {
+        return Ok(false);
+    }
     if let (Value::Object(map), Value::Object(old_map)) = (&mut body, &old_body) {
         for key in old_map.keys() {
             map.entry(key.clone()).or_insert(Value::Null);

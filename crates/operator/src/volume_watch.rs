@@ -51,7 +51,10 @@ pub(crate) fn volume_events(
 /// The typed volume, or None (reported once per version) when it does not parse.
 async fn parse(object: DynamicObject, events: &Events, reported: &Mutex<HashSet<String>>) -> Option<LustreVolume> {
     let error = match serde_json::to_value(&object).and_then(serde_json::from_value::<LustreVolume>) {
-        Ok(lv) => return Some(lv),
+        Ok(mut lv) => {
+            crate::cache_trim::trim(&mut lv);
+            return Some(lv);
+        }
         Err(e) => e,
     };
     let meta = &object.metadata;

@@ -24,8 +24,8 @@ use kube::Client;
 pub use cluster::{Cluster, Tenant, TENANT_LABEL};
 pub use control_plane::{binaries_dir, client_from_kubeconfig, workspace_root, ControlPlane};
 pub use operator::{
-    apply_crd, http_status, install_crds, log_dir, operator_binary, test_class_spec, Harness, Launch, OperatorOptions,
-    OperatorProcess,
+    apply_crd, http_status, install_crds, log_dir, metric_sum, operator_binary, test_class_spec, Harness, Launch,
+    OperatorOptions, OperatorProcess,
 };
 pub use wait::{wait_for, wait_gone, wait_until};
 

@@ -1,7 +1,7 @@
 //! The operator under test: the real `lustre-operator` binary as its own process (so a test can
 //! SIGKILL it), pointed at the shared control plane and at an in-process AWS emulator.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -42,7 +42,36 @@ pub fn operator_binary() -> Result<PathBuf> {
             bail!("cargo build -p lustre-operator failed");
         }
     }
+    // `cargo test -p e2e` does not rebuild the operator: a test must not pass or fail on code
+    // that is no longer in the tree.
+    let built = std::fs::metadata(&bin).and_then(|m| m.modified()).context("reading the operator binary's time")?;
+    let root = workspace_root();
+    let newest = ["crates/operator", "crates/api"].iter().filter_map(|dir| newest_change(&root.join(dir))).max();
+    if newest.is_some_and(|t| t > built) {
+        bail!(
+            "{} is older than the operator's sources; run `cargo build -p lustre-operator` first \
+             (`make test` and `cargo test --workspace` build it)",
+            bin.display()
+        );
+    }
     Ok(bin)
+}
+
+/// The latest modification time of the `.rs` and `Cargo.toml` files under `dir`.
+fn newest_change(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let time = if path.is_dir() {
+            newest_change(&path)
+        } else if path.extension().is_some_and(|e| e == "rs") || path.ends_with("Cargo.toml") {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        } else {
+            None
+        };
+        newest = newest.max(time);
+    }
+    newest
 }
 
 /// Installs (or updates) the CRDs, LustreVolume ([`lustre_api::crd`]), LustreClass
@@ -223,6 +252,12 @@ impl OperatorProcess {
     pub async fn metrics(&self) -> String {
         http_get(self.metrics_port, "/metrics").await.unwrap_or_default()
     }
+}
+
+/// The sum of the samples in Prometheus text whose line starts with `prefix` (a metric name, or a
+/// name with some of its labels: `name{label="value"`); 0 when there is none.
+pub fn metric_sum(metrics: &str, prefix: &str) -> f64 {
+    metrics.lines().filter(|l| l.starts_with(prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
 }
 
 /// A temporary folder for process logs (removed when dropped).

@@ -28,7 +28,9 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::watcher;
 use lustre_api::{LustreClass, LustreVolume};
-use testkit::{install_crds, operator_binary, test_class_spec, ControlPlane, OperatorOptions, OperatorProcess};
+use testkit::{
+    install_crds, metric_sum, operator_binary, test_class_spec, ControlPlane, OperatorOptions, OperatorProcess,
+};
 
 const NS: &str = "bench";
 /// The operator's own defaults (`--poll-interval`, `--resync-interval` in crates/operator/src/main.rs).
@@ -149,15 +151,6 @@ fn operator_requests(cp: &ControlPlane, from: u64, to: u64) -> Result<BTreeMap<S
         *out.entry(key).or_default() += 1;
     }
     Ok(out)
-}
-
-/// A counter's value in Prometheus text (0 when absent).
-fn counter(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// Calls by "service:Operation".
@@ -369,7 +362,7 @@ async fn main() -> Result<()> {
         .await?;
     let restart_ready = t.elapsed();
     loop {
-        if counter(&op.metrics().await, "lustre_operator_reconciles_total") >= n as f64 {
+        if metric_sum(&op.metrics().await, "lustre_operator_reconciles_total") >= n as f64 {
             break;
         }
         if t.elapsed() > deadline {
