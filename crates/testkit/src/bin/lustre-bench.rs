@@ -131,6 +131,12 @@ fn audit_mark(cp: &ControlPlane) -> u64 {
 /// The operator's requests (User-Agent `lustre-operator/...`) completed between two marks of the
 /// audit log, by "verb resource[/subresource]".
 fn operator_requests(cp: &ControlPlane, from: u64, to: u64) -> Result<BTreeMap<String, u64>> {
+    requests_of(cp, "lustre-operator/", from, to)
+}
+
+/// The requests of the client whose User-Agent starts with `agent` completed between two marks
+/// of the audit log, by "verb resource[/subresource]".
+fn requests_of(cp: &ControlPlane, agent: &str, from: u64, to: u64) -> Result<BTreeMap<String, u64>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(cp.audit_log()).context("opening the audit log")?;
     file.seek(SeekFrom::Start(from))?;
@@ -139,8 +145,8 @@ fn operator_requests(cp: &ControlPlane, from: u64, to: u64) -> Result<BTreeMap<S
     let mut out = BTreeMap::new();
     for line in text.lines() {
         let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        let agent = event["userAgent"].as_str().unwrap_or_default();
-        if !agent.starts_with("lustre-operator/") || event["stage"] != "ResponseComplete" {
+        let client = event["userAgent"].as_str().unwrap_or_default();
+        if !client.starts_with(agent) || event["stage"] != "ResponseComplete" {
             continue;
         }
         let resource = event["objectRef"]["resource"].as_str().unwrap_or("-");
@@ -495,6 +501,24 @@ async fn main() -> Result<()> {
     }
     let (c, d): (u64, u64) = (create_phase.values().sum(), delete_phase.values().sum());
     println!("| **all** | **{:.2}** | **{:.2}** |", per(c as f64), per(d as f64));
+    println!();
+    println!(
+        "kube-controller-manager's writes per volume until all Ready (audit log, User-Agent \
+         kube-controller-manager/*; at its default 20 requests per second these pace the binding):"
+    );
+    println!();
+    println!("| verb resource | apply -> all Ready |");
+    println!("|---|---|");
+    let kcm = requests_of(&cp, "kube-controller-manager/", audit0, audit1)?;
+    let writes: Vec<(&String, &u64)> = kcm
+        .iter()
+        .filter(|(k, _)| !k.starts_with("get ") && !k.starts_with("list ") && !k.starts_with("watch "))
+        .collect();
+    for (k, n) in &writes {
+        println!("| {k} | {:.2} |", per(**n as f64));
+    }
+    let all: u64 = writes.iter().map(|(_, n)| **n).sum();
+    println!("| **all writes** | **{:.2}** |", per(all as f64));
     // The operator's log goes with the control plane's folder unless asked for.
     if let Ok(keep) = std::env::var("LUSTRE_BENCH_OPERATOR_LOG") {
         std::fs::copy(cp.dir().join("operator.log"), &keep).with_context(|| format!("copying the log to {keep}"))?;
