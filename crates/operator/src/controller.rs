@@ -84,7 +84,7 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
         watcher(Api::<StorageClass>::all(ctx.client.clone()), labelled).modify(trim),
     )
     .default_backoff();
-    let objects = k8s::ObjectCaches { claims: claims_cache, volumes: volumes_cache, classes: classes_cache };
+    let objects = k8s::ObjectCaches::new(claims_cache, volumes_cache, classes_cache);
     let controller = Controller::for_stream(volumes.touched_objects(), reader)
         .owns_stream(claim_events.touched_objects())
         .watches_stream(pv_events.touched_objects(), owner_of)

@@ -6,7 +6,9 @@
 //! owner labels, are watched by label and are deleted by the finalizer. The claim is owned
 //! (owner reference) by the LustreVolume.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{
     CSIPersistentVolumeSource, ObjectReference, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec,
@@ -32,6 +34,9 @@ use crate::ownership::{cluster_object_name, labelled_for, owner_labels, owns_obj
 /// create file systems through the class (unlike `fsx.csi.aws.com`, which would let any
 /// namespace create file systems with our subnet and security group).
 pub(crate) const STATIC_PROVISIONER: &str = "lustre.fsx.dev/static";
+/// The claim annotations naming the provisioner that kube-controller-manager waits for.
+const PROVISIONER_ANNOTATION: &str = "volume.kubernetes.io/storage-provisioner";
+const BETA_PROVISIONER_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-provisioner";
 /// The CSI driver that mounts the volume on the nodes.
 pub(crate) const CSI_DRIVER: &str = "fsx.csi.aws.com";
 
@@ -43,11 +48,45 @@ pub(crate) struct ObjectCaches {
     pub(crate) claims: Store<PersistentVolumeClaim>,
     pub(crate) volumes: Store<PersistentVolume>,
     pub(crate) classes: Store<StorageClass>,
+    /// Claims this process created that the claim cache may not show yet (a busy apiserver
+    /// delivers the watch event later than the PV's or the StorageClass's, which wake the
+    /// volume): without it such a pass would try the create again (409, then a GET).
+    created_claims: Arc<Mutex<CreatedClaims>>,
 }
 
+/// Claims this process created, with when.
+type CreatedClaims = HashMap<ObjectRef<PersistentVolumeClaim>, (PersistentVolumeClaim, Instant)>;
+
+/// How long a claim this process created stands in for the cache's copy.
+const CREATED_CLAIM_MEMORY: Duration = Duration::from_secs(60);
+
 impl ObjectCaches {
+    pub(crate) fn new(
+        claims: Store<PersistentVolumeClaim>,
+        volumes: Store<PersistentVolume>,
+        classes: Store<StorageClass>,
+    ) -> Self {
+        ObjectCaches { claims, volumes, classes, created_claims: Arc::default() }
+    }
+
+    /// The cached claim, else one this process created moments ago that the cache lacks.
     fn claim(&self, namespace: &str, name: &str) -> Option<Arc<PersistentVolumeClaim>> {
-        self.claims.get(&ObjectRef::new(name).within(namespace))
+        let key = ObjectRef::new(name).within(namespace);
+        let mut created = self.created_claims.lock().unwrap_or_else(|p| p.into_inner());
+        created.retain(|_, (_, at)| at.elapsed() < CREATED_CLAIM_MEMORY);
+        match self.claims.get(&key) {
+            Some(cached) => {
+                created.remove(&key);
+                Some(cached)
+            }
+            None => created.get(&key).map(|(claim, _)| Arc::new(claim.clone())),
+        }
+    }
+
+    fn remember_created(&self, claim: &PersistentVolumeClaim) {
+        let key = ObjectRef::from_obj(claim);
+        let mut created = self.created_claims.lock().unwrap_or_else(|p| p.into_inner());
+        created.insert(key, (claim.clone(), Instant::now()));
     }
 
     fn volume(&self, name: &str) -> Option<Arc<PersistentVolume>> {
@@ -166,6 +205,13 @@ pub(crate) fn desired_claim(lv: &LustreVolume, fs: &FileSystem) -> PersistentVol
             name: Some(lv.claim_name()),
             namespace: lv.metadata.namespace.clone(),
             labels: Some(owner_labels(lv)),
+            // The provisioner kube-controller-manager would write onto the claim if it looked at
+            // it before the PV exists (one write of its own, at 20 requests a second for all its
+            // binds): written here, that update is not needed.
+            annotations: Some(BTreeMap::from([
+                (PROVISIONER_ANNOTATION.to_string(), STATIC_PROVISIONER.to_string()),
+                (BETA_PROVISIONER_ANNOTATION.to_string(), STATIC_PROVISIONER.to_string()),
+            ])),
             owner_references: lv.controller_owner_ref(&()).map(|o| vec![o]),
             ..Default::default()
         },
@@ -353,6 +399,7 @@ pub(crate) async fn ensure_claim(
             match claims.create(&create_params(), &desired_claim(lv, fs)).await {
                 Ok(c) => {
                     created_now = true;
+                    caches.remember_created(&c);
                     // No event: the phase event to Available names the claim.
                     tracing::info!(volume = %crate::ownership::display(lv), claim = %lv.claim_name(), "created claim");
                     c
@@ -504,6 +551,9 @@ mod tests {
             (owner.kind.as_str(), owner.uid.as_str(), owner.controller),
             ("LustreVolume", "1234-abcd", Some(true))
         );
+        let annotations = c.metadata.annotations.expect("annotations");
+        assert_eq!(annotations[PROVISIONER_ANNOTATION], STATIC_PROVISIONER, "no provisioner update left to the binder");
+        assert_eq!(annotations[BETA_PROVISIONER_ANNOTATION], STATIC_PROVISIONER);
         let spec = c.spec.expect("spec");
         assert_eq!(spec.storage_class_name.as_deref(), Some("lustre-1234-abcd"), "its own class");
         assert_eq!(spec.volume_name, None, "the PV names the claim, not the other way round");
