@@ -23,7 +23,7 @@ pub(crate) use model::{
     Task, TaskRequest,
 };
 
-pub use budget::CallBudget;
+pub use budget::{CallBudget, Priority};
 
 use crate::metrics::Metrics;
 
@@ -180,7 +180,9 @@ impl Aws {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         if let Some(budget) = &self.budget {
-            let waited = budget.take().await;
+            // Reads follow work under way (and feed the poller): they wait in the first queue.
+            let priority = if operation.starts_with("Describe") { Priority::Read } else { Priority::Change };
+            let waited = budget.take(priority).await;
             if !waited.is_zero() {
                 self.metrics.aws_budget_waited(waited);
             }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use aws_emulator::{CallLog, Emulator, EmulatorConfig};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::watcher;
 use lustre_api::{LustreClass, LustreVolume};
@@ -54,6 +54,9 @@ struct Seen {
     ready_at: Option<Instant>,
     file_system_id: Option<String>,
     resource_version: String,
+    /// When the bench's claim watch first delivered the volume's claim, and first saw it Bound.
+    claim_seen_at: Option<Instant>,
+    claim_bound_at: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -77,6 +80,25 @@ impl Book {
 
 fn is_ready(lv: &LustreVolume) -> bool {
     lv.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// Watches the claims (named like their volumes) into `book` until the process ends.
+async fn watch_claims(claims: Api<PersistentVolumeClaim>, book: Arc<Book>) {
+    let mut stream = watcher(claims, watcher::Config::default()).boxed();
+    while let Some(event) = stream.next().await {
+        let now = Instant::now();
+        let claim = match event {
+            Ok(watcher::Event::Apply(c)) | Ok(watcher::Event::InitApply(c)) => c,
+            _ => continue,
+        };
+        let bound = claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
+        let mut volumes = book.seen();
+        let seen = volumes.entry(claim.metadata.name.clone().unwrap_or_default()).or_default();
+        seen.claim_seen_at.get_or_insert(now);
+        if bound {
+            seen.claim_bound_at.get_or_insert(now);
+        }
+    }
 }
 
 /// Watches LustreVolumes into `book` until the process ends.
@@ -269,6 +291,7 @@ async fn main() -> Result<()> {
     let lvs: Api<LustreVolume> = Api::namespaced(client.clone(), NS);
     let book = Arc::new(Book::default());
     tokio::spawn(watch(lvs.clone(), book.clone()));
+    tokio::spawn(watch_claims(Api::namespaced(client.clone(), NS), book.clone()));
     while book.synced.load(Ordering::SeqCst) == 0 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -334,6 +357,7 @@ async fn main() -> Result<()> {
     let created = creation_times(&emulator.endpoint()).await?;
     let (emu_now_ms, real_now) = (emulator.now().timestamp_millis(), Instant::now());
     let create_ms = create_secs as i64 * 1000;
+    let mut parts: [Vec<f64>; 3] = Default::default();
     let (to_ready, mut latencies) = {
         let volumes = book.seen();
         let last = volumes.values().filter_map(|s| s.ready_at).max().unwrap_or(t0);
@@ -344,10 +368,20 @@ async fn main() -> Result<()> {
             let ago_ms = emu_now_ms - (c + create_ms);
             let ready_ago = real_now.duration_since(seen.ready_at.unwrap_or(real_now)).as_secs_f64();
             lat.push(ago_ms as f64 / 1000.0 - ready_ago);
+            // The same span in three parts: the operator's until the claim exists, the binder's,
+            // the operator's status write after the binding.
+            let ago = |t: Option<Instant>| real_now.duration_since(t.unwrap_or(real_now)).as_secs_f64();
+            let (claim_ago, bound_ago) = (ago(seen.claim_seen_at), ago(seen.claim_bound_at));
+            parts[0].push(ago_ms as f64 / 1000.0 - claim_ago);
+            parts[1].push(claim_ago - bound_ago);
+            parts[2].push(bound_ago - ready_ago);
         }
         (last.duration_since(t0), lat)
     };
     latencies.sort_by(|a, b| a.total_cmp(b));
+    for p in parts.iter_mut() {
+        p.sort_by(|a, b| a.total_cmp(b));
+    }
 
     emulator.reset_calls();
     let writes_before = book.writes.load(Ordering::SeqCst);
@@ -422,6 +456,22 @@ async fn main() -> Result<()> {
         pct(&latencies, 1.0),
         latencies.first().copied().unwrap_or(f64::NAN)
     );
+    for (label, p) in [
+        "- AVAILABLE -> claim created (operator)",
+        "- claim created -> claim Bound (kube-controller-manager)",
+        "- claim Bound -> Ready (operator's status write)",
+    ]
+    .iter()
+    .zip(&parts)
+    {
+        println!(
+            "| {label}: p50 / p90 / p99 / max | {:.2} / {:.2} / {:.2} / {:.2} s |",
+            pct(p, 0.50),
+            pct(p, 0.90),
+            pct(p, 0.99),
+            pct(p, 1.0)
+        );
+    }
     println!(
         "| AWS calls until all Ready | {} ({:.2} per volume) |",
         ready_calls.total(),
