@@ -29,7 +29,7 @@ use kube::runtime::reflector::ObjectRef;
 use lustre_api::LustreVolume;
 use tokio::sync::{mpsc, watch, Notify};
 
-use crate::aws::{Aws, AwsError, ErrorKind, FileSystem, Lifecycle};
+use crate::aws::{Aws, AwsError, ErrorKind, FileSystem, Lifecycle, Priority};
 
 /// FSx's limit on IDs per DescribeFileSystems call.
 pub(crate) const BATCH: usize = 50;
@@ -310,8 +310,19 @@ impl FileSystemPoller {
         let mut results: Vec<(String, Observed)> = Vec::new();
         let mut failed: Vec<(String, AwsError)> = Vec::new();
         let mut unresolved: Vec<String> = Vec::new();
-        for batch in ids.chunks(BATCH) {
-            match self.inner.aws.describe_file_systems(batch).await {
+        // Creations that may have finished (and IDs not seen yet) go first in the call budget;
+        // deletions and updates wait their turn.
+        let (urgent, rest): (Vec<String>, Vec<String>) = {
+            let s = self.lock_state();
+            ids.into_iter().partition(|id| match s.observed.get(id) {
+                Some(Observed::Present(fs)) => fs.lifecycle == Lifecycle::Creating,
+                _ => true,
+            })
+        };
+        let batches =
+            urgent.chunks(BATCH).map(|b| (b, Priority::Read)).chain(rest.chunks(BATCH).map(|b| (b, Priority::Change)));
+        for (batch, priority) in batches {
+            match self.inner.aws.describe_file_systems(batch, priority).await {
                 Ok(found) => {
                     let mut by_id: HashMap<String, FileSystem> = found.into_iter().map(|f| (f.id.clone(), f)).collect();
                     for id in batch {

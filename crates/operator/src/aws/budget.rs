@@ -2,10 +2,11 @@
 //! before it is sent. The SDK's own retries are off (the controller retries, with backoff per
 //! volume), so the budget bounds every request the operator makes, retries included.
 //!
-//! Calls that wait are served in two queues: reads (`Describe*`, which follow work already under
-//! way: the poller's look at a creation that may have finished) before changes (creates,
-//! deletes, rule changes). A burst of a thousand new volumes queues three thousand changes; the
-//! look that finds the first file systems AVAILABLE must not wait behind all of them.
+//! Calls that wait are served in two queues, the first before the second. The first holds only
+//! the file-system poller's looks at creations that may have finished (and at IDs it has not
+//! seen yet): a burst of a thousand new volumes queues three thousand calls, and the look that
+//! finds the first file systems AVAILABLE must not wait behind all of them. Everything else
+//! waits in order in the second (lookups that share a call keep gathering while they wait).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -17,9 +18,9 @@ use tokio::time::Instant;
 /// Which queue a call waits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Priority {
-    /// Reads: served first.
+    /// The poller's looks at creations: served first.
     Read = 0,
-    /// Everything that changes something in AWS.
+    /// Everything else, in order.
     Change = 1,
 }
 

@@ -44,7 +44,7 @@ impl Aws {
                 .filters(filter.clone())
                 .max_results(25)
                 .set_next_token(token.clone());
-            let out = self.call("fsx", "DescribeDataRepositoryAssociations", request.send()).await?;
+            let out = self.call("fsx", "DescribeDataRepositoryAssociations", || request.send()).await?;
             found.extend(out.associations().iter().map(association));
             token = out.next_token().map(str::to_string);
             if token.is_none() {
@@ -67,7 +67,7 @@ impl Aws {
             .set_imported_file_chunk_size(a.imported_file_chunk_size)
             .s3(s3_config(&a.auto_import_events, &a.auto_export_events))
             .set_tags(Some(tags(&request.tags)));
-        let out = self.call("fsx", "CreateDataRepositoryAssociation", call.send()).await?;
+        let out = self.call("fsx", "CreateDataRepositoryAssociation", || call.send()).await?;
         out.association().map(association).ok_or_else(|| malformed("CreateDataRepositoryAssociation", "an association"))
     }
 
@@ -86,14 +86,14 @@ impl Aws {
             .association_id(id)
             .set_imported_file_chunk_size(chunk_size)
             .s3(s3_config(import, export));
-        self.call("fsx", "UpdateDataRepositoryAssociation", call.send()).await.map(|_| ())
+        self.call("fsx", "UpdateDataRepositoryAssociation", || call.send()).await.map(|_| ())
     }
 
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn delete_association(&self, id: &str, delete_data: bool) -> Result<(), AwsError> {
         let call =
             self.fsx.delete_data_repository_association().association_id(id).delete_data_in_file_system(delete_data);
-        self.call("fsx", "DeleteDataRepositoryAssociation", call.send()).await.map(|_| ())
+        self.call("fsx", "DeleteDataRepositoryAssociation", || call.send()).await.map(|_| ())
     }
 
     /// The tasks of a file system, optionally only those in the given lifecycles.
@@ -119,7 +119,7 @@ impl Aws {
                 .describe_data_repository_tasks()
                 .set_filters(Some(filters.clone()))
                 .set_next_token(token.clone());
-            let out = self.call("fsx", "DescribeDataRepositoryTasks", request.send()).await?;
+            let out = self.call("fsx", "DescribeDataRepositoryTasks", || request.send()).await?;
             found.extend(out.data_repository_tasks().iter().map(task));
             token = out.next_token().map(str::to_string);
             if token.is_none() {
@@ -132,7 +132,7 @@ impl Aws {
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn task(&self, id: &str) -> Result<Option<Task>, AwsError> {
         let request = self.fsx.describe_data_repository_tasks().task_ids(id);
-        match self.call("fsx", "DescribeDataRepositoryTasks", request.send()).await {
+        match self.call("fsx", "DescribeDataRepositoryTasks", || request.send()).await {
             Ok(out) => Ok(out.data_repository_tasks().first().map(task)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -167,7 +167,7 @@ impl Aws {
             call = call
                 .release_configuration(ReleaseConfiguration::builder().duration_since_last_access(duration).build());
         }
-        let out = self.call("fsx", "CreateDataRepositoryTask", call.send()).await?;
+        let out = self.call("fsx", "CreateDataRepositoryTask", || call.send()).await?;
         out.data_repository_task().map(task).ok_or_else(|| malformed("CreateDataRepositoryTask", "a task"))
     }
 
@@ -175,7 +175,7 @@ impl Aws {
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn cancel_task(&self, id: &str) -> Result<(), AwsError> {
         let call = self.fsx.cancel_data_repository_task().task_id(id);
-        match self.call("fsx", "CancelDataRepositoryTask", call.send()).await {
+        match self.call("fsx", "CancelDataRepositoryTask", || call.send()).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() || e.is("DataRepositoryTaskEnded") => Ok(()),
             Err(e) => Err(e),

@@ -12,7 +12,8 @@ impl Aws {
         if let Some(known) = self.subnets.lock().unwrap_or_else(|p| p.into_inner()).get(subnet_id) {
             return Ok(known.clone());
         }
-        let out = self.call("ec2", "DescribeSubnets", self.ec2.describe_subnets().subnet_ids(subnet_id).send()).await?;
+        let out =
+            self.call("ec2", "DescribeSubnets", || self.ec2.describe_subnets().subnet_ids(subnet_id).send()).await?;
         let subnet = out.subnets().first().ok_or_else(|| AwsError {
             operation: "DescribeSubnets",
             kind: ErrorKind::NotFound,
@@ -31,7 +32,7 @@ impl Aws {
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn describe_security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, AwsError> {
         let request = self.ec2.describe_security_groups().set_group_ids(Some(ids.to_vec()));
-        let out = self.call("ec2", "DescribeSecurityGroups", request.send()).await?;
+        let out = self.call("ec2", "DescribeSecurityGroups", || request.send()).await?;
         Ok(out.security_groups().iter().map(security_group).collect())
     }
 
@@ -47,7 +48,7 @@ impl Aws {
             .describe_security_groups()
             .filters(Filter::builder().name("group-name").values(name).build())
             .filters(Filter::builder().name("vpc-id").values(vpc_id).build());
-        let out = self.call("ec2", "DescribeSecurityGroups", request.send()).await?;
+        let out = self.call("ec2", "DescribeSecurityGroups", || request.send()).await?;
         Ok(out.security_groups().first().map(security_group))
     }
 
@@ -71,7 +72,7 @@ impl Aws {
             .description(description)
             .vpc_id(vpc_id)
             .tag_specifications(spec);
-        let out = self.call("ec2", "CreateSecurityGroup", request.send()).await?;
+        let out = self.call("ec2", "CreateSecurityGroup", || request.send()).await?;
         Ok(out.group_id().unwrap_or_default().to_string())
     }
 
@@ -81,7 +82,7 @@ impl Aws {
         let permissions: Vec<IpPermission> = rules.iter().map(ip_permission).collect();
         let request =
             self.ec2.authorize_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions));
-        match self.call("ec2", "AuthorizeSecurityGroupIngress", request.send()).await {
+        match self.call("ec2", "AuthorizeSecurityGroupIngress", || request.send()).await {
             Ok(_) => Ok(()),
             Err(e) if e.is("InvalidPermission.Duplicate") && rules.len() > 1 => {
                 // One of them exists: add the others one by one.
@@ -100,13 +101,13 @@ impl Aws {
     pub(crate) async fn revoke_ingress(&self, group_id: &str, rules: &[IngressRule]) -> Result<(), AwsError> {
         let permissions: Vec<IpPermission> = rules.iter().map(ip_permission).collect();
         let request = self.ec2.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions));
-        self.call("ec2", "RevokeSecurityGroupIngress", request.send()).await.map(|_| ())
+        self.call("ec2", "RevokeSecurityGroupIngress", || request.send()).await.map(|_| ())
     }
 
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
         let request = self.ec2.delete_security_group().group_id(group_id);
-        self.call("ec2", "DeleteSecurityGroup", request.send()).await.map(|_| ())
+        self.call("ec2", "DeleteSecurityGroup", || request.send()).await.map(|_| ())
     }
 }
 

@@ -5,14 +5,19 @@ use aws_sdk_fsx::types::{
     DeleteFileSystemLustreConfiguration, DriveCacheType, FileSystemType, LustreDeploymentType, StorageType, Tag,
 };
 
-use super::{Aws, AwsError, ErrorKind, FileSystem, FileSystemRequest, Lifecycle};
+use super::{Aws, AwsError, ErrorKind, FileSystem, FileSystemRequest, Lifecycle, Priority};
 
 impl Aws {
-    /// Describes up to 50 file systems by ID (`FileSystemNotFound` if any is unknown).
+    /// Describes up to 50 file systems by ID (`FileSystemNotFound` if any is unknown);
+    /// `priority`: which queue of the call budget it waits in.
     #[tracing::instrument(skip(self), err)]
-    pub(crate) async fn describe_file_systems(&self, ids: &[String]) -> Result<Vec<FileSystem>, AwsError> {
+    pub(crate) async fn describe_file_systems(
+        &self,
+        ids: &[String],
+        priority: Priority,
+    ) -> Result<Vec<FileSystem>, AwsError> {
         let request = self.fsx.describe_file_systems().set_file_system_ids(Some(ids.to_vec()));
-        let out = self.call("fsx", "DescribeFileSystems", request.send()).await?;
+        let out = self.call_refined("fsx", "DescribeFileSystems", priority, || request.send(), |_| None).await?;
         Ok(out.file_systems().iter().map(file_system).collect())
     }
 
@@ -23,7 +28,7 @@ impl Aws {
         let mut token: Option<String> = None;
         loop {
             let request = self.fsx.describe_file_systems().set_next_token(token.clone());
-            let out = self.call("fsx", "DescribeFileSystems", request.send()).await?;
+            let out = self.call("fsx", "DescribeFileSystems", || request.send()).await?;
             found.extend(out.file_systems().iter().map(file_system));
             token = out.next_token().map(str::to_string);
             if token.is_none() {
@@ -62,7 +67,9 @@ impl Aws {
             .set_kms_key_id(r.kms_key_id.clone())
             .lustre_configuration(lustre.build())
             .set_tags(Some(tags));
-        let out = self.call_refined("fsx", "CreateFileSystem", call.send(), network_settings_kind).await?;
+        let out = self
+            .call_refined("fsx", "CreateFileSystem", Priority::Change, || call.send(), network_settings_kind)
+            .await?;
         out.file_system().map(file_system).ok_or_else(|| AwsError {
             operation: "CreateFileSystem",
             kind: ErrorKind::Transient,
@@ -74,7 +81,7 @@ impl Aws {
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn grow_file_system(&self, id: &str, capacity_gib: i32) -> Result<(), AwsError> {
         let request = self.fsx.update_file_system().file_system_id(id).storage_capacity(capacity_gib);
-        self.call("fsx", "UpdateFileSystem", request.send()).await.map(|_| ())
+        self.call("fsx", "UpdateFileSystem", || request.send()).await.map(|_| ())
     }
 
     /// Deletes a file system; `skip_final_backup` None sends no Lustre delete configuration (what
@@ -86,7 +93,7 @@ impl Aws {
             let lustre = DeleteFileSystemLustreConfiguration::builder().skip_final_backup(skip).build();
             request = request.lustre_configuration(lustre);
         }
-        self.call("fsx", "DeleteFileSystem", request.send()).await.map(|_| ())
+        self.call("fsx", "DeleteFileSystem", || request.send()).await.map(|_| ())
     }
 }
 

@@ -155,40 +155,44 @@ impl Aws {
         }
     }
 
-    /// Runs one SDK call, records it in the metrics and classifies its failure.
-    async fn call<T, E>(
+    /// Runs one SDK call, records it in the metrics and classifies its failure. `make` builds
+    /// the call's future once the budget lets it go: a call waiting for its turn holds only its
+    /// request, not the SDK's whole state machine (a thousand volumes wait at once).
+    async fn call<T, E, F>(
         &self,
         service: &'static str,
         operation: &'static str,
-        fut: impl Future<Output = Result<T, SdkError<E>>>,
+        make: impl FnOnce() -> F,
     ) -> Result<T, AwsError>
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
+        F: Future<Output = Result<T, SdkError<E>>>,
     {
-        self.call_refined(service, operation, fut, |_| None).await
+        self.call_refined(service, operation, Priority::Change, make, |_| None).await
     }
 
-    /// [`call`](Self::call), with `refine` looking at the typed service error first.
-    async fn call_refined<T, E>(
+    /// [`call`](Self::call) waiting in the budget's `priority` queue, with `refine` looking at
+    /// the typed service error first.
+    async fn call_refined<T, E, F>(
         &self,
         service: &'static str,
         operation: &'static str,
-        fut: impl Future<Output = Result<T, SdkError<E>>>,
+        priority: Priority,
+        make: impl FnOnce() -> F,
         refine: fn(&E) -> Option<ErrorKind>,
     ) -> Result<T, AwsError>
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
+        F: Future<Output = Result<T, SdkError<E>>>,
     {
         if let Some(budget) = &self.budget {
-            // Reads follow work under way (and feed the poller): they wait in the first queue.
-            let priority = if operation.starts_with("Describe") { Priority::Read } else { Priority::Change };
             let waited = budget.take(priority).await;
             if !waited.is_zero() {
                 self.metrics.aws_budget_waited(waited);
             }
         }
         let start = Instant::now();
-        let result = fut.await;
+        let result = Box::pin(make()).await;
         let elapsed = start.elapsed();
         match result {
             Ok(v) => {

@@ -143,7 +143,7 @@ impl Aws {
         let mut token: Option<String> = None;
         loop {
             let request = self.ec2.describe_security_groups().filters(filter.clone()).set_next_token(token.take());
-            let out = self.call("ec2", "DescribeSecurityGroups", request.send()).await?;
+            let out = self.call("ec2", "DescribeSecurityGroups", || request.send()).await?;
             groups.extend(out.security_groups().iter().map(super::ec2::security_group));
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
