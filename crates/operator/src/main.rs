@@ -83,10 +83,10 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// glibc gives each thread that allocates its own arena and keeps freed memory there; with the
-/// runtime's worker and blocking threads that held about a third of the resident memory at 1000
-/// volumes. Two arenas, and buffers of 128 KiB and more (list pages) straight from mmap so that
-/// they go back to the system when freed.
+/// glibc gives each thread that allocates its own arena and keeps freed memory there. Two
+/// arenas, and buffers of 128 KiB and more (list pages) straight from mmap so that they go back
+/// to the system when freed: at 1000 volumes that took 4 MiB off the peak while creating and
+/// 13 MiB off a restarted process's (BENCHMARKS.md, 3ec7992).
 fn limit_allocator_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it is called before any other thread exists.

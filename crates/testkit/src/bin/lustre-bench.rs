@@ -190,31 +190,36 @@ fn by_operation(calls: &CallLog) -> BTreeMap<String, u64> {
     out
 }
 
-/// One DescribeFileSystems (all pages) straight over HTTP: file system id -> CreationTime in ms.
-async fn creation_times(endpoint: &str) -> Result<BTreeMap<String, i64>> {
+/// One FSx JSON request straight over HTTP (not through the SDK, so the operator's figures are
+/// not mixed with the bench's own client): the answer's JSON body.
+async fn fsx_request(endpoint: &str, operation: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let body = body.to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr).await?;
+    let req = format!(
+        "POST / HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: AWSSimbaAPIService_v20180301.{operation}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    let text = String::from_utf8_lossy(&buf);
+    let (_, json) = text.split_once("\r\n\r\n").with_context(|| format!("{operation}: no HTTP body"))?;
+    serde_json::from_str(json).with_context(|| format!("{operation} answered {json:.300}"))
+}
+
+/// One DescribeFileSystems (all pages): file system id -> CreationTime in ms.
+async fn creation_times(endpoint: &str) -> Result<BTreeMap<String, i64>> {
     let mut out = BTreeMap::new();
     let mut token: Option<String> = None;
     loop {
         let body = match &token {
             Some(t) => serde_json::json!({ "NextToken": t }),
             None => serde_json::json!({}),
-        }
-        .to_string();
-        let mut s = tokio::net::TcpStream::connect(&addr).await?;
-        let req = format!(
-            "POST / HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.1\r\n\
-             X-Amz-Target: AWSSimbaAPIService_v20180301.DescribeFileSystems\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        s.write_all(req.as_bytes()).await?;
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).await?;
-        let text = String::from_utf8_lossy(&buf);
-        let (_, json) = text.split_once("\r\n\r\n").context("DescribeFileSystems: no HTTP body")?;
-        let v: serde_json::Value =
-            serde_json::from_str(json).with_context(|| format!("DescribeFileSystems answered {json:.300}"))?;
+        };
+        let v = fsx_request(endpoint, "DescribeFileSystems", &body).await?;
         for fs in v["FileSystems"].as_array().context("DescribeFileSystems: no FileSystems")? {
             if let (Some(id), Some(t)) = (fs["FileSystemId"].as_str(), fs["CreationTime"].as_f64()) {
                 out.insert(id.to_string(), (t * 1000.0).round() as i64);
@@ -225,6 +230,31 @@ async fn creation_times(endpoint: &str) -> Result<BTreeMap<String, i64>> {
             None => return Ok(out),
         }
     }
+}
+
+/// Fills the account with `n` file systems no volume owns (another team's), eight requests at a
+/// time: the operator's owner-tag lookups must page through them once per batch, not per volume.
+async fn create_foreign_file_systems(endpoint: &str, subnet: &str, n: usize) -> Result<()> {
+    let results: Vec<Result<serde_json::Value>> = futures::stream::iter(0..n)
+        .map(|i| {
+            let body = serde_json::json!({
+                "ClientRequestToken": format!("foreign-{i}"),
+                "FileSystemType": "LUSTRE",
+                "StorageCapacity": 1200,
+                "SubnetIds": [subnet],
+                "LustreConfiguration": {"DeploymentType": "SCRATCH_2"},
+                "Tags": [{"Key": "team", "Value": "someone-else"}],
+            });
+            async move { fsx_request(endpoint, "CreateFileSystem", &body).await }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    for r in results {
+        let v = r?;
+        anyhow::ensure!(v.get("FileSystem").is_some(), "CreateFileSystem of a foreign file system answered {v}");
+    }
+    Ok(())
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -241,8 +271,12 @@ async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100);
     let create_secs: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(37);
+    let foreign: usize = std::env::var("FOREIGN_FILE_SYSTEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let bin = operator_binary()?;
     println!("[bench] {n} volumes, emulator creation time {create_secs} s, operator {}", bin.display());
+    if foreign > 0 {
+        println!("[bench] the account holds {foreign} file systems of someone else's before the first apply");
+    }
     println!("[bench] operator at its defaults: poll {DEFAULT_POLL_SECS} s, resync {DEFAULT_RESYNC_SECS} s");
 
     let t = Instant::now();
@@ -264,8 +298,8 @@ async fn main() -> Result<()> {
             create_duration: Duration::from_secs(create_secs),
             delete_duration: Duration::from_secs(2),
             // Room for every volume (the defaults are FSx's account quotas: 100 800 GiB).
-            file_system_quota: defaults.file_system_quota.max(n as u32 + 10),
-            storage_quota_gib: defaults.storage_quota_gib.max(2 * 1200 * n as u64),
+            file_system_quota: defaults.file_system_quota.max((n + foreign) as u32 + 10),
+            storage_quota_gib: defaults.storage_quota_gib.max(2 * 1200 * (n + foreign) as u64),
             ..defaults
         })
         .await?,
@@ -277,6 +311,7 @@ async fn main() -> Result<()> {
         test_class_spec(&seed.subnet_ids[0], seed.availability_zones.first().map(String::as_str), NS)?,
     );
     Api::<LustreClass>::all(client.clone()).create(&PostParams::default(), &class).await?;
+    create_foreign_file_systems(&emulator.endpoint(), &seed.subnet_ids[0], foreign).await?;
     let options = OperatorOptions {
         poll_interval_secs: DEFAULT_POLL_SECS,
         resync_secs: DEFAULT_RESYNC_SECS,
@@ -446,6 +481,7 @@ async fn main() -> Result<()> {
     println!("| measure | value |");
     println!("|---|---|");
     println!("| control plane start (cached binaries) | {:.1} s |", cp_start.as_secs_f64());
+    println!("| file systems of someone else's in the account (`FOREIGN_FILE_SYSTEMS`) | {foreign} |");
     println!("| create requests for {n} volumes (bench, sequential) | {:.1} s |", applied.as_secs_f64());
     println!("| apply -> all {n} Ready (claims Bound) | {:.1} s |", to_ready.as_secs_f64());
     println!(
