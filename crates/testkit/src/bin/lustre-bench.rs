@@ -232,6 +232,9 @@ async fn creation_times(endpoint: &str) -> Result<BTreeMap<String, i64>> {
     }
 }
 
+/// The `team` tag of the file systems that belong to someone else.
+const FOREIGN_TEAM: &str = "someone-else";
+
 /// Fills the account with `n` file systems no volume owns (another team's), eight requests at a
 /// time: the operator's owner-tag lookups must page through them once per batch, not per volume.
 async fn create_foreign_file_systems(endpoint: &str, subnet: &str, n: usize) -> Result<()> {
@@ -243,7 +246,7 @@ async fn create_foreign_file_systems(endpoint: &str, subnet: &str, n: usize) -> 
                 "StorageCapacity": 1200,
                 "SubnetIds": [subnet],
                 "LustreConfiguration": {"DeploymentType": "SCRATCH_2"},
-                "Tags": [{"Key": "team", "Value": "someone-else"}],
+                "Tags": [{"Key": "team", "Value": FOREIGN_TEAM}],
             });
             async move { fsx_request(endpoint, "CreateFileSystem", &body).await }
         })
@@ -472,7 +475,13 @@ async fn main() -> Result<()> {
     let to_deleted = t.elapsed();
     let delete_calls = emulator.calls();
     let audit_delete1 = audit_mark(&cp);
-    let leftover_fs = emulator.inventory().file_systems.len();
+    // Someone else's file systems stay; any other one left is a leak.
+    let leftover_fs = emulator
+        .inventory()
+        .file_systems
+        .iter()
+        .filter(|f| f.tags.get("team").map(String::as_str) != Some(FOREIGN_TEAM))
+        .count();
 
     let per = |x: f64| x / n as f64;
     println!();
@@ -561,7 +570,7 @@ async fn main() -> Result<()> {
     for (k, v) in by_operation(&delete_calls) {
         println!("| - {k} | {v} ({:.2} per volume) |", per(v as f64));
     }
-    println!("| file systems left in AWS | {leftover_fs} |");
+    println!("| file systems left in AWS (not counting someone else's) | {leftover_fs} |");
     println!("| operator peak RSS (VmHWM), first process until all Ready and stable | {rss:.1} MiB |");
     println!(
         "| operator peak RSS (VmHWM), restarted process until all deleted | {:.1} MiB |",
