@@ -289,6 +289,7 @@ async fn act(
         k8s::apply_storage_class(ctx, &scope.objects, lv).await.map_err(at(Step::KubernetesObjects))?;
         let claim = k8s::ensure_claim(ctx, &scope.objects, lv, fs).await.map_err(at(Step::KubernetesObjects))?;
         k8s::apply_persistent_volume(ctx, &scope.objects, lv, fs, &claim).await.map_err(at(Step::KubernetesObjects))?;
+        k8s::complete_binding(ctx, &scope.objects, lv, &claim).await.map_err(at(Step::KubernetesObjects))?;
         obs.claim = Some(claim.phase);
         obs.claim_new = claim.new;
     }

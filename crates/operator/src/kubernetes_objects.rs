@@ -34,9 +34,9 @@ use crate::ownership::{cluster_object_name, labelled_for, owner_labels, owns_obj
 /// create file systems through the class (unlike `fsx.csi.aws.com`, which would let any
 /// namespace create file systems with our subnet and security group).
 pub(crate) const STATIC_PROVISIONER: &str = "lustre.fsx.dev/static";
-/// The claim annotations naming the provisioner that kube-controller-manager waits for.
-const PROVISIONER_ANNOTATION: &str = "volume.kubernetes.io/storage-provisioner";
-const BETA_PROVISIONER_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-provisioner";
+/// The claim annotation with which the PV binder marks a claim's binding done: a claim that has
+/// it is synced as bound (its phase written), one without it as unbound.
+const BIND_COMPLETED_ANNOTATION: &str = "pv.kubernetes.io/bind-completed";
 /// The CSI driver that mounts the volume on the nodes.
 pub(crate) const CSI_DRIVER: &str = "fsx.csi.aws.com";
 
@@ -205,22 +205,18 @@ pub(crate) fn desired_claim(lv: &LustreVolume, fs: &FileSystem) -> PersistentVol
             name: Some(lv.claim_name()),
             namespace: lv.metadata.namespace.clone(),
             labels: Some(owner_labels(lv)),
-            // The provisioner kube-controller-manager would write onto the claim if it looked at
-            // it before the PV exists (one write of its own, at 20 requests a second for all its
-            // binds): written here, that update is not needed.
-            annotations: Some(BTreeMap::from([
-                (PROVISIONER_ANNOTATION.to_string(), STATIC_PROVISIONER.to_string()),
-                (BETA_PROVISIONER_ANNOTATION.to_string(), STATIC_PROVISIONER.to_string()),
-            ])),
             owner_references: lv.controller_owner_ref(&()).map(|o| vec![o]),
             ..Default::default()
         },
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec![access_mode(lv).to_string()]),
             storage_class_name: Some(cluster_object_name(lv)),
-            // No volumeName: the PV names this claim (and its UID), and the PV binder, seeing
-            // a pre-bound PV whose claim names no volume, binds the pair at once. A claim that
-            // named the PV would wait for the binder's periodic claim sync (15 s by default).
+            // The claim names its PV and the PV names the claim's UID: the binder's whole work is
+            // then two status writes (PV, then claim) instead of three writes (PV status, claim
+            // spec and annotations, claim status), and the binder's client (20 requests a second
+            // by default, for all its binds) is what bounds how many volumes turn Ready a second.
+            // See `complete_binding` for the step between the two.
+            volume_name: Some(cluster_object_name(lv)),
             resources: Some(VolumeResourceRequirements { requests: Some(storage(lv, fs)), ..Default::default() }),
             ..Default::default()
         }),
@@ -375,6 +371,10 @@ pub(crate) struct Claim {
     pub(crate) new: bool,
     /// Created by this call.
     pub(crate) created_now: bool,
+    /// The PV the claim names (claims made before 0.4 name none: the binder names it).
+    pub(crate) volume_name: Option<String>,
+    /// Carries the binder's bind-completed annotation.
+    pub(crate) bind_completed: bool,
 }
 
 pub(crate) async fn ensure_claim(
@@ -420,7 +420,47 @@ pub(crate) async fn ensure_claim(
     let age =
         claim.metadata.creation_timestamp.as_ref().map(|t| k8s_openapi::jiff::Timestamp::now().duration_since(t.0));
     let new = created_now || age.is_some_and(|a| a.as_secs() < NEW_CLAIM.as_secs() as i64);
-    Ok(Claim { phase, uid: claim.metadata.uid, new, created_now })
+    let bind_completed = claim.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(BIND_COMPLETED_ANNOTATION));
+    let volume_name = claim.spec.and_then(|s| s.volume_name);
+    Ok(Claim { phase, uid: claim.metadata.uid, new, created_now, volume_name, bind_completed })
+}
+
+/// Whether the claim waits only for the bind-completed annotation: it is Pending, names this
+/// volume's PV, and the binder has already marked that PV Bound to this very claim (by UID).
+fn binding_to_complete(lv: &LustreVolume, claim: &Claim, pv: Option<&PersistentVolume>) -> bool {
+    let name = cluster_object_name(lv);
+    let Some(pv) = pv else { return false };
+    claim.phase == ClaimPhase::Pending
+        && !claim.bind_completed
+        && claim.volume_name.as_deref() == Some(name.as_str())
+        && claim.uid.is_some()
+        && bound_uid(pv) == claim.uid.as_deref()
+        && labelled_for(&pv.metadata, lv)
+        && pv.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
+}
+
+/// The binder's step between its two writes, done here. A claim that names its PV is left Pending
+/// when the binder marks the PV Bound (it syncs the PV, not the claim), and would wait for the
+/// binder's periodic claim sync (15 s by default). Once the PV is Bound to this claim, the claim
+/// gets the annotation the binder would have written; that update makes the binder sync the claim
+/// at once, as bound, and its only write is the claim's phase. Before the PV is Bound the
+/// annotation would make the binder call the claim Lost, so nothing is written then.
+pub(crate) async fn complete_binding(
+    ctx: &Context,
+    caches: &ObjectCaches,
+    lv: &LustreVolume,
+    claim: &Claim,
+) -> Result<()> {
+    let pv = caches.volume(&cluster_object_name(lv));
+    if !binding_to_complete(lv, claim, pv.as_deref()) {
+        return Ok(());
+    }
+    let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
+    // The UID precondition: never the annotation on a claim of that name made since.
+    let patch = json!({"metadata": {"uid": claim.uid, "annotations": {BIND_COMPLETED_ANNOTATION: "yes"}}});
+    claims.patch(&lv.claim_name(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    Ok(())
 }
 
 /// Deletes the claim. Ok once it is gone; `Error::Waiting` naming the pods while pods still use it.
@@ -543,19 +583,64 @@ mod tests {
         assert_eq!(sc.metadata.labels.expect("labels")[lustre_api::tags::OWNER_UID], "1234-abcd");
     }
 
+    fn claim(phase: ClaimPhase, volume_name: Option<&str>, bind_completed: bool) -> Claim {
+        Claim {
+            phase,
+            uid: Some("claim-uid".into()),
+            new: true,
+            created_now: false,
+            volume_name: volume_name.map(str::to_string),
+            bind_completed,
+        }
+    }
+
+    fn pv(phase: Option<&str>, claim_uid: &str) -> PersistentVolume {
+        let mut pv = desired_persistent_volume(&lv(false), &fs());
+        if let Some(r) = pv.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
+            r.uid = Some(claim_uid.into());
+        }
+        pv.status = phase.map(|p| k8s_openapi::api::core::v1::PersistentVolumeStatus {
+            phase: Some(p.into()),
+            ..Default::default()
+        });
+        pv
+    }
+
     #[test]
-    fn claim_is_owned_and_left_for_the_binder_to_pair() {
+    fn the_binding_is_completed_only_once_the_binder_bound_the_pv_to_this_claim() {
+        let lv = lv(false);
+        let name = cluster_object_name(&lv);
+        let waiting = claim(ClaimPhase::Pending, Some(&name), false);
+        assert!(binding_to_complete(&lv, &waiting, Some(&pv(Some("Bound"), "claim-uid"))));
+        // The binder has not seen the pair yet: the annotation now would make it call the claim Lost.
+        assert!(!binding_to_complete(&lv, &waiting, None));
+        assert!(!binding_to_complete(&lv, &waiting, Some(&pv(None, "claim-uid"))));
+        assert!(!binding_to_complete(&lv, &waiting, Some(&pv(Some("Available"), "claim-uid"))));
+        // The PV is bound to an earlier claim of that name.
+        assert!(!binding_to_complete(&lv, &waiting, Some(&pv(Some("Bound"), "older-claim"))));
+        // Someone else's PV of that name.
+        let mut foreign = pv(Some("Bound"), "claim-uid");
+        foreign.metadata.labels = None;
+        assert!(!binding_to_complete(&lv, &waiting, Some(&foreign)));
+        // Done already, or a claim that names no PV (the binder completes those itself).
+        let bound = pv(Some("Bound"), "claim-uid");
+        assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Bound, Some(&name), true), Some(&bound)));
+        assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Pending, Some(&name), true), Some(&bound)));
+        assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Pending, None, false), Some(&bound)));
+        assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Pending, Some("other"), false), Some(&bound)));
+    }
+
+    #[test]
+    fn claim_is_owned_and_names_its_persistent_volume() {
         let c = desired_claim(&lv(false), &fs());
         let owner = &c.metadata.owner_references.expect("owner")[0];
         assert_eq!(
             (owner.kind.as_str(), owner.uid.as_str(), owner.controller),
             ("LustreVolume", "1234-abcd", Some(true))
         );
-        let annotations = c.metadata.annotations.expect("annotations");
-        assert_eq!(annotations[PROVISIONER_ANNOTATION], STATIC_PROVISIONER, "no provisioner update left to the binder");
-        assert_eq!(annotations[BETA_PROVISIONER_ANNOTATION], STATIC_PROVISIONER);
+        assert_eq!(c.metadata.annotations, None, "bind-completed only once the binder bound the PV");
         let spec = c.spec.expect("spec");
         assert_eq!(spec.storage_class_name.as_deref(), Some("lustre-1234-abcd"), "its own class");
-        assert_eq!(spec.volume_name, None, "the PV names the claim, not the other way round");
+        assert_eq!(spec.volume_name.as_deref(), Some("lustre-1234-abcd"), "the claim and the PV name each other");
     }
 }
