@@ -83,6 +83,12 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
     assert_eq!(sc.reclaim_policy.as_deref(), Some("Retain"));
     assert_eq!(sc.volume_binding_mode.as_deref(), Some("Immediate"));
     let claim = h.ns.api::<PersistentVolumeClaim>().get("train").await?;
+    assert_eq!(claim.spec.as_ref().and_then(|s| s.volume_name.as_deref()), Some(pv_name.as_str()), "names its PV");
+    let annotations = claim.metadata.annotations.clone().unwrap_or_default();
+    // The binder never had to write the claim's spec (it would have marked it bound-by-controller):
+    // the operator named the PV and added bind-completed once the PV was Bound.
+    assert_eq!(annotations.get("pv.kubernetes.io/bind-completed").map(String::as_str), Some("yes"), "{annotations:?}");
+    assert!(!annotations.contains_key("pv.kubernetes.io/bound-by-controller"), "{annotations:?}");
     assert_eq!(claim.status.and_then(|s| s.phase).as_deref(), Some("Bound"));
     assert_eq!(claim.metadata.owner_references.unwrap_or_default().first().map(|o| o.uid.clone()), Some(uid.clone()));
 

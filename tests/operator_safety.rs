@@ -78,6 +78,44 @@ async fn killed_after_create_security_group_restarts_without_a_second_group() ->
 }
 
 #[tokio::test]
+async fn a_restart_rewrites_nothing_and_creates_nothing() -> anyhow::Result<()> {
+    let mut h = Harness::start("restart", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
+    let names: Vec<String> = (0..6).map(|i| format!("vol-{i}")).collect();
+    for name in &names {
+        h.lvs().create(&PostParams::default(), &scratch_volume(name, &h.class)).await?;
+    }
+    let mut versions = Vec::new();
+    for name in &names {
+        versions.push(ready(&h, name).await?.metadata.resource_version);
+    }
+    h.kill_operator();
+    h.emulator.reset_calls();
+    h.start_operator().await?;
+    // Every volume looked at once by the new process, then a moment for anything it set off.
+    let op = h.operator.as_ref().context("operator")?;
+    wait_until(DEADLINE, "the restarted operator to reconcile every volume", || async {
+        let done = testkit::metric_sum(&op.metrics().await, "lustre_operator_reconciles_total");
+        if done >= names.len() as f64 {
+            Ok(true)
+        } else {
+            Err(format!("{done} reconciles"))
+        }
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for (name, before) in names.iter().zip(&versions) {
+        let now = h.lvs().get(name).await?;
+        // A volume judged before the class cache had its first list would be written
+        // ClassNotFound, then Ready again.
+        assert_eq!(&now.metadata.resource_version, before, "{name} was rewritten: {:?}", now.status);
+    }
+    let calls = h.emulator.calls();
+    assert_eq!(calls.count("fsx", "CreateFileSystem") + calls.count("ec2", "CreateSecurityGroup"), 0);
+    assert!(calls.total() <= 4, "one batched look at the file systems and groups, not one per volume: {calls:?}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn wiped_status_comes_back_with_the_same_ids_and_no_create_calls() -> anyhow::Result<()> {
     let mut h = Harness::start("wipe", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
     h.lvs().create(&PostParams::default(), &scratch_volume("wipe", &h.class)).await?;

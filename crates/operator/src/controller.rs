@@ -25,7 +25,7 @@ use kube::ResourceExt;
 use lustre_api::{tags, DeletionPolicy, LustreVolume, LustreVolumeStatus, Phase};
 
 use crate::cache_trim::trim;
-use crate::class_policy::Refusal;
+use crate::class_policy::{store_ready, Refusal};
 use crate::context::{Context, FINALIZER};
 use crate::data_repository_associations as associations;
 use crate::error::{Error, Result};
@@ -84,8 +84,22 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
         watcher(Api::<StorageClass>::all(ctx.client.clone()), labelled).modify(trim),
     )
     .default_backoff();
+    // No volume is looked at before the classes, namespaces, claims, PVs and StorageClasses have
+    // their first lists (the controller polls the watches of the last three meanwhile): a volume
+    // judged against an empty class cache would be written ClassNotFound and then Ready again,
+    // two writes and a false alarm per volume at every restart.
+    let gate = (ctx.classes.clone(), claims_cache.clone(), volumes_cache.clone(), classes_cache.clone());
+    let volumes = futures::stream::once(async move {
+        let (policy, claims, pvs, storage_classes) = gate;
+        let _synced = policy.wait_until_ready().await
+            && store_ready(&claims).await
+            && store_ready(&pvs).await
+            && store_ready(&storage_classes).await;
+        volumes.touched_objects()
+    })
+    .flatten();
     let objects = k8s::ObjectCaches::new(claims_cache, volumes_cache, classes_cache);
-    let controller = Controller::for_stream(volumes.touched_objects(), reader)
+    let controller = Controller::for_stream(volumes, reader)
         .owns_stream(claim_events.touched_objects())
         .watches_stream(pv_events.touched_objects(), owner_of)
         .watches_stream(sc_events.touched_objects(), owner_of)
