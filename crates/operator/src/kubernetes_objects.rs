@@ -425,13 +425,13 @@ pub(crate) async fn ensure_claim(
     Ok(Claim { phase, uid: claim.metadata.uid, new, created_now, volume_name, bind_completed })
 }
 
-/// Whether the claim waits only for the bind-completed annotation: it is Pending, names this
-/// volume's PV, and the binder has already marked that PV Bound to this very claim (by UID).
+/// Whether the claim's binding is for this operator to finish: the claim names this volume's PV,
+/// the binder has marked that PV Bound to this very claim (by UID), and the claim still lacks
+/// the binder's annotation or its Bound phase.
 fn binding_to_complete(lv: &LustreVolume, claim: &Claim, pv: Option<&PersistentVolume>) -> bool {
     let name = cluster_object_name(lv);
     let Some(pv) = pv else { return false };
-    claim.phase == ClaimPhase::Pending
-        && !claim.bind_completed
+    (claim.phase == ClaimPhase::Pending || !claim.bind_completed)
         && claim.volume_name.as_deref() == Some(name.as_str())
         && claim.uid.is_some()
         && bound_uid(pv) == claim.uid.as_deref()
@@ -439,12 +439,28 @@ fn binding_to_complete(lv: &LustreVolume, claim: &Claim, pv: Option<&PersistentV
         && pv.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
 }
 
-/// The binder's step between its two writes, done here. A claim that names its PV is left Pending
-/// when the binder marks the PV Bound (it syncs the PV, not the claim), and would wait for the
-/// binder's periodic claim sync (15 s by default). Once the PV is Bound to this claim, the claim
-/// gets the annotation the binder would have written; that update makes the binder sync the claim
-/// at once, as bound, and its only write is the claim's phase. Before the PV is Bound the
-/// annotation would make the binder call the claim Lost, so nothing is written then.
+/// The claim status the binder writes when it binds `pv`: phase, and the PV's access modes and
+/// capacity. Written the same, the binder finds nothing to change.
+fn bound_claim_status(claim_uid: &str, pv: &PersistentVolume) -> serde_json::Value {
+    let spec = pv.spec.clone().unwrap_or_default();
+    json!({
+        "metadata": {"uid": claim_uid},
+        "status": {"phase": "Bound", "accessModes": spec.access_modes, "capacity": spec.capacity},
+    })
+}
+
+/// The rest of the binding, done here once the binder has marked the PV Bound to this claim.
+///
+/// A claim that names its PV is left Pending when the binder marks the PV Bound (it syncs the PV,
+/// not the claim), and would wait for the binder's periodic claim sync (15 s by default), which
+/// then writes twice more (the claim's `bind-completed` annotation, then its phase) through a
+/// client that does all the cluster's bindings at 20 requests a second. So the operator writes
+/// what the binder would: the claim's status (phase Bound, the PV's access modes and capacity),
+/// then the annotation. The binder, woken by them, finds both done and writes nothing; should it
+/// come first, it writes the missing part itself and ours changes nothing. Before the PV is Bound
+/// nothing is written: the annotation would then make the binder call the claim Lost, and the
+/// PV's phase is the binder's proof that it has seen the pair. The UID in each patch is a
+/// precondition: never a write to a claim of that name made since.
 pub(crate) async fn complete_binding(
     ctx: &Context,
     caches: &ObjectCaches,
@@ -452,14 +468,19 @@ pub(crate) async fn complete_binding(
     claim: &Claim,
 ) -> Result<()> {
     let pv = caches.volume(&cluster_object_name(lv));
-    if !binding_to_complete(lv, claim, pv.as_deref()) {
+    let (Some(pv), Some(uid)) = (pv.filter(|pv| binding_to_complete(lv, claim, Some(pv))), claim.uid.as_deref()) else {
         return Ok(());
-    }
+    };
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
-    // The UID precondition: never the annotation on a claim of that name made since.
-    let patch = json!({"metadata": {"uid": claim.uid, "annotations": {BIND_COMPLETED_ANNOTATION: "yes"}}});
-    claims.patch(&lv.claim_name(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+    if claim.phase == ClaimPhase::Pending {
+        claims.patch_status(&lv.claim_name(), &params, &Patch::Merge(&bound_claim_status(uid, &pv))).await?;
+    }
+    if !claim.bind_completed {
+        let patch = json!({"metadata": {"uid": uid, "annotations": {BIND_COMPLETED_ANNOTATION: "yes"}}});
+        claims.patch(&lv.claim_name(), &params, &Patch::Merge(&patch)).await?;
+    }
     Ok(())
 }
 
@@ -625,9 +646,21 @@ mod tests {
         // Done already, or a claim that names no PV (the binder completes those itself).
         let bound = pv(Some("Bound"), "claim-uid");
         assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Bound, Some(&name), true), Some(&bound)));
-        assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Pending, Some(&name), true), Some(&bound)));
+        // Half done (a pass that stopped between its two writes, or the binder came first).
+        assert!(binding_to_complete(&lv, &claim(ClaimPhase::Pending, Some(&name), true), Some(&bound)));
+        assert!(binding_to_complete(&lv, &claim(ClaimPhase::Bound, Some(&name), false), Some(&bound)));
         assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Pending, None, false), Some(&bound)));
         assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Pending, Some("other"), false), Some(&bound)));
+    }
+
+    #[test]
+    fn the_claim_status_is_what_the_binder_writes() {
+        let status = bound_claim_status("claim-uid", &pv(Some("Bound"), "claim-uid"));
+        assert_eq!(
+            status,
+            json!({"metadata": {"uid": "claim-uid"},
+                   "status": {"phase": "Bound", "accessModes": ["ReadWriteMany"], "capacity": {"storage": "1200Gi"}}})
+        );
     }
 
     #[test]
