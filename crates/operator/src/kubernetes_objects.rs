@@ -52,12 +52,16 @@ pub(crate) struct ObjectCaches {
     /// delivers the watch event later than the PV's or the StorageClass's, which wake the
     /// volume): without it such a pass would try the create again (409, then a GET).
     created_claims: Arc<Mutex<CreatedClaims>>,
+    /// Claims (by UID) whose binding this process completed moments ago: the watch event of the
+    /// first of its two writes wakes the volume before the second is in the cache.
+    completed_bindings: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 /// Claims this process created, with when.
 type CreatedClaims = HashMap<ObjectRef<PersistentVolumeClaim>, (PersistentVolumeClaim, Instant)>;
 
-/// How long a claim this process created stands in for the cache's copy.
+/// How long a claim this process created stands in for the cache's copy (and a binding it
+/// completed is not completed again).
 const CREATED_CLAIM_MEMORY: Duration = Duration::from_secs(60);
 
 impl ObjectCaches {
@@ -66,7 +70,19 @@ impl ObjectCaches {
         volumes: Store<PersistentVolume>,
         classes: Store<StorageClass>,
     ) -> Self {
-        ObjectCaches { claims, volumes, classes, created_claims: Arc::default() }
+        ObjectCaches { claims, volumes, classes, created_claims: Arc::default(), completed_bindings: Arc::default() }
+    }
+
+    /// Whether this process completed the binding of the claim with `uid` moments ago.
+    fn binding_completed_recently(&self, uid: &str) -> bool {
+        let mut completed = self.completed_bindings.lock().unwrap_or_else(|p| p.into_inner());
+        completed.retain(|_, at| at.elapsed() < CREATED_CLAIM_MEMORY);
+        completed.contains_key(uid)
+    }
+
+    fn remember_completed_binding(&self, uid: &str) {
+        let mut completed = self.completed_bindings.lock().unwrap_or_else(|p| p.into_inner());
+        completed.insert(uid.to_string(), Instant::now());
     }
 
     /// The cached claim, else one this process created moments ago that the cache lacks.
@@ -471,6 +487,9 @@ pub(crate) async fn complete_binding(
     let (Some(pv), Some(uid)) = (pv.filter(|pv| binding_to_complete(lv, claim, Some(pv))), claim.uid.as_deref()) else {
         return Ok(());
     };
+    if caches.binding_completed_recently(uid) {
+        return Ok(());
+    }
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
     let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
@@ -481,6 +500,7 @@ pub(crate) async fn complete_binding(
         let patch = json!({"metadata": {"uid": uid, "annotations": {BIND_COMPLETED_ANNOTATION: "yes"}}});
         claims.patch(&lv.claim_name(), &params, &Patch::Merge(&patch)).await?;
     }
+    caches.remember_completed_binding(uid);
     Ok(())
 }
 
