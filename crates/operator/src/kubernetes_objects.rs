@@ -51,18 +51,36 @@ pub(crate) struct ObjectCaches {
     /// Claims this process created that the claim cache may not show yet (a busy apiserver
     /// delivers the watch event later than the PV's or the StorageClass's, which wake the
     /// volume): without it such a pass would try the create again (409, then a GET).
-    created_claims: Arc<Mutex<CreatedClaims>>,
+    created_claims: Arc<Recent<ObjectRef<PersistentVolumeClaim>, PersistentVolumeClaim>>,
     /// Claims (by UID) whose binding this process completed moments ago: the watch event of the
     /// first of its two writes wakes the volume before the second is in the cache.
-    completed_bindings: Arc<Mutex<HashMap<String, Instant>>>,
+    completed_bindings: Arc<Recent<String, ()>>,
 }
 
-/// Claims this process created, with when.
-type CreatedClaims = HashMap<ObjectRef<PersistentVolumeClaim>, (PersistentVolumeClaim, Instant)>;
+/// How long what this process did stands in for what the caches do not show yet.
+const RECENT_MEMORY: Duration = Duration::from_secs(60);
 
-/// How long a claim this process created stands in for the cache's copy (and a binding it
-/// completed is not completed again).
-const CREATED_CLAIM_MEMORY: Duration = Duration::from_secs(60);
+/// What this process did moments ago, each entry kept for [`RECENT_MEMORY`].
+struct Recent<K, V>(Mutex<HashMap<K, (V, Instant)>>);
+
+impl<K, V> Default for Recent<K, V> {
+    fn default() -> Self {
+        Recent(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Eq + std::hash::Hash, V> Recent<K, V> {
+    /// The entries younger than [`RECENT_MEMORY`] (older ones are dropped here).
+    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<K, (V, Instant)>> {
+        let mut entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, (_, at)| at.elapsed() < RECENT_MEMORY);
+        entries
+    }
+
+    fn remember(&self, key: K, value: V) {
+        self.live().insert(key, (value, Instant::now()));
+    }
+}
 
 impl ObjectCaches {
     pub(crate) fn new(
@@ -73,23 +91,10 @@ impl ObjectCaches {
         ObjectCaches { claims, volumes, classes, created_claims: Arc::default(), completed_bindings: Arc::default() }
     }
 
-    /// Whether this process completed the binding of the claim with `uid` moments ago.
-    fn binding_completed_recently(&self, uid: &str) -> bool {
-        let mut completed = self.completed_bindings.lock().unwrap_or_else(|p| p.into_inner());
-        completed.retain(|_, at| at.elapsed() < CREATED_CLAIM_MEMORY);
-        completed.contains_key(uid)
-    }
-
-    fn remember_completed_binding(&self, uid: &str) {
-        let mut completed = self.completed_bindings.lock().unwrap_or_else(|p| p.into_inner());
-        completed.insert(uid.to_string(), Instant::now());
-    }
-
     /// The cached claim, else one this process created moments ago that the cache lacks.
     fn claim(&self, namespace: &str, name: &str) -> Option<Arc<PersistentVolumeClaim>> {
         let key = ObjectRef::new(name).within(namespace);
-        let mut created = self.created_claims.lock().unwrap_or_else(|p| p.into_inner());
-        created.retain(|_, (_, at)| at.elapsed() < CREATED_CLAIM_MEMORY);
+        let mut created = self.created_claims.live();
         match self.claims.get(&key) {
             Some(cached) => {
                 created.remove(&key);
@@ -100,9 +105,16 @@ impl ObjectCaches {
     }
 
     fn remember_created(&self, claim: &PersistentVolumeClaim) {
-        let key = ObjectRef::from_obj(claim);
-        let mut created = self.created_claims.lock().unwrap_or_else(|p| p.into_inner());
-        created.insert(key, (claim.clone(), Instant::now()));
+        self.created_claims.remember(ObjectRef::from_obj(claim), claim.clone());
+    }
+
+    /// Whether this process completed the binding of the claim with `uid` moments ago.
+    fn binding_completed_recently(&self, uid: &str) -> bool {
+        self.completed_bindings.live().contains_key(uid)
+    }
+
+    fn remember_completed_binding(&self, uid: &str) {
+        self.completed_bindings.remember(uid.to_string(), ());
     }
 
     fn volume(&self, name: &str) -> Option<Arc<PersistentVolume>> {
