@@ -89,21 +89,45 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
     // the operator named the PV and added bind-completed once the PV was Bound.
     assert_eq!(annotations.get("pv.kubernetes.io/bind-completed").map(String::as_str), Some("yes"), "{annotations:?}");
     assert!(!annotations.contains_key("pv.kubernetes.io/bound-by-controller"), "{annotations:?}");
+    // Both in one write of the operator's, to the claim's status subresource.
+    let by_operator: Vec<String> = claim
+        .metadata
+        .managed_fields
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.manager.as_deref() == Some("lustre-operator"))
+        .map(|m| {
+            format!(
+                "{}:{}",
+                m.subresource.unwrap_or_default(),
+                m.fields_v1.map(|f| f.0.to_string()).unwrap_or_default()
+            )
+        })
+        .collect();
+    let status_write =
+        by_operator.iter().find(|m| m.starts_with("status:")).context("the operator wrote the claim's status")?;
+    assert!(
+        status_write.contains("pv.kubernetes.io/bind-completed") && status_write.contains("f:phase"),
+        "{by_operator:?}"
+    );
+    assert!(!by_operator.iter().any(|m| m.starts_with(':') && m.contains("bind-completed")), "{by_operator:?}");
     assert_eq!(claim.status.and_then(|s| s.phase).as_deref(), Some("Bound"));
     assert_eq!(claim.metadata.owner_references.unwrap_or_default().first().map(|o| o.uid.clone()), Some(uid.clone()));
 
-    // Two events until Ready: the file system created (naming its group), and Available.
+    // One event until Ready: Available, naming the claim and the file system.
     let events: Api<k8s_openapi::api::core::v1::Event> = h.ns.api();
-    let mut reasons: Vec<String> = events
+    let events: Vec<(String, String)> = events
         .list(&Default::default())
         .await?
         .items
         .into_iter()
         .filter(|e| e.involved_object.kind.as_deref() == Some("LustreVolume"))
-        .filter_map(|e| e.reason)
+        .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
         .collect();
-    reasons.sort();
-    assert_eq!(reasons, vec!["Available".to_string(), "FileSystemCreated".to_string()], "{reasons:?}");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].0, "Available", "{events:?}");
+    assert!(events[0].1.contains("train") && events[0].1.contains(&fs.id), "{events:?}");
 
     // A stable volume costs no AWS calls and no status writes.
     let before_calls = h.emulator.calls().total();

@@ -339,13 +339,18 @@ async fn publish(
     if !status::write_if_changed(api, &lv.name_any(), old, new).await? {
         return Ok(());
     }
-    // Pending and Creating need no event of their own: FileSystemCreated says it (at most two
-    // events until Ready).
+    // Pending and Creating need no event of their own: the status says them, with the new file
+    // system's ID, and a new volume's one event until Ready is the phase event to Available. (Its
+    // requests until Ready: 3 creates, the finalizer, 2 status writes, the claim's binding, and
+    // that event.)
     if old.phase != new.phase && !matches!(new.phase, Some(Phase::Pending | Phase::Creating)) {
         if let Some(phase) = new.phase {
             let ready = status::ready(new).map(|(_, message)| message).unwrap_or_default();
             let before = old.phase.map(|p| p.as_str()).unwrap_or("none");
-            let note = format!("phase {before} -> {}: {ready}", phase.as_str());
+            let mut note = format!("phase {before} -> {}: {ready}", phase.as_str());
+            if let Some(id) = &new.file_system_id {
+                note.push_str(&format!(" (file system {id})"));
+            }
             if matches!(phase, Phase::Failed | Phase::Lost) {
                 ctx.events.warning(lv, phase.as_str(), &note).await;
             } else {

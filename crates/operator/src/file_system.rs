@@ -102,13 +102,14 @@ pub(crate) fn check_adoptable(
 pub(crate) async fn create(ctx: &Context, lv: &LustreVolume, security_groups: &[String]) -> Result<FileSystem> {
     match ctx.aws.create_file_system(&desired(lv, security_groups)).await {
         Ok(fs) => {
-            let note = format!(
-                "created file system {} ({}) with security group(s) {}",
-                fs.id,
-                fs.lifecycle,
-                security_groups.join(", ")
+            // No event: the status write that follows at once names the file system, and the
+            // volume's one event until Ready is the phase event to Available.
+            tracing::info!(
+                volume = %crate::ownership::display(lv),
+                file_system = %fs.id,
+                security_groups = %security_groups.join(", "),
+                "created file system"
             );
-            ctx.events.normal(lv, "FileSystemCreated", &note).await;
             Ok(fs)
         }
         Err(e) if e.is("InvalidNetworkSettings") && e.kind != ErrorKind::Terminal => Err(Error::Network(format!(

@@ -52,8 +52,8 @@ pub(crate) struct ObjectCaches {
     /// delivers the watch event later than the PV's or the StorageClass's, which wake the
     /// volume): without it such a pass would try the create again (409, then a GET).
     created_claims: Arc<Recent<ObjectRef<PersistentVolumeClaim>, PersistentVolumeClaim>>,
-    /// Claims (by UID) whose binding this process completed moments ago: the watch event of the
-    /// first of its two writes wakes the volume before the second is in the cache.
+    /// Claims (by UID) whose binding this process completed moments ago: a pass woken by another
+    /// object's watch event can run before the claim cache shows that write.
     completed_bindings: Arc<Recent<String, ()>>,
 }
 
@@ -467,12 +467,14 @@ fn binding_to_complete(lv: &LustreVolume, claim: &Claim, pv: Option<&PersistentV
         && pv.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
 }
 
-/// The claim status the binder writes when it binds `pv`: phase, and the PV's access modes and
-/// capacity. Written the same, the binder finds nothing to change.
-fn bound_claim_status(claim_uid: &str, pv: &PersistentVolume) -> serde_json::Value {
+/// What the binder writes to a claim when it binds `pv`: the `bind-completed` annotation, and the
+/// status (phase, the PV's access modes and capacity). Written the same, the binder finds
+/// nothing to change. The claim's UID is a precondition: never a write to a claim of that name
+/// made since.
+fn bound_claim(claim_uid: &str, pv: &PersistentVolume) -> serde_json::Value {
     let spec = pv.spec.clone().unwrap_or_default();
     json!({
-        "metadata": {"uid": claim_uid},
+        "metadata": {"uid": claim_uid, "annotations": {BIND_COMPLETED_ANNOTATION: "yes"}},
         "status": {"phase": "Bound", "accessModes": spec.access_modes, "capacity": spec.capacity},
     })
 }
@@ -483,12 +485,12 @@ fn bound_claim_status(claim_uid: &str, pv: &PersistentVolume) -> serde_json::Val
 /// not the claim), and would wait for the binder's periodic claim sync (15 s by default), which
 /// then writes twice more (the claim's `bind-completed` annotation, then its phase) through a
 /// client that does all the cluster's bindings at 20 requests a second. So the operator writes
-/// what the binder would: the claim's status (phase Bound, the PV's access modes and capacity),
-/// then the annotation. The binder, woken by them, finds both done and writes nothing; should it
-/// come first, it writes the missing part itself and ours changes nothing. Before the PV is Bound
-/// nothing is written: the annotation would then make the binder call the claim Lost, and the
-/// PV's phase is the binder's proof that it has seen the pair. The UID in each patch is a
-/// precondition: never a write to a claim of that name made since.
+/// what the binder would, in one request: a claim's status subresource takes metadata changes
+/// too (only its spec is reset), so the annotation and the status (phase Bound, the PV's access
+/// modes and capacity) land together. The binder, woken by the write, finds the binding done and
+/// writes nothing; should it come first, it writes the rest itself and ours changes nothing.
+/// Before the PV is Bound nothing is written: the annotation would then make the binder call the
+/// claim Lost, and the PV's phase is the binder's proof that it has seen the pair.
 pub(crate) async fn complete_binding(
     ctx: &Context,
     caches: &ObjectCaches,
@@ -505,13 +507,7 @@ pub(crate) async fn complete_binding(
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
     let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
-    if claim.phase == ClaimPhase::Pending {
-        claims.patch_status(&lv.claim_name(), &params, &Patch::Merge(&bound_claim_status(uid, &pv))).await?;
-    }
-    if !claim.bind_completed {
-        let patch = json!({"metadata": {"uid": uid, "annotations": {BIND_COMPLETED_ANNOTATION: "yes"}}});
-        claims.patch(&lv.claim_name(), &params, &Patch::Merge(&patch)).await?;
-    }
+    claims.patch_status(&lv.claim_name(), &params, &Patch::Merge(&bound_claim(uid, &pv))).await?;
     caches.remember_completed_binding(uid);
     Ok(())
 }
@@ -678,7 +674,7 @@ mod tests {
         // Done already, or a claim that names no PV (the binder completes those itself).
         let bound = pv(Some("Bound"), "claim-uid");
         assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Bound, Some(&name), true), Some(&bound)));
-        // Half done (a pass that stopped between its two writes, or the binder came first).
+        // Half done (the binder came first with one of its two writes).
         assert!(binding_to_complete(&lv, &claim(ClaimPhase::Pending, Some(&name), true), Some(&bound)));
         assert!(binding_to_complete(&lv, &claim(ClaimPhase::Bound, Some(&name), false), Some(&bound)));
         assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Pending, None, false), Some(&bound)));
@@ -686,11 +682,11 @@ mod tests {
     }
 
     #[test]
-    fn the_claim_status_is_what_the_binder_writes() {
-        let status = bound_claim_status("claim-uid", &pv(Some("Bound"), "claim-uid"));
+    fn the_claim_write_is_what_the_binder_writes() {
+        let write = bound_claim("claim-uid", &pv(Some("Bound"), "claim-uid"));
         assert_eq!(
-            status,
-            json!({"metadata": {"uid": "claim-uid"},
+            write,
+            json!({"metadata": {"uid": "claim-uid", "annotations": {"pv.kubernetes.io/bind-completed": "yes"}},
                    "status": {"phase": "Bound", "accessModes": ["ReadWriteMany"], "capacity": {"storage": "1200Gi"}}})
         );
     }

@@ -173,8 +173,8 @@ async fn ensure(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>, need_c
     if !missing.is_empty() {
         tracing::info!(group = %group.id, rules = missing.len(), "adding missing Lustre ingress rules");
         ctx.aws.authorize_ingress(&group.id, &missing).await?;
-        // A new group's first rules need no event of their own (FileSystemCreated names the
-        // group); rules put back into a group that had others are drift repaired: say so.
+        // A new group's first rules need no event of their own (the status names the group);
+        // rules put back into a group that had others are drift repaired: say so.
         if !group.ingress.is_empty() {
             let note = format!("added {} inbound rule(s) for Lustre to {}", missing.len(), group.id);
             ctx.events.normal(lv, "SecurityGroupRulesAdded", &note).await;
@@ -209,7 +209,7 @@ async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGrou
         }
         Err(e) => return Err(e.into()),
     };
-    // No event: FileSystemCreated names the group (at most two events until Ready).
+    // No event: the status names the group (one event until Ready, the phase event to Available).
     tracing::info!(volume = %ownership::display(lv), group = %id, vpc = %subnet.vpc_id, "created security group");
     Ok(SecurityGroup { id, vpc_id: subnet.vpc_id, tags: ownership::owner_tags(lv), ingress: Vec::new() })
 }
