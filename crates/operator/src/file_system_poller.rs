@@ -13,7 +13,9 @@
 //! (from FSx's CreationTime to AVAILABLE), and every second once it can, backing off again the
 //! longer it overruns; before any creation was seen, every tenth of its age (1 s to the interval). Other transitions (updates, deletion) are polled at a third of the poll
 //! interval; stable file systems only at the resync sweep, so a stable fleet costs `ceil(n / 50)`
-//! calls per resync and nothing in between. When a batch names a file system that no longer
+//! calls per resync and nothing in between. A call made anyway takes along, up to its 50 IDs, the
+creations at least halfway to their next look, so creations on staggered schedules share calls.
+When a batch names a file system that no longer
 //! exists (FSx then rejects the whole batch), one listing of the account settles every such batch
 //! of the tick.
 //!
@@ -127,6 +129,16 @@ fn poll_every(fs: &FileSystem, floor: Option<Duration>, interval: Duration, now:
         (Lifecycle::Creating, Some(created), None) => (age(created, now) / 10).clamp(FAST, interval),
         _ => moderate,
     }
+}
+
+/// The creations that ride along in a call made anyway: up to `room` (what is left of its batch
+/// of 50), those at least halfway to their next look, the nearest first. Each costs nothing now
+/// and is then not due on its own in a later tick, so many volumes created over several seconds,
+/// each on its own schedule, come to share calls instead of each tick making one.
+fn riders(room: usize, candidates: impl Iterator<Item = (String, f64)>) -> Vec<String> {
+    let mut halfway: Vec<(String, f64)> = candidates.filter(|(_, progress)| *progress >= 0.5).collect();
+    halfway.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    halfway.into_iter().take(room).map(|(id, _)| id).collect()
 }
 
 impl FileSystemPoller {
@@ -300,6 +312,20 @@ impl FileSystemPoller {
         ids
     }
 
+    /// Each tracked creation with how far it is into its wait for the next look (1.0: due).
+    fn creations_in_progress<'a>(&self, s: &'a State) -> impl Iterator<Item = (String, f64)> + 'a {
+        let now = now_ms();
+        let interval = self.inner.interval;
+        s.tracked.keys().filter_map(move |id| match s.observed.get(id) {
+            Some(Observed::Present(fs)) if fs.lifecycle == Lifecycle::Creating => {
+                let since = s.last_polled.get(id).map(Instant::elapsed)?;
+                let every = poll_every(fs, s.creation_floor, interval, now);
+                Some((id.clone(), since.as_secs_f64() / every.as_secs_f64().max(0.001)))
+            }
+            _ => None,
+        })
+    }
+
     /// One round: describe what is due in batches of 50 and wake owners whose file system changed.
     pub(crate) async fn tick(&self) {
         let (ids, tick) = {
@@ -314,10 +340,17 @@ impl FileSystemPoller {
         // deletions and updates wait their turn.
         let (urgent, rest): (Vec<String>, Vec<String>) = {
             let s = self.lock_state();
-            ids.into_iter().partition(|id| match s.observed.get(id) {
-                Some(Observed::Present(fs)) => fs.lifecycle == Lifecycle::Creating,
-                _ => true,
-            })
+            let (mut urgent, rest): (Vec<String>, Vec<String>) =
+                ids.into_iter().partition(|id| match s.observed.get(id) {
+                    Some(Observed::Present(fs)) => fs.lifecycle == Lifecycle::Creating,
+                    _ => true,
+                });
+            if !urgent.is_empty() {
+                let room = (BATCH - urgent.len() % BATCH) % BATCH;
+                let riders = riders(room, self.creations_in_progress(&s).filter(|(id, _)| !urgent.contains(id)));
+                urgent.extend(riders);
+            }
+            (urgent, rest)
         };
         let batches =
             urgent.chunks(BATCH).map(|b| (b, Priority::Read)).chain(rest.chunks(BATCH).map(|b| (b, Priority::Change)));
@@ -416,6 +449,19 @@ mod tests {
 
     fn creating(created_at_ms: i64) -> FileSystem {
         FileSystem { lifecycle: Lifecycle::Creating, created_at_ms: Some(created_at_ms), ..Default::default() }
+    }
+
+    #[test]
+    fn creations_halfway_to_their_next_look_ride_along_in_a_call_made_anyway() {
+        let candidates = || {
+            [("fs-a", 0.49), ("fs-b", 0.9), ("fs-c", 0.5), ("fs-d", 0.7), ("fs-e", 0.1)]
+                .into_iter()
+                .map(|(id, p)| (id.to_string(), p))
+        };
+        assert_eq!(riders(10, candidates()), vec!["fs-b", "fs-d", "fs-c"]);
+        // Only what the batch has room for, the nearest first.
+        assert_eq!(riders(2, candidates()), vec!["fs-b", "fs-d"]);
+        assert!(riders(0, candidates()).is_empty());
     }
 
     #[test]
