@@ -11,13 +11,13 @@
 //! Polling is adaptive. A file system that is CREATING is polled slowly (the poll interval) while
 //! its creation cannot be finished yet, judged by the shortest creation this poller has seen
 //! (from FSx's CreationTime to AVAILABLE), and every second once it can, backing off again the
-//! longer it overruns; before any creation was seen, every tenth of its age (1 s to the interval). Other transitions (updates, deletion) are polled at a third of the poll
-//! interval; stable file systems only at the resync sweep, so a stable fleet costs `ceil(n / 50)`
-//! calls per resync and nothing in between. A call made anyway takes along, up to its 50 IDs, the
-creations at least halfway to their next look, so creations on staggered schedules share calls.
-When a batch names a file system that no longer
-//! exists (FSx then rejects the whole batch), one listing of the account settles every such batch
-//! of the tick.
+//! longer it overruns; before any creation was seen, every tenth of its age (1 s to the
+//! interval). Other transitions (updates, deletion) are polled at a third of the poll interval;
+//! stable file systems only at the resync sweep, so a stable fleet costs `ceil(n / 50)` calls per
+//! resync and nothing in between. A call made anyway takes along, up to its 50 IDs, the creations
+//! at least halfway to their next look, so creations on staggered schedules share calls. When a
+//! batch names a file system that no longer exists (FSx then rejects the whole batch), one
+//! listing of the account settles every such batch of the tick.
 //!
 //! Which file system a volume follows is set in one place, [`FileSystemPoller::follow`]; our own
 //! changes (create, grow, delete) call [`FileSystemPoller::refresh`] so the next look asks FSx.
