@@ -23,7 +23,7 @@ pub(crate) use model::{
     Task, TaskRequest,
 };
 
-pub use budget::{CallBudget, Priority};
+pub use budget::{CallBudget, CallBudgets, Priority};
 
 use crate::metrics::Metrics;
 
@@ -128,13 +128,13 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// FSx and EC2 clients, the call budget they share and the metrics they report to.
+/// FSx and EC2 clients, their call budgets and the metrics they report to.
 #[derive(Clone)]
 pub struct Aws {
     fsx: aws_sdk_fsx::Client,
     ec2: aws_sdk_ec2::Client,
     metrics: Metrics,
-    budget: Option<Arc<CallBudget>>,
+    budgets: Option<Arc<CallBudgets>>,
     /// Subnets never change their VPC or CIDR: each is described once.
     subnets: Arc<Mutex<HashMap<String, Subnet>>>,
     /// Lookups of single security groups waiting to share a call.
@@ -142,14 +142,14 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// `budget`: at most that many calls per second (None: no limit). Give it an `SdkConfig`
-    /// whose retries are off, so that the budget bounds every request.
-    pub fn new(config: &aws_config::SdkConfig, metrics: Metrics, budget: Option<CallBudget>) -> Aws {
+    /// `budgets`: at most so many calls per second to each service (None: no limit). Give it an
+    /// `SdkConfig` whose retries are off, so that the budgets bound every request.
+    pub fn new(config: &aws_config::SdkConfig, metrics: Metrics, budgets: Option<CallBudgets>) -> Aws {
         Aws {
             fsx: aws_sdk_fsx::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
             metrics,
-            budget: budget.map(Arc::new),
+            budgets: budgets.map(Arc::new),
             subnets: Arc::new(Mutex::new(HashMap::new())),
             sg_lookups: Arc::default(),
         }
@@ -185,8 +185,8 @@ impl Aws {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         F: Future<Output = Result<T, SdkError<E>>>,
     {
-        if let Some(budget) = &self.budget {
-            let waited = budget.take(priority).await;
+        if let Some(budgets) = &self.budgets {
+            let waited = budgets.of(service).take(priority).await;
             if !waited.is_zero() {
                 self.metrics.aws_budget_waited(waited);
             }
