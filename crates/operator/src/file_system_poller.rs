@@ -5,13 +5,14 @@
 //!
 //! - [`observe`](FileSystemPoller::observe) of an ID not yet seen joins the next tick's batch;
 //! - [`owned_by`](FileSystemPoller::owned_by) (the lookup by owner tag before a create) is answered
-//!   from one paged listing of the account that started after the question was asked: a burst of
-//!   new volumes costs one listing, not one per volume.
+//!   from one paged listing of the account that started after the question was asked, and that
+//!   waited half a second for more questions: a burst of new volumes costs a few listings, not
+//!   one per volume.
 //!
 //! Polling is adaptive. A file system that is CREATING is polled slowly (the poll interval) while
 //! its creation cannot be finished yet, judged by the shortest creation this poller has seen
 //! (from FSx's CreationTime to AVAILABLE), and every second once it can, backing off again the
-//! longer it overruns; before any creation was seen, every tenth of its age (1 s to the
+//! longer it overruns; before any creation was seen, every tenth of its age (2 s to the
 //! interval). Other transitions (updates, deletion) are polled at a third of the poll interval;
 //! stable file systems only at the resync sweep, so a stable fleet costs `ceil(n / 50)` calls per
 //! resync and nothing in between. A call made anyway takes along, up to its 50 IDs, the creations
@@ -37,6 +38,8 @@ use crate::aws::{Aws, AwsError, ErrorKind, FileSystem, Lifecycle, Priority};
 pub(crate) const BATCH: usize = 50;
 /// The fastest a file system is polled (once its creation may have finished).
 const FAST: Duration = Duration::from_secs(1);
+/// How long a listing for [`FileSystemPoller::owned_by`] waits for more questions to answer.
+const GATHER: Duration = Duration::from_millis(500);
 /// How long [`FileSystemPoller::observe`] waits for a tick before giving up (a transient error).
 const OBSERVE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -125,8 +128,9 @@ fn poll_every(fs: &FileSystem, floor: Option<Duration>, interval: Duration, now:
                 ((age - window) / 10).clamp(FAST, moderate)
             }
         }
-        // Nothing learnt yet: a tenth of its age, between a second and the poll interval.
-        (Lifecycle::Creating, Some(created), None) => (age(created, now) / 10).clamp(FAST, interval),
+        // Nothing learnt yet: a tenth of its age, between two seconds (no creation finishes in
+        // its first seconds) and the poll interval.
+        (Lifecycle::Creating, Some(created), None) => (age(created, now) / 10).max(2 * FAST).min(interval.max(FAST)),
         _ => moderate,
     }
 }
@@ -246,12 +250,17 @@ impl FileSystemPoller {
     }
 
     /// The Lustre file systems carrying `tag_key = tag_value`, from a listing of the account that
-    /// started after this call: concurrent callers share one listing.
+    /// started after this call: concurrent callers share one listing. A listing starts
+    /// [`GATHER`] after the first question that needs it, so that a burst of new volumes, whose
+    /// questions arrive over a second or more while FSx answers a listing in milliseconds, shares
+    /// a few listings instead of making one per volume or two.
     pub(crate) async fn owned_by(&self, tag_key: &str, tag_value: &str) -> Result<Vec<FileSystem>, AwsError> {
         let asked = Instant::now();
         let mut listing = self.inner.listing.lock().await;
         let fresh = listing.as_ref().is_some_and(|l| l.started >= asked);
         if !fresh {
+            // Questions asked meanwhile wait for the lock and are answered by this listing.
+            tokio::time::sleep(GATHER.saturating_sub(asked.elapsed())).await;
             let started = Instant::now();
             let file_systems = self.inner.aws.all_file_systems().await?;
             *listing = Some(Listing { started, file_systems });
@@ -477,8 +486,9 @@ mod tests {
         assert_eq!(poll_every(&creating(now - 275_000), floor, interval, now), FAST);
         // Long overdue: backs off to a third of the interval.
         assert_eq!(poll_every(&creating(now - 900_000), floor, interval, now), Duration::from_secs(5));
-        // Nothing learnt yet: a tenth of its age, from a second to the interval.
-        assert_eq!(poll_every(&creating(now - 5_000), None, interval, now), FAST);
+        // Nothing learnt yet: a tenth of its age, from two seconds to the interval.
+        assert_eq!(poll_every(&creating(now - 5_000), None, interval, now), 2 * FAST);
+        assert_eq!(poll_every(&creating(now - 5_000), None, FAST, now), FAST);
         assert_eq!(poll_every(&creating(now - 37_000), None, interval, now), Duration::from_millis(3_700));
         assert_eq!(poll_every(&creating(now - 600_000), None, interval, now), interval);
         // Not creating: a third of the interval.
