@@ -181,7 +181,8 @@ fn error_policy(lv: Arc<LustreVolume>, error: &Error, scope: Arc<Scope>) -> Acti
     tracing::warn!(object = %k, category = error.category(), error = %error, "reconcile failed");
     let delay = match error {
         Error::Waiting(_) => ctx.next_backoff(&k, Duration::from_millis(500), Duration::from_secs(10)),
-        Error::Exporting(_) => ctx.timing.in_transition,
+        // The poller wakes the volume when FSx has removed it; each pass would ask FSx afresh.
+        Error::Exporting(_) | Error::FileSystemDeleting(_) => ctx.timing.in_transition,
         // Only a person can fix it (an annotation or a spec edit wakes the volume up).
         Error::ExportFailed(_) => return Action::requeue(ctx.timing.resync),
         Error::Network(_) => ctx.next_backoff(&k, Duration::from_secs(1), Duration::from_secs(60)),
@@ -360,7 +361,7 @@ async fn publish(
     }
     if let Some(e) = failure {
         if status::ready(old) != status::ready(new) {
-            if matches!(e, Error::Waiting(_)) {
+            if matches!(e, Error::Waiting(_) | Error::FileSystemDeleting(_)) {
                 ctx.events.normal(lv, e.reason(), &e.to_string()).await;
             } else {
                 ctx.events.warning(lv, e.reason(), &e.to_string()).await;
@@ -404,7 +405,7 @@ async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeSt
     match &removal {
         Removal::Deleting(id) => {
             follow(ctx, lv, Some(id));
-            return Err(Error::Waiting(format!("waiting for file system {id} to be deleted")));
+            return Err(Error::FileSystemDeleting(format!("waiting for file system {id} to be deleted")));
         }
         Removal::Gone | Removal::Kept => follow(ctx, lv, None),
     }

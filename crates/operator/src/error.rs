@@ -32,6 +32,11 @@ pub enum Error {
     #[error("{0}")]
     Waiting(String),
 
+    /// FSx is deleting the file system. The shared poller follows it and wakes the volume once
+    /// it is gone, so the volume is not looked at again meanwhile (but at a slow safety net).
+    #[error("{0}")]
+    FileSystemDeleting(String),
+
     /// The export to S3 before deletion is running.
     #[error("{0}")]
     Exporting(String),
@@ -61,7 +66,7 @@ impl Error {
             Error::Network(_) => "network",
             Error::Conflict(_) => "conflict",
             Error::AdoptionRefused(_) => "adoption_refused",
-            Error::Waiting(_) => "waiting",
+            Error::Waiting(_) | Error::FileSystemDeleting(_) => "waiting",
             Error::Exporting(_) => "exporting",
             Error::ExportFailed(_) => "export_failed",
             Error::Finalizer(_) => "finalizer",
@@ -78,7 +83,7 @@ impl Error {
             Error::Network(_) => "NetworkNotReady",
             Error::Conflict(_) => "OwnershipConflict",
             Error::AdoptionRefused(_) => "AdoptionRefused",
-            Error::Waiting(_) => "Waiting",
+            Error::Waiting(_) | Error::FileSystemDeleting(_) => "Waiting",
             Error::Exporting(_) => "Exporting",
             Error::ExportFailed(_) => "ExportFailed",
             Error::Finalizer(_) => "FinalizerError",
