@@ -360,8 +360,9 @@ async fn publish(
         }
     }
     if let Some(e) = failure {
-        if status::ready(old) != status::ready(new) {
-            if matches!(e, Error::Waiting(_) | Error::FileSystemDeleting(_)) {
+        // FileSystemDeleting said it already, when the deletion was asked for.
+        if status::ready(old) != status::ready(new) && !matches!(e, Error::FileSystemDeleting(_)) {
+            if matches!(e, Error::Waiting(_)) {
                 ctx.events.normal(lv, e.reason(), &e.to_string()).await;
             } else {
                 ctx.events.warning(lv, e.reason(), &e.to_string()).await;
@@ -375,9 +376,13 @@ async fn cleanup(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
     let ctx = &scope.ctx;
     let previous = lv.status.clone().unwrap_or_default();
     match Box::pin(remove_everything(lv, scope, &previous)).await {
-        Ok(()) => {
+        Ok(group) => {
             let policy = lv.spec.effective_deletion_policy();
-            ctx.events.normal(lv, "Deleted", &format!("cleanup finished ({policy:?} policy)")).await;
+            let mut note = format!("cleanup finished ({policy:?} policy)");
+            if let Some(id) = group {
+                note.push_str(&format!("; deleted security group {id}"));
+            }
+            ctx.events.normal(lv, "Deleted", &note).await;
             Ok(Action::await_change())
         }
         Err(e) => {
@@ -390,7 +395,9 @@ async fn cleanup(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
     }
 }
 
-async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeStatus) -> Result<()> {
+/// Removes what the volume made, in order. Ok once done, with the security group's ID if this
+/// pass deleted it.
+async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeStatus) -> Result<Option<String>> {
     let ctx = &scope.ctx;
     Box::pin(k8s::delete_claim(ctx, lv)).await?;
     Box::pin(k8s::delete_storage_class_and_volume(ctx, lv)).await?;
@@ -409,9 +416,10 @@ async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeSt
         }
         Removal::Gone | Removal::Kept => follow(ctx, lv, None),
     }
+    let mut group = None;
     if lv.spec.effective_deletion_policy() == DeletionPolicy::Delete && lv.spec.file_system_id.is_none() {
-        Box::pin(security_group::delete(ctx, lv, st.security_group_id.as_deref())).await?;
+        group = Box::pin(security_group::delete(ctx, lv, st.security_group_id.as_deref())).await?;
     }
     ctx.forget(ownership::uid(lv));
-    Ok(())
+    Ok(group)
 }

@@ -363,7 +363,10 @@ impl FileSystemPoller {
         };
         let batches =
             urgent.chunks(BATCH).map(|b| (b, Priority::Read)).chain(rest.chunks(BATCH).map(|b| (b, Priority::Change)));
+        let (started, mut calls, mut looked_at) = (Instant::now(), 0u32, 0usize);
         for (batch, priority) in batches {
+            calls += 1;
+            looked_at += batch.len();
             match self.inner.aws.describe_file_systems(batch, priority).await {
                 Ok(found) => {
                     let mut by_id: HashMap<String, FileSystem> = found.into_iter().map(|f| (f.id.clone(), f)).collect();
@@ -392,6 +395,16 @@ impl FileSystemPoller {
             }
         }
         let changed = self.record(results, failed);
+        if calls > 0 {
+            tracing::debug!(
+                tick,
+                calls,
+                looked_at,
+                changed = changed.len(),
+                took_ms = started.elapsed().as_millis() as u64,
+                "poller tick"
+            );
+        }
         self.inner.ticks_finished.send_replace(tick);
         for owner in changed {
             self.notify(owner);

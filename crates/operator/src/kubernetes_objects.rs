@@ -561,11 +561,13 @@ pub(crate) async fn delete_claim(ctx: &Context, lv: &LustreVolume) -> Result<()>
 pub(crate) async fn delete_storage_class_and_volume(ctx: &Context, lv: &LustreVolume) -> Result<()> {
     let name = cluster_object_name(lv);
     let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
-    if volumes.get_opt(&name).await?.is_some_and(|pv| labelled_for(&pv.metadata, lv)) {
+    // Already deleting (the PV waits for its protection finalizer): asked once is enough.
+    let doomed = |meta: &ObjectMeta| labelled_for(meta, lv) && meta.deletion_timestamp.is_none();
+    if volumes.get_opt(&name).await?.is_some_and(|pv| doomed(&pv.metadata)) {
         delete_if_present(&volumes, &name).await?;
     }
     let classes: Api<StorageClass> = Api::all(ctx.client.clone());
-    if classes.get_opt(&name).await?.is_some_and(|sc| labelled_for(&sc.metadata, lv)) {
+    if classes.get_opt(&name).await?.is_some_and(|sc| doomed(&sc.metadata)) {
         delete_if_present(&classes, &name).await?;
     }
     Ok(())

@@ -214,25 +214,29 @@ async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGrou
     Ok(SecurityGroup { id, vpc_id: subnet.vpc_id, tags: ownership::owner_tags(lv), ingress: Vec::new() })
 }
 
-/// Deletes the managed group if it carries this volume's owner tag. Ok once it is gone;
+/// Deletes the managed group if it carries this volume's owner tag. Ok once it is gone, with its
+/// ID if this call deleted it (the cleanup's final event names it);
 /// `DependencyViolation` (ENIs of a file system still deleting) becomes `Error::Waiting` for a retry.
-pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>) -> Result<()> {
+pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>) -> Result<Option<String>> {
     if !lv.spec.network.security_group_ids.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let uid = ownership::uid(lv);
     let group = match known_id {
         Some(id) => ctx.aws.describe_security_group(id).await?,
         None => ownership::the_one_owned(ctx.aws.security_groups_tagged(lustre_api::tags::OWNER_UID, uid).await?, uid)?,
     };
-    let Some(g) = group else { return Ok(()) };
+    let Some(g) = group else { return Ok(None) };
     if !ownership::is_ours(&g, uid) {
         let note = format!("security group {} is not tagged with this volume's UID; leaving it", g.id);
         ctx.events.warning(lv, "NotOwned", &note).await;
-        return Ok(());
+        return Ok(None);
     }
     match ctx.aws.delete_security_group(&g.id).await {
-        Ok(()) => ctx.events.normal(lv, "SecurityGroupDeleted", &format!("deleted security group {}", g.id)).await,
+        Ok(()) => {
+            tracing::info!(volume = %ownership::display(lv), group = %g.id, "deleted security group");
+            return Ok(Some(g.id));
+        }
         Err(e) if e.is_not_found() => {}
         Err(e) if e.is("DependencyViolation") => {
             return Err(Error::Waiting(format!(
@@ -242,7 +246,7 @@ pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&s
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]
