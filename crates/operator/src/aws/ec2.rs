@@ -9,8 +9,14 @@ use super::{Aws, AwsError, ErrorKind, IngressRule, SecurityGroup, Subnet};
 impl Aws {
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn describe_subnet(&self, subnet_id: &str) -> Result<Subnet, AwsError> {
-        if let Some(known) = self.subnets.lock().unwrap_or_else(|p| p.into_inner()).get(subnet_id) {
-            return Ok(known.clone());
+        let known = || self.subnets.lock().unwrap_or_else(|p| p.into_inner()).get(subnet_id).cloned();
+        if let Some(subnet) = known() {
+            return Ok(subnet);
+        }
+        // A burst of new volumes asks at once: the first asks EC2, the others wait for its answer.
+        let _one_at_a_time = self.subnet_misses.lock().await;
+        if let Some(subnet) = known() {
+            return Ok(subnet);
         }
         let out =
             self.call("ec2", "DescribeSubnets", || self.ec2.describe_subnets().subnet_ids(subnet_id).send()).await?;

@@ -137,6 +137,8 @@ pub struct Aws {
     budgets: Option<Arc<CallBudgets>>,
     /// Subnets never change their VPC or CIDR: each is described once.
     subnets: Arc<Mutex<HashMap<String, Subnet>>>,
+    /// Taken while a subnet not yet known is described, so that it is described once.
+    subnet_misses: Arc<tokio::sync::Mutex<()>>,
     /// Lookups of single security groups waiting to share a call.
     sg_lookups: Arc<security_group_lookup::Lookups>,
 }
@@ -151,6 +153,7 @@ impl Aws {
             metrics,
             budgets: budgets.map(Arc::new),
             subnets: Arc::new(Mutex::new(HashMap::new())),
+            subnet_misses: Arc::default(),
             sg_lookups: Arc::default(),
         }
     }
