@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use lustre_operator::aws::{Aws, CallBudgets};
+use lustre_operator::aws::{Aws, CallBudget};
 use lustre_operator::controller;
 use lustre_operator::file_system_poller::FileSystemPoller;
 use lustre_operator::metrics::Metrics;
@@ -62,10 +62,9 @@ struct RunArgs {
     /// Seconds between full re-checks of stable volumes (AWS drift, security-group rules).
     #[arg(long, env = "RESYNC_INTERVAL", default_value_t = 600)]
     resync_interval: u64,
-    /// At most this many AWS calls per second to each service (FSx, EC2: AWS throttles them
-    /// apart), in bursts of at most as many (a token bucket per service; 0: no limit). The SDK's
-    /// own retries are off, so this bounds every request; throttled calls are retried by the
-    /// controller with backoff per volume.
+    /// At most this many AWS calls per second, FSx and EC2 together, in bursts of at most as many
+    /// (a token bucket; 0: no limit). The SDK's own retries are off, so this bounds every request;
+    /// throttled calls are retried by the controller with backoff per volume.
     #[arg(long, env = "AWS_MAX_CALLS_PER_SECOND", default_value_t = 20)]
     aws_max_calls_per_second: u32,
 }
@@ -126,7 +125,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
-    let aws = Aws::new(&sdk, metrics.clone(), CallBudgets::per_service(args.aws_max_calls_per_second));
+    let aws = Aws::new(&sdk, metrics.clone(), CallBudget::per_second(args.aws_max_calls_per_second));
     let resync = Duration::from_secs(args.resync_interval.max(1));
     let poller = FileSystemPoller::new(aws.clone(), Duration::from_secs(args.poll_interval.max(1)), resync);
     tokio::spawn(poller.clone().run());

@@ -1,5 +1,5 @@
-//! The operator's budgets of AWS calls per second, one per service (FSx, EC2): a token bucket
-//! every call takes a token from before it is sent. The SDK's own retries are off (the controller retries, with backoff per
+//! The operator's budget of AWS calls per second: a token bucket every call takes a token from
+//! before it is sent. The SDK's own retries are off (the controller retries, with backoff per
 //! volume), so the budget bounds every request the operator makes, retries included.
 //!
 //! Calls that wait are served in two queues, the first before the second. The first holds only
@@ -122,28 +122,6 @@ impl CallBudget {
     }
 }
 
-/// The operator's call budgets: one per service, as AWS throttles each service of an account
-/// apart (FSx answers `ThrottlingException`, EC2 `RequestLimitExceeded`, each on its own count).
-pub struct CallBudgets {
-    fsx: Arc<CallBudget>,
-    ec2: Arc<CallBudget>,
-}
-
-impl CallBudgets {
-    /// At most `rate` calls per second to each service; `None` for 0: no budget.
-    pub fn per_service(rate: u32) -> Option<CallBudgets> {
-        Some(CallBudgets { fsx: Arc::new(CallBudget::per_second(rate)?), ec2: Arc::new(CallBudget::per_second(rate)?) })
-    }
-
-    pub(crate) fn of(&self, service: &str) -> &Arc<CallBudget> {
-        if service == "ec2" {
-            &self.ec2
-        } else {
-            &self.fsx
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,20 +168,6 @@ mod tests {
         let again = times(callers(&budget, Priority::Change, 11, t1)).await;
         assert_eq!(again.iter().filter(|t| **t < 0.001).count(), 10, "{again:?}");
         assert!(CallBudget::per_second(0).is_none(), "0 means no budget");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn each_service_has_its_own_budget() {
-        let budgets = CallBudgets::per_service(5).expect("budgets");
-        let t0 = Instant::now();
-        let (fsx, ec2) =
-            (callers(budgets.of("fsx"), Priority::Change, 6, t0), callers(budgets.of("ec2"), Priority::Change, 5, t0));
-        let (fsx, ec2) = (times(fsx).await, times(ec2).await);
-        // EC2's burst is untouched by FSx's: its five pass at once while FSx's sixth waits.
-        assert!(ec2.iter().all(|t| *t < 0.001), "{ec2:?}");
-        assert_eq!(fsx.iter().filter(|t| **t < 0.001).count(), 5, "{fsx:?}");
-        assert!((fsx.iter().copied().fold(0.0, f64::max) - 0.2).abs() < 0.001, "{fsx:?}");
-        assert!(CallBudgets::per_service(0).is_none(), "0 means no budget");
     }
 
     #[tokio::test(start_paused = true)]

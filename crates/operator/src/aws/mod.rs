@@ -23,7 +23,7 @@ pub(crate) use model::{
     Task, TaskRequest,
 };
 
-pub use budget::{CallBudget, CallBudgets, Priority};
+pub use budget::{CallBudget, Priority};
 
 use crate::metrics::Metrics;
 
@@ -128,13 +128,13 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// FSx and EC2 clients, their call budgets and the metrics they report to.
+/// FSx and EC2 clients, the call budget they share and the metrics they report to.
 #[derive(Clone)]
 pub struct Aws {
     fsx: aws_sdk_fsx::Client,
     ec2: aws_sdk_ec2::Client,
     metrics: Metrics,
-    budgets: Option<Arc<CallBudgets>>,
+    budget: Option<Arc<CallBudget>>,
     /// Subnets never change their VPC or CIDR: each is described once.
     subnets: Arc<Mutex<HashMap<String, Subnet>>>,
     /// Taken while a subnet not yet known is described, so that it is described once.
@@ -144,14 +144,14 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// `budgets`: at most so many calls per second to each service (None: no limit). Give it an
-    /// `SdkConfig` whose retries are off, so that the budgets bound every request.
-    pub fn new(config: &aws_config::SdkConfig, metrics: Metrics, budgets: Option<CallBudgets>) -> Aws {
+    /// `budget`: at most that many calls per second (None: no limit). Give it an `SdkConfig`
+    /// whose retries are off, so that the budget bounds every request.
+    pub fn new(config: &aws_config::SdkConfig, metrics: Metrics, budget: Option<CallBudget>) -> Aws {
         Aws {
             fsx: aws_sdk_fsx::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
             metrics,
-            budgets: budgets.map(Arc::new),
+            budget: budget.map(Arc::new),
             subnets: Arc::new(Mutex::new(HashMap::new())),
             subnet_misses: Arc::default(),
             sg_lookups: Arc::default(),
@@ -188,8 +188,8 @@ impl Aws {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         F: Future<Output = Result<T, SdkError<E>>>,
     {
-        if let Some(budgets) = &self.budgets {
-            let waited = budgets.of(service).take(priority).await;
+        if let Some(budget) = &self.budget {
+            let waited = budget.take(priority).await;
             if !waited.is_zero() {
                 self.metrics.aws_budget_waited(waited);
             }
