@@ -201,6 +201,16 @@ impl FileSystemPoller {
         }
     }
 
+    /// A file system this process has just created, for `owner` to follow: FSx's answer to the
+    /// create stands for a first look, so the next look is on the creation's schedule, not in
+    /// the next tick (a burst of creates would otherwise cost a call for nearly every one).
+    pub(crate) fn created(&self, owner: &ObjectRef<LustreVolume>, fs: &FileSystem) {
+        self.follow(owner, Some(&fs.id));
+        let mut s = self.lock_state();
+        s.observed.insert(fs.id.clone(), Observed::Present(fs.clone()));
+        s.last_polled.insert(fs.id.clone(), Instant::now());
+    }
+
     /// The next [`observe`](Self::observe) asks AWS (after we changed it). The cached state is
     /// kept to compare with, so the answer wakes the volume only if something really changed.
     pub(crate) fn refresh(&self, fs_id: &str) {
@@ -471,6 +481,37 @@ mod tests {
 
     fn creating(created_at_ms: i64) -> FileSystem {
         FileSystem { lifecycle: Lifecycle::Creating, created_at_ms: Some(created_at_ms), ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn a_file_system_just_created_is_not_looked_at_in_the_next_tick() -> anyhow::Result<()> {
+        let emulator = aws_emulator::Emulator::start(aws_emulator::EmulatorConfig::default()).await?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(emulator.endpoint())
+            .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "static"))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
+        let poller = FileSystemPoller::new(
+            Aws::new(&sdk, crate::metrics::Metrics::new(), None),
+            Duration::from_secs(15),
+            Duration::from_secs(600),
+        );
+        let (a, b) = (ObjectRef::new("a").within("ns"), ObjectRef::new("b").within("ns"));
+        let fs = |id: &str| FileSystem { id: id.into(), ..creating(now_ms()) };
+        poller.created(&a, &fs("fs-0000000000000000a"));
+        emulator.reset_calls();
+        poller.tick().await;
+        assert_eq!(emulator.calls().total(), 0, "the create's answer stands for a first look");
+        let seen = poller.observe("fs-0000000000000000a").await?;
+        assert_eq!(seen.map(|f| f.lifecycle), Some(Lifecycle::Creating));
+        assert_eq!(emulator.calls().total(), 0, "served from the cache");
+        // Followed without the create's answer: looked at in the next tick.
+        poller.follow(&b, Some("fs-0000000000000000b"));
+        poller.tick().await;
+        assert!(emulator.calls().count("fsx", "DescribeFileSystems") >= 1);
+        Ok(())
     }
 
     #[test]
