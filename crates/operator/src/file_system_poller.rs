@@ -486,15 +486,8 @@ mod tests {
     #[tokio::test]
     async fn a_file_system_just_created_is_not_looked_at_in_the_next_tick() -> anyhow::Result<()> {
         let emulator = aws_emulator::Emulator::start(aws_emulator::EmulatorConfig::default()).await?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(emulator.endpoint())
-            .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "static"))
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .load()
-            .await;
         let poller = FileSystemPoller::new(
-            Aws::new(&sdk, crate::metrics::Metrics::new(), None),
+            crate::aws::against(&emulator).await,
             Duration::from_secs(15),
             Duration::from_secs(600),
         );

@@ -211,6 +211,20 @@ impl Aws {
     }
 }
 
+/// The unmodified SDK clients pointed at an emulator, retries off and no budget: for unit tests
+/// of code that calls AWS.
+#[cfg(test)]
+pub(crate) async fn against(emulator: &aws_emulator::Emulator) -> Aws {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(emulator.endpoint())
+        .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "static"))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    Aws::new(&sdk, crate::metrics::Metrics::new(), None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

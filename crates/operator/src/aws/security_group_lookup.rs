@@ -202,14 +202,7 @@ mod tests {
         use std::collections::BTreeMap;
 
         let emulator = aws_emulator::Emulator::start(aws_emulator::EmulatorConfig::default()).await?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(emulator.endpoint())
-            .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "static"))
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .load()
-            .await;
-        let aws = Aws::new(&sdk, crate::metrics::Metrics::new(), None);
+        let aws = crate::aws::against(&emulator).await;
         let vpc = emulator.seed().vpc_id.clone();
         let mut made = BTreeMap::new();
         for i in 0..30 {
