@@ -364,9 +364,10 @@ impl FileSystemPoller {
                     Some(Observed::Present(fs)) => fs.lifecycle == Lifecycle::Creating,
                     _ => true,
                 });
-            if !urgent.is_empty() {
-                let room = (BATCH - urgent.len() % BATCH) % BATCH;
-                let riders = riders(room, self.creations_in_progress(&s).filter(|(id, _)| !urgent.contains(id)));
+            let room = (BATCH - urgent.len() % BATCH) % BATCH;
+            if !urgent.is_empty() && room > 0 {
+                let due: HashSet<&String> = urgent.iter().collect();
+                let riders = riders(room, self.creations_in_progress(&s).filter(|(id, _)| !due.contains(id)));
                 urgent.extend(riders);
             }
             (urgent, rest)
