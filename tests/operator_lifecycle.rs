@@ -1,5 +1,6 @@
 //! End to end, against the real control plane and the AWS emulator, with the operator as its own
-//! process: the happy path, deletion (with a pod using the claim, during CREATING), adoption and
+//! process: the happy path, deletion (with a pod using the claim, with a claim that lingers,
+//! during CREATING), adoption and
 //! Retain.
 
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use lustre_api::class::ClassAdoption;
 use lustre_api::tags;
 use serde_json::json;
@@ -195,6 +196,53 @@ async fn deletion_waits_for_pods_using_the_claim_and_says_which() -> anyhow::Res
     assert!(h.emulator.inventory().file_systems.is_empty());
     assert!(h.managed_security_groups().is_empty());
     nodes.delete(&node_name, &DeleteParams::default()).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn deletion_goes_on_once_no_pod_uses_the_claim_even_while_the_claim_lingers() -> anyhow::Result<()> {
+    // The file system may go once the claim is being deleted and a live list of the namespace's
+    // pods shows none using it; the claim's own finalizers (kube-controller-manager's protection,
+    // or here a tenant's) are not waited for.
+    let h = Harness::start("linger", emulator(Duration::from_secs(1)), OperatorOptions::default()).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("held", &h.class)).await?;
+    ready(&h, "held").await?;
+    let claims: Api<PersistentVolumeClaim> = h.ns.api();
+    let hold = json!({"metadata": {"finalizers": ["kubernetes.io/pvc-protection", "example.com/hold"]}});
+    claims.patch("held", &PatchParams::default(), &Patch::Merge(&hold)).await?;
+    // A pod that names the claim but was never scheduled: the operator counts it as a user too
+    // (stricter than kube-controller-manager), so the file system waits for it.
+    let pods: Api<Pod> = h.ns.api();
+    pods.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pending"},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}],
+                     "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "held"}}]}
+        }))?,
+    )
+    .await?;
+
+    h.lvs().delete("held", &DeleteParams::default()).await?;
+    wait_for(&h.lvs(), "held", DEADLINE, "Ready condition naming the pod", |lv| {
+        condition(lv, "Ready").is_some_and(|c| c.message.contains("pending"))
+    })
+    .await?;
+    assert_eq!(h.emulator.calls().count("fsx", "DeleteFileSystem"), 0, "kept while a pod names the claim");
+
+    pods.delete("pending", &DeleteParams { grace_period_seconds: Some(0), ..Default::default() }).await?;
+    gone(&h, "held").await?;
+    assert!(h.emulator.inventory().file_systems.is_empty());
+    assert!(h.managed_security_groups().is_empty());
+    assert_eq!(h.emulator.calls().count("fsx", "DeleteFileSystem"), 1);
+    // The claim is still there, being deleted, held by the tenant's finalizer: the volume did not
+    // wait for it.
+    let claim = claims.get("held").await?;
+    assert!(claim.metadata.deletion_timestamp.is_some(), "the claim is being deleted");
+    assert!(claim.metadata.finalizers.unwrap_or_default().contains(&"example.com/hold".to_string()));
+    let release = json!({"metadata": {"finalizers": null}});
+    claims.patch("held", &PatchParams::default(), &Patch::Merge(&release)).await?;
+    testkit::wait_gone(&claims, "held", DEADLINE).await?;
     Ok(())
 }
 

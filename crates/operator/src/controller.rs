@@ -401,8 +401,9 @@ async fn cleanup(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
 /// pass deleted it.
 async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeStatus) -> Result<Option<String>> {
     let ctx = &scope.ctx;
-    Box::pin(k8s::delete_claim(ctx, lv)).await?;
-    Box::pin(k8s::delete_storage_class_and_volume(ctx, lv)).await?;
+    let objects = &scope.objects;
+    Box::pin(k8s::delete_claim(ctx, objects, lv, k8s::ClaimRemoval::Unused)).await?;
+    Box::pin(k8s::delete_storage_class_and_volume(ctx, objects, lv)).await?;
     let removal = match Box::pin(file_system::doomed(ctx, lv, st.file_system_id.as_deref())).await? {
         Doomed::Removed(removal) => removal,
         Doomed::Live(fs) => {

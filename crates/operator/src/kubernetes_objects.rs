@@ -55,6 +55,8 @@ pub(crate) struct ObjectCaches {
     /// Claims (by UID) whose binding this process completed moments ago: a pass woken by another
     /// object's watch event can run before the claim cache shows that write.
     completed_bindings: Arc<Recent<String, ()>>,
+    /// What deletion confirmed at the apiserver, by volume UID.
+    settled: Arc<Recent<(String, Settled), ()>>,
 }
 
 /// How long what this process did stands in for what the caches do not show yet.
@@ -88,7 +90,14 @@ impl ObjectCaches {
         volumes: Store<PersistentVolume>,
         classes: Store<StorageClass>,
     ) -> Self {
-        ObjectCaches { claims, volumes, classes, created_claims: Arc::default(), completed_bindings: Arc::default() }
+        ObjectCaches {
+            claims,
+            volumes,
+            classes,
+            created_claims: Arc::default(),
+            completed_bindings: Arc::default(),
+            settled: Arc::default(),
+        }
     }
 
     /// The cached claim, else one this process created moments ago that the cache lacks.
@@ -322,7 +331,7 @@ pub(crate) async fn apply_persistent_volume(
         Some(existing) if read_only(&existing) != lv.spec.claim.read_only && labelled_for(&existing.metadata, lv) => {
             // A PV's source and a claim's access modes cannot change: replace both. The claim
             // goes first (it waits while pods use it), then the PV; the next pass re-creates them.
-            delete_claim(ctx, lv).await?;
+            delete_claim(ctx, caches, lv, ClaimRemoval::Gone).await?;
             volumes.delete(&name, &DeleteParams::default()).await?;
             let mode = if lv.spec.claim.read_only { "read-only" } else { "read-write" };
             let note = format!("re-creating PersistentVolume {name} and claim {} {mode}", lv.claim_name());
@@ -512,63 +521,167 @@ pub(crate) async fn complete_binding(
     Ok(())
 }
 
-/// Deletes the claim. Ok once it is gone; `Error::Waiting` naming the pods while pods still use it.
-pub(crate) async fn delete_claim(ctx: &Context, lv: &LustreVolume) -> Result<()> {
+/// What deletion has confirmed at the apiserver for a volume (by UID), so that later passes ask
+/// the cache alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Settled {
+    /// The claim is gone.
+    ClaimGone,
+    /// The claim is being deleted and a live list of its namespace's pods showed none using it.
+    ClaimReleased,
+    /// The PV is gone.
+    VolumeGone,
+    /// The StorageClass is gone.
+    ClassGone,
+}
+
+impl ObjectCaches {
+    /// Whether deletion confirmed `what` for this volume moments ago. Only a volume being deleted
+    /// remembers: it never goes back to making objects, and its UID names no other volume.
+    fn settled(&self, lv: &LustreVolume, what: Settled) -> bool {
+        lv.metadata.deletion_timestamp.is_some()
+            && self.settled.live().contains_key(&(crate::ownership::uid(lv).to_string(), what))
+    }
+
+    fn settle(&self, lv: &LustreVolume, what: Settled) {
+        if lv.metadata.deletion_timestamp.is_some() {
+            self.settled.remember((crate::ownership::uid(lv).to_string(), what), ());
+        }
+    }
+}
+
+/// How far [`delete_claim`] waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimRemoval {
+    /// Until the claim is gone (it is about to be made again).
+    Gone,
+    /// Until no pod uses it: enough to let the file system go.
+    Unused,
+}
+
+/// Deletes the volume's claim; Ok once it is gone, or (`ClaimRemoval::Unused`) once it is being
+/// deleted and no pod uses it: then the file system may go.
+///
+/// The cache answers while it shows the claim. That the claim is gone is confirmed at the
+/// apiserver (a cache that is behind must never let the file system go while a claim exists),
+/// and so is that no pod uses it: a live list of the namespace's pods, taken after the claim's
+/// deletion began, is the question kube-controller-manager asks before it removes the claim's
+/// protection finalizer, and kubelet starts no pod on a claim that is being deleted. Asking it
+/// here lets the file system go without waiting for the controller-manager's queue of claims.
+pub(crate) async fn delete_claim(
+    ctx: &Context,
+    caches: &ObjectCaches,
+    lv: &LustreVolume,
+    until: ClaimRemoval,
+) -> Result<()> {
+    if caches.settled(lv, Settled::ClaimGone) || caches.settled(lv, Settled::ClaimReleased) {
+        return Ok(());
+    }
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
     let name = lv.claim_name();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
-    // Deletion reads the apiserver, not the cache: a cache that is behind must never let the
-    // file system go while a claim (and pods using it) still exist.
-    let Some(claim) = claims.get_opt(&name).await? else { return Ok(()) };
+    let claim = match caches.claim(ns, &name) {
+        Some(cached) => (*cached).clone(),
+        None => match claims.get_opt(&name).await? {
+            Some(claim) => claim,
+            None => {
+                caches.settle(lv, Settled::ClaimGone);
+                return Ok(());
+            }
+        },
+    };
     if !owns_object(&claim.metadata, lv) {
         return Ok(()); // not ours: never touch it
     }
     if claim.metadata.deletion_timestamp.is_none() {
         match claims.delete(&name, &DeleteParams::default()).await {
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                caches.settle(lv, Settled::ClaimGone);
+                return Ok(());
+            }
             Err(e) => return Err(e.into()),
-            // Gone at once (no pod protects it).
-            Ok(either) if either.is_right() => return Ok(()),
+            // Gone at once (no protection finalizer).
+            Ok(either) if either.is_right() => {
+                caches.settle(lv, Settled::ClaimGone);
+                return Ok(());
+            }
             Ok(_) => {}
         }
     }
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
-    let users: Vec<String> = pods
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
+    let users = claim_users(&pods.list(&ListParams::default()).await?.items, &name);
+    if users.is_empty() {
+        if until == ClaimRemoval::Unused {
+            caches.settle(lv, Settled::ClaimReleased);
+            return Ok(());
+        }
+        return Err(Error::Waiting(format!("waiting for PersistentVolumeClaim {name} to be deleted")));
+    }
+    Err(Error::Waiting(format!(
+        "waiting for pod(s) {} to stop using PersistentVolumeClaim {name}; the file system is kept until then",
+        users.join(", ")
+    )))
+}
+
+/// The pods that name claim `name` among their volumes, whatever their phase (a finished pod
+/// still holds its claim until it is deleted, as kube-controller-manager sees it too).
+fn claim_users(pods: &[Pod], name: &str) -> Vec<String> {
+    pods.iter()
         .filter(|p| {
             p.spec
                 .iter()
                 .flat_map(|s| s.volumes.iter().flatten())
                 .any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == name))
         })
-        .filter_map(|p| p.metadata.name)
-        .collect();
-    if users.is_empty() {
-        Err(Error::Waiting(format!("waiting for PersistentVolumeClaim {name} to be deleted")))
-    } else {
-        Err(Error::Waiting(format!(
-            "waiting for pod(s) {} to stop using PersistentVolumeClaim {name}; the file system is kept until then",
-            users.join(", ")
-        )))
-    }
+        .filter_map(|p| p.metadata.name.clone())
+        .collect()
 }
 
-/// Deletes the PV and the StorageClass (not-found is done). Like the claim's, read from the
-/// apiserver: what is deleted must be checked against what exists now.
-pub(crate) async fn delete_storage_class_and_volume(ctx: &Context, lv: &LustreVolume) -> Result<()> {
+/// Deletes the PV and the StorageClass (not found is done). The cache answers while it shows
+/// them; an object the cache lacks is looked up once at the apiserver, so that one made moments
+/// ago is not left behind.
+pub(crate) async fn delete_storage_class_and_volume(
+    ctx: &Context,
+    caches: &ObjectCaches,
+    lv: &LustreVolume,
+) -> Result<()> {
     let name = cluster_object_name(lv);
-    let volumes: Api<PersistentVolume> = Api::all(ctx.client.clone());
-    // Already deleting (the PV waits for its protection finalizer): asked once is enough.
-    let doomed = |meta: &ObjectMeta| labelled_for(meta, lv) && meta.deletion_timestamp.is_none();
-    if volumes.get_opt(&name).await?.is_some_and(|pv| doomed(&pv.metadata)) {
-        delete_if_present(&volumes, &name).await?;
+    let cached = caches.volume(&name).map(|pv| pv.metadata.clone());
+    delete_labelled::<PersistentVolume>(ctx, caches, lv, &name, cached, Settled::VolumeGone).await?;
+    let cached = caches.class(&name).map(|sc| sc.metadata.clone());
+    delete_labelled::<StorageClass>(ctx, caches, lv, &name, cached, Settled::ClassGone).await
+}
+
+/// Deletes the cluster-scoped object `name` if it carries this volume's labels and is not being
+/// deleted already (asked once is enough: the PV waits for its protection finalizer).
+async fn delete_labelled<K>(
+    ctx: &Context,
+    caches: &ObjectCaches,
+    lv: &LustreVolume,
+    name: &str,
+    cached: Option<ObjectMeta>,
+    gone: Settled,
+) -> Result<()>
+where
+    K: Resource<Scope = k8s_openapi::ClusterResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    <K as Resource>::DynamicType: Default,
+{
+    if caches.settled(lv, gone) {
+        return Ok(());
     }
-    let classes: Api<StorageClass> = Api::all(ctx.client.clone());
-    if classes.get_opt(&name).await?.is_some_and(|sc| doomed(&sc.metadata)) {
-        delete_if_present(&classes, &name).await?;
+    let api: Api<K> = Api::all(ctx.client.clone());
+    let meta = match cached {
+        Some(meta) => meta,
+        None => match api.get_opt(name).await? {
+            Some(obj) => obj.meta().clone(),
+            None => {
+                caches.settle(lv, gone);
+                return Ok(());
+            }
+        },
+    };
+    if labelled_for(&meta, lv) && meta.deletion_timestamp.is_none() {
+        delete_if_present(&api, name).await?;
     }
     Ok(())
 }
@@ -705,5 +818,51 @@ mod tests {
         let spec = c.spec.expect("spec");
         assert_eq!(spec.storage_class_name.as_deref(), Some("lustre-1234-abcd"), "its own class");
         assert_eq!(spec.volume_name.as_deref(), Some("lustre-1234-abcd"), "the claim and the PV name each other");
+    }
+
+    fn pod(name: &str, claim: &str, node: Option<&str>, phase: &str) -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "ml"},
+            "spec": {"nodeName": node, "containers": [{"name": "c"}],
+                     "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}},
+                                 {"name": "scratch", "emptyDir": {}}]},
+            "status": {"phase": phase}
+        }))
+        .expect("fixture parses")
+    }
+
+    #[test]
+    fn every_pod_that_names_the_claim_uses_it_scheduled_or_not_running_or_done() {
+        let pods = vec![
+            pod("running", "train", Some("node-a"), "Running"),
+            pod("pending", "train", None, "Pending"),
+            pod("finished", "train", Some("node-a"), "Succeeded"),
+            pod("other", "eval", Some("node-a"), "Running"),
+        ];
+        assert_eq!(claim_users(&pods, "train"), vec!["running", "pending", "finished"]);
+        assert!(claim_users(&pods, "nobody").is_empty());
+        assert!(claim_users(&[], "train").is_empty());
+    }
+
+    #[test]
+    fn only_a_volume_being_deleted_remembers_what_deletion_confirmed() {
+        let caches = ObjectCaches::new(
+            kube::runtime::reflector::store().0,
+            kube::runtime::reflector::store().0,
+            kube::runtime::reflector::store().0,
+        );
+        let live = lv(false);
+        caches.settle(&live, Settled::ClaimGone);
+        assert!(!caches.settled(&live, Settled::ClaimGone), "a live volume re-makes its claim: nothing is remembered");
+        let mut doomed = lv(false);
+        doomed.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()));
+        assert!(!caches.settled(&doomed, Settled::ClaimGone));
+        caches.settle(&doomed, Settled::ClaimGone);
+        assert!(caches.settled(&doomed, Settled::ClaimGone));
+        assert!(!caches.settled(&doomed, Settled::ClaimReleased), "each fact on its own");
+        let mut other = doomed.clone();
+        other.metadata.uid = Some("5678-efgh".into());
+        assert!(!caches.settled(&other, Settled::ClaimGone), "by UID");
     }
 }
