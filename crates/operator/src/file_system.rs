@@ -178,7 +178,10 @@ pub(crate) async fn doomed(ctx: &Context, lv: &LustreVolume, status_id: Option<&
     let uid = ownership::uid(lv);
     let fs = match status_id {
         Some(id) => {
-            ctx.poller.refresh(id);
+            // A fresh look before deciding, except while FSx deletes it (the poller follows that).
+            if !ctx.poller.seen_deleting(id) {
+                ctx.poller.refresh(id);
+            }
             ctx.poller.observe(id).await?
         }
         None => ownership::the_one_owned(ctx.poller.owned_by(lustre_api::tags::OWNER_UID, uid).await?, uid)?,

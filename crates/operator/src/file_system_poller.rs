@@ -218,6 +218,14 @@ impl FileSystemPoller {
         self.inner.wake.notify_one();
     }
 
+    /// Whether the file system was last seen DELETING. The poller follows it until it is gone
+    /// and wakes its owner then, so a pass that finds it so needs no fresh look.
+    pub(crate) fn seen_deleting(&self, fs_id: &str) -> bool {
+        let s = self.lock_state();
+        !s.stale.contains(fs_id)
+            && matches!(s.observed.get(fs_id), Some(Observed::Present(fs)) if fs.lifecycle == Lifecycle::Deleting)
+    }
+
     /// The file system as last seen: from the cache, or from the next tick's batched call the
     /// first time. `None` when FSx says it does not exist.
     pub(crate) async fn observe(&self, fs_id: &str) -> Result<Option<FileSystem>, AwsError> {
@@ -505,6 +513,26 @@ mod tests {
         poller.follow(&b, Some("fs-0000000000000000b"));
         poller.tick().await;
         assert!(emulator.calls().count("fsx", "DescribeFileSystems") >= 1);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_file_system_seen_deleting_needs_no_fresh_look_until_asked_for_one() -> anyhow::Result<()> {
+        let emulator = aws_emulator::Emulator::start(aws_emulator::EmulatorConfig::default()).await?;
+        let poller = FileSystemPoller::new(
+            crate::aws::against(&emulator).await,
+            Duration::from_secs(15),
+            Duration::from_secs(600),
+        );
+        let owner = ObjectRef::new("a").within("ns");
+        let id = "fs-0000000000000000a";
+        poller.created(&owner, &FileSystem { id: id.into(), ..creating(now_ms()) });
+        assert!(!poller.seen_deleting(id), "creating");
+        poller.created(&owner, &FileSystem { id: id.into(), lifecycle: Lifecycle::Deleting, ..creating(now_ms()) });
+        assert!(poller.seen_deleting(id));
+        poller.refresh(id);
+        assert!(!poller.seen_deleting(id), "a look was asked for: not known until it answers");
+        assert!(!poller.seen_deleting("fs-00000000000000000"), "never seen");
         Ok(())
     }
 
