@@ -117,15 +117,24 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
     assert_eq!(claim.metadata.owner_references.unwrap_or_default().first().map(|o| o.uid.clone()), Some(uid.clone()));
 
     // One event until Ready: Available, naming the claim and the file system.
-    let events: Api<k8s_openapi::api::core::v1::Event> = h.ns.api();
-    let events: Vec<(String, String)> = events
-        .list(&Default::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|e| e.involved_object.kind.as_deref() == Some("LustreVolume"))
-        .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
-        .collect();
+    let event_api: Api<k8s_openapi::api::core::v1::Event> = h.ns.api();
+    let volume_events = || async {
+        let mut events: Vec<k8s_openapi::api::core::v1::Event> = event_api
+            .list(&Default::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|e| e.involved_object.kind.as_deref() == Some("LustreVolume"))
+            .collect();
+        events.sort_by_key(|e| e.event_time.clone().map(|t| t.0));
+        anyhow::Ok(
+            events
+                .into_iter()
+                .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+                .collect::<Vec<(String, String)>>(),
+        )
+    };
+    let events = volume_events().await?;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].0, "Available", "{events:?}");
     assert!(events[0].1.contains("train") && events[0].1.contains(&fs.id), "{events:?}");
@@ -145,6 +154,13 @@ async fn happy_path_creates_one_of_everything_and_deletes_it_all() -> anyhow::Re
     assert!(Api::<PersistentVolume>::all(h.ns.client.clone()).get_opt(&pv_name).await?.is_none());
     assert!(Api::<StorageClass>::all(h.ns.client.clone()).get_opt(&pv_name).await?.is_none());
     assert_eq!(h.emulator.calls().count_outcome("fsx", "DeleteFileSystem", "ok"), 1);
+    // Two events for the deletion: the phase to Deleting naming the file system, and Deleted
+    // naming the security group.
+    let events = volume_events().await?;
+    let reasons: Vec<&str> = events.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(reasons, vec!["Available", "Deleting", "Deleted"], "{events:?}");
+    assert!(events[1].1.contains(&fs.id), "{events:?}");
+    assert!(events[2].1.contains(&sg.id), "{events:?}");
     assert!(h
         .operator
         .as_ref()

@@ -346,12 +346,13 @@ async fn publish(
     // system's ID, and a new volume's one event until Ready is the phase event to Available. (Its
     // requests until Ready: 3 creates, the finalizer, 2 status writes, the claim's binding, and
     // that event.)
-    if old.phase != new.phase && !matches!(new.phase, Some(Phase::Pending | Phase::Creating)) {
+    let phase_event = old.phase != new.phase && !matches!(new.phase, Some(Phase::Pending | Phase::Creating));
+    if phase_event {
         if let Some(phase) = new.phase {
             let ready = status::ready(new).map(|(_, message)| message).unwrap_or_default();
             let before = old.phase.map(|p| p.as_str()).unwrap_or("none");
             let mut note = format!("phase {before} -> {}: {ready}", phase.as_str());
-            if let Some(id) = &new.file_system_id {
+            if let Some(id) = new.file_system_id.as_ref().filter(|id| !ready.contains(id.as_str())) {
                 note.push_str(&format!(" (file system {id})"));
             }
             if matches!(phase, Phase::Failed | Phase::Lost) {
@@ -362,12 +363,14 @@ async fn publish(
         }
     }
     if let Some(e) = failure {
-        // FileSystemDeleting said it already, when the deletion was asked for.
-        if status::ready(old) != status::ready(new) && !matches!(e, Error::FileSystemDeleting(_)) {
-            if matches!(e, Error::Waiting(_)) {
-                ctx.events.normal(lv, e.reason(), &e.to_string()).await;
-            } else {
-                ctx.events.warning(lv, e.reason(), &e.to_string()).await;
+        // Into Deleting, the phase event says it: its note is the Ready message ("waiting for
+        // file system fs-... to be deleted", or the pods that still use the claim).
+        let said = phase_event && new.phase == Some(Phase::Deleting);
+        if status::ready(old) != status::ready(new) && !said {
+            match e {
+                Error::FileSystemDeleting(_) => ctx.events.normal(lv, "FileSystemDeleting", &e.to_string()).await,
+                Error::Waiting(_) => ctx.events.normal(lv, e.reason(), &e.to_string()).await,
+                _ => ctx.events.warning(lv, e.reason(), &e.to_string()).await,
             }
         }
     }

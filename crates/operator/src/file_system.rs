@@ -203,7 +203,9 @@ pub(crate) async fn doomed(ctx: &Context, lv: &LustreVolume, status_id: Option<&
 pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<Removal> {
     let skip_final_backup = lv.spec.deployment_type.is_persistent().then(|| !final_backup(lv));
     match ctx.aws.delete_file_system(&fs.id, skip_final_backup).await {
-        Ok(()) => ctx.events.normal(lv, "FileSystemDeleting", &format!("deleting file system {}", fs.id)).await,
+        // The status write of this pass tells it (the phase event to Deleting, or the event
+        // FileSystemDeleting when the phase was Deleting already).
+        Ok(()) => tracing::info!(volume = %ownership::display(lv), file_system = %fs.id, "deleting file system"),
         Err(e) if e.is_not_found() => return Ok(Removal::Gone),
         Err(e) if e.is("BadRequest") || e.is("IncompatibleParameterError") => {
             return Err(Error::Waiting(format!("FSx cannot delete {} yet ({}): {}", fs.id, fs.lifecycle, e.message)))

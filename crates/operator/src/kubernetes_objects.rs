@@ -378,18 +378,6 @@ fn bound_uid(pv: &PersistentVolume) -> Option<&str> {
     pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref()).and_then(|r| r.uid.as_deref())
 }
 
-/// Deletes `name`; not found is done.
-async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<()>
-where
-    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    match api.delete(name, &DeleteParams::default()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Whether the PV mounts read-only.
 fn read_only(pv: &PersistentVolume) -> bool {
     pv.spec.as_ref().and_then(|s| s.csi.as_ref()).and_then(|c| c.read_only).unwrap_or(false)
@@ -681,7 +669,14 @@ where
         },
     };
     if labelled_for(&meta, lv) && meta.deletion_timestamp.is_none() {
-        delete_if_present(&api, name).await?;
+        match api.delete(name, &DeleteParams::default()).await {
+            // Gone at once: no pass needs to look again.
+            Ok(either) if either.is_right() => caches.settle(lv, gone),
+            Err(kube::Error::Api(s)) if s.code == 404 => caches.settle(lv, gone),
+            Err(e) => return Err(e.into()),
+            // A finalizer holds it (the PV's protection): asked once is enough.
+            Ok(_) => {}
+        }
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use aws_emulator::{CallLog, Emulator, EmulatorConfig};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::watcher;
@@ -458,10 +458,18 @@ async fn main() -> Result<()> {
     let audit_delete0 = audit_mark(&cp);
 
     emulator.reset_calls();
-    // All at once: one deletecollection request (a loop of single deletes paced the deletion by
-    // the bench's own round trips: about 12 a second while the apiserver was busy).
+    // All at once: 32 delete requests in flight. A loop of single deletes paced the deletion by
+    // the bench's own round trips (about 12 a second while the apiserver was busy), and one
+    // deletecollection request is no faster: the apiserver works through it one object at a time.
     let t = Instant::now();
-    lvs.delete_collection(&DeleteParams::default(), &ListParams::default()).await?;
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let lvs = lvs.clone();
+            async move { lvs.delete(&format!("vol-{i:04}"), &DeleteParams::default()).await.map(|_| ()) }
+        })
+        .buffer_unordered(32)
+        .try_collect::<()>()
+        .await?;
     let delete_request = t.elapsed();
     loop {
         // One item is enough to know whether any is left (a full list of 1000 every 250 ms
@@ -565,7 +573,7 @@ async fn main() -> Result<()> {
         println!("| - {k} | {v} |");
     }
     println!(
-        "| delete {n} volumes (one deletecollection request, {:.1} s) -> all gone | {:.1} s |",
+        "| delete {n} volumes (32 requests in flight, all sent in {:.1} s) -> all gone | {:.1} s |",
         delete_request.as_secs_f64(),
         to_deleted.as_secs_f64()
     );
