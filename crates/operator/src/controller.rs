@@ -296,7 +296,7 @@ async fn act(
     obs.security_groups = Some(groups.clone());
     if !exists {
         let fs = Box::pin(file_system::create(ctx, lv, &groups.ids)).await.map_err(at(Step::FileSystem))?;
-        ctx.poller.created(&ObjectRef::from(lv), &fs);
+        follow_created(ctx, lv, &fs);
         obs.file_system = Observed::Present(fs);
         // Crash safety: the new ID is in status before anything else can fail. What this pass
         // saw so far is written with it, so the pass's final write is usually not needed.
@@ -324,10 +324,15 @@ async fn act(
     Ok(())
 }
 
-/// The one place that tells the poller which file system a volume follows (None: stop), but
-/// for the create, which hands the poller the new file system itself (`FileSystemPoller::created`).
+/// With [`follow_created`], the one place that tells the poller which file system a volume
+/// follows (None: stop).
 fn follow(ctx: &Context, lv: &LustreVolume, fs_id: Option<&str>) {
     ctx.poller.follow(&ObjectRef::from(lv), fs_id);
+}
+
+/// Follows a file system this pass created: CreateFileSystem's answer counts as its first look.
+fn follow_created(ctx: &Context, lv: &LustreVolume, fs: &crate::aws::FileSystem) {
+    ctx.poller.created(&ObjectRef::from(lv), fs);
 }
 
 /// Writes the status if it changed, with an event when the phase moved or a new error appeared.

@@ -670,12 +670,17 @@ where
     };
     if labelled_for(&meta, lv) && meta.deletion_timestamp.is_none() {
         match api.delete(name, &DeleteParams::default()).await {
-            // Gone at once: no pass needs to look again.
-            Ok(either) if either.is_right() => caches.settle(lv, gone),
+            Ok(answer) => {
+                // Held by a finalizer (the PV's protection): asked once is enough. Else gone at
+                // once (the answer is the object as it was, or a status): no pass looks again.
+                let held =
+                    answer.left().is_some_and(|obj| obj.meta().finalizers.as_ref().is_some_and(|f| !f.is_empty()));
+                if !held {
+                    caches.settle(lv, gone);
+                }
+            }
             Err(kube::Error::Api(s)) if s.code == 404 => caches.settle(lv, gone),
             Err(e) => return Err(e.into()),
-            // A finalizer holds it (the PV's protection): asked once is enough.
-            Ok(_) => {}
         }
     }
     Ok(())
