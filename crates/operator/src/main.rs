@@ -98,10 +98,6 @@ fn limit_allocator_arenas() {
 
 /// The operator's User-Agent towards the apiserver.
 const USER_AGENT: &str = concat!("lustre-operator/", env!("CARGO_PKG_VERSION"));
-/// At most this many of the operator's apiserver requests in flight (a watch holds its slot only
-/// until its answer starts). Passes of a thousand volumes at once queue here rather than each
-/// opening a connection of its own: fewer connections, less memory, the same throughput.
-const APISERVER_REQUESTS_IN_FLIGHT: usize = 32;
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
@@ -109,10 +105,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut config = kube::Config::infer().await.context("finding the Kubernetes configuration")?;
     // The apiserver's audit log and metrics name the operator by this.
     config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
-    let client = kube::client::ClientBuilder::try_from(config)
-        .context("connecting to Kubernetes")?
-        .with_layer(&tower::limit::ConcurrencyLimitLayer::new(APISERVER_REQUESTS_IN_FLIGHT))
-        .build();
+    let client = kube::Client::try_from(config).context("connecting to Kubernetes")?;
     let metrics = Metrics::new();
     let ready = Arc::new(AtomicBool::new(false));
     tokio::spawn({
