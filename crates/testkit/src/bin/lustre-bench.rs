@@ -26,7 +26,7 @@ use aws_emulator::{CallLog, Emulator, EmulatorConfig};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use kube::runtime::watcher;
+use kube::runtime::{watcher, WatchStreamExt};
 use lustre_api::{LustreClass, LustreVolume};
 use testkit::{
     install_crds, metric_sum, operator_binary, test_class_spec, ControlPlane, OperatorOptions, OperatorProcess,
@@ -84,7 +84,7 @@ fn is_ready(lv: &LustreVolume) -> bool {
 
 /// Watches the claims (named like their volumes) into `book` until the process ends.
 async fn watch_claims(claims: Api<PersistentVolumeClaim>, book: Arc<Book>) {
-    let mut stream = watcher(claims, watcher::Config::default()).boxed();
+    let mut stream = watcher(claims, watcher::Config::default()).default_backoff().boxed();
     while let Some(event) = stream.next().await {
         let now = Instant::now();
         let claim = match event {
@@ -103,7 +103,7 @@ async fn watch_claims(claims: Api<PersistentVolumeClaim>, book: Arc<Book>) {
 
 /// Watches LustreVolumes into `book` until the process ends.
 async fn watch(lvs: Api<LustreVolume>, book: Arc<Book>) {
-    let mut stream = watcher(lvs, watcher::Config::default()).boxed();
+    let mut stream = watcher(lvs, watcher::Config::default()).default_backoff().boxed();
     while let Some(event) = stream.next().await {
         let now = Instant::now();
         let lv = match event {
@@ -270,7 +270,24 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() {
+    // Everything the bench started (control plane, operator, emulator) is stopped when `bench`
+    // returns; then the process ends, whatever task is still running. A bench left behind once
+    // kept a core busy under the next runs (its watches retried a stopped apiserver
+    // without pause, and the runtime waited for them).
+    let code = match bench().await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("[bench] failed: {e:#}");
+            1
+        }
+    };
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    std::process::exit(code);
+}
+
+async fn bench() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100);
     let create_secs: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(37);
