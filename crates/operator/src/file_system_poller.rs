@@ -492,14 +492,20 @@ mod tests {
         FileSystem { lifecycle: Lifecycle::Creating, created_at_ms: Some(created_at_ms), ..Default::default() }
     }
 
-    #[tokio::test]
-    async fn a_file_system_just_created_is_not_looked_at_in_the_next_tick() -> anyhow::Result<()> {
+    /// A poller at the default intervals (15 s, resync 600 s) asking an emulator of its own.
+    async fn against_the_emulator() -> anyhow::Result<(aws_emulator::Emulator, FileSystemPoller)> {
         let emulator = aws_emulator::Emulator::start(aws_emulator::EmulatorConfig::default()).await?;
         let poller = FileSystemPoller::new(
             crate::aws::against(&emulator).await,
             Duration::from_secs(15),
             Duration::from_secs(600),
         );
+        Ok((emulator, poller))
+    }
+
+    #[tokio::test]
+    async fn a_file_system_just_created_is_not_looked_at_in_the_next_tick() -> anyhow::Result<()> {
+        let (emulator, poller) = against_the_emulator().await?;
         let (a, b) = (ObjectRef::new("a").within("ns"), ObjectRef::new("b").within("ns"));
         let fs = |id: &str| FileSystem { id: id.into(), ..creating(now_ms()) };
         poller.created(&a, &fs("fs-0000000000000000a"));
@@ -518,12 +524,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_file_system_seen_deleting_needs_no_fresh_look_until_asked_for_one() -> anyhow::Result<()> {
-        let emulator = aws_emulator::Emulator::start(aws_emulator::EmulatorConfig::default()).await?;
-        let poller = FileSystemPoller::new(
-            crate::aws::against(&emulator).await,
-            Duration::from_secs(15),
-            Duration::from_secs(600),
-        );
+        let (_emulator, poller) = against_the_emulator().await?;
         let owner = ObjectRef::new("a").within("ns");
         let id = "fs-0000000000000000a";
         poller.created(&owner, &FileSystem { id: id.into(), ..creating(now_ms()) });
