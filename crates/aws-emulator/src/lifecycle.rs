@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use crate::config::EmulatorConfig;
-use crate::model::{FileSystem, State, Task};
+use crate::model::{FileSystem, State, TableExt, Task};
 
 /// Association lifecycles that wait in their file system's queue.
 pub(crate) fn in_progress(lifecycle: &str) -> bool {
@@ -67,21 +67,18 @@ impl State {
     /// Advances every lifecycle to what `now` implies. Called before every observation.
     pub(crate) fn tick(&mut self, now: DateTime<Utc>, cfg: &EmulatorConfig) {
         let dur = crate::clock::span;
-        let mut gone = Vec::new();
-        for fs in self.file_systems.values_mut() {
-            match fs.lifecycle.as_str() {
-                "CREATING" if now >= fs.created_at + dur(cfg.create_duration) => fs.lifecycle = "AVAILABLE".into(),
-                "DELETING" => {
-                    if let Some(since) = fs.deleting_since {
-                        if now >= since + dur(cfg.delete_duration) {
-                            gone.push(fs.id.clone());
-                        }
-                    }
-                }
-                "UPDATING" => advance_update(fs, now),
-                _ => {}
-            }
-        }
+        // Only the records whose lifecycle moves are written (a write copies them out of a tree
+        // that a request's backup may share).
+        let created = |fs: &FileSystem| fs.lifecycle == "CREATING" && now >= fs.created_at + dur(cfg.create_duration);
+        self.file_systems.update_where(created, |fs| fs.lifecycle = "AVAILABLE".into());
+        self.file_systems.update_where(|fs| fs.lifecycle == "UPDATING", |fs| advance_update(fs, now));
+        let gone: Vec<String> = self
+            .file_systems
+            .values()
+            .filter(|fs| fs.lifecycle == "DELETING")
+            .filter(|fs| fs.deleting_since.is_some_and(|since| now >= since + dur(cfg.delete_duration)))
+            .map(|fs| fs.id.clone())
+            .collect();
         for id in gone {
             self.remove_file_system(&id);
         }
@@ -120,28 +117,33 @@ impl State {
 
     fn tick_associations(&mut self, now: DateTime<Utc>, cfg: &EmulatorConfig) {
         let dur = crate::clock::span;
-        // When each usable file system became AVAILABLE.
-        let ready: BTreeMap<String, DateTime<Utc>> = self
-            .file_systems
-            .values()
-            .filter(|fs| matches!(fs.lifecycle.as_str(), "AVAILABLE" | "UPDATING"))
-            .map(|fs| (fs.id.clone(), (fs.created_at + dur(cfg.create_duration)).min(now)))
-            .collect();
         let busy: BTreeSet<String> = self
             .associations
             .values()
             .filter(|a| in_progress(&a.lifecycle))
             .map(|a| a.file_system_id.clone())
             .collect();
+        if busy.is_empty() {
+            return;
+        }
+        // When each usable file system with queued associations became AVAILABLE.
+        let ready: BTreeMap<String, DateTime<Utc>> = busy
+            .iter()
+            .filter_map(|id| self.file_systems.get(id))
+            .filter(|fs| matches!(fs.lifecycle.as_str(), "AVAILABLE" | "UPDATING"))
+            .map(|fs| (fs.id.clone(), (fs.created_at + dur(cfg.create_duration)).min(now)))
+            .collect();
         for fs_id in busy {
             // When the previous association of this file system finished, in this tick.
             let mut free_at: Option<DateTime<Utc>> = None;
-            while let Some(head) = self
+            while let Some(head_id) = self
                 .associations
-                .values_mut()
+                .values()
                 .filter(|a| a.file_system_id == fs_id && in_progress(&a.lifecycle))
                 .min_by(|a, b| (a.seq, a.changed_at, &a.id).cmp(&(b.seq, b.changed_at, &b.id)))
+                .map(|a| a.id.clone())
             {
+                let Some(head) = self.associations.get_mut(&head_id) else { break };
                 let requested = head.changed_at;
                 let start = *head.processing_since.get_or_insert(free_at.map_or(requested, |f| f.max(requested)));
                 let done = match head.lifecycle.as_str() {
@@ -176,7 +178,9 @@ impl State {
             .filter(|fs| matches!(fs.lifecycle.as_str(), "AVAILABLE" | "UPDATING"))
             .map(|fs| &fs.id)
             .collect();
-        for task in self.tasks.values_mut() {
+        let moving = |t: &Task| matches!(t.lifecycle.as_str(), "PENDING" | "EXECUTING" | "CANCELING");
+        let failures = &self.task_failures;
+        self.tasks.update_where(moving, |task| {
             if task.lifecycle == "PENDING" && usable.contains(&task.file_system_id) {
                 let start = task.created_at + dur(cfg.task_pending_duration);
                 if now >= start {
@@ -186,11 +190,11 @@ impl State {
             }
             if task.lifecycle == "EXECUTING" {
                 let Some(start) = task.start_time else {
-                    continue;
+                    return;
                 };
                 let end = start + dur(cfg.task_duration);
                 if task.fail_with.is_none() {
-                    let armed = self.task_failures.get(&task.file_system_id).or_else(|| self.task_failures.get("*"));
+                    let armed = failures.get(&task.file_system_id).or_else(|| failures.get("*"));
                     if let Some(f) = armed.filter(|f| f.armed_at < end) {
                         task.fail_with = Some(f.message.clone());
                     }
@@ -213,7 +217,7 @@ impl State {
                 task.lifecycle = "CANCELED".into();
                 task.end_time = Some(now);
             }
-        }
+        });
     }
 }
 

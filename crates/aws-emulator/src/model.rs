@@ -11,6 +11,38 @@ use serde_json::{Map, Value};
 
 pub type Tags = BTreeMap<String, String>;
 
+/// The records of one kind by ID. Cloning one is O(1) (the tree is shared until written), so the
+/// all-or-nothing backup a mutating request takes (`Shared::mutate`) costs a path copy of the
+/// records it writes, not a copy of the account.
+pub(crate) type Table<V> = imbl::OrdMap<String, V>;
+
+/// What `BTreeMap` offers and a [`Table`] lacks, written so that only the records that change are
+/// copied out of a shared tree.
+pub(crate) trait TableExt<V> {
+    /// Keeps the records `keep` says yes to.
+    fn retain(&mut self, keep: impl FnMut(&String, &V) -> bool);
+    /// Runs `change` on every record `wants` picks (the others are left shared).
+    fn update_where(&mut self, wants: impl FnMut(&V) -> bool, change: impl FnMut(&mut V));
+}
+
+impl<V: Clone> TableExt<V> for Table<V> {
+    fn retain(&mut self, mut keep: impl FnMut(&String, &V) -> bool) {
+        let drop: Vec<String> = self.iter().filter(|(k, v)| !keep(k, v)).map(|(k, _)| k.clone()).collect();
+        for k in drop {
+            self.remove(&k);
+        }
+    }
+
+    fn update_where(&mut self, mut wants: impl FnMut(&V) -> bool, mut change: impl FnMut(&mut V)) {
+        let picked: Vec<String> = self.iter().filter(|(_, v)| wants(v)).map(|(k, _)| k.clone()).collect();
+        for k in picked {
+            if let Some(v) = self.get_mut(&k) {
+                change(v);
+            }
+        }
+    }
+}
+
 /// The seeded default network: deterministic IDs tests can rely on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Seed {
@@ -221,14 +253,14 @@ pub(crate) struct TokenEntry {
 pub(crate) struct State {
     pub(crate) seed: Seed,
     pub(crate) saved_at: DateTime<Utc>,
-    pub(crate) vpcs: BTreeMap<String, Vpc>,
-    pub(crate) subnets: BTreeMap<String, Subnet>,
-    pub(crate) security_groups: BTreeMap<String, SecurityGroup>,
-    pub(crate) network_interfaces: BTreeMap<String, NetworkInterface>,
-    pub(crate) file_systems: BTreeMap<String, FileSystem>,
-    pub(crate) associations: BTreeMap<String, Association>,
-    pub(crate) tasks: BTreeMap<String, Task>,
-    pub(crate) tokens: BTreeMap<String, TokenEntry>,
+    pub(crate) vpcs: Table<Vpc>,
+    pub(crate) subnets: Table<Subnet>,
+    pub(crate) security_groups: Table<SecurityGroup>,
+    pub(crate) network_interfaces: Table<NetworkInterface>,
+    pub(crate) file_systems: Table<FileSystem>,
+    pub(crate) associations: Table<Association>,
+    pub(crate) tasks: Table<Task>,
+    pub(crate) tokens: Table<TokenEntry>,
     /// Counter for deterministic IDs handed out by `add_subnet`.
     pub(crate) next_seeded: u64,
     /// Orders association requests (see `Association::seq`).
@@ -236,7 +268,7 @@ pub(crate) struct State {
     pub(crate) next_seq: u64,
     /// Injected task failures by file system ID, `*` for every file system.
     #[serde(default)]
-    pub(crate) task_failures: BTreeMap<String, ArmedTaskFailure>,
+    pub(crate) task_failures: Table<ArmedTaskFailure>,
 }
 
 impl State {

@@ -1,11 +1,9 @@
 //! The seeded account: a default VPC, three subnets and the VPC's default security group, all with
 //! deterministic IDs, plus the deterministic IDs handed out later (e.g. by `add_subnet`).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 
-use crate::model::{egress_all, RuleSource, SecurityGroup, Seed, SgRule, State, Subnet, Tags, Vpc};
+use crate::model::{egress_all, RuleSource, SecurityGroup, Seed, SgRule, State, Subnet, Table, Tags, Vpc};
 
 /// `<prefix>-0e5eed` and `n` as 11 hex digits: 17 hex characters like a real ID, but predictable.
 pub(crate) fn seeded_id(prefix: &str, n: u64) -> String {
@@ -30,17 +28,17 @@ impl State {
                 default_security_group_id: sg_id.clone(),
             },
             saved_at: now,
-            vpcs: BTreeMap::new(),
-            subnets: BTreeMap::new(),
-            security_groups: BTreeMap::new(),
-            network_interfaces: BTreeMap::new(),
-            file_systems: BTreeMap::new(),
-            associations: BTreeMap::new(),
-            tasks: BTreeMap::new(),
-            tokens: BTreeMap::new(),
+            vpcs: Table::new(),
+            subnets: Table::new(),
+            security_groups: Table::new(),
+            network_interfaces: Table::new(),
+            file_systems: Table::new(),
+            associations: Table::new(),
+            tasks: Table::new(),
+            tokens: Table::new(),
             next_seeded: 4,
             next_seq: 0,
-            task_failures: BTreeMap::new(),
+            task_failures: Table::new(),
         };
         state.vpcs.insert(
             vpc_id.clone(),

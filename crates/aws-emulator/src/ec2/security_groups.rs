@@ -4,7 +4,7 @@ use super::{any_glob, invalid_filter, page, tag_filter};
 use crate::cidr::parse_cidr;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::model::{egress_all, RuleSource, SecurityGroup, SgRule, State, Tags};
+use crate::model::{egress_all, RuleSource, SecurityGroup, SgRule, State, TableExt, Tags};
 use crate::request::Ctx;
 use crate::wire::form::Form;
 use crate::wire::xml::Xml;
@@ -499,15 +499,14 @@ pub(crate) fn describe_rules(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml:
 /// The console's "delete security group": no dependency check; ENIs lose the group.
 pub(crate) fn delete_group_out_of_band(state: &mut State, id: &str) -> ApiResult<()> {
     state.security_groups.remove(id).ok_or_else(|| group_not_found(id))?;
-    for eni in state.network_interfaces.values_mut() {
-        eni.group_ids.retain(|g| g != id);
-    }
-    for fs in state.file_systems.values_mut() {
-        fs.security_group_ids.retain(|g| g != id);
-    }
-    for g in state.security_groups.values_mut() {
-        g.rules.retain(|r| r.source != RuleSource::Group(id.to_string()));
-    }
+    let source = RuleSource::Group(id.to_string());
+    state.network_interfaces.update_where(|e| e.group_ids.iter().any(|g| g == id), |e| e.group_ids.retain(|g| g != id));
+    state
+        .file_systems
+        .update_where(|f| f.security_group_ids.iter().any(|g| g == id), |f| f.security_group_ids.retain(|g| g != id));
+    state
+        .security_groups
+        .update_where(|g| g.rules.iter().any(|r| r.source == source), |g| g.rules.retain(|r| r.source != source));
     Ok(())
 }
 
