@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use lustre_operator::apiserver_requests::{self, InFlightLimit};
 use lustre_operator::aws::{Aws, CallBudget};
 use lustre_operator::controller;
 use lustre_operator::file_system_poller::FileSystemPoller;
@@ -105,7 +106,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut config = kube::Config::infer().await.context("finding the Kubernetes configuration")?;
     // The apiserver's audit log and metrics name the operator by this.
     config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
-    let client = kube::Client::try_from(config).context("connecting to Kubernetes")?;
+    let client = kube::client::ClientBuilder::try_from(config)
+        .context("connecting to Kubernetes")?
+        .with_layer(&InFlightLimit::new(apiserver_requests::IN_FLIGHT))
+        .build();
     let metrics = Metrics::new();
     let ready = Arc::new(AtomicBool::new(false));
     tokio::spawn({
