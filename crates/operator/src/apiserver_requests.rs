@@ -8,7 +8,7 @@
 //! a few at a time anyway.
 //!
 //! A request holds its slot until its answer starts, so a watch holds one only while it is being
-//! opened.
+//! opened. The leader lease is renewed through a client without this layer (`main.rs`).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -106,6 +106,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut config = kube::Config::infer().await.context("finding the Kubernetes configuration")?;
     // The apiserver's audit log and metrics name the operator by this.
     config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
+    // The leader lease is renewed through a client of its own: a renewal never queues behind a
+    // burst of passes waiting for one of the limited client's slots.
+    let lease_client = kube::Client::try_from(config.clone()).context("connecting to Kubernetes")?;
     let client = kube::client::ClientBuilder::try_from(config)
         .context("connecting to Kubernetes")?
         .with_layer(&InFlightLimit::new(apiserver_requests::IN_FLIGHT))
@@ -154,7 +157,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         });
         let identity = std::env::var("POD_NAME").unwrap_or_else(|_| format!("lustre-operator-{}", std::process::id()));
         leader::acquire(
-            client.clone(),
+            lease_client,
             leader::LeaseConfig {
                 namespace: args.lease_namespace.clone(),
                 name: "lustre-operator".into(),
