@@ -544,7 +544,8 @@ fn deployment_is_hardened_and_wired_to_the_operator_flags() -> Result<()> {
     assert_eq!(value("LOG_FORMAT").as_deref(), Some("json"));
     assert_eq!(value("POLL_INTERVAL").as_deref(), Some("15"));
     assert_eq!(value("RESYNC_INTERVAL").as_deref(), Some("600"));
-    assert_eq!(value("AWS_MAX_CALLS_PER_SECOND").as_deref(), Some("20"));
+    assert_eq!(value("AWS_MAX_CALLS_PER_SECOND").as_deref(), Some("100"));
+    assert_eq!(value("AWS_MAX_CREATIONS_PER_SECOND").as_deref(), Some("10"));
     assert!(
         c["env"].as_array().into_iter().flatten().all(|e| e["valueFrom"].get("secretKeyRef").is_none()),
         "no secrets in env"

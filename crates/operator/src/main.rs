@@ -66,8 +66,14 @@ struct RunArgs {
     /// At most this many AWS calls per second, FSx and EC2 together, in bursts of at most as many
     /// (a token bucket; 0: no limit). The SDK's own retries are off, so this bounds every request;
     /// throttled calls are retried by the controller with backoff per volume.
-    #[arg(long, env = "AWS_MAX_CALLS_PER_SECOND", default_value_t = 20)]
+    #[arg(long, env = "AWS_MAX_CALLS_PER_SECOND", default_value_t = 100)]
     aws_max_calls_per_second: u32,
+    /// Of those, at most this many CreateFileSystem calls per second (a token bucket of the same
+    /// size; 0: no limit of their own). File systems then finish no faster than the cluster's PV
+    /// binder marks their PVs Bound (kube-controller-manager binds about 20 a second at its
+    /// default client rate), and a runaway apply creates file systems at a bounded pace.
+    #[arg(long, env = "AWS_MAX_CREATIONS_PER_SECOND", default_value_t = 10)]
+    aws_max_creations_per_second: u32,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -132,7 +138,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
-    let aws = Aws::new(&sdk, metrics.clone(), CallBudget::per_second(args.aws_max_calls_per_second));
+    let aws = Aws::new(
+        &sdk,
+        metrics.clone(),
+        CallBudget::per_second(args.aws_max_calls_per_second),
+        CallBudget::per_second(args.aws_max_creations_per_second),
+    );
     let resync = Duration::from_secs(args.resync_interval.max(1));
     let poller = FileSystemPoller::new(aws.clone(), Duration::from_secs(args.poll_interval.max(1)), resync);
     tokio::spawn(poller.clone().run());

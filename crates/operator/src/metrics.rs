@@ -68,7 +68,7 @@ impl Metrics {
         let aws_budget_wait = Counter::<f64, std::sync::atomic::AtomicU64>::default();
         registry.register(
             "aws_budget_wait_seconds",
-            "Time AWS calls waited for the call budget (--aws-max-calls-per-second)",
+            "Time AWS calls waited for the call budgets (--aws-max-calls-per-second, and for CreateFileSystem --aws-max-creations-per-second)",
             aws_budget_wait.clone(),
         );
         Metrics {

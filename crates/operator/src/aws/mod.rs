@@ -135,6 +135,8 @@ pub struct Aws {
     ec2: aws_sdk_ec2::Client,
     metrics: Metrics,
     budget: Option<Arc<CallBudget>>,
+    /// The budget of CreateFileSystem calls, taken before the one of all calls.
+    creations: Option<Arc<CallBudget>>,
     /// Subnets never change their VPC or CIDR: each is described once.
     subnets: Arc<Mutex<HashMap<String, Subnet>>>,
     /// Taken while a subnet not yet known is described, so that it is described once.
@@ -144,14 +146,21 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// `budget`: at most that many calls per second (None: no limit). Give it an `SdkConfig`
-    /// whose retries are off, so that the budget bounds every request.
-    pub fn new(config: &aws_config::SdkConfig, metrics: Metrics, budget: Option<CallBudget>) -> Aws {
+    /// `budget`: at most that many calls per second (None: no limit); `creations`: at most that
+    /// many of them CreateFileSystem (None: no limit of their own). Give it an `SdkConfig` whose
+    /// retries are off, so that the budget bounds every request.
+    pub fn new(
+        config: &aws_config::SdkConfig,
+        metrics: Metrics,
+        budget: Option<CallBudget>,
+        creations: Option<CallBudget>,
+    ) -> Aws {
         Aws {
             fsx: aws_sdk_fsx::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
             metrics,
             budget: budget.map(Arc::new),
+            creations: creations.map(Arc::new),
             subnets: Arc::new(Mutex::new(HashMap::new())),
             subnet_misses: Arc::default(),
             sg_lookups: Arc::default(),
@@ -188,7 +197,8 @@ impl Aws {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         F: Future<Output = Result<T, SdkError<E>>>,
     {
-        if let Some(budget) = &self.budget {
+        let creation = self.creations.as_ref().filter(|_| operation == "CreateFileSystem");
+        for budget in creation.into_iter().chain(&self.budget) {
             let waited = budget.take(priority).await;
             if !waited.is_zero() {
                 self.metrics.aws_budget_waited(waited);
@@ -215,14 +225,18 @@ impl Aws {
 /// of code that calls AWS.
 #[cfg(test)]
 pub(crate) async fn against(emulator: &aws_emulator::Emulator) -> Aws {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    Aws::new(&test_sdk(emulator).await, crate::metrics::Metrics::new(), None, None)
+}
+
+#[cfg(test)]
+async fn test_sdk(emulator: &aws_emulator::Emulator) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(emulator.endpoint())
         .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "static"))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
-        .await;
-    Aws::new(&sdk, crate::metrics::Metrics::new(), None)
+        .await
 }
 
 #[cfg(test)]
@@ -241,6 +255,57 @@ mod tests {
         assert_eq!(classify("IncompatibleParameterError", Some(400)), ErrorKind::Conflict);
         assert_eq!(classify("ServiceLimitExceeded", Some(400)), ErrorKind::Terminal);
         assert_eq!(classify("BadRequest", Some(400)), ErrorKind::Terminal);
+    }
+
+    #[tokio::test]
+    async fn creations_have_a_budget_of_their_own_that_other_calls_do_not_wait_for() -> anyhow::Result<()> {
+        let emulator = aws_emulator::Emulator::start(aws_emulator::EmulatorConfig::default()).await?;
+        let seed = emulator.seed();
+        // 2 creations a second (a bucket of 2), no budget for the rest.
+        let aws = Aws::new(&test_sdk(&emulator).await, Metrics::new(), None, CallBudget::per_second(2));
+        let request = |i: usize| FileSystemRequest {
+            client_request_token: format!("token-{i}"),
+            capacity_gib: 1200,
+            deployment_type: Default::default(),
+            storage_type: Default::default(),
+            per_unit_storage_throughput: None,
+            drive_cache_type: None,
+            data_compression: None,
+            lustre_version: Default::default(),
+            kms_key_id: None,
+            weekly_maintenance_start_time: None,
+            automatic_backup_retention_days: None,
+            import_path: None,
+            export_path: None,
+            auto_import_policy: None,
+            subnet_id: seed.subnet_ids[0].clone(),
+            security_group_ids: vec![seed.default_security_group_id.clone()],
+            tags: Default::default(),
+        };
+        let start = Instant::now();
+        let creations = (0..6).map(|i| {
+            let (aws, request) = (aws.clone(), request(i));
+            async move { aws.create_file_system(&request).await.map(|_| start.elapsed()) }
+        });
+        let looks = (0..6).map(|_| {
+            let aws = aws.clone();
+            async move { aws.all_file_systems().await.map(|_| start.elapsed()) }
+        });
+        let (created, looked) =
+            futures::future::join(futures::future::try_join_all(creations), futures::future::try_join_all(looks)).await;
+        let mut created = created?;
+        created.sort();
+        // The bucket lets 2 go at once, then one every half second: the k-th creation (from 0)
+        // is answered no sooner than (k - 1) / 2 s after the start.
+        for (k, at) in created.iter().enumerate().skip(2) {
+            let earliest = std::time::Duration::from_millis(500 * (k as u64 - 1));
+            assert!(*at >= earliest, "creation {k} answered after {at:?}, before {earliest:?}");
+        }
+        // The looks did not queue behind the creations: all answered before the last creation.
+        let last_creation = created.last().copied().unwrap_or_default();
+        assert!(looked?.iter().all(|at| *at < last_creation), "looks waited for the creations' budget");
+        assert_eq!(emulator.calls().count("fsx", "CreateFileSystem"), 6);
+        Ok(())
     }
 
     #[test]
