@@ -7,6 +7,7 @@
 #   THROTTLE_PERCENT=30 THROTTLE_SECONDS=120  that share of AWS calls throttled for that long
 #   FOREIGN_FILE_SYSTEMS=5000                 file systems of someone else's in the account first
 #   LUSTRE_KCM_API_QPS=200                    kube-controller-manager's client rate limit
+#   AWS_MAX_CALLS_PER_SECOND=20 AWS_MAX_CREATIONS_PER_SECOND=0   the operator's AWS budgets
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VOLUMES="${VOLUMES:-100}"

@@ -297,7 +297,13 @@ async fn bench() -> Result<()> {
     if foreign > 0 {
         println!("[bench] the account holds {foreign} file systems of someone else's before the first apply");
     }
-    println!("[bench] operator at its defaults: poll {DEFAULT_POLL_SECS} s, resync {DEFAULT_RESYNC_SECS} s");
+    // The operator inherits the bench's environment, so these override its AWS budgets.
+    let budget: Vec<String> = ["AWS_MAX_CALLS_PER_SECOND", "AWS_MAX_CREATIONS_PER_SECOND"]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok().map(|v| format!("{var}={v}")))
+        .collect();
+    let budget = if budget.is_empty() { "default AWS budgets".to_string() } else { budget.join(", ") };
+    println!("[bench] operator at its defaults: poll {DEFAULT_POLL_SECS} s, resync {DEFAULT_RESYNC_SECS} s, {budget}");
 
     let t = Instant::now();
     let cp = tokio::task::spawn_blocking(|| ControlPlane::start_with(true)).await??;
