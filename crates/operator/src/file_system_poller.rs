@@ -12,8 +12,9 @@
 //! Polling is adaptive. A file system that is CREATING is polled slowly (the poll interval) while
 //! its creation cannot be finished yet, judged by the shortest creation this poller has seen
 //! (from FSx's CreationTime to AVAILABLE), and every second once it can, backing off again the
-//! longer it overruns; before any creation was seen, every tenth of its age (2 s to the
-//! interval). Other transitions (updates, deletion) are polled at a third of the poll interval;
+//! longer it overruns; before any creation was seen, every twentieth of its age (2 s to the
+//! interval: a burst of creations finishes as fast as it was created, and the first one seen
+//! finishing is what lets the others be looked at every second). Other transitions (updates, deletion) are polled at a third of the poll interval;
 //! stable file systems only at the resync sweep, so a stable fleet costs `ceil(n / 50)` calls per
 //! resync and nothing in between. A call made anyway takes along, up to its 50 IDs, the creations
 //! at least halfway to their next look, so creations on staggered schedules share calls. When a
@@ -128,9 +129,9 @@ fn poll_every(fs: &FileSystem, floor: Option<Duration>, interval: Duration, now:
                 ((age - window) / 10).clamp(FAST, moderate)
             }
         }
-        // Nothing learnt yet: a tenth of its age, between two seconds (no creation finishes in
-        // its first seconds) and the poll interval.
-        (Lifecycle::Creating, Some(created), None) => (age(created, now) / 10).max(2 * FAST).min(interval.max(FAST)),
+        // Nothing learnt yet: a twentieth of its age, between two seconds (no creation finishes
+        // in its first seconds) and the poll interval.
+        (Lifecycle::Creating, Some(created), None) => (age(created, now) / 20).max(2 * FAST).min(interval.max(FAST)),
         _ => moderate,
     }
 }
@@ -563,10 +564,11 @@ mod tests {
         assert_eq!(poll_every(&creating(now - 275_000), floor, interval, now), FAST);
         // Long overdue: backs off to a third of the interval.
         assert_eq!(poll_every(&creating(now - 900_000), floor, interval, now), Duration::from_secs(5));
-        // Nothing learnt yet: a tenth of its age, from two seconds to the interval.
+        // Nothing learnt yet: a twentieth of its age, from two seconds to the interval.
         assert_eq!(poll_every(&creating(now - 5_000), None, interval, now), 2 * FAST);
         assert_eq!(poll_every(&creating(now - 5_000), None, FAST, now), FAST);
-        assert_eq!(poll_every(&creating(now - 37_000), None, interval, now), Duration::from_millis(3_700));
+        assert_eq!(poll_every(&creating(now - 37_000), None, interval, now), 2 * FAST);
+        assert_eq!(poll_every(&creating(now - 120_000), None, interval, now), Duration::from_secs(6));
         assert_eq!(poll_every(&creating(now - 600_000), None, interval, now), interval);
         // Not creating: a third of the interval.
         let deleting = FileSystem { lifecycle: Lifecycle::Deleting, ..Default::default() };
