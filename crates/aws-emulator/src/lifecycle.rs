@@ -172,16 +172,15 @@ impl State {
 
     fn tick_tasks(&mut self, now: DateTime<Utc>, cfg: &EmulatorConfig) {
         let dur = crate::clock::span;
-        let usable: BTreeSet<&String> = self
-            .file_systems
-            .values()
-            .filter(|fs| matches!(fs.lifecycle.as_str(), "AVAILABLE" | "UPDATING"))
-            .map(|fs| &fs.id)
-            .collect();
+        // Looked up per task, not gathered from every file system on every call.
+        let file_systems = &self.file_systems;
+        let usable = |id: &String| {
+            file_systems.get(id).is_some_and(|fs| matches!(fs.lifecycle.as_str(), "AVAILABLE" | "UPDATING"))
+        };
         let moving = |t: &Task| matches!(t.lifecycle.as_str(), "PENDING" | "EXECUTING" | "CANCELING");
         let failures = &self.task_failures;
         self.tasks.update_where(moving, |task| {
-            if task.lifecycle == "PENDING" && usable.contains(&task.file_system_id) {
+            if task.lifecycle == "PENDING" && usable(&task.file_system_id) {
                 let start = task.created_at + dur(cfg.task_pending_duration);
                 if now >= start {
                     task.lifecycle = "EXECUTING".into();
