@@ -25,17 +25,20 @@ pub(crate) trait TableExt<V> {
     fn update_where(&mut self, wants: impl FnMut(&V) -> bool, change: impl FnMut(&mut V));
 }
 
+/// The keys of the records `pick` says yes to (read first, written after: a write may copy).
+fn keys_where<V: Clone>(table: &Table<V>, mut pick: impl FnMut(&String, &V) -> bool) -> Vec<String> {
+    table.iter().filter(|(k, v)| pick(k, v)).map(|(k, _)| k.clone()).collect()
+}
+
 impl<V: Clone> TableExt<V> for Table<V> {
     fn retain(&mut self, mut keep: impl FnMut(&String, &V) -> bool) {
-        let drop: Vec<String> = self.iter().filter(|(k, v)| !keep(k, v)).map(|(k, _)| k.clone()).collect();
-        for k in drop {
+        for k in keys_where(self, |k, v| !keep(k, v)) {
             self.remove(&k);
         }
     }
 
     fn update_where(&mut self, mut wants: impl FnMut(&V) -> bool, mut change: impl FnMut(&mut V)) {
-        let picked: Vec<String> = self.iter().filter(|(_, v)| wants(v)).map(|(k, _)| k.clone()).collect();
-        for k in picked {
+        for k in keys_where(self, |_, v| wants(v)) {
             if let Some(v) = self.get_mut(&k) {
                 change(v);
             }

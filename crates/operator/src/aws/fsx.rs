@@ -67,6 +67,8 @@ impl Aws {
             .set_kms_key_id(r.kms_key_id.clone())
             .lustre_configuration(lustre.build())
             .set_tags(Some(tags));
+        // Creations wait for their own budget first, then for the shared one.
+        self.wait_for(self.creations.as_ref(), Priority::Change).await;
         let out = self
             .call_refined("fsx", "CreateFileSystem", Priority::Change, || call.send(), network_settings_kind)
             .await?;

@@ -135,7 +135,7 @@ pub struct Aws {
     ec2: aws_sdk_ec2::Client,
     metrics: Metrics,
     budget: Option<Arc<CallBudget>>,
-    /// The budget of CreateFileSystem calls, taken before the one of all calls.
+    /// The budget of CreateFileSystem calls, taken before the shared one (`create_file_system`).
     creations: Option<Arc<CallBudget>>,
     /// Subnets never change their VPC or CIDR: each is described once.
     subnets: Arc<Mutex<HashMap<String, Subnet>>>,
@@ -183,6 +183,16 @@ impl Aws {
         self.call_refined(service, operation, Priority::Change, make, |_| None).await
     }
 
+    /// Waits for a token of `budget` (None: no limit), and counts the wait in the metrics.
+    async fn wait_for(&self, budget: Option<&Arc<CallBudget>>, priority: Priority) {
+        if let Some(budget) = budget {
+            let waited = budget.take(priority).await;
+            if !waited.is_zero() {
+                self.metrics.aws_budget_waited(waited);
+            }
+        }
+    }
+
     /// [`call`](Self::call) waiting in the budget's `priority` queue, with `refine` looking at
     /// the typed service error first.
     async fn call_refined<T, E, F>(
@@ -197,13 +207,7 @@ impl Aws {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         F: Future<Output = Result<T, SdkError<E>>>,
     {
-        let creation = self.creations.as_ref().filter(|_| operation == "CreateFileSystem");
-        for budget in creation.into_iter().chain(&self.budget) {
-            let waited = budget.take(priority).await;
-            if !waited.is_zero() {
-                self.metrics.aws_budget_waited(waited);
-            }
-        }
+        self.wait_for(self.budget.as_ref(), priority).await;
         let start = Instant::now();
         let result = Box::pin(make()).await;
         let elapsed = start.elapsed();
