@@ -39,7 +39,7 @@ impl ClassCache {
         let (changed, _) = broadcast::channel(16);
         let class_events = reflector::reflector(
             class_writer,
-            watcher(Api::<LustreClass>::all(client.clone()), watcher::Config::default())
+            watcher(Api::<LustreClass>::all(client.clone()), crate::cache_trim::watch_config())
                 .modify(crate::cache_trim::trim),
         )
         .default_backoff();
@@ -71,7 +71,8 @@ impl ClassCache {
         }));
         let namespace_events = reflector::reflector(
             namespace_writer,
-            watcher(Api::<Namespace>::all(client.clone()), watcher::Config::default()).modify(crate::cache_trim::trim),
+            watcher(Api::<Namespace>::all(client.clone()), crate::cache_trim::watch_config())
+                .modify(crate::cache_trim::trim),
         )
         .default_backoff()
         .touched_objects();

@@ -19,7 +19,7 @@ use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::watcher::{self, watcher};
+use kube::runtime::watcher::watcher;
 use kube::runtime::WatchStreamExt;
 use kube::ResourceExt;
 use lustre_api::{tags, DeletionPolicy, LustreVolume, LustreVolumeStatus, Phase};
@@ -61,7 +61,7 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
     if let Some(ns) = &namespace {
         selector.push_str(&format!(",{}={ns}", tags::LABEL_OWNER_NAMESPACE));
     }
-    let labelled = watcher::Config::default().labels(&selector);
+    let labelled = crate::cache_trim::watch_config().labels(&selector);
     let claims: Api<PersistentVolumeClaim> = match &namespace {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),

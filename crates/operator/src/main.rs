@@ -90,18 +90,25 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// glibc gives each thread that allocates its own arena and keeps freed memory there. Two
-/// arenas, and buffers of 128 KiB and more (list pages) straight from mmap so that they go back
-/// to the system when freed: at 1000 volumes that took 4 MiB off the peak while creating and
-/// 13 MiB off a restarted process's (BENCHMARKS.md, 3ec7992).
+/// glibc gives each thread that allocates its own arena and keeps freed memory there. One arena
+/// (the operator's threads mostly wait), and buffers of 128 KiB and more straight from mmap so
+/// that they go back to the system when freed: at 1000 volumes two arenas instead of one per
+/// thread took 4 MiB off the peak while creating and 13 MiB off a restarted process's (3ec7992),
+/// and one instead of two about 2 MiB more (BENCHMARKS.md). glibc's own `MALLOC_ARENA_MAX`, when
+/// set, still decides.
 fn limit_allocator_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it is called before any other thread exists.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            libc::mallopt(libc::M_ARENA_MAX, ARENAS);
+        }
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const ARENAS: libc::c_int = 1;
 
 /// The operator's User-Agent towards the apiserver.
 const USER_AGENT: &str = concat!("lustre-operator/", env!("CARGO_PKG_VERSION"));

@@ -29,7 +29,7 @@ pub(crate) fn volume_events(
         None => Api::all_with(client, &resource),
     };
     let reported: Arc<Mutex<HashSet<String>>> = Arc::default();
-    watcher::watcher(api, watcher::Config::default()).default_backoff().filter_map(move |event| {
+    watcher::watcher(api, crate::cache_trim::watch_config()).default_backoff().filter_map(move |event| {
         let (events, reported) = (events.clone(), reported.clone());
         async move {
             let event = match event {

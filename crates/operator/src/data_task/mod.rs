@@ -22,7 +22,6 @@ use kube::api::{Api, DeleteParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
 use kube::ResourceExt;
 use lustre_api::{DataTaskPhase, LustreDataTask, LustreDataTaskStatus, LustreVolume};
 
@@ -56,7 +55,7 @@ pub(crate) async fn run(ctx: Arc<Context>, namespace: Option<String>, volumes: S
         return;
     }
     let scope = Arc::new(Scope { ctx, volumes });
-    Controller::new(api, watcher::Config::default())
+    Controller::new(api, crate::cache_trim::watch_config())
         .shutdown_on_signal()
         .run(reconcile, error_policy, scope)
         .for_each(|res| async move {
