@@ -212,7 +212,8 @@ pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) ->
         }
         Err(e) => return Err(e.into()),
     }
-    ctx.poller.refresh(&fs.id);
+    // FSx's answer stands for the poller's next look: the file system is DELETING.
+    ctx.poller.deleting(fs);
     Ok(Removal::Deleting(fs.id.clone()))
 }
 

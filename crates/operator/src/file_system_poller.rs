@@ -22,7 +22,8 @@
 //! listing of the account settles every such batch of the tick.
 //!
 //! Which file system a volume follows is set in one place, [`FileSystemPoller::follow`]; our own
-//! changes (create, grow, delete) call [`FileSystemPoller::refresh`] so the next look asks FSx.
+//! changes call [`FileSystemPoller::refresh`] so the next look asks FSx (a grow), or hand it FSx's
+//! answer, which stands for a look ([`FileSystemPoller::created`], [`FileSystemPoller::deleting`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -209,6 +210,19 @@ impl FileSystemPoller {
         self.follow(owner, Some(&fs.id));
         let mut s = self.lock_state();
         s.observed.insert(fs.id.clone(), Observed::Present(fs.clone()));
+        s.last_polled.insert(fs.id.clone(), Instant::now());
+    }
+
+    /// A file system this process has just asked FSx to delete: FSx answered the call, so the
+    /// file system is DELETING, and that stands for a look; the next one is on a deletion's
+    /// schedule, not in the next tick (a burst of deletions would otherwise cost a call for
+    /// nearly every one).
+    pub(crate) fn deleting(&self, fs: &FileSystem) {
+        let mut s = self.lock_state();
+        let mut seen = fs.clone();
+        seen.lifecycle = Lifecycle::Deleting;
+        s.stale.remove(&fs.id);
+        s.observed.insert(fs.id.clone(), Observed::Present(seen));
         s.last_polled.insert(fs.id.clone(), Instant::now());
     }
 
@@ -520,6 +534,24 @@ mod tests {
         poller.follow(&b, Some("fs-0000000000000000b"));
         poller.tick().await;
         assert!(emulator.calls().count("fsx", "DescribeFileSystems") >= 1);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_file_system_just_deleted_is_not_looked_at_in_the_next_tick() -> anyhow::Result<()> {
+        let (emulator, poller) = against_the_emulator().await?;
+        let owner = ObjectRef::new("a").within("ns");
+        let fs =
+            FileSystem { id: "fs-0000000000000000a".into(), lifecycle: Lifecycle::Available, ..creating(now_ms()) };
+        poller.created(&owner, &fs);
+        poller.deleting(&fs);
+        emulator.reset_calls();
+        poller.tick().await;
+        assert_eq!(emulator.calls().total(), 0, "the delete's answer stands for a look");
+        assert!(poller.seen_deleting(&fs.id));
+        let seen = poller.observe(&fs.id).await?;
+        assert_eq!(seen.map(|f| f.lifecycle), Some(Lifecycle::Deleting));
+        assert_eq!(emulator.calls().total(), 0, "served from the cache");
         Ok(())
     }
 

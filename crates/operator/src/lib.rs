@@ -8,6 +8,7 @@
 //! `controller` starts next to the volume controller). `leader` and `admin` serve `main`.
 
 pub mod admin;
+pub mod allocator;
 pub mod apiserver_requests;
 pub mod aws;
 mod cache_trim;

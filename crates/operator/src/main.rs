@@ -84,31 +84,11 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run(args) => {
-            limit_allocator_arenas();
+            lustre_operator::allocator::limit_arenas();
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(args))
         }
     }
 }
-
-/// glibc gives each thread that allocates its own arena and keeps freed memory there. One arena
-/// (the operator's threads mostly wait), and buffers of 128 KiB and more straight from mmap so
-/// that they go back to the system when freed: at 1000 volumes two arenas instead of one per
-/// thread took 4 MiB off the peak while creating and 13 MiB off a restarted process's (3ec7992),
-/// and one instead of two about 2 MiB more (BENCHMARKS.md). glibc's own `MALLOC_ARENA_MAX`, when
-/// set, still decides.
-fn limit_allocator_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; it is called before any other thread exists.
-    unsafe {
-        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-            libc::mallopt(libc::M_ARENA_MAX, ARENAS);
-        }
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const ARENAS: libc::c_int = 1;
 
 /// The operator's User-Agent towards the apiserver.
 const USER_AGENT: &str = concat!("lustre-operator/", env!("CARGO_PKG_VERSION"));
@@ -126,6 +106,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .context("connecting to Kubernetes")?
         .with_layer(&InFlightLimit::new(apiserver_requests::IN_FLIGHT))
         .build();
+    // Each burst's garbage goes back to the system instead of staying under the next burst.
+    tokio::spawn(lustre_operator::allocator::return_freed_memory());
     let metrics = Metrics::new();
     let ready = Arc::new(AtomicBool::new(false));
     tokio::spawn({

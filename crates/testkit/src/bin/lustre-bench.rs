@@ -610,6 +610,7 @@ async fn bench() -> Result<()> {
     }
     println!("| file systems left in AWS (not counting someone else's) | {leftover_fs} |");
     println!("| operator peak RSS (VmHWM), first process until all Ready and stable | {rss:.1} MiB |");
+    println!("| operator peak RSS (VmHWM), restarted process until all re-verified (before deletion) | {rss_restarted:.1} MiB |");
     println!(
         "| operator peak RSS (VmHWM), restarted process until all deleted | {:.1} MiB |",
         peak_rss_mib(op.pid().unwrap_or(0)).max(rss_restarted)
