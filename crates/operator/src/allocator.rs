@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 /// How much newly freed memory is worth a trim.
-pub const TRIM_AFTER: usize = 1 << 20;
+const TRIM_AFTER: usize = 1 << 20;
 /// How often the allocator's free bytes are looked at.
 const EVERY: Duration = Duration::from_secs(1);
 
@@ -36,7 +36,7 @@ pub fn limit_arenas() {
 /// Whether to trim now: the allocator holds `free` bytes, and held `after_last_trim` right after
 /// the last trim (free bytes that were handed back still count as free, so only growth says
 /// that something new was freed).
-pub fn should_trim(free: usize, after_last_trim: usize) -> bool {
+fn should_trim(free: usize, after_last_trim: usize) -> bool {
     free >= after_last_trim.saturating_add(TRIM_AFTER)
 }
 

@@ -208,9 +208,7 @@ impl FileSystemPoller {
     /// the next tick (a burst of creates would otherwise cost a call for nearly every one).
     pub(crate) fn created(&self, owner: &ObjectRef<LustreVolume>, fs: &FileSystem) {
         self.follow(owner, Some(&fs.id));
-        let mut s = self.lock_state();
-        s.observed.insert(fs.id.clone(), Observed::Present(fs.clone()));
-        s.last_polled.insert(fs.id.clone(), Instant::now());
+        self.answered(fs.clone());
     }
 
     /// A file system this process has just asked FSx to delete: FSx answered the call, so the
@@ -218,12 +216,15 @@ impl FileSystemPoller {
     /// schedule, not in the next tick (a burst of deletions would otherwise cost a call for
     /// nearly every one).
     pub(crate) fn deleting(&self, fs: &FileSystem) {
+        self.answered(FileSystem { lifecycle: Lifecycle::Deleting, ..fs.clone() });
+    }
+
+    /// An answer of FSx to one of our own calls, recorded as a look taken now.
+    fn answered(&self, fs: FileSystem) {
         let mut s = self.lock_state();
-        let mut seen = fs.clone();
-        seen.lifecycle = Lifecycle::Deleting;
         s.stale.remove(&fs.id);
-        s.observed.insert(fs.id.clone(), Observed::Present(seen));
         s.last_polled.insert(fs.id.clone(), Instant::now());
+        s.observed.insert(fs.id.clone(), Observed::Present(fs));
     }
 
     /// The next [`observe`](Self::observe) asks AWS (after we changed it). The cached state is
