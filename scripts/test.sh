@@ -32,6 +32,12 @@ if ! cargo clippy --workspace --all-targets -- -D warnings; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+echo "[test] import circles (scripts/import-circles.py) ..."
+if ! python3 scripts/import-circles.py crates/api/src crates/operator/src crates/aws-emulator/src crates/testkit/src; then
+  echo "[test] ERROR: a module imports one that imports it back; move the shared part below both"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 echo "[test] running cargo test --workspace ..."
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

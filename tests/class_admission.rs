@@ -178,3 +178,72 @@ async fn a_class_rejects_what_it_does_not_allow_at_apply_time() -> Result<()> {
     assert!(wrong.is_empty(), "{} of {} cases wrong:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
     Ok(())
 }
+
+#[tokio::test]
+async fn match_expressions_admit_exactly_the_namespaces_the_operator_admits() -> Result<()> {
+    // The admission policy's reading of a namespaceSelector's matchExpressions against the
+    // operator's (kube's own `Selector`, in lustre_api::policy::selector_matches), namespace by
+    // namespace on the real apiserver.
+    testkit::install_crypto_provider();
+    let first = testkit::namespace("expr").await?;
+    let client = first.client.clone();
+    testkit::install_crds(&client).await?;
+    apply_policy(&client).await?;
+    let selector = json!({"matchExpressions": [
+        {"key": "team", "operator": "In", "values": ["ml", "vision"]},
+        {"key": "frozen", "operator": "DoesNotExist"},
+        {"key": "tier", "operator": "NotIn", "values": ["restricted"]},
+    ]});
+    let class_name = format!("expr-{}", first.name);
+    let class: LustreClass = serde_json::from_value(json!({
+        "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreClass", "metadata": {"name": class_name},
+        "spec": {"network": {"subnets": [{"subnetId": "subnet-0123456789abcdef0"}]}, "namespaceSelector": selector}
+    }))?;
+    let classes: Api<LustreClass> = Api::all(client.clone());
+    classes.create(&PostParams::default(), &class).await?;
+    let selector = class.spec.namespace_selector.clone().context("selector")?;
+    // A refused namespace first: waiting for its refusal is waiting for the policy to take effect.
+    let label_sets: Vec<Value> = vec![
+        json!({"team": "other"}),
+        json!({"team": "ml"}),
+        json!({"team": "vision", "tier": "dev"}),
+        json!({"team": "ml", "frozen": "yes"}),
+        json!({}),
+        json!({"team": "vision", "tier": "restricted"}),
+        json!({"tier": "dev"}),
+    ];
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let mut tenants = vec![first];
+    for _ in 1..label_sets.len() {
+        tenants.push(testkit::namespace("expr").await?);
+    }
+    let spec = json!({"storageCapacityGiB": 1200, "className": class_name});
+    let (mut wrong, mut admitted) = (Vec::new(), 0);
+    for (tenant, labels) in tenants.iter().zip(&label_sets) {
+        let patch = json!({"metadata": {"labels": labels}});
+        let ns = namespaces.patch(&tenant.name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        let operator_says =
+            lustre_api::policy::selector_matches(&selector, &ns.metadata.labels.clone().unwrap_or_default());
+        admitted += usize::from(operator_says);
+        // The policy takes effect a moment after it is created: ask until it answers as the
+        // operator does or the deadline passes.
+        let api: Api<LustreVolume> = tenant.api();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let got = loop {
+            let got = verdict(&api, &volume("probe", spec.clone())?).await?;
+            if got.is_ok() == operator_says || std::time::Instant::now() > deadline {
+                break got;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        if got.is_ok() != operator_says {
+            wrong.push(format!("labels {labels}: operator {operator_says}, admission {got:?}"));
+        } else if let Err(message) = &got {
+            assert!(message.contains("may not use LustreClass"), "{message}");
+        }
+    }
+    classes.delete(&class_name, &DeleteParams::default()).await?;
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(admitted, 2, "the fixture admits two of seven namespaces");
+    Ok(())
+}

@@ -497,3 +497,87 @@ async fn a_volume_naming_no_class_gets_the_one_default_class() -> anyhow::Result
     mark_default(&b.class, false).await?;
     Ok(())
 }
+
+/// When kube-controller-manager last wrote the claim's status (its managed-fields entry: the
+/// binder's own record of the write that made the claim Bound), in whole seconds.
+fn bound_at(claim: &PersistentVolumeClaim) -> Option<i64> {
+    claim
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|m| {
+            m.manager.as_deref() == Some("kube-controller-manager") && m.subresource.as_deref() == Some("status")
+        })
+        .filter_map(|m| m.time.as_ref().map(|t| t.0.as_second()))
+        .max()
+}
+
+#[tokio::test]
+async fn claims_bind_the_standard_way_within_moments_and_never_to_another_namespace() -> anyhow::Result<()> {
+    // kube-controller-manager runs at its defaults (15 s claim sync). The operator creates each
+    // claim without volumeName, then the PV pre-bound to it by claimRef with the claim's UID; the
+    // PV controller, woken by the PV, binds the pair at once. 20 volumes over two tenants.
+    let c = Cluster::start("bind", 3, emulator(Duration::from_secs(1)), OperatorOptions::default(), |_, _| {}).await?;
+    let (a, b, thief) = (c.tenant(0), c.tenant(1), c.tenant(2));
+    let mut first_uid = None;
+    for i in 0..10 {
+        for t in [a, b] {
+            let lv = t.lvs().create(&PostParams::default(), &scratch_volume(&format!("v{i}"), &t.class)).await?;
+            first_uid.get_or_insert(uid(&lv));
+        }
+    }
+    // A hostile tenant names the first volume's PV in a claim of its own before that PV exists
+    // (the PV's name is public: lustre-<the volume's UID>).
+    let target_pv = format!("lustre-{}", first_uid.context("uid")?);
+    let foreign: PersistentVolumeClaim = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "grab"},
+        "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": target_pv, "volumeName": target_pv,
+                 "resources": {"requests": {"storage": "1Gi"}}}
+    }))?;
+    thief.api::<PersistentVolumeClaim>().create(&PostParams::default(), &foreign).await?;
+
+    let pvs: Api<PersistentVolume> = Api::all(c.client.clone());
+    let mut delays = Vec::new();
+    for i in 0..10 {
+        for t in [a, b] {
+            let name = format!("v{i}");
+            let lv = ready(&c, t, &name).await?;
+            assert_eq!(lv.status.as_ref().and_then(|s| s.claim_phase.as_deref()), Some("Bound"), "{name}");
+            let claim = t.api::<PersistentVolumeClaim>().get(&name).await?;
+            let pv_name = lv.status.as_ref().and_then(|s| s.persistent_volume_name.clone()).context("PV")?;
+            let pv = pvs.get(&pv_name).await?;
+            let claim_ref = pv.spec.as_ref().and_then(|s| s.claim_ref.clone()).context("claimRef")?;
+            assert_eq!(claim_ref.uid, claim.metadata.uid, "{name}: the PV is pre-bound to the claim by UID");
+            assert_eq!(claim_ref.namespace.as_deref(), Some(t.ns.as_str()));
+            assert_eq!(claim.spec.as_ref().and_then(|s| s.volume_name.as_deref()), Some(pv_name.as_str()));
+            let ours = claim
+                .metadata
+                .managed_fields
+                .iter()
+                .flatten()
+                .filter(|m| m.manager.as_deref() == Some("lustre-operator"))
+                .count();
+            assert_eq!(
+                ours, 1,
+                "{name}: the operator wrote the claim once, at creation: {:?}",
+                claim.metadata.managed_fields
+            );
+            let created = pv.metadata.creation_timestamp.as_ref().context("PV created")?.0.as_second();
+            delays.push(bound_at(&claim).context("the binder's status write")? - created);
+        }
+    }
+    // Whole seconds on both sides: "within 2 s" is at most 2 between the two stamps. The default
+    // claim sync (15 s) would show as 15.
+    assert!(delays.iter().all(|d| (0..=2).contains(d)), "seconds from PV creation to Bound: {delays:?}");
+
+    // The hostile claim never binds the PV, and the PV still names its own claim.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let grab = thief.api::<PersistentVolumeClaim>().get("grab").await?;
+    assert_eq!(grab.status.and_then(|s| s.phase).as_deref(), Some("Pending"), "the foreign claim stays unbound");
+    let pv = pvs.get(&target_pv).await?;
+    let claim_ref = pv.spec.and_then(|s| s.claim_ref).context("claimRef")?;
+    assert_ne!(claim_ref.namespace.as_deref(), Some(thief.ns.as_str()), "the PV never names the foreign claim");
+    assert_eq!(pv.status.and_then(|s| s.phase).as_deref(), Some("Bound"));
+    Ok(())
+}

@@ -401,7 +401,6 @@ fn rendered_rbac_grants_no_secrets_and_no_wildcards_but_what_the_operator_needs(
             ("lustre.fsx.dev", "lustredatatasks", &["list", "watch", "patch", "delete"]),
             ("lustre.fsx.dev", "lustredatatasks/status", &["patch"]),
             ("", "persistentvolumeclaims", &["get", "list", "watch", "create", "delete"]),
-            ("", "persistentvolumeclaims/status", &["patch"]),
             ("", "pods", &["list"]),
             ("events.k8s.io", "events", &["create", "patch"]),
         ]);

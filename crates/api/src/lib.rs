@@ -2,8 +2,10 @@
 //! the class policy. No clients here.
 
 pub mod class;
+pub mod conditions;
 pub mod crd;
 pub mod policy;
+pub mod rules;
 pub mod tags;
 pub mod task;
 pub mod types;

@@ -18,23 +18,12 @@ pub struct NamespaceUsage {
     pub capacity_gib: i64,
 }
 
-/// Whether `labels` match `selector` (matchLabels and matchExpressions with In, NotIn, Exists,
-/// DoesNotExist; an unknown operator matches nothing).
+/// Whether `labels` match `selector`, by kube's own `Selector` (matchLabels and matchExpressions
+/// with In, NotIn, Exists, DoesNotExist). A selector Kubernetes would refuse (an unknown
+/// operator, In without values) matches nothing.
 pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let labels_ok =
-        selector.match_labels.iter().flatten().all(|(k, v)| labels.get(k).map(String::as_str) == Some(v.as_str()));
-    let expressions_ok = selector.match_expressions.iter().flatten().all(|e| {
-        let values = e.values.clone().unwrap_or_default();
-        let value = labels.get(&e.key);
-        match e.operator.as_str() {
-            "In" => value.is_some_and(|v| values.contains(v)),
-            "NotIn" => value.is_none_or(|v| !values.contains(v)),
-            "Exists" => value.is_some(),
-            "DoesNotExist" => value.is_none(),
-            _ => false,
-        }
-    });
-    labels_ok && expressions_ok
+    use kube::core::{Selector, SelectorExt};
+    Selector::try_from(selector.clone()).is_ok_and(|s| s.matches(labels))
 }
 
 /// The volume as the class makes it: network, KMS key, compression, maintenance window,

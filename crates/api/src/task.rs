@@ -6,7 +6,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::crd::{r, Bound, Limit, SpecRule};
+use crate::rules::{r, Bound, Limit, SpecRule};
 use crate::validation::{is_s3_url_without_climbing, InvalidSpec, Violation};
 
 /// A data repository task on the file system of a LustreVolume in this namespace: export files

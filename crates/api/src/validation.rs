@@ -9,7 +9,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::crd::*;
+use crate::rules::*;
 use crate::tags::RESERVED_PREFIX;
 use crate::types::{AssociationSpec, DeploymentType, LustreVersion, LustreVolumeSpec, StorageType};
 

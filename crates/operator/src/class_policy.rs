@@ -39,8 +39,8 @@ impl ClassCache {
         let (changed, _) = broadcast::channel(16);
         let class_events = reflector::reflector(
             class_writer,
-            watcher(Api::<LustreClass>::all(client.clone()), crate::cache_trim::watch_config())
-                .modify(crate::cache_trim::trim),
+            watcher(Api::<LustreClass>::all(client.clone()), crate::process::cache_trim::watch_config())
+                .modify(crate::process::cache_trim::trim),
         )
         .default_backoff();
         let tx = changed.clone();
@@ -71,8 +71,8 @@ impl ClassCache {
         }));
         let namespace_events = reflector::reflector(
             namespace_writer,
-            watcher(Api::<Namespace>::all(client.clone()), crate::cache_trim::watch_config())
-                .modify(crate::cache_trim::trim),
+            watcher(Api::<Namespace>::all(client.clone()), crate::process::cache_trim::watch_config())
+                .modify(crate::process::cache_trim::trim),
         )
         .default_backoff()
         .touched_objects();
@@ -197,7 +197,7 @@ pub(crate) fn usage_by_class(
 pub(crate) async fn report_usage(client: Client, cache: ClassCache, volumes: Store<LustreVolume>) {
     let api: Api<LustreClass> = Api::all(client);
     let params =
-        kube::api::PatchParams { field_manager: Some(crate::context::FIELD_MANAGER.into()), ..Default::default() };
+        kube::api::PatchParams { field_manager: Some(crate::ownership::FIELD_MANAGER.into()), ..Default::default() };
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         let classes = cache.classes.state();
@@ -280,7 +280,7 @@ fn usage_before(
 
 /// Whether the operator refused the volume (it uses no quota).
 fn refused(lv: &LustreVolume) -> bool {
-    let ready = lv.status.iter().flat_map(|s| s.conditions.iter()).find(|c| c.type_ == crate::status::READY);
+    let ready = lv.status.iter().flat_map(|s| s.conditions.iter()).find(|c| c.type_ == lustre_api::conditions::READY);
     ready.is_some_and(|c| matches!(c.reason.as_str(), "ClassRejected" | "ClassNotFound" | "InvalidSpec"))
 }
 

@@ -1,5 +1,5 @@
 //! What every reconciliation shares: the clients, the file-system poller, metrics, events,
-//! timing, per-volume backoff and the field manager / finalizer names. The steps depend on this
+//! timing and per-volume backoff. The steps depend on this
 //! module; nothing here depends on a step or on the controller.
 
 use std::collections::HashMap;
@@ -9,16 +9,11 @@ use std::time::{Duration, Instant};
 use kube::Client;
 use rand::Rng;
 
+use crate::aws::poller::FileSystemPoller;
 use crate::aws::Aws;
 use crate::class_policy::ClassCache;
-use crate::events::Events;
-use crate::file_system_poller::FileSystemPoller;
-use crate::metrics::Metrics;
-
-/// The finalizer that runs the cleanup.
-pub(crate) const FINALIZER: &str = "lustre.fsx.dev/cleanup";
-/// The one field manager of every write.
-pub(crate) const FIELD_MANAGER: &str = "lustre-operator";
+use crate::process::events::Events;
+use crate::process::metrics::Metrics;
 
 /// Timing knobs.
 #[derive(Debug, Clone)]

@@ -1,33 +1,28 @@
 //! lustre-operator: LustreVolume -> security group -> FSx for Lustre file system ->
 //! StorageClass, PersistentVolume and PersistentVolumeClaim, with status.
 //!
-//! Layers, lowest first: `aws` (the SDK hidden behind domain values), `ownership` (tags, names,
-//! "is it ours"), `metrics`, `events`, `file_system_poller`, `context` (what every reconcile
-//! shares); `class_policy` (the volume under its LustreClass); the steps `security_group`, `file_system`, `kubernetes_objects`; `status` (pure
-//! composition); `controller` (the driver); `data_task` (the LustreDataTask controller, which
-//! `controller` starts next to the volume controller). `leader` and `admin` serve `main`.
+//! Folders by job, lowest first:
+//! - `aws/`: the SDK hidden behind domain values, its call budget and the file-system poller;
+//! - `process/`: what the process runs beside the controllers (admin endpoints, metrics, events,
+//!   leader election, the apiserver request limit, the allocator, watch-cache trimming, and
+//!   `limits`, every throughput knob in one place);
+//! - `ownership` (tags, names, tokens: what makes a resource ours), `error`, `class_policy` (a
+//!   volume under its LustreClass), `context` (what every reconcile shares);
+//! - `volume/`: the LustreVolume controller (`mod.rs` the driver) and one file per step:
+//!   `security_group`, `file_system`, `kubernetes_objects` (StorageClass, PV, claim),
+//!   `associations`, `final_export`; `status` (pure composition), `watch`;
+//! - `data_task/`: the LustreDataTask controller.
+//!
+//! `main.rs` wires them together and starts both controllers.
 
-pub mod admin;
-pub mod allocator;
-pub mod apiserver_requests;
 pub mod aws;
-mod cache_trim;
 mod class_policy;
 mod context;
-pub mod controller;
-mod data_repository_associations;
 mod data_task;
 mod error;
-mod events;
-mod file_system;
-pub mod file_system_poller;
-mod final_export;
-mod kubernetes_objects;
-pub mod leader;
-pub mod metrics;
 mod ownership;
-mod security_group;
-mod status;
-mod volume_watch;
+pub mod process;
+mod status_write;
+pub mod volume;
 
 pub use context::{Context, Timing};

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use lustre_operator::apiserver_requests::{self, InFlightLimit};
+use lustre_operator::aws::poller::FileSystemPoller;
 use lustre_operator::aws::{Aws, CallBudget};
-use lustre_operator::controller;
-use lustre_operator::file_system_poller::FileSystemPoller;
-use lustre_operator::metrics::Metrics;
-use lustre_operator::{admin, leader};
+use lustre_operator::process::limits;
+use lustre_operator::process::metrics::Metrics;
+use lustre_operator::process::{admin, leader};
+use lustre_operator::volume;
 use lustre_operator::{Context, Timing};
 
 #[derive(Parser)]
@@ -66,13 +66,13 @@ struct RunArgs {
     /// At most this many AWS calls per second, FSx and EC2 together, in bursts of at most as many
     /// (a token bucket; 0: no limit). The SDK's own retries are off, so this bounds every request;
     /// throttled calls are retried by the controller with backoff per volume.
-    #[arg(long, env = "AWS_MAX_CALLS_PER_SECOND", default_value_t = 100)]
+    #[arg(long, env = "AWS_MAX_CALLS_PER_SECOND", default_value_t = limits::AWS_CALLS_PER_SECOND)]
     aws_max_calls_per_second: u32,
     /// Of those, at most this many CreateFileSystem calls per second (a token bucket of the same
     /// size; 0: no limit of their own). File systems then finish no faster than the cluster's PV
     /// binder marks their PVs Bound (kube-controller-manager binds about 20 a second at its
     /// default client rate), and a runaway apply creates file systems at a bounded pace.
-    #[arg(long, env = "AWS_MAX_CREATIONS_PER_SECOND", default_value_t = 10)]
+    #[arg(long, env = "AWS_MAX_CREATIONS_PER_SECOND", default_value_t = limits::AWS_CREATIONS_PER_SECOND)]
     aws_max_creations_per_second: u32,
 }
 
@@ -84,7 +84,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run(args) => {
-            lustre_operator::allocator::limit_arenas();
+            lustre_operator::process::allocator::limit_arenas();
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(args))
         }
     }
@@ -104,10 +104,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let lease_client = kube::Client::try_from(config.clone()).context("connecting to Kubernetes")?;
     let client = kube::client::ClientBuilder::try_from(config)
         .context("connecting to Kubernetes")?
-        .with_layer(&InFlightLimit::new(apiserver_requests::IN_FLIGHT))
+        .with_layer(&limits::apiserver_in_flight())
         .build();
-    // Each burst's garbage goes back to the system instead of staying under the next burst.
-    tokio::spawn(lustre_operator::allocator::return_freed_memory());
     let metrics = Metrics::new();
     let ready = Arc::new(AtomicBool::new(false));
     tokio::spawn({
@@ -183,7 +181,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let namespaces: Vec<String> = args.namespaces.into_iter().filter(|n| !n.is_empty()).collect();
     tracing::info!(region = %args.region, namespaces = ?namespaces, "starting lustre-operator");
     if namespaces.is_empty() {
-        controller::run(ctx, None, ready).await;
+        volume::run(ctx, None, ready).await;
     } else {
         // One controller per namespace; ready once all have synced.
         let flags: Vec<Arc<AtomicBool>> = namespaces.iter().map(|_| Arc::new(AtomicBool::new(false))).collect();
@@ -199,7 +197,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 }
             }
         });
-        let runs = namespaces.iter().zip(flags).map(|(ns, flag)| controller::run(ctx.clone(), Some(ns.clone()), flag));
+        let runs = namespaces.iter().zip(flags).map(|(ns, flag)| volume::run(ctx.clone(), Some(ns.clone()), flag));
         futures::future::join_all(runs).await;
     }
     Ok(())

@@ -12,6 +12,11 @@ use lustre_api::{tags, LustreDataTask, LustreVolume};
 use crate::aws::{Association, FileSystem, SecurityGroup, Task};
 use crate::error::{Error, Result};
 
+/// The finalizer with which a LustreVolume's cleanup runs.
+pub(crate) const FINALIZER: &str = "lustre.fsx.dev/cleanup";
+/// The one field manager of every write the operator makes.
+pub(crate) const FIELD_MANAGER: &str = "lustre-operator";
+
 /// The owner's UID ("" for an object not read from the apiserver).
 pub(crate) fn uid(lv: &LustreVolume) -> &str {
     lv.metadata.uid.as_deref().unwrap_or_default()
@@ -36,9 +41,56 @@ pub(crate) fn security_group_name(lv: &LustreVolume) -> String {
     format!("lustre-operator-{}", uid(lv))
 }
 
-/// CreateFileSystem's idempotency token: 1-63 characters of [A-Za-z0-9_.-].
+/// What an idempotency token is for: its prefix, and part of what is hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenPurpose {
+    /// CreateFileSystem, once per LustreVolume.
+    FileSystem,
+    /// CreateDataRepositoryAssociation, once per volume and (file system path, S3 path).
+    Association,
+    /// CreateDataRepositoryTask for a LustreDataTask, once per task.
+    Task,
+    /// The export before deletion, once per volume and retry attempt.
+    Export,
+}
+
+impl TokenPurpose {
+    fn prefix(self) -> &'static str {
+        match self {
+            TokenPurpose::FileSystem => "fs",
+            TokenPurpose::Association => "dra",
+            TokenPurpose::Task => "task",
+            TokenPurpose::Export => "export",
+        }
+    }
+}
+
+/// Every idempotency token (`ClientRequestToken`) the operator sends to FSx, by one fixed rule:
+/// `<prefix>-<40 hex digits>`, the digits being the first 20 bytes of SHA-256 over
+/// `lustre-operator/v1`, the prefix, the owner's UID and then each of `parts`, every one of them
+/// followed by a 0 byte. SHA-256 is fixed by its standard (unlike `std`'s `DefaultHasher`, whose
+/// output may change between Rust releases), so an operator upgraded between a lost answer and its
+/// retry sends the same token and FSx answers with what it made. At most 47 characters of
+/// `[a-z0-9-]` (FSx: 1-63 of `[A-Za-z0-9_.-]`).
+pub(crate) fn idempotency_token(purpose: TokenPurpose, owner_uid: &str, parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    let mut hash = Sha256::new();
+    for field in ["lustre-operator/v1", purpose.prefix(), owner_uid].iter().chain(parts) {
+        hash.update(field.as_bytes());
+        hash.update([0u8]);
+    }
+    let digest = hash.finalize();
+    let mut token = format!("{}-", purpose.prefix());
+    for byte in digest.iter().take(20) {
+        let _ = write!(token, "{byte:02x}");
+    }
+    token
+}
+
+/// CreateFileSystem's idempotency token.
 pub(crate) fn client_request_token(lv: &LustreVolume) -> String {
-    format!("lustre-{}", uid(lv))
+    idempotency_token(TokenPurpose::FileSystem, uid(lv), &[])
 }
 
 /// The AWS tags every resource of this volume carries (the user's extra tags first, so the
@@ -58,10 +110,9 @@ pub(crate) fn uid_of<K: Resource>(object: &K) -> &str {
     object.meta().uid.as_deref().unwrap_or_default()
 }
 
-/// CreateDataRepositoryTask's idempotency token for a LustreDataTask: 1-63 characters of
-/// [A-Za-z0-9_.-] ("task-" and a 36-character UID).
+/// CreateDataRepositoryTask's idempotency token for a LustreDataTask.
 pub(crate) fn task_request_token(task: &LustreDataTask) -> String {
-    format!("task-{}", uid_of(task))
+    idempotency_token(TokenPurpose::Task, uid_of(task), &[])
 }
 
 /// The AWS tags of the FSx task a LustreDataTask starts: its owner (the LustreDataTask, found
@@ -205,6 +256,38 @@ mod tests {
         assert_eq!((t[tags::OWNER_NAMESPACE].as_str(), t["Name"].as_str()), ("ml", "ml/export"));
         assert_eq!(t[tags::MANAGED_BY], tags::MANAGED_BY_VALUE);
     }
+
+    #[test]
+    fn tokens_follow_the_documented_rule_and_never_change() {
+        // Pinned values: a change here means upgraded operators send new tokens for work in flight.
+        let uid = "0f8e7a4c-1b2d-4c3e-9f00-123456789abc";
+        let pinned = [
+            (idempotency_token(TokenPurpose::FileSystem, uid, &[]), PINNED_FS),
+            (idempotency_token(TokenPurpose::Task, uid, &[]), PINNED_TASK),
+            (idempotency_token(TokenPurpose::Association, uid, &["/data", "s3://b/p/"]), PINNED_DRA),
+            (idempotency_token(TokenPurpose::Export, uid, &["0"]), PINNED_EXPORT),
+        ];
+        for (token, want) in &pinned {
+            assert_eq!(token, want);
+            assert!(token.len() <= 63 && !token.is_empty(), "{token}");
+            assert!(token.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)), "{token}");
+        }
+        // The rule itself, computed here by hand: SHA-256 of the fields, each ended by a 0 byte.
+        use sha2::{Digest, Sha256};
+        let by_hand = Sha256::digest(b"lustre-operator/v1\x00fs\x000f8e7a4c-1b2d-4c3e-9f00-123456789abc\x00");
+        let hex: String = by_hand.iter().take(20).map(|b| format!("{b:02x}")).collect();
+        assert_eq!(PINNED_FS, format!("fs-{hex}"));
+        // Each input matters, and the parts are not merely concatenated.
+        let a = idempotency_token(TokenPurpose::Association, uid, &["/data", "s3://b/p/"]);
+        assert_ne!(a, idempotency_token(TokenPurpose::Association, uid, &["/dat", "as3://b/p/"]));
+        assert_ne!(a, idempotency_token(TokenPurpose::Association, "another-uid", &["/data", "s3://b/p/"]));
+        assert_ne!(pinned[0].0, pinned[1].0, "the purpose is hashed too");
+    }
+
+    const PINNED_FS: &str = "fs-b003897e97960621d51721df5e30c7322805b5b4";
+    const PINNED_TASK: &str = "task-9d9fc30df3f019349b1ee7f03effe735fb713ec7";
+    const PINNED_DRA: &str = "dra-2cd9d3a6d26d7b3852adedae5b356bdfb035a201";
+    const PINNED_EXPORT: &str = "export-06d967db8cd78b92be1ab6b22c59508e05059e2e";
 
     #[test]
     fn operator_tags_override_user_tags() {

@@ -9,6 +9,7 @@ mod data_repository;
 mod ec2;
 mod fsx;
 mod model;
+pub mod poller;
 mod security_group_lookup;
 
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ pub(crate) use model::{
 
 pub use budget::{CallBudget, Priority};
 
-use crate::metrics::Metrics;
+use crate::process::metrics::Metrics;
 
 /// What the controller does about a failed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,7 +230,7 @@ impl Aws {
 /// of code that calls AWS.
 #[cfg(test)]
 pub(crate) async fn against(emulator: &aws_emulator::Emulator) -> Aws {
-    Aws::new(&test_sdk(emulator).await, crate::metrics::Metrics::new(), None, None)
+    Aws::new(&test_sdk(emulator).await, crate::process::metrics::Metrics::new(), None, None)
 }
 
 #[cfg(test)]

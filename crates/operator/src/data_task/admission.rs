@@ -10,7 +10,7 @@ use lustre_api::class::s3_path_within;
 use lustre_api::{validate_task, LustreClass, LustreDataTask, LustreVolume};
 
 use crate::class_policy::Refusal;
-use crate::status::READY;
+use lustre_api::conditions::READY;
 
 /// How long a task waits before looking for its missing volume again (cache reads only).
 pub(crate) const VOLUME_NOT_FOUND_RETRY: Duration = Duration::from_secs(10);
@@ -113,7 +113,7 @@ fn not_ready(lv: &LustreVolume) -> Blocked {
         format!("is not ready yet (phase {phase})")
     };
     Blocked::Waiting {
-        reason: "VolumeNotReady",
+        reason: lustre_api::conditions::VOLUME_NOT_READY,
         message: format!("LustreVolume {}/{} {what}", lv.namespace().unwrap_or_default(), lv.name_any()),
         retry: VOLUME_NOT_READY_RETRY,
     }

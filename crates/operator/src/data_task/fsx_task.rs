@@ -93,7 +93,7 @@ mod tests {
         assert_eq!(r.paths, vec!["results/run-7".to_string()]);
         assert_eq!(r.report_path.as_deref(), Some("s3://ml-data/team-a/reports"));
         assert_eq!(r.min_days_since_last_access, None);
-        assert_eq!(r.client_request_token, "task-0f8e7a4c-1b2d-4c3e-9f00-123456789abc");
+        assert_eq!(r.client_request_token, "task-9d9fc30df3f019349b1ee7f03effe735fb713ec7");
         assert_eq!(r.tags[lustre_api::tags::OWNER_UID], "0f8e7a4c-1b2d-4c3e-9f00-123456789abc");
         assert_eq!(request(&export, "fs-0123456789abcdef0"), r, "the same request every time (token reuse)");
 

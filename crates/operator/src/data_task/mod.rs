@@ -55,7 +55,7 @@ pub(crate) async fn run(ctx: Arc<Context>, namespace: Option<String>, volumes: S
         return;
     }
     let scope = Arc::new(Scope { ctx, volumes });
-    Controller::new(api, crate::cache_trim::watch_config())
+    Controller::new(api, crate::process::cache_trim::watch_config())
         .shutdown_on_signal()
         .run(reconcile, error_policy, scope)
         .for_each(|res| async move {
@@ -176,7 +176,7 @@ async fn observe(
     };
     // Crash safety: the task ID is in status before anything else can fail.
     let early = status::started(written, &fsx, Timestamp::now());
-    crate::status::write_if_changed(api, &task.name_any(), written, &early).await?;
+    crate::status_write::write_if_changed(api, &task.name_any(), written, &early).await?;
     *written = early;
     Ok(Seen::Task(Box::new(fsx)))
 }
@@ -230,7 +230,7 @@ async fn publish(
     written: &LustreDataTaskStatus,
     new: &LustreDataTaskStatus,
 ) -> Result<()> {
-    crate::status::write_if_changed(api, &task.name_any(), written, new).await?;
+    crate::status_write::write_if_changed(api, &task.name_any(), written, new).await?;
     let Some(phase) = new.phase.filter(|p| before.phase != Some(*p)) else {
         return Ok(());
     };

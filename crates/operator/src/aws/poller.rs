@@ -36,8 +36,7 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use crate::aws::{Aws, AwsError, ErrorKind, FileSystem, Lifecycle, Priority};
 
-/// FSx's limit on IDs per DescribeFileSystems call.
-pub(crate) const BATCH: usize = 50;
+use crate::process::limits::DESCRIBE_BATCH as BATCH;
 /// The fastest a file system is polled (once its creation may have finished).
 const FAST: Duration = Duration::from_secs(1);
 /// How long a listing for [`FileSystemPoller::owned_by`] waits for more questions to answer.

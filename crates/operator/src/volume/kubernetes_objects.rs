@@ -26,17 +26,15 @@ use lustre_api::LustreVolume;
 use serde_json::json;
 
 use crate::aws::FileSystem;
-use crate::context::{Context, FIELD_MANAGER};
+use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::ownership::FIELD_MANAGER;
 use crate::ownership::{cluster_object_name, labelled_for, owner_labels, owns_object};
 
 /// The provisioner named in our StorageClasses. No provisioner by that name exists, so nobody can
 /// create file systems through the class (unlike `fsx.csi.aws.com`, which would let any
 /// namespace create file systems with our subnet and security group).
 pub(crate) const STATIC_PROVISIONER: &str = "lustre.fsx.dev/static";
-/// The claim annotation with which the PV binder marks a claim's binding done: a claim that has
-/// it is synced as bound (its phase written), one without it as unbound.
-const BIND_COMPLETED_ANNOTATION: &str = "pv.kubernetes.io/bind-completed";
 /// The CSI driver that mounts the volume on the nodes.
 pub(crate) const CSI_DRIVER: &str = "fsx.csi.aws.com";
 
@@ -52,9 +50,6 @@ pub(crate) struct ObjectCaches {
     /// delivers the watch event later than the PV's or the StorageClass's, which wake the
     /// volume): without it such a pass would try the create again (409, then a GET).
     created_claims: Arc<Recent<ObjectRef<PersistentVolumeClaim>, PersistentVolumeClaim>>,
-    /// Claims (by UID) whose binding this process completed moments ago: a pass woken by another
-    /// object's watch event can run before the claim cache shows that write.
-    completed_bindings: Arc<Recent<String, ()>>,
     /// What deletion confirmed at the apiserver, by volume UID.
     settled: Arc<Recent<(String, Settled), ()>>,
 }
@@ -90,14 +85,7 @@ impl ObjectCaches {
         volumes: Store<PersistentVolume>,
         classes: Store<StorageClass>,
     ) -> Self {
-        ObjectCaches {
-            claims,
-            volumes,
-            classes,
-            created_claims: Arc::default(),
-            completed_bindings: Arc::default(),
-            settled: Arc::default(),
-        }
+        ObjectCaches { claims, volumes, classes, created_claims: Arc::default(), settled: Arc::default() }
     }
 
     /// The cached claim, else one this process created moments ago that the cache lacks.
@@ -115,15 +103,6 @@ impl ObjectCaches {
 
     fn remember_created(&self, claim: &PersistentVolumeClaim) {
         self.created_claims.remember(ObjectRef::from_obj(claim), claim.clone());
-    }
-
-    /// Whether this process completed the binding of the claim with `uid` moments ago.
-    fn binding_completed_recently(&self, uid: &str) -> bool {
-        self.completed_bindings.live().contains_key(uid)
-    }
-
-    fn remember_completed_binding(&self, uid: &str) {
-        self.completed_bindings.remember(uid.to_string(), ());
     }
 
     fn volume(&self, name: &str) -> Option<Arc<PersistentVolume>> {
@@ -248,12 +227,11 @@ pub(crate) fn desired_claim(lv: &LustreVolume, fs: &FileSystem) -> PersistentVol
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec![access_mode(lv).to_string()]),
             storage_class_name: Some(cluster_object_name(lv)),
-            // The claim names its PV and the PV names the claim's UID: the binder's whole work is
-            // then two status writes (PV, then claim) instead of three writes (PV status, claim
-            // spec and annotations, claim status), and the binder's client (20 requests a second
-            // by default, for all its binds) is what bounds how many volumes turn Ready a second.
-            // See `complete_binding` for the step between the two.
-            volume_name: Some(cluster_object_name(lv)),
+            // No `volumeName`: the claim is made first, then the PV pre-bound to it by
+            // `claimRef` {namespace, name, uid}, as external provisioners do. The PV controller,
+            // woken by the new PV, binds the pair at once (PV status, then the claim's
+            // `volumeName`, annotations and status: all its writes, none of ours). The claim's
+            // UID in the PV is what keeps every other claim off it.
             resources: Some(VolumeResourceRequirements { requests: Some(storage(lv, fs)), ..Default::default() }),
             ..Default::default()
         }),
@@ -331,7 +309,7 @@ pub(crate) async fn apply_persistent_volume(
         Some(existing) if read_only(&existing) != lv.spec.claim.read_only && labelled_for(&existing.metadata, lv) => {
             // A PV's source and a claim's access modes cannot change: replace both. The claim
             // goes first (it waits while pods use it), then the PV; the next pass re-creates them.
-            delete_claim(ctx, caches, lv, ClaimRemoval::Gone).await?;
+            delete_claim(ctx, caches, lv).await?;
             volumes.delete(&name, &DeleteParams::default()).await?;
             let mode = if lv.spec.claim.read_only { "read-only" } else { "read-write" };
             let note = format!("re-creating PersistentVolume {name} and claim {} {mode}", lv.claim_name());
@@ -386,7 +364,6 @@ fn read_only(pv: &PersistentVolume) -> bool {
 /// How long a claim counts as new: the binder binds a claim and its PV within moments.
 pub(crate) const NEW_CLAIM: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Creates the claim if it is missing; returns its phase.
 /// The claim as the volume's objects need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Claim {
@@ -396,10 +373,6 @@ pub(crate) struct Claim {
     pub(crate) new: bool,
     /// Created by this call.
     pub(crate) created_now: bool,
-    /// The PV the claim names (claims made before 0.4 name none: the binder names it).
-    pub(crate) volume_name: Option<String>,
-    /// Carries the binder's bind-completed annotation.
-    pub(crate) bind_completed: bool,
 }
 
 pub(crate) async fn ensure_claim(
@@ -445,68 +418,7 @@ pub(crate) async fn ensure_claim(
     let age =
         claim.metadata.creation_timestamp.as_ref().map(|t| k8s_openapi::jiff::Timestamp::now().duration_since(t.0));
     let new = created_now || age.is_some_and(|a| a.as_secs() < NEW_CLAIM.as_secs() as i64);
-    let bind_completed = claim.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(BIND_COMPLETED_ANNOTATION));
-    let volume_name = claim.spec.and_then(|s| s.volume_name);
-    Ok(Claim { phase, uid: claim.metadata.uid, new, created_now, volume_name, bind_completed })
-}
-
-/// Whether the claim's binding is for this operator to finish: the claim names this volume's PV,
-/// the binder has marked that PV Bound to this very claim (by UID), and the claim still lacks
-/// the binder's annotation or its Bound phase.
-fn binding_to_complete(lv: &LustreVolume, claim: &Claim, pv: Option<&PersistentVolume>) -> bool {
-    let name = cluster_object_name(lv);
-    let Some(pv) = pv else { return false };
-    (claim.phase == ClaimPhase::Pending || !claim.bind_completed)
-        && claim.volume_name.as_deref() == Some(name.as_str())
-        && claim.uid.is_some()
-        && bound_uid(pv) == claim.uid.as_deref()
-        && labelled_for(&pv.metadata, lv)
-        && pv.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
-}
-
-/// What the binder writes to a claim when it binds `pv`: the `bind-completed` annotation, and the
-/// status (phase, the PV's access modes and capacity). Written the same, the binder finds
-/// nothing to change. The claim's UID is a precondition: never a write to a claim of that name
-/// made since.
-fn bound_claim(claim_uid: &str, pv: &PersistentVolume) -> serde_json::Value {
-    let spec = pv.spec.clone().unwrap_or_default();
-    json!({
-        "metadata": {"uid": claim_uid, "annotations": {BIND_COMPLETED_ANNOTATION: "yes"}},
-        "status": {"phase": "Bound", "accessModes": spec.access_modes, "capacity": spec.capacity},
-    })
-}
-
-/// The rest of the binding, done here once the binder has marked the PV Bound to this claim.
-///
-/// A claim that names its PV is left Pending when the binder marks the PV Bound (it syncs the PV,
-/// not the claim), and would wait for the binder's periodic claim sync (15 s by default), which
-/// then writes twice more (the claim's `bind-completed` annotation, then its phase) through a
-/// client that does all the cluster's bindings at 20 requests a second. So the operator writes
-/// what the binder would, in one request: a claim's status subresource takes metadata changes
-/// too (only its spec is reset), so the annotation and the status (phase Bound, the PV's access
-/// modes and capacity) land together. The binder, woken by the write, finds the binding done and
-/// writes nothing; should it come first, it writes the rest itself and ours changes nothing.
-/// Before the PV is Bound nothing is written: the annotation would then make the binder call the
-/// claim Lost, and the PV's phase is the binder's proof that it has seen the pair.
-pub(crate) async fn complete_binding(
-    ctx: &Context,
-    caches: &ObjectCaches,
-    lv: &LustreVolume,
-    claim: &Claim,
-) -> Result<()> {
-    let pv = caches.volume(&cluster_object_name(lv));
-    let (Some(pv), Some(uid)) = (pv.filter(|pv| binding_to_complete(lv, claim, Some(pv))), claim.uid.as_deref()) else {
-        return Ok(());
-    };
-    if caches.binding_completed_recently(uid) {
-        return Ok(());
-    }
-    let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
-    let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
-    claims.patch_status(&lv.claim_name(), &params, &Patch::Merge(&bound_claim(uid, &pv))).await?;
-    caches.remember_completed_binding(uid);
-    Ok(())
+    Ok(Claim { phase, uid: claim.metadata.uid, new, created_now })
 }
 
 /// What deletion has confirmed at the apiserver for a volume (by UID), so that later passes ask
@@ -514,13 +426,11 @@ pub(crate) async fn complete_binding(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Settled {
     /// The claim is gone.
-    ClaimGone,
-    /// The claim is being deleted and a live list of its namespace's pods showed none using it.
-    ClaimReleased,
+    Claim,
     /// The PV is gone.
-    VolumeGone,
+    Volume,
     /// The StorageClass is gone.
-    ClassGone,
+    Class,
 }
 
 impl ObjectCaches {
@@ -538,31 +448,22 @@ impl ObjectCaches {
     }
 }
 
-/// How far [`delete_claim`] waits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ClaimRemoval {
-    /// Until the claim is gone (it is about to be made again).
-    Gone,
-    /// Until no pod uses it: enough to let the file system go.
-    Unused,
-}
+/// How long a claim may be in deletion before the wait's message names what holds it:
+/// kube-controller-manager's pvc-protection controller lets an unused claim go within moments, so
+/// the first passes of a deletion ask nothing more.
+const CLAIM_HELD_AFTER: Duration = Duration::from_secs(2);
 
-/// Deletes the volume's claim; Ok once it is gone, or (`ClaimRemoval::Unused`) once it is being
-/// deleted and no pod uses it: then the file system may go.
+/// Deletes the volume's claim; Ok once it is gone.
 ///
-/// The cache answers while it shows the claim. That the claim is gone is confirmed at the
-/// apiserver (a cache that is behind must never let the file system go while a claim exists),
-/// and so is that no pod uses it: a live list of the namespace's pods, taken after the claim's
-/// deletion began, is the question kube-controller-manager asks before it removes the claim's
-/// protection finalizer, and kubelet starts no pod on a claim that is being deleted. Asking it
-/// here lets the file system go without waiting for the controller-manager's queue of claims.
-pub(crate) async fn delete_claim(
-    ctx: &Context,
-    caches: &ObjectCaches,
-    lv: &LustreVolume,
-    until: ClaimRemoval,
-) -> Result<()> {
-    if caches.settled(lv, Settled::ClaimGone) || caches.settled(lv, Settled::ClaimReleased) {
+/// Whether a pod still uses the claim is kube-controller-manager's decision: its pvc-protection
+/// finalizer stays on the claim while any pod uses it, so the file system waits for the claim's
+/// absence and for nothing else. The cache answers while it shows the claim; that the claim is
+/// gone is confirmed once at the apiserver (a cache that is behind must never let the file system
+/// go while a claim exists). Once the claim has been in deletion for [`CLAIM_HELD_AFTER`], the
+/// wait's message names the pods that hold it (a list of the claim's namespace), or the
+/// finalizers when no pod does.
+pub(crate) async fn delete_claim(ctx: &Context, caches: &ObjectCaches, lv: &LustreVolume) -> Result<()> {
+    if caches.settled(lv, Settled::Claim) {
         return Ok(());
     }
     let ns = lv.metadata.namespace.as_deref().unwrap_or_default();
@@ -573,7 +474,7 @@ pub(crate) async fn delete_claim(
         None => match claims.get_opt(&name).await? {
             Some(claim) => claim,
             None => {
-                caches.settle(lv, Settled::ClaimGone);
+                caches.settle(lv, Settled::Claim);
                 return Ok(());
             }
         },
@@ -581,29 +482,32 @@ pub(crate) async fn delete_claim(
     if !owns_object(&claim.metadata, lv) {
         return Ok(()); // not ours: never touch it
     }
-    if claim.metadata.deletion_timestamp.is_none() {
-        match claims.delete(&name, &DeleteParams::default()).await {
+    let Some(since) = claim.metadata.deletion_timestamp.as_ref() else {
+        return match claims.delete(&name, &DeleteParams::default()).await {
             Err(kube::Error::Api(s)) if s.code == 404 => {
-                caches.settle(lv, Settled::ClaimGone);
-                return Ok(());
+                caches.settle(lv, Settled::Claim);
+                Ok(())
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
             // Gone at once (no protection finalizer).
             Ok(either) if either.is_right() => {
-                caches.settle(lv, Settled::ClaimGone);
-                return Ok(());
+                caches.settle(lv, Settled::Claim);
+                Ok(())
             }
-            Ok(_) => {}
-        }
+            Ok(_) => Err(Error::Waiting(format!("waiting for PersistentVolumeClaim {name} to be deleted"))),
+        };
+    };
+    let held_for = k8s_openapi::jiff::Timestamp::now().duration_since(since.0);
+    if held_for.as_secs() < CLAIM_HELD_AFTER.as_secs() as i64 {
+        return Err(Error::Waiting(format!("waiting for PersistentVolumeClaim {name} to be deleted")));
     }
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     let users = claim_users(&pods.list(&ListParams::default()).await?.items, &name);
     if users.is_empty() {
-        if until == ClaimRemoval::Unused {
-            caches.settle(lv, Settled::ClaimReleased);
-            return Ok(());
-        }
-        return Err(Error::Waiting(format!("waiting for PersistentVolumeClaim {name} to be deleted")));
+        let finalizers = claim.metadata.finalizers.clone().unwrap_or_default().join(", ");
+        return Err(Error::Waiting(format!(
+            "waiting for PersistentVolumeClaim {name} to be deleted; no pod uses it, its finalizers ({finalizers}) hold it; the file system is kept until then"
+        )));
     }
     Err(Error::Waiting(format!(
         "waiting for pod(s) {} to stop using PersistentVolumeClaim {name}; the file system is kept until then",
@@ -635,9 +539,9 @@ pub(crate) async fn delete_storage_class_and_volume(
 ) -> Result<()> {
     let name = cluster_object_name(lv);
     let cached = caches.volume(&name).map(|pv| pv.metadata.clone());
-    delete_labelled::<PersistentVolume>(ctx, caches, lv, &name, cached, Settled::VolumeGone).await?;
+    delete_labelled::<PersistentVolume>(ctx, caches, lv, &name, cached, Settled::Volume).await?;
     let cached = caches.class(&name).map(|sc| sc.metadata.clone());
-    delete_labelled::<StorageClass>(ctx, caches, lv, &name, cached, Settled::ClassGone).await
+    delete_labelled::<StorageClass>(ctx, caches, lv, &name, cached, Settled::Class).await
 }
 
 /// Deletes the cluster-scoped object `name` if it carries this volume's labels and is not being
@@ -747,77 +651,19 @@ mod tests {
         assert_eq!(sc.metadata.labels.expect("labels")[lustre_api::tags::OWNER_UID], "1234-abcd");
     }
 
-    fn claim(phase: ClaimPhase, volume_name: Option<&str>, bind_completed: bool) -> Claim {
-        Claim {
-            phase,
-            uid: Some("claim-uid".into()),
-            new: true,
-            created_now: false,
-            volume_name: volume_name.map(str::to_string),
-            bind_completed,
-        }
-    }
-
-    fn pv(phase: Option<&str>, claim_uid: &str) -> PersistentVolume {
-        let mut pv = desired_persistent_volume(&lv(false), &fs());
-        if let Some(r) = pv.spec.as_mut().and_then(|s| s.claim_ref.as_mut()) {
-            r.uid = Some(claim_uid.into());
-        }
-        pv.status = phase.map(|p| k8s_openapi::api::core::v1::PersistentVolumeStatus {
-            phase: Some(p.into()),
-            ..Default::default()
-        });
-        pv
-    }
-
     #[test]
-    fn the_binding_is_completed_only_once_the_binder_bound_the_pv_to_this_claim() {
-        let lv = lv(false);
-        let name = cluster_object_name(&lv);
-        let waiting = claim(ClaimPhase::Pending, Some(&name), false);
-        assert!(binding_to_complete(&lv, &waiting, Some(&pv(Some("Bound"), "claim-uid"))));
-        // The binder has not seen the pair yet: the annotation now would make it call the claim Lost.
-        assert!(!binding_to_complete(&lv, &waiting, None));
-        assert!(!binding_to_complete(&lv, &waiting, Some(&pv(None, "claim-uid"))));
-        assert!(!binding_to_complete(&lv, &waiting, Some(&pv(Some("Available"), "claim-uid"))));
-        // The PV is bound to an earlier claim of that name.
-        assert!(!binding_to_complete(&lv, &waiting, Some(&pv(Some("Bound"), "older-claim"))));
-        // Someone else's PV of that name.
-        let mut foreign = pv(Some("Bound"), "claim-uid");
-        foreign.metadata.labels = None;
-        assert!(!binding_to_complete(&lv, &waiting, Some(&foreign)));
-        // Done already, or a claim that names no PV (the binder completes those itself).
-        let bound = pv(Some("Bound"), "claim-uid");
-        assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Bound, Some(&name), true), Some(&bound)));
-        // Half done (the binder came first with one of its two writes).
-        assert!(binding_to_complete(&lv, &claim(ClaimPhase::Pending, Some(&name), true), Some(&bound)));
-        assert!(binding_to_complete(&lv, &claim(ClaimPhase::Bound, Some(&name), false), Some(&bound)));
-        assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Pending, None, false), Some(&bound)));
-        assert!(!binding_to_complete(&lv, &claim(ClaimPhase::Pending, Some("other"), false), Some(&bound)));
-    }
-
-    #[test]
-    fn the_claim_write_is_what_the_binder_writes() {
-        let write = bound_claim("claim-uid", &pv(Some("Bound"), "claim-uid"));
-        assert_eq!(
-            write,
-            json!({"metadata": {"uid": "claim-uid", "annotations": {"pv.kubernetes.io/bind-completed": "yes"}},
-                   "status": {"phase": "Bound", "accessModes": ["ReadWriteMany"], "capacity": {"storage": "1200Gi"}}})
-        );
-    }
-
-    #[test]
-    fn claim_is_owned_and_names_its_persistent_volume() {
+    fn claim_is_owned_and_left_for_the_binder_to_bind() {
         let c = desired_claim(&lv(false), &fs());
         let owner = &c.metadata.owner_references.expect("owner")[0];
         assert_eq!(
             (owner.kind.as_str(), owner.uid.as_str(), owner.controller),
             ("LustreVolume", "1234-abcd", Some(true))
         );
-        assert_eq!(c.metadata.annotations, None, "bind-completed only once the binder bound the PV");
+        assert_eq!(c.metadata.annotations, None, "the binder's annotations are the binder's");
         let spec = c.spec.expect("spec");
         assert_eq!(spec.storage_class_name.as_deref(), Some("lustre-1234-abcd"), "its own class");
-        assert_eq!(spec.volume_name.as_deref(), Some("lustre-1234-abcd"), "the claim and the PV name each other");
+        assert_eq!(spec.volume_name, None, "the PV names the claim (claimRef with its UID), never the other way");
+        assert_eq!(c.status, None, "a claim's status is the binder's");
     }
 
     fn pod(name: &str, claim: &str, node: Option<&str>, phase: &str) -> Pod {
@@ -852,17 +698,17 @@ mod tests {
             kube::runtime::reflector::store().0,
         );
         let live = lv(false);
-        caches.settle(&live, Settled::ClaimGone);
-        assert!(!caches.settled(&live, Settled::ClaimGone), "a live volume re-makes its claim: nothing is remembered");
+        caches.settle(&live, Settled::Claim);
+        assert!(!caches.settled(&live, Settled::Claim), "a live volume re-makes its claim: nothing is remembered");
         let mut doomed = lv(false);
         doomed.metadata.deletion_timestamp =
             Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()));
-        assert!(!caches.settled(&doomed, Settled::ClaimGone));
-        caches.settle(&doomed, Settled::ClaimGone);
-        assert!(caches.settled(&doomed, Settled::ClaimGone));
-        assert!(!caches.settled(&doomed, Settled::ClaimReleased), "each fact on its own");
+        assert!(!caches.settled(&doomed, Settled::Claim));
+        caches.settle(&doomed, Settled::Claim);
+        assert!(caches.settled(&doomed, Settled::Claim));
+        assert!(!caches.settled(&doomed, Settled::Volume), "each fact on its own");
         let mut other = doomed.clone();
         other.metadata.uid = Some("5678-efgh".into());
-        assert!(!caches.settled(&other, Settled::ClaimGone), "by UID");
+        assert!(!caches.settled(&other, Settled::Claim), "by UID");
     }
 }

@@ -7,9 +7,9 @@ use super::*;
 use crate::aws::{AwsError, ErrorKind, FileSystem, Lifecycle};
 use crate::class_policy::Refusal;
 use crate::error::Error;
-use crate::file_system::Observed;
-use crate::kubernetes_objects::ClaimPhase;
-use crate::security_group::SecurityGroups;
+use crate::volume::file_system::Observed;
+use crate::volume::kubernetes_objects::ClaimPhase;
+use crate::volume::security_group::SecurityGroups;
 
 fn volume(extra: serde_json::Value) -> LustreVolume {
     let mut spec = serde_json::json!({"storageCapacityGiB": 1200, "network": {"subnetId": "subnet-0123456789abcdef0"}});

@@ -1,10 +1,10 @@
-//! The reconcile driver: a thin pipeline over the step modules.
+//! The LustreVolume controller: the reconcile driver, a thin pipeline over its step modules.
 //!
 //! Apply: validate -> observe the file system -> security group -> create the file system (its ID
 //! written to status at once) -> grow -> StorageClass + PV -> claim -> data repository
 //! associations; then [`status::compose`]
 //! turns what was observed into the new status, written once if it changed. Cleanup (finalizer):
-//! claim (wait for pods) -> PV + StorageClass -> running tasks done and, when asked, the export
+//! claim (gone once kube-controller-manager lets it go) -> PV + StorageClass -> running tasks done and, when asked, the export
 //! to S3 succeeded -> file system (wait until gone) -> security group.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,20 +23,25 @@ use kube::runtime::watcher::watcher;
 use kube::runtime::WatchStreamExt;
 use kube::ResourceExt;
 use lustre_api::{tags, DeletionPolicy, LustreVolume, LustreVolumeStatus, Phase};
-use tokio::sync::Semaphore;
 
-use crate::cache_trim::trim;
+pub(crate) mod associations;
+pub(crate) mod file_system;
+pub(crate) mod final_export;
+pub(crate) mod kubernetes_objects;
+pub(crate) mod security_group;
+pub(crate) mod status;
+pub(crate) mod watch;
+
+use self::file_system::{Doomed, Observed, Removal};
+use self::kubernetes_objects as k8s;
+use self::status::{Next, Observation, Step};
+use self::watch::volume_events;
 use crate::class_policy::{store_ready, Refusal};
-use crate::context::{Context, FINALIZER};
-use crate::data_repository_associations as associations;
+use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::file_system::{self, Doomed, Observed, Removal};
-use crate::final_export;
-use crate::kubernetes_objects as k8s;
-use crate::ownership;
-use crate::security_group;
-use crate::status::{self, Next, Observation, Step};
-use crate::volume_watch::volume_events;
+use crate::ownership::{self, FINALIZER};
+use crate::process::cache_trim::trim;
+use crate::process::limits;
 
 /// What one controller's reconciliations share: the context and that controller's volume cache
 /// (the namespace limits are measured from it).
@@ -45,19 +50,7 @@ pub(crate) struct Scope {
     volumes: Store<LustreVolume>,
     /// The claims, PVs and StorageClasses this controller made, from its watches.
     objects: k8s::ObjectCaches,
-    /// Deletion passes under way at once: see [`DELETIONS_AT_ONCE`].
-    deletions: Arc<Semaphore>,
 }
-
-/// How many deletion passes run at once; the others wait for a slot before they start. A pass
-/// under way holds its requests, the answers and its step's state while it queues for the
-/// apiserver (32 requests in flight) and the AWS call budget: when 1000 volumes were deleted at
-/// once, all 1000 passes ran together and the operator's anonymous memory grew from 33 to 51 MiB
-/// for the 20 s of the deletion (BENCHMARKS.md). A pass waiting for its slot holds only a small
-/// future and the cached volume. 256 passes keep the AWS call budget busy and the poller's
-/// batches full: a deletion pass takes about a second and makes one or two AWS calls, and at 128
-/// the deletion of 1000 took 32.5 s instead of 30.4 s, with more DescribeFileSystems calls.
-pub const DELETIONS_AT_ONCE: usize = 256;
 
 fn key(lv: &LustreVolume) -> String {
     format!("{}/{}", lv.namespace().unwrap_or_default(), lv.name_any())
@@ -74,7 +67,7 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
     if let Some(ns) = &namespace {
         selector.push_str(&format!(",{}={ns}", tags::LABEL_OWNER_NAMESPACE));
     }
-    let labelled = crate::cache_trim::watch_config().labels(&selector);
+    let labelled = crate::process::cache_trim::watch_config().labels(&selector);
     let claims: Api<PersistentVolumeClaim> = match &namespace {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
@@ -118,16 +111,12 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
         .watches_stream(sc_events.touched_objects(), owner_of)
         .reconcile_on(ctx.poller.subscribe())
         .reconcile_all_on(ctx.classes.changes())
+        .with_config(kube::runtime::controller::Config::default().concurrency(limits::CONCURRENT_PASSES))
         .shutdown_on_signal();
     let store = controller.store();
     // LustreDataTasks of the same namespaces, finding their volumes in this controller's cache.
     let tasks = crate::data_task::run(ctx.clone(), namespace.clone(), store.clone());
-    let scope = Arc::new(Scope {
-        ctx: ctx.clone(),
-        volumes: store.clone(),
-        objects,
-        deletions: Arc::new(Semaphore::new(DELETIONS_AT_ONCE)),
-    });
+    let scope = Arc::new(Scope { ctx: ctx.clone(), volumes: store.clone(), objects });
     if namespace.is_none() {
         tokio::spawn(crate::class_policy::report_usage(ctx.client.clone(), ctx.classes.clone(), store.clone()));
     }
@@ -167,13 +156,8 @@ fn owner_of<K: kube::Resource>(obj: K) -> Option<ObjectRef<LustreVolume>> {
     Some(ObjectRef::new(name).within(ns))
 }
 
-/// One pass; a deletion pass first waits for one of [`DELETIONS_AT_ONCE`] slots.
+/// One pass (at most [`limits::CONCURRENT_PASSES`] at once: the controller's concurrency).
 async fn reconcile(lv: Arc<LustreVolume>, scope: Arc<Scope>) -> Result<Action> {
-    let _slot = match lv.metadata.deletion_timestamp {
-        // The semaphore is never closed, so the slot always comes.
-        Some(_) => scope.deletions.clone().acquire_owned().await.ok(),
-        None => None,
-    };
     Box::pin(pass(lv, scope)).await
 }
 
@@ -343,7 +327,6 @@ async fn act(
         Box::pin(k8s::apply_persistent_volume(ctx, &scope.objects, lv, fs, &claim))
             .await
             .map_err(at(Step::KubernetesObjects))?;
-        Box::pin(k8s::complete_binding(ctx, &scope.objects, lv, &claim)).await.map_err(at(Step::KubernetesObjects))?;
         obs.claim = Some(claim.phase);
         obs.claim_new = claim.new;
     }
@@ -377,7 +360,7 @@ async fn publish(
     }
     // Pending and Creating need no event of their own: the status says them, with the new file
     // system's ID, and a new volume's one event until Ready is the phase event to Available. (Its
-    // requests until Ready: 3 creates, the finalizer, 2 status writes, the claim's binding, and
+    // requests until Ready: 3 creates, the finalizer, 2 status writes, and
     // that event.)
     let phase_event = old.phase != new.phase && !matches!(new.phase, Some(Phase::Pending | Phase::Creating));
     if phase_event {
@@ -438,7 +421,7 @@ async fn cleanup(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
 async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeStatus) -> Result<Option<String>> {
     let ctx = &scope.ctx;
     let objects = &scope.objects;
-    Box::pin(k8s::delete_claim(ctx, objects, lv, k8s::ClaimRemoval::Unused)).await?;
+    Box::pin(k8s::delete_claim(ctx, objects, lv)).await?;
     Box::pin(k8s::delete_storage_class_and_volume(ctx, objects, lv)).await?;
     let removal = match Box::pin(file_system::doomed(ctx, lv, st.file_system_id.as_deref())).await? {
         Doomed::Removed(removal) => removal,

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 
-use crate::metrics::Metrics;
+use crate::process::metrics::Metrics;
 
 #[derive(Clone)]
 struct AdminState {

@@ -15,7 +15,7 @@ use kube::runtime::WatchStreamExt;
 use kube::Client;
 use lustre_api::LustreVolume;
 
-use crate::events::Events;
+use crate::process::events::Events;
 
 /// Watch events of LustreVolumes in `namespace` (None: all), unparseable objects left out.
 pub(crate) fn volume_events(
@@ -29,7 +29,7 @@ pub(crate) fn volume_events(
         None => Api::all_with(client, &resource),
     };
     let reported: Arc<Mutex<HashSet<String>>> = Arc::default();
-    watcher::watcher(api, crate::cache_trim::watch_config()).default_backoff().filter_map(move |event| {
+    watcher::watcher(api, crate::process::cache_trim::watch_config()).default_backoff().filter_map(move |event| {
         let (events, reported) = (events.clone(), reported.clone());
         async move {
             let event = match event {
@@ -52,7 +52,7 @@ pub(crate) fn volume_events(
 async fn parse(object: DynamicObject, events: &Events, reported: &Mutex<HashSet<String>>) -> Option<LustreVolume> {
     let error = match serde_json::to_value(&object).and_then(serde_json::from_value::<LustreVolume>) {
         Ok(mut lv) => {
-            crate::cache_trim::trim(&mut lv);
+            crate::process::cache_trim::trim(&mut lv);
             return Some(lv);
         }
         Err(e) => e,

@@ -6,9 +6,6 @@
 //! The export is found again by its tags (owner UID, purpose, attempt) and created with a client
 //! request token of the same three, so a crash never starts a second export for one attempt.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-
 use lustre_api::{DataTaskType, LustreVolume};
 
 use crate::aws::{FileSystem, Task, TaskRequest};
@@ -36,14 +33,15 @@ fn is_this_export(task: &Task, lv: &LustreVolume, attempt: &str) -> bool {
 }
 
 fn request(lv: &LustreVolume, fs: &FileSystem, attempt: &str) -> TaskRequest {
-    let mut h = DefaultHasher::new();
-    attempt.hash(&mut h);
-    let uid: String = ownership::uid(lv).chars().take(36).collect();
     let mut tags = ownership::owner_tags(lv);
     tags.insert(PURPOSE_TAG.into(), PURPOSE.into());
     tags.insert(ATTEMPT_TAG.into(), attempt.chars().take(256).collect());
     TaskRequest {
-        client_request_token: format!("exp-{:016x}-{uid}", h.finish()),
+        client_request_token: ownership::idempotency_token(
+            ownership::TokenPurpose::Export,
+            ownership::uid(lv),
+            &[attempt],
+        ),
         file_system_id: fs.id.clone(),
         task_type: DataTaskType::Export.fsx_type(),
         paths: Vec::new(),

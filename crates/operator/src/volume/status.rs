@@ -6,28 +6,20 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, Patch, PatchParams};
-use kube::Resource;
 use lustre_api::{LustreVolume, LustreVolumeStatus, Phase};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::aws::{FileSystem, Lifecycle};
 use crate::class_policy::Refusal;
-use crate::context::FIELD_MANAGER;
-use crate::data_repository_associations::{all_available, Associations};
-use crate::error::{Error, Result};
-use crate::file_system::Observed;
-use crate::kubernetes_objects::ClaimPhase;
-use crate::security_group::SecurityGroups;
+use crate::error::Error;
+use crate::volume::associations::{all_available, Associations};
+use crate::volume::file_system::Observed;
+use crate::volume::kubernetes_objects::ClaimPhase;
+use crate::volume::security_group::SecurityGroups;
 
-pub(crate) const SECURITY_GROUP_READY: &str = "SecurityGroupReady";
-pub(crate) const FILE_SYSTEM_READY: &str = "FileSystemReady";
-pub(crate) const CLAIM_BOUND: &str = "ClaimBound";
-pub(crate) const ASSOCIATIONS_READY: &str = "AssociationsReady";
-pub(crate) const DATA_EXPORTED: &str = "DataExported";
-pub(crate) const READY: &str = "Ready";
+pub(crate) use crate::status_write::write_if_changed;
+pub(crate) use lustre_api::conditions::{
+    ASSOCIATIONS_READY, CLAIM_BOUND, DATA_EXPORTED, FILE_SYSTEM_READY, READY, SECURITY_GROUP_READY,
+};
 
 /// The step a failure happened in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,40 +349,6 @@ pub(crate) fn set_condition(
 /// The Ready condition's (reason, message), to tell whether it changed.
 pub(crate) fn ready(st: &LustreVolumeStatus) -> Option<(&str, &str)> {
     st.conditions.iter().find(|c| c.type_ == READY).map(|c| (c.reason.as_str(), c.message.as_str()))
-}
-
-/// Writes `new` as the status of `name` if it differs from `old` (what the apiserver has).
-/// Returns whether it wrote. For any of the operator's kinds (LustreVolume, LustreDataTask).
-pub(crate) async fn write_if_changed<K, S>(api: &Api<K>, name: &str, old: &S, new: &S) -> Result<bool>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
-    S: Serialize + PartialEq,
-{
-    if old == new {
-        return Ok(false);
-    }
-    // A merge patch: fields absent from `new` are sent as null so they are removed.
-    let mut body = serde_json::to_value(new).unwrap_or(Value::Null);
-    let old_body = serde_json::to_value(old).unwrap_or(Value::Null);
-    // What the apiserver would store is the same (times differ below the second they keep).
-    if body == old_body {
-        return Ok(false);
-    }
-    if let (Value::Object(map), Value::Object(old_map)) = (&mut body, &old_body) {
-        for key in old_map.keys() {
-            map.entry(key.clone()).or_insert(Value::Null);
-        }
-        let changed: Vec<&str> = map
-            .iter()
-            .filter(|(k, v)| old_map.get(k.as_str()).unwrap_or(&Value::Null) != *v)
-            .map(|(k, _)| k.as_str())
-            .collect();
-        tracing::debug!(name, ?changed, "writing status");
-    }
-    let patch = json!({"apiVersion": K::api_version(&()), "kind": K::kind(&()), "status": body});
-    let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
-    api.patch_status(name, &params, &Patch::Merge(&patch)).await?;
-    Ok(true)
 }
 
 #[cfg(test)]

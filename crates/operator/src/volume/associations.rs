@@ -25,7 +25,8 @@ pub(crate) struct Associations {
     pub(crate) settled: bool,
 }
 
-/// A stable fingerprint of what the spec asks of the associations.
+/// A fingerprint of what the spec asks of the associations, kept in this process only (never sent
+/// to AWS, so `DefaultHasher` may change between releases without harm).
 fn version(lv: &LustreVolume) -> u64 {
     let mut h = DefaultHasher::new();
     serde_json::to_string(lv.spec.associations()).unwrap_or_default().hash(&mut h);
@@ -39,9 +40,11 @@ fn removal(lv: &LustreVolume) -> AssociationRemoval {
 
 /// CreateDataRepositoryAssociation's token: 1-63 characters, one per volume and association.
 fn token(lv: &LustreVolume, a: &AssociationSpec) -> String {
-    let mut h = DefaultHasher::new();
-    (ownership::uid(lv), &a.file_system_path, &a.data_repository_path).hash(&mut h);
-    format!("dra-{:016x}-{}", h.finish(), &ownership::uid(lv).chars().take(36).collect::<String>())
+    ownership::idempotency_token(
+        ownership::TokenPurpose::Association,
+        ownership::uid(lv),
+        &[&a.file_system_path, &a.data_repository_path],
+    )
 }
 
 fn sorted(events: &[S3Event]) -> Vec<S3Event> {

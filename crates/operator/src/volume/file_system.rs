@@ -2,7 +2,7 @@
 //!
 //! Found by the ID in status, else by the owner-UID tag, else created with a client request
 //! token derived from the UID. A file system that disappears is reported Lost, never re-created.
-//! Its lifecycle is followed through the shared [`FileSystemPoller`](crate::file_system_poller).
+//! Its lifecycle is followed through the shared [`FileSystemPoller`](crate::aws::poller).
 
 use lustre_api::class::ClassAdoption;
 use lustre_api::{DeletionPolicy, LustreVolume};
@@ -239,7 +239,10 @@ mod tests {
             "network": {"subnetId": "subnet-0123456789abcdef0"}, "tags": {"team": "ml"}
         }));
         let r = desired(&v, &["sg-0123456789abcdef0".to_string()]);
-        assert_eq!(r.client_request_token, "lustre-u-1");
+        assert_eq!(
+            r.client_request_token,
+            crate::ownership::idempotency_token(crate::ownership::TokenPurpose::FileSystem, "u-1", &[])
+        );
         assert_eq!((r.capacity_gib, r.per_unit_storage_throughput), (2400, Some(250)));
         assert_eq!(r.deployment_type.as_str(), "PERSISTENT_2");
         assert_eq!(r.security_group_ids, vec!["sg-0123456789abcdef0".to_string()]);
