@@ -5,6 +5,8 @@
 #   VOLUMES=100 CREATE_SECONDS=37 make bench
 # CREATE_SECONDS is the emulator's file-system creation time; the default (37 s) is deliberately
 # not a multiple of the operator's 15 s poll interval. Also read by the bench:
+#   CREATE_SPREAD_SECONDS=20                  each file system's creation takes CREATE_SECONDS plus up
+#                                             to this much more, fixed by its ID (default 0: all at once)
 #   THROTTLE_PERCENT=30 THROTTLE_SECONDS=120  that share of AWS calls throttled for that long
 #   FOREIGN_FILE_SYSTEMS=5000                 file systems of someone else's in the account first
 #   LUSTRE_KCM_API_QPS=200                    kube-controller-manager's client rate limit

@@ -1,10 +1,14 @@
 //! The lazy lifecycle engine: no timers; before every observation `State::tick` moves each file
 //! system, association, task and idempotency token to what the emulated clock implies.
 //!
+//! File systems: CREATING for `EmulatorConfig::create_duration_for(id)` (`create_duration` plus a
+//! share of `create_spread` fixed by the ID), then AVAILABLE.
+//!
 //! Associations: FSx processes one CREATING / UPDATING / DELETING association of a file system at
 //! a time, in request order; the others wait, and an association's duration counts from the
-//! moment it becomes the one being processed. A CREATING association also waits for its file
-//! system to be AVAILABLE (it can be requested while the file system is CREATING).
+//! moment it becomes the one being processed (a creation lasts `create_duration_for` the
+//! association's own ID). A CREATING association also waits for its file system to be AVAILABLE
+//! (it can be requested while the file system is CREATING).
 //!
 //! Tasks: PENDING for `task_pending_duration`, EXECUTING for `task_duration` with counts growing
 //! linearly, then SUCCEEDED, or FAILED when an injected failure (`State::task_failures`) was armed
@@ -69,7 +73,8 @@ impl State {
         let dur = crate::clock::span;
         // Only the records whose lifecycle moves are written (a write copies them out of a tree
         // that a request's backup may share).
-        let created = |fs: &FileSystem| fs.lifecycle == "CREATING" && now >= fs.created_at + dur(cfg.create_duration);
+        let created =
+            |fs: &FileSystem| fs.lifecycle == "CREATING" && now >= fs.created_at + dur(cfg.create_duration_for(&fs.id));
         self.file_systems.update_where(created, |fs| fs.lifecycle = "AVAILABLE".into());
         self.file_systems.update_where(|fs| fs.lifecycle == "UPDATING", |fs| advance_update(fs, now));
         let gone: Vec<String> = self
@@ -131,7 +136,7 @@ impl State {
             .iter()
             .filter_map(|id| self.file_systems.get(id))
             .filter(|fs| matches!(fs.lifecycle.as_str(), "AVAILABLE" | "UPDATING"))
-            .map(|fs| (fs.id.clone(), (fs.created_at + dur(cfg.create_duration)).min(now)))
+            .map(|fs| (fs.id.clone(), (fs.created_at + dur(cfg.create_duration_for(&fs.id))).min(now)))
             .collect();
         for fs_id in busy {
             // When the previous association of this file system finished, in this tick.
@@ -148,7 +153,7 @@ impl State {
                 let start = *head.processing_since.get_or_insert(free_at.map_or(requested, |f| f.max(requested)));
                 let done = match head.lifecycle.as_str() {
                     "CREATING" => match ready.get(&fs_id) {
-                        Some(r) => (start + dur(cfg.create_duration)).max(*r),
+                        Some(r) => (start + dur(cfg.create_duration_for(&head.id))).max(*r),
                         None => break,
                     },
                     "UPDATING" => start + dur(cfg.update_duration),
@@ -255,6 +260,78 @@ fn advance_update(fs: &mut FileSystem, now: DateTime<Utc>) {
             if action.status == "IN_PROGRESS" || action.status == "PENDING" {
                 action.status = "IN_PROGRESS".into();
                 action.progress_percent = Some(pct);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::model::Tags;
+
+    fn file_system(id: &str, created_at: DateTime<Utc>) -> FileSystem {
+        FileSystem {
+            id: id.to_string(),
+            owner_id: "123456789012".into(),
+            created_at,
+            lifecycle: "CREATING".into(),
+            failure_message: None,
+            storage_capacity: 1200,
+            storage_type: "SSD".into(),
+            vpc_id: "vpc-1".into(),
+            subnet_id: "subnet-1".into(),
+            security_group_ids: Vec::new(),
+            eni_ids: Vec::new(),
+            dns_name: format!("{id}.fsx.us-east-1.amazonaws.com"),
+            kms_key_id: None,
+            version: "2.15".into(),
+            deployment_type: "SCRATCH_2".into(),
+            throughput: None,
+            mount_name: "abcdefgh".into(),
+            lustre: Default::default(),
+            tags: Tags::new(),
+            admin_actions: Vec::new(),
+            pending_update: None,
+            deleting_since: None,
+            last_storage_increase: None,
+        }
+    }
+
+    /// Each file system turns AVAILABLE at `created_at + create_duration_for(id)`, not before.
+    #[test]
+    fn file_systems_become_available_after_their_own_spread_duration() {
+        let cfg = EmulatorConfig {
+            create_duration: Duration::from_secs(300),
+            create_spread: Duration::from_secs(600),
+            ..EmulatorConfig::default()
+        };
+        let t0 = Utc::now();
+        let mut state = State::seeded(t0, "us-east-1");
+        let ids: Vec<String> = (0..20).map(|i| format!("fs-0000000000000{i:04}")).collect();
+        for id in &ids {
+            state.file_systems.insert(id.clone(), file_system(id, t0));
+        }
+        let mut moments: Vec<DateTime<Utc>> =
+            ids.iter().map(|id| t0 + crate::clock::span(cfg.create_duration_for(id))).collect();
+        moments.sort();
+        moments.dedup();
+        assert!(moments.len() > 1, "the spread gives different AVAILABLE moments");
+        for at in moments {
+            let mut before = state.clone();
+            before.tick(at - chrono::Duration::milliseconds(1), &cfg);
+            let mut after = state.clone();
+            after.tick(at, &cfg);
+            for id in &ids {
+                let due = t0 + crate::clock::span(cfg.create_duration_for(id));
+                let expect = |t: DateTime<Utc>| if t >= due { "AVAILABLE" } else { "CREATING" };
+                assert_eq!(
+                    before.file_systems.get(id).map(|f| f.lifecycle.as_str()),
+                    Some(expect(at - chrono::Duration::milliseconds(1)))
+                );
+                assert_eq!(after.file_systems.get(id).map(|f| f.lifecycle.as_str()), Some(expect(at)));
             }
         }
     }

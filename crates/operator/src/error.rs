@@ -32,6 +32,12 @@ pub enum Error {
     #[error("{0}")]
     Waiting(String),
 
+    /// The volume's claim was deleted moments ago. kube-controller-manager lets a claim no pod
+    /// uses go within moments, and its removal wakes the volume: nothing is written meanwhile
+    /// (after `CLAIM_HELD_AFTER` the wait becomes a [`Error::Waiting`] naming what holds it).
+    #[error("{0}")]
+    ClaimGoing(String),
+
     /// FSx is deleting the file system. The shared poller follows it and wakes the volume once
     /// it is gone, so the volume is not looked at again meanwhile (but at a slow safety net).
     #[error("{0}")]
@@ -66,7 +72,7 @@ impl Error {
             Error::Network(_) => "network",
             Error::Conflict(_) => "conflict",
             Error::AdoptionRefused(_) => "adoption_refused",
-            Error::Waiting(_) | Error::FileSystemDeleting(_) => "waiting",
+            Error::Waiting(_) | Error::ClaimGoing(_) | Error::FileSystemDeleting(_) => "waiting",
             Error::Exporting(_) => "exporting",
             Error::ExportFailed(_) => "export_failed",
             Error::Finalizer(_) => "finalizer",
@@ -83,7 +89,7 @@ impl Error {
             Error::Network(_) => "NetworkNotReady",
             Error::Conflict(_) => "OwnershipConflict",
             Error::AdoptionRefused(_) => "AdoptionRefused",
-            Error::Waiting(_) | Error::FileSystemDeleting(_) => "Waiting",
+            Error::Waiting(_) | Error::ClaimGoing(_) | Error::FileSystemDeleting(_) => "Waiting",
             Error::Exporting(_) => "Exporting",
             Error::ExportFailed(_) => "ExportFailed",
             Error::Finalizer(_) => "FinalizerError",

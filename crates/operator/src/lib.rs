@@ -18,7 +18,7 @@
 pub mod aws;
 mod class_policy;
 mod context;
-mod data_task;
+pub mod data_task;
 mod error;
 mod ownership;
 pub mod process;

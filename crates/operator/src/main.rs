@@ -12,7 +12,7 @@ use lustre_operator::aws::{Aws, CallBudget};
 use lustre_operator::process::limits;
 use lustre_operator::process::metrics::Metrics;
 use lustre_operator::process::{admin, leader};
-use lustre_operator::volume;
+use lustre_operator::{data_task, volume};
 use lustre_operator::{Context, Timing};
 
 #[derive(Parser)]
@@ -96,16 +96,7 @@ const USER_AGENT: &str = concat!("lustre-operator/", env!("CARGO_PKG_VERSION"));
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut config = kube::Config::infer().await.context("finding the Kubernetes configuration")?;
-    // The apiserver's audit log and metrics name the operator by this.
-    config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
-    // The leader lease is renewed through a client of its own: a renewal never queues behind a
-    // burst of passes waiting for one of the limited client's slots.
-    let lease_client = kube::Client::try_from(config.clone()).context("connecting to Kubernetes")?;
-    let client = kube::client::ClientBuilder::try_from(config)
-        .context("connecting to Kubernetes")?
-        .with_layer(&limits::apiserver_in_flight())
-        .build();
+    let (client, lease_client) = kube_clients().await?;
     let metrics = Metrics::new();
     let ready = Arc::new(AtomicBool::new(false));
     tokio::spawn({
@@ -117,7 +108,53 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         }
     });
+    let ctx = Arc::new(context(&args, client, metrics).await);
+    if args.leader_elect {
+        lead(&args, &ctx, &ready, lease_client).await?;
+    }
+    tokio::spawn(shut_down_within_10_seconds());
 
+    let namespaces: Vec<String> = args.namespaces.into_iter().filter(|n| !n.is_empty()).collect();
+    tracing::info!(region = %args.region, namespaces = ?namespaces, "starting lustre-operator");
+    if namespaces.is_empty() {
+        controllers(ctx, None, ready).await;
+    } else {
+        // One pair of controllers per namespace; ready once all have synced.
+        let flags: Vec<Arc<AtomicBool>> = namespaces.iter().map(|_| Arc::new(AtomicBool::new(false))).collect();
+        tokio::spawn({
+            let flags = flags.clone();
+            async move {
+                loop {
+                    if flags.iter().all(|f| f.load(std::sync::atomic::Ordering::SeqCst)) {
+                        ready.store(true, std::sync::atomic::Ordering::SeqCst);
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+        let runs = namespaces.iter().zip(flags).map(|(ns, flag)| controllers(ctx.clone(), Some(ns.clone()), flag));
+        futures::future::join_all(runs).await;
+    }
+    Ok(())
+}
+
+/// The operator's client (at most `limits::APISERVER_IN_FLIGHT` requests in flight) and the
+/// leader lease's own: a renewal never queues behind a burst of passes.
+async fn kube_clients() -> anyhow::Result<(kube::Client, kube::Client)> {
+    let mut config = kube::Config::infer().await.context("finding the Kubernetes configuration")?;
+    // The apiserver's audit log and metrics name the operator by this.
+    config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
+    let lease_client = kube::Client::try_from(config.clone()).context("connecting to Kubernetes")?;
+    let client = kube::client::ClientBuilder::try_from(config)
+        .context("connecting to Kubernetes")?
+        .with_layer(&limits::apiserver_in_flight())
+        .build();
+    Ok((client, lease_client))
+}
+
+/// What every reconcile shares: the AWS clients under their budgets, the poller, the timing.
+async fn context(args: &RunArgs, client: kube::Client, metrics: Metrics) -> Context {
     // No SDK retries: the controller retries with backoff per volume, and the call budget then
     // bounds every request the operator makes.
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -140,67 +177,49 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         // A running data task is looked at every few seconds: the poll interval, at most 5 s.
         task_poll: Duration::from_secs(args.poll_interval.clamp(1, 5)),
     };
-    let ctx = Arc::new(Context::new(client.clone(), aws, poller, metrics, timing));
+    Context::new(client, aws, poller, metrics, timing)
+}
 
-    if args.leader_elect {
-        // A standby replica is ready once its caches have synced (so a rolling update can go
-        // on); only the holder of the Lease runs the controllers, and so only it writes.
-        tokio::spawn({
-            let (ctx, ready) = (ctx.clone(), ready.clone());
-            async move {
-                if ctx.caches_synced().await {
-                    ready.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
+/// Waits until this replica holds the leader lease. A standby replica is ready once its caches
+/// have synced (so a rolling update can go on); only the holder runs the controllers, and so only
+/// it writes.
+async fn lead(args: &RunArgs, ctx: &Arc<Context>, ready: &Arc<AtomicBool>, client: kube::Client) -> anyhow::Result<()> {
+    tokio::spawn({
+        let (ctx, ready) = (ctx.clone(), ready.clone());
+        async move {
+            if ctx.caches_synced().await {
+                ready.store(true, std::sync::atomic::Ordering::SeqCst);
             }
-        });
-        let identity = std::env::var("POD_NAME").unwrap_or_else(|_| format!("lustre-operator-{}", std::process::id()));
-        leader::acquire(
-            lease_client,
-            leader::LeaseConfig {
-                namespace: args.lease_namespace.clone(),
-                name: "lustre-operator".into(),
-                identity,
-                duration: Duration::from_secs(15),
-            },
-        )
-        .await?;
-    }
-
-    // The controllers shut down gracefully on SIGTERM/SIGINT; never take longer than 10 s.
-    tokio::spawn(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => futures::future::pending::<()>().await } } => {}
         }
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        tracing::warn!("graceful shutdown took longer than 10s; exiting");
-        std::process::exit(0);
     });
+    let identity = std::env::var("POD_NAME").unwrap_or_else(|_| format!("lustre-operator-{}", std::process::id()));
+    let lease = leader::LeaseConfig {
+        namespace: args.lease_namespace.clone(),
+        name: "lustre-operator".into(),
+        identity,
+        duration: Duration::from_secs(15),
+    };
+    leader::acquire(client, lease).await
+}
 
-    let namespaces: Vec<String> = args.namespaces.into_iter().filter(|n| !n.is_empty()).collect();
-    tracing::info!(region = %args.region, namespaces = ?namespaces, "starting lustre-operator");
-    if namespaces.is_empty() {
-        volume::run(ctx, None, ready).await;
-    } else {
-        // One controller per namespace; ready once all have synced.
-        let flags: Vec<Arc<AtomicBool>> = namespaces.iter().map(|_| Arc::new(AtomicBool::new(false))).collect();
-        tokio::spawn({
-            let flags = flags.clone();
-            async move {
-                loop {
-                    if flags.iter().all(|f| f.load(std::sync::atomic::Ordering::SeqCst)) {
-                        ready.store(true, std::sync::atomic::Ordering::SeqCst);
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        });
-        let runs = namespaces.iter().zip(flags).map(|(ns, flag)| volume::run(ctx.clone(), Some(ns.clone()), flag));
-        futures::future::join_all(runs).await;
+/// The controllers shut down gracefully on SIGTERM/SIGINT; never take longer than 10 s.
+async fn shut_down_within_10_seconds() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => futures::future::pending::<()>().await } } => {}
     }
-    Ok(())
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    tracing::warn!("graceful shutdown took longer than 10s; exiting");
+    std::process::exit(0);
+}
+
+/// Both controllers over all namespaces or one: the LustreVolume controller, and beside it the
+/// LustreDataTask controller, which finds its volumes in the first one's cache.
+async fn controllers(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<AtomicBool>) {
+    let (volumes, store) = volume::controller(ctx.clone(), namespace.clone(), ready);
+    let tasks = data_task::run(ctx, namespace, store);
+    futures::future::join(volumes, tasks).await;
 }
 
 fn init_logging(format: LogFormat) {

@@ -1,4 +1,4 @@
-//! `aws-emulator --port N [--state-file F] [--create-seconds S] ...`: the emulator as a process.
+//! `aws-emulator --port N [--state-file F] [--create-seconds S] [--create-spread-seconds S] ...`: the emulator as a process.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -19,6 +19,9 @@ struct Args {
     state_file: Option<PathBuf>,
     #[arg(long, default_value_t = 2.0)]
     create_seconds: f64,
+    /// Each file system's creation takes create-seconds plus up to this much more, fixed by its ID.
+    #[arg(long, default_value_t = 0.0)]
+    create_spread_seconds: f64,
     #[arg(long, default_value_t = 1.0)]
     delete_seconds: f64,
     #[arg(long, default_value_t = 2.0)]
@@ -56,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let config = EmulatorConfig {
         create_duration: secs("create-seconds", a.create_seconds)?,
+        create_spread: secs("create-spread-seconds", a.create_spread_seconds)?,
         delete_duration: secs("delete-seconds", a.delete_seconds)?,
         update_duration: secs("update-seconds", a.update_seconds)?,
         task_pending_duration: secs("task-pending-seconds", a.task_pending_seconds)?,

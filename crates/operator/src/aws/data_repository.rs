@@ -7,7 +7,9 @@ use aws_sdk_fsx::types::{
 };
 use lustre_api::S3Event;
 
-use super::{Association, AssociationRequest, Aws, AwsError, ErrorKind, Task, TaskRequest};
+use super::{
+    Association, AssociationLifecycle, AssociationRequest, Aws, AwsError, ErrorKind, Task, TaskLifecycle, TaskRequest,
+};
 
 fn tags(t: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
     t.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
@@ -98,7 +100,11 @@ impl Aws {
 
     /// The tasks of a file system, optionally only those in the given lifecycles.
     #[tracing::instrument(skip(self), err)]
-    pub(crate) async fn tasks_of(&self, file_system_id: &str, lifecycles: &[&str]) -> Result<Vec<Task>, AwsError> {
+    pub(crate) async fn tasks_of(
+        &self,
+        file_system_id: &str,
+        lifecycles: &[TaskLifecycle],
+    ) -> Result<Vec<Task>, AwsError> {
         let mut filters = vec![DataRepositoryTaskFilter::builder()
             .name(DataRepositoryTaskFilterName::FileSystemId)
             .values(file_system_id)
@@ -107,7 +113,7 @@ impl Aws {
             filters.push(
                 DataRepositoryTaskFilter::builder()
                     .name(DataRepositoryTaskFilterName::TaskLifecycle)
-                    .set_values(Some(lifecycles.iter().map(|l| l.to_string()).collect()))
+                    .set_values(Some(lifecycles.iter().map(|l| l.as_str().to_string()).collect()))
                     .build(),
             );
         }
@@ -204,7 +210,7 @@ fn association(a: &aws_sdk_fsx::types::DataRepositoryAssociation) -> Association
         id: a.association_id().unwrap_or_default().to_string(),
         file_system_path: a.file_system_path().unwrap_or_default().to_string(),
         data_repository_path: a.data_repository_path().unwrap_or_default().to_string(),
-        lifecycle: a.lifecycle().map(|l| l.as_str().to_string()).unwrap_or_default(),
+        lifecycle: AssociationLifecycle::from_fsx(a.lifecycle().map(|l| l.as_str()).unwrap_or_default()),
         imported_file_chunk_size: a.imported_file_chunk_size(),
         import_events: s3.and_then(|s| s.auto_import_policy()).map(|p| events(p.events())).unwrap_or_default(),
         export_events: s3.and_then(|s| s.auto_export_policy()).map(|p| events(p.events())).unwrap_or_default(),
@@ -219,7 +225,7 @@ fn task(t: &aws_sdk_fsx::types::DataRepositoryTask) -> Task {
         id: t.task_id().unwrap_or_default().to_string(),
         file_system_id: t.file_system_id().unwrap_or_default().to_string(),
         task_type: t.r#type().map(|x| x.as_str().to_string()).unwrap_or_default(),
-        lifecycle: t.lifecycle().map(|l| l.as_str().to_string()).unwrap_or_default(),
+        lifecycle: TaskLifecycle::from_fsx(t.lifecycle().map(|l| l.as_str()).unwrap_or_default()),
         total: status.and_then(|s| s.total_count()),
         succeeded: status.and_then(|s| s.succeeded_count()),
         failed: status.and_then(|s| s.failed_count()),

@@ -20,8 +20,8 @@ use std::time::Instant;
 use aws_sdk_fsx::error::{ProvideErrorMetadata, SdkError};
 
 pub(crate) use model::{
-    Association, AssociationRequest, FileSystem, FileSystemRequest, IngressRule, Lifecycle, SecurityGroup, Subnet,
-    Task, TaskRequest,
+    Association, AssociationLifecycle, AssociationRequest, FileSystem, FileSystemRequest, IngressRule, Lifecycle,
+    SecurityGroup, Subnet, Task, TaskLifecycle, TaskRequest,
 };
 
 pub use budget::{CallBudget, Priority};

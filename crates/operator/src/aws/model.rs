@@ -113,14 +113,66 @@ pub(crate) struct FileSystemRequest {
     pub(crate) tags: BTreeMap<String, String>,
 }
 
+/// A data repository association's lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AssociationLifecycle {
+    Creating,
+    Available,
+    Misconfigured,
+    Updating,
+    Deleting,
+    Failed,
+    /// A value this operator does not know (FSx added one), or none (empty).
+    Other(String),
+}
+
+impl AssociationLifecycle {
+    pub(crate) fn from_fsx(value: &str) -> AssociationLifecycle {
+        match value {
+            "CREATING" => AssociationLifecycle::Creating,
+            "AVAILABLE" => AssociationLifecycle::Available,
+            "MISCONFIGURED" => AssociationLifecycle::Misconfigured,
+            "UPDATING" => AssociationLifecycle::Updating,
+            "DELETING" => AssociationLifecycle::Deleting,
+            "FAILED" => AssociationLifecycle::Failed,
+            other => AssociationLifecycle::Other(other.to_string()),
+        }
+    }
+
+    /// FSx's own spelling (also what status shows).
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            AssociationLifecycle::Creating => "CREATING",
+            AssociationLifecycle::Available => "AVAILABLE",
+            AssociationLifecycle::Misconfigured => "MISCONFIGURED",
+            AssociationLifecycle::Updating => "UPDATING",
+            AssociationLifecycle::Deleting => "DELETING",
+            AssociationLifecycle::Failed => "FAILED",
+            AssociationLifecycle::Other(s) => s,
+        }
+    }
+}
+
+/// No lifecycle in FSx's answer: empty, as the SDK's missing value was shown before.
+impl Default for AssociationLifecycle {
+    fn default() -> Self {
+        AssociationLifecycle::Other(String::new())
+    }
+}
+
+impl std::fmt::Display for AssociationLifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A data repository association as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Association {
     pub(crate) id: String,
     pub(crate) file_system_path: String,
     pub(crate) data_repository_path: String,
-    /// FSx's spelling: CREATING, AVAILABLE, UPDATING, MISCONFIGURED, DELETING, FAILED.
-    pub(crate) lifecycle: String,
+    pub(crate) lifecycle: AssociationLifecycle,
     pub(crate) imported_file_chunk_size: Option<i32>,
     pub(crate) import_events: Vec<S3Event>,
     pub(crate) export_events: Vec<S3Event>,
@@ -137,6 +189,64 @@ pub(crate) struct AssociationRequest {
     pub(crate) tags: BTreeMap<String, String>,
 }
 
+/// A data repository task's lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TaskLifecycle {
+    Pending,
+    Executing,
+    Succeeded,
+    Failed,
+    Canceling,
+    Canceled,
+    /// A value this operator does not know (FSx added one), or none (empty).
+    Other(String),
+}
+
+impl TaskLifecycle {
+    pub(crate) fn from_fsx(value: &str) -> TaskLifecycle {
+        match value {
+            "PENDING" => TaskLifecycle::Pending,
+            "EXECUTING" => TaskLifecycle::Executing,
+            "SUCCEEDED" => TaskLifecycle::Succeeded,
+            "FAILED" => TaskLifecycle::Failed,
+            "CANCELING" => TaskLifecycle::Canceling,
+            "CANCELED" => TaskLifecycle::Canceled,
+            other => TaskLifecycle::Other(other.to_string()),
+        }
+    }
+
+    /// FSx's own spelling (also what status shows, and what DescribeDataRepositoryTasks filters on).
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            TaskLifecycle::Pending => "PENDING",
+            TaskLifecycle::Executing => "EXECUTING",
+            TaskLifecycle::Succeeded => "SUCCEEDED",
+            TaskLifecycle::Failed => "FAILED",
+            TaskLifecycle::Canceling => "CANCELING",
+            TaskLifecycle::Canceled => "CANCELED",
+            TaskLifecycle::Other(s) => s,
+        }
+    }
+
+    /// PENDING, EXECUTING or CANCELING: FSx refuses another task and DeleteFileSystem.
+    pub(crate) fn is_running(&self) -> bool {
+        matches!(self, TaskLifecycle::Pending | TaskLifecycle::Executing | TaskLifecycle::Canceling)
+    }
+}
+
+/// No lifecycle in FSx's answer: empty, as the SDK's missing value was shown before.
+impl Default for TaskLifecycle {
+    fn default() -> Self {
+        TaskLifecycle::Other(String::new())
+    }
+}
+
+impl std::fmt::Display for TaskLifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A data repository task as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Task {
@@ -144,8 +254,7 @@ pub(crate) struct Task {
     pub(crate) file_system_id: String,
     /// FSx's type: EXPORT_TO_REPOSITORY, IMPORT_METADATA_FROM_REPOSITORY, ...
     pub(crate) task_type: String,
-    /// FSx's spelling: PENDING, EXECUTING, SUCCEEDED, FAILED, CANCELING, CANCELED.
-    pub(crate) lifecycle: String,
+    pub(crate) lifecycle: TaskLifecycle,
     pub(crate) total: Option<i64>,
     pub(crate) succeeded: Option<i64>,
     pub(crate) failed: Option<i64>,
@@ -161,7 +270,7 @@ pub(crate) struct Task {
 impl Task {
     /// PENDING or EXECUTING (or CANCELING): FSx refuses another task and DeleteFileSystem.
     pub(crate) fn is_running(&self) -> bool {
-        matches!(self.lifecycle.as_str(), "PENDING" | "EXECUTING" | "CANCELING")
+        self.lifecycle.is_running()
     }
 }
 
@@ -225,6 +334,52 @@ mod tests {
         }
         assert_eq!(Lifecycle::from_fsx("NEW_STATE"), Lifecycle::Other("NEW_STATE".into()));
         assert!(Lifecycle::Updating.is_mountable() && !Lifecycle::Creating.is_mountable());
+    }
+
+    #[test]
+    fn association_lifecycle_round_trips_fsx_spelling() {
+        for s in ["CREATING", "AVAILABLE", "MISCONFIGURED", "UPDATING", "DELETING", "FAILED"] {
+            let parsed = AssociationLifecycle::from_fsx(s);
+            assert!(!matches!(parsed, AssociationLifecycle::Other(_)), "{s} is known");
+            assert_eq!(parsed.as_str(), s);
+            assert_eq!(parsed.to_string(), s);
+        }
+        assert_eq!(AssociationLifecycle::from_fsx("NEW_STATE"), AssociationLifecycle::Other("NEW_STATE".into()));
+        assert_eq!(AssociationLifecycle::from_fsx("NEW_STATE").as_str(), "NEW_STATE");
+        assert_eq!(AssociationLifecycle::from_fsx("available"), AssociationLifecycle::Other("available".into()));
+        assert_eq!(AssociationLifecycle::default().as_str(), "", "no lifecycle in the answer shows as empty");
+        assert_eq!(AssociationLifecycle::from_fsx(""), AssociationLifecycle::default());
+    }
+
+    #[test]
+    fn task_lifecycle_round_trips_fsx_spelling() {
+        for s in ["PENDING", "EXECUTING", "SUCCEEDED", "FAILED", "CANCELING", "CANCELED"] {
+            let parsed = TaskLifecycle::from_fsx(s);
+            assert!(!matches!(parsed, TaskLifecycle::Other(_)), "{s} is known");
+            assert_eq!(parsed.as_str(), s);
+            assert_eq!(parsed.to_string(), s);
+        }
+        assert_eq!(TaskLifecycle::from_fsx("PAUSED"), TaskLifecycle::Other("PAUSED".into()));
+        assert_eq!(TaskLifecycle::from_fsx("PAUSED").as_str(), "PAUSED");
+        assert_eq!(TaskLifecycle::default().as_str(), "", "no lifecycle in the answer shows as empty");
+        assert_eq!(TaskLifecycle::from_fsx(""), TaskLifecycle::default());
+    }
+
+    #[test]
+    fn running_tasks_are_pending_executing_or_canceling() {
+        for (s, running) in [
+            ("PENDING", true),
+            ("EXECUTING", true),
+            ("CANCELING", true),
+            ("SUCCEEDED", false),
+            ("FAILED", false),
+            ("CANCELED", false),
+            ("PAUSED", false),
+            ("", false),
+        ] {
+            let task = Task { lifecycle: TaskLifecycle::from_fsx(s), ..Default::default() };
+            assert_eq!(task.is_running(), running, "{s}");
+        }
     }
 
     #[test]

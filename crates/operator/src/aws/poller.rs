@@ -113,8 +113,10 @@ fn age(created_ms: i64, now_ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(now_ms - created_ms).unwrap_or(0))
 }
 
-/// How often a file system in transition is polled: see the module documentation.
-fn poll_every(fs: &FileSystem, floor: Option<Duration>, interval: Duration, now: i64) -> Duration {
+/// The poller's schedule, a pure function: how long until a file system in transition is looked at
+/// again, given the shortest creation seen so far (`floor`) and the poll interval. See the module
+/// documentation; the table test below pins it.
+fn schedule(fs: &FileSystem, floor: Option<Duration>, interval: Duration, now: i64) -> Duration {
     let moderate = (interval / 3).max(FAST);
     match (&fs.lifecycle, fs.created_at_ms, floor) {
         (Lifecycle::Creating, Some(created), Some(floor)) => {
@@ -341,7 +343,7 @@ impl FileSystemPoller {
                         None => true,
                         Some(Observed::Present(fs)) if fs.in_transition() => {
                             let since = s.last_polled.get(*id).map(Instant::elapsed).unwrap_or(Duration::MAX);
-                            since >= poll_every(fs, s.creation_floor, self.inner.interval, now)
+                            since >= schedule(fs, s.creation_floor, self.inner.interval, now)
                         }
                         Some(_) => false,
                     }
@@ -361,7 +363,7 @@ impl FileSystemPoller {
         s.tracked.keys().filter_map(move |id| match s.observed.get(id) {
             Some(Observed::Present(fs)) if fs.lifecycle == Lifecycle::Creating => {
                 let since = s.last_polled.get(id).map(Instant::elapsed)?;
-                let every = poll_every(fs, s.creation_floor, interval, now);
+                let every = schedule(fs, s.creation_floor, interval, now);
                 Some((id.clone(), since.as_secs_f64() / every.as_secs_f64().max(0.001)))
             }
             _ => None,
@@ -584,26 +586,32 @@ mod tests {
     }
 
     #[test]
-    fn creations_are_polled_slowly_until_they_can_finish_then_every_second() {
-        let interval = Duration::from_secs(15);
-        let floor = Some(Duration::from_secs(300));
-        let now = 10_000_000;
-        // Just created: the poll interval.
-        assert_eq!(poll_every(&creating(now - 10_000), floor, interval, now), interval);
-        // Close to the window (0.9 x 300 - 1 = 269 s): not past it.
-        assert_eq!(poll_every(&creating(now - 260_000), floor, interval, now), Duration::from_secs(9));
-        // In the window: every second.
-        assert_eq!(poll_every(&creating(now - 275_000), floor, interval, now), FAST);
-        // Long overdue: backs off to a third of the interval.
-        assert_eq!(poll_every(&creating(now - 900_000), floor, interval, now), Duration::from_secs(5));
-        // Nothing learnt yet: a twentieth of its age, from two seconds to the interval.
-        assert_eq!(poll_every(&creating(now - 5_000), None, interval, now), 2 * FAST);
-        assert_eq!(poll_every(&creating(now - 5_000), None, FAST, now), FAST);
-        assert_eq!(poll_every(&creating(now - 37_000), None, interval, now), 2 * FAST);
-        assert_eq!(poll_every(&creating(now - 120_000), None, interval, now), Duration::from_secs(6));
-        assert_eq!(poll_every(&creating(now - 600_000), None, interval, now), interval);
-        // Not creating: a third of the interval.
+    fn the_schedule_follows_the_documented_table() {
+        let (interval, floor, now) = (Duration::from_secs(15), Some(Duration::from_secs(300)), 10_000_000);
+        let s = Duration::from_secs;
         let deleting = FileSystem { lifecycle: Lifecycle::Deleting, ..Default::default() };
-        assert_eq!(poll_every(&deleting, floor, interval, now), Duration::from_secs(5));
+        // (what, file system, shortest creation seen, poll interval, the wait until its next look)
+        let table: Vec<(&str, FileSystem, Option<Duration>, Duration, Duration)> = vec![
+            ("just created: the poll interval", creating(now - 10_000), floor, interval, interval),
+            (
+                "close to the window (0.9 x 300 - 1 = 269 s): not past it",
+                creating(now - 260_000),
+                floor,
+                interval,
+                s(9),
+            ),
+            ("in the window: every second", creating(now - 275_000), floor, interval, FAST),
+            ("long overdue: backs off to a third of the interval", creating(now - 900_000), floor, interval, s(5)),
+            ("nothing learnt yet, 5 s old: two seconds", creating(now - 5_000), None, interval, 2 * FAST),
+            ("nothing learnt yet, interval below two seconds: the interval", creating(now - 5_000), None, FAST, FAST),
+            ("nothing learnt yet, 37 s old: two seconds", creating(now - 37_000), None, interval, 2 * FAST),
+            ("nothing learnt yet, 120 s old: a twentieth of its age", creating(now - 120_000), None, interval, s(6)),
+            ("nothing learnt yet, 600 s old: at most the interval", creating(now - 600_000), None, interval, interval),
+            ("not creating: a third of the interval", deleting.clone(), floor, interval, s(5)),
+            ("not creating, short interval: every second", deleting, floor, s(2), FAST),
+        ];
+        for (what, fs, floor, interval, want) in table {
+            assert_eq!(schedule(&fs, floor, interval, now), want, "{what}");
+        }
     }
 }

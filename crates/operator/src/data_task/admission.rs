@@ -9,6 +9,7 @@ use kube::ResourceExt;
 use lustre_api::class::s3_path_within;
 use lustre_api::{validate_task, LustreClass, LustreDataTask, LustreVolume};
 
+use crate::aws::Lifecycle;
 use crate::class_policy::Refusal;
 use lustre_api::conditions::READY;
 
@@ -98,7 +99,7 @@ fn check_s3_paths(
 fn ready_file_system(lv: &LustreVolume) -> Option<String> {
     let st = lv.status.as_ref()?;
     let ready = st.conditions.iter().any(|c| c.type_ == READY && c.status == "True")
-        || st.lifecycle.as_deref() == Some("AVAILABLE");
+        || st.lifecycle.as_deref().map(Lifecycle::from_fsx) == Some(Lifecycle::Available);
     if lv.metadata.deletion_timestamp.is_some() || !ready {
         return None;
     }

@@ -5,7 +5,7 @@
 
 use lustre_api::{DataTaskType, LustreDataTask};
 
-use crate::aws::{Task, TaskRequest};
+use crate::aws::{Task, TaskLifecycle, TaskRequest};
 use crate::context::Context;
 use crate::error::Result;
 use crate::ownership;
@@ -66,7 +66,7 @@ pub(crate) async fn find(ctx: &Context, task: &LustreDataTask, file_system_id: &
 
 /// Of the tasks still running on `file_system_id`, the one `task` started, if any.
 pub(crate) async fn find_running(ctx: &Context, task: &LustreDataTask, file_system_id: &str) -> Result<Option<Task>> {
-    let found = ctx.aws.tasks_of(file_system_id, &["PENDING", "EXECUTING"]).await?;
+    let found = ctx.aws.tasks_of(file_system_id, &[TaskLifecycle::Pending, TaskLifecycle::Executing]).await?;
     ownership::the_one_owned(found, ownership::uid_of(task))
 }
 

@@ -28,6 +28,7 @@ use lustre_api::{DataTaskPhase, LustreDataTask, LustreDataTaskStatus, LustreVolu
 use self::admission::Blocked;
 use self::fsx_task::Started;
 use self::status::Seen;
+use crate::aws::TaskLifecycle;
 use crate::class_policy::store_ready;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -44,7 +45,7 @@ struct Scope {
 
 /// Runs the LustreDataTask controller over `namespace` (None: all) until shutdown; `volumes` is
 /// the cache of the volume controller watching the same namespaces.
-pub(crate) async fn run(ctx: Arc<Context>, namespace: Option<String>, volumes: Store<LustreVolume>) {
+pub async fn run(ctx: Arc<Context>, namespace: Option<String>, volumes: Store<LustreVolume>) {
     let api: Api<LustreDataTask> = match &namespace {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
@@ -253,7 +254,11 @@ async fn cleanup(task: &LustreDataTask, scope: &Scope) -> Result<Action> {
         return Ok(Action::await_change());
     }
     let running = match &st.task_id {
-        Some(id) => st.lifecycle.as_deref().is_none_or(status::is_cancellable).then(|| id.clone()),
+        Some(id) => st
+            .lifecycle
+            .as_deref()
+            .is_none_or(|l| status::is_cancellable(&TaskLifecycle::from_fsx(l)))
+            .then(|| id.clone()),
         None => unrecorded(task, scope).await?,
     };
     if let Some(id) = running {

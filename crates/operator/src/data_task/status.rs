@@ -10,7 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 use lustre_api::{DataTaskPhase, LustreDataTask, LustreDataTaskStatus};
 
 use super::admission::Blocked;
-use crate::aws::Task;
+use crate::aws::{Task, TaskLifecycle};
 
 /// What one pass over a data task saw.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,15 +28,15 @@ pub(crate) enum Seen {
 }
 
 /// The phase FSx's task lifecycle stands for, with a condition-style reason.
-pub(crate) fn phase_of(lifecycle: &str) -> (DataTaskPhase, &'static str) {
+pub(crate) fn phase_of(lifecycle: &TaskLifecycle) -> (DataTaskPhase, &'static str) {
     match lifecycle {
-        "PENDING" => (DataTaskPhase::Pending, "TaskPending"),
-        "EXECUTING" => (DataTaskPhase::Running, "TaskRunning"),
-        "CANCELING" => (DataTaskPhase::Running, "TaskCanceling"),
-        "SUCCEEDED" => (DataTaskPhase::Succeeded, "TaskSucceeded"),
-        "FAILED" => (DataTaskPhase::Failed, "TaskFailed"),
-        "CANCELED" => (DataTaskPhase::Canceled, "TaskCanceled"),
-        _ => (DataTaskPhase::Pending, "TaskLifecycleUnknown"),
+        TaskLifecycle::Pending => (DataTaskPhase::Pending, "TaskPending"),
+        TaskLifecycle::Executing => (DataTaskPhase::Running, "TaskRunning"),
+        TaskLifecycle::Canceling => (DataTaskPhase::Running, "TaskCanceling"),
+        TaskLifecycle::Succeeded => (DataTaskPhase::Succeeded, "TaskSucceeded"),
+        TaskLifecycle::Failed => (DataTaskPhase::Failed, "TaskFailed"),
+        TaskLifecycle::Canceled => (DataTaskPhase::Canceled, "TaskCanceled"),
+        TaskLifecycle::Other(_) => (DataTaskPhase::Pending, "TaskLifecycleUnknown"),
     }
 }
 
@@ -88,7 +88,7 @@ fn from_task(st: &mut LustreDataTaskStatus, task: &Task, now: Timestamp) {
     st.phase = Some(phase);
     st.task_id = Some(task.id.clone());
     st.file_system_id = Some(task.file_system_id.clone());
-    st.lifecycle = Some(task.lifecycle.clone());
+    st.lifecycle = Some(task.lifecycle.to_string());
     st.total_count = task.total;
     st.succeeded_count = task.succeeded;
     st.failed_count = task.failed;
@@ -123,8 +123,8 @@ fn set_reason(st: &mut LustreDataTaskStatus, reason: &str, message: &str) {
 }
 
 /// Whether the FSx task still runs (PENDING or EXECUTING): it is cancelled on delete.
-pub(crate) fn is_cancellable(lifecycle: &str) -> bool {
-    matches!(lifecycle, "PENDING" | "EXECUTING")
+pub(crate) fn is_cancellable(lifecycle: &TaskLifecycle) -> bool {
+    matches!(lifecycle, TaskLifecycle::Pending | TaskLifecycle::Executing)
 }
 
 /// For a finished task with `ttlSecondsAfterFinished`: how long until it is deleted (zero: now).
@@ -148,14 +148,14 @@ mod tests {
         Timestamp::from_second(1_800_000_000 + seconds).expect("a valid timestamp")
     }
 
-    fn fsx(lifecycle: &str) -> Task {
-        let running = lifecycle != "PENDING";
-        let ended = matches!(lifecycle, "SUCCEEDED" | "FAILED" | "CANCELED");
+    fn fsx(lifecycle: TaskLifecycle) -> Task {
+        let running = lifecycle != TaskLifecycle::Pending;
+        let ended = matches!(lifecycle, TaskLifecycle::Succeeded | TaskLifecycle::Failed | TaskLifecycle::Canceled);
         Task {
             id: "task-0123456789abcdef0".into(),
             file_system_id: "fs-0123456789abcdef0".into(),
             task_type: "EXPORT_TO_REPOSITORY".into(),
-            lifecycle: lifecycle.into(),
+            lifecycle,
             total: Some(10),
             succeeded: Some(if ended { 9 } else { 3 }),
             failed: Some(if ended { 1 } else { 0 }),
@@ -166,7 +166,7 @@ mod tests {
         }
     }
 
-    fn seen(lifecycle: &str) -> Seen {
+    fn seen(lifecycle: TaskLifecycle) -> Seen {
         Seen::Task(Box::new(fsx(lifecycle)))
     }
 
@@ -183,31 +183,40 @@ mod tests {
 
     #[test]
     fn fsx_lifecycles_become_phases_with_counts_progress_and_times() {
-        let running = compose(&LustreDataTaskStatus::default(), &seen("EXECUTING"), t(20));
+        let running = compose(&LustreDataTaskStatus::default(), &seen(TaskLifecycle::Executing), t(20));
         assert_eq!(running.phase, Some(DataTaskPhase::Running));
+        assert_eq!(running.lifecycle.as_deref(), Some("EXECUTING"), "status shows FSx's spelling");
         assert_eq!(running.task_id.as_deref(), Some("task-0123456789abcdef0"));
         assert_eq!(running.progress.as_deref(), Some("3/10"));
         assert_eq!(running.start_time, Some(Time(t(10))));
         assert_eq!(running.completion_time, None);
         assert_eq!(running.reason.as_deref(), Some("TaskRunning"));
 
-        let done = compose(&running, &seen("SUCCEEDED"), t(90));
+        let done = compose(&running, &seen(TaskLifecycle::Succeeded), t(90));
+        assert_eq!(done.lifecycle.as_deref(), Some("SUCCEEDED"));
         assert_eq!(done.phase, Some(DataTaskPhase::Succeeded));
         assert_eq!((done.total_count, done.succeeded_count, done.failed_count), (Some(10), Some(9), Some(1)));
         assert_eq!(done.progress.as_deref(), Some("10/10"));
         assert_eq!(done.completion_time, Some(Time(t(70))), "FSx's end time, not the pass's clock");
         assert_eq!(done.report_path.as_deref(), Some("s3://ml-data/team-a/reports"));
-        assert_eq!(compose(&done, &seen("SUCCEEDED"), t(500)), done, "a second look changes nothing");
+        assert_eq!(compose(&done, &seen(TaskLifecycle::Succeeded), t(500)), done, "a second look changes nothing");
 
-        let mut failed_task = fsx("FAILED");
+        let mut failed_task = fsx(TaskLifecycle::Failed);
         failed_task.failure = Some("the report path is not accessible".into());
         let failed = compose(&running, &Seen::Task(Box::new(failed_task)), t(90));
         assert_eq!((failed.phase, failed.reason.as_deref()), (Some(DataTaskPhase::Failed), Some("TaskFailed")));
         assert!(failed.message.as_deref().is_some_and(|m| m.contains("the report path is not accessible")));
 
-        assert_eq!(phase_of("CANCELED").0, DataTaskPhase::Canceled);
-        assert_eq!(phase_of("CANCELING").0, DataTaskPhase::Running);
-        assert_eq!(phase_of("PENDING").0, DataTaskPhase::Pending);
+        assert_eq!(phase_of(&TaskLifecycle::Canceled).0, DataTaskPhase::Canceled);
+        assert_eq!(phase_of(&TaskLifecycle::Canceling).0, DataTaskPhase::Running);
+        assert_eq!(phase_of(&TaskLifecycle::Pending).0, DataTaskPhase::Pending);
+        assert_eq!(
+            phase_of(&TaskLifecycle::Other("PAUSED".into())),
+            (DataTaskPhase::Pending, "TaskLifecycleUnknown"),
+            "a lifecycle FSx added is pending, and says so"
+        );
+        let unknown = compose(&running, &seen(TaskLifecycle::Other("PAUSED".into())), t(95));
+        assert_eq!(unknown.lifecycle.as_deref(), Some("PAUSED"), "an unknown lifecycle is shown as FSx said it");
     }
 
     #[test]
@@ -235,12 +244,13 @@ mod tests {
 
     #[test]
     fn ttl_counts_from_completion() {
-        let done = compose(&LustreDataTaskStatus::default(), &seen("SUCCEEDED"), t(90));
+        let done = compose(&LustreDataTaskStatus::default(), &seen(TaskLifecycle::Succeeded), t(90));
         assert_eq!(ttl_left(&task(None), &done, t(100)), None, "no TTL: kept");
         assert_eq!(ttl_left(&task(Some(60)), &done, t(100)), Some(Duration::from_secs(30)));
         assert_eq!(ttl_left(&task(Some(2)), &done, t(100)), Some(Duration::ZERO));
-        let running = compose(&LustreDataTaskStatus::default(), &seen("EXECUTING"), t(20));
+        let running = compose(&LustreDataTaskStatus::default(), &seen(TaskLifecycle::Executing), t(20));
         assert_eq!(ttl_left(&task(Some(0)), &running, t(100)), None, "not finished");
-        assert!(is_cancellable("EXECUTING") && is_cancellable("PENDING") && !is_cancellable("CANCELING"));
+        assert!(is_cancellable(&TaskLifecycle::Executing) && is_cancellable(&TaskLifecycle::Pending));
+        assert!(!is_cancellable(&TaskLifecycle::Canceling) && !is_cancellable(&TaskLifecycle::Other("PAUSED".into())));
     }
 }

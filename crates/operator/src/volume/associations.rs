@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 
 use lustre_api::{AssociationRemoval, AssociationSpec, AssociationStatus, LustreVolume, S3Event};
 
-use crate::aws::{Association, AssociationRequest, FileSystem, Lifecycle};
+use crate::aws::{Association, AssociationLifecycle, AssociationRequest, FileSystem, Lifecycle};
 use crate::context::{Check, Context};
 use crate::error::Result;
 use crate::ownership;
@@ -72,7 +72,7 @@ fn status_of(want: &AssociationSpec, have: Option<&Association>, message: Option
         file_system_path: want.file_system_path.clone(),
         data_repository_path: want.data_repository_path.clone(),
         association_id: have.map(|a| a.id.clone()),
-        lifecycle: have.map(|a| a.lifecycle.clone()),
+        lifecycle: have.map(|a| a.lifecycle.to_string()),
         message: message.or_else(|| have.and_then(|a| a.failure.clone())),
     }
 }
@@ -105,7 +105,7 @@ pub(crate) async fn settle(
     let mut statuses = Vec::new();
     let mut settled = true;
     for want in wanted {
-        let have = ours.iter().find(|a| same_link(a, want) && a.lifecycle != "DELETING");
+        let have = ours.iter().find(|a| same_link(a, want) && a.lifecycle != AssociationLifecycle::Deleting);
         let message = match have {
             None => {
                 settled = false;
@@ -130,7 +130,7 @@ pub(crate) async fn settle(
                     }
                 }
             }
-            Some(a) if a.lifecycle == "AVAILABLE" && needs_update(a, want) => {
+            Some(a) if a.lifecycle == AssociationLifecycle::Available && needs_update(a, want) => {
                 settled = false;
                 ctx.aws
                     .update_association(
@@ -140,12 +140,14 @@ pub(crate) async fn settle(
                         &want.auto_export_events,
                     )
                     .await?;
-                statuses
-                    .push(AssociationStatus { lifecycle: Some("UPDATING".into()), ..status_of(want, Some(a), None) });
+                statuses.push(AssociationStatus {
+                    lifecycle: Some(AssociationLifecycle::Updating.to_string()),
+                    ..status_of(want, Some(a), None)
+                });
                 continue;
             }
             Some(a) => {
-                settled &= a.lifecycle == "AVAILABLE" && !needs_update(a, want);
+                settled &= a.lifecycle == AssociationLifecycle::Available && !needs_update(a, want);
                 None
             }
         };
@@ -154,7 +156,7 @@ pub(crate) async fn settle(
     let delete_data = removal(lv) == AssociationRemoval::DeleteData;
     for extra in ours.iter().filter(|a| !wanted.iter().any(|w| same_link(a, w))) {
         settled = false;
-        if extra.lifecycle != "DELETING" {
+        if extra.lifecycle != AssociationLifecycle::Deleting {
             match ctx.aws.delete_association(&extra.id, delete_data).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => continue,
@@ -165,7 +167,7 @@ pub(crate) async fn settle(
             file_system_path: extra.file_system_path.clone(),
             data_repository_path: extra.data_repository_path.clone(),
             association_id: Some(extra.id.clone()),
-            lifecycle: Some("DELETING".into()),
+            lifecycle: Some(AssociationLifecycle::Deleting.to_string()),
             message: Some(if delete_data {
                 "removed from the spec: deleting it and its files in the file system".into()
             } else {
@@ -185,7 +187,8 @@ pub(crate) fn all_available(lv: &LustreVolume, reported: &[AssociationStatus]) -
             reported.iter().any(|r| {
                 r.file_system_path == w.file_system_path
                     && r.data_repository_path == w.data_repository_path
-                    && r.lifecycle.as_deref() == Some("AVAILABLE")
+                    && r.lifecycle.as_deref().map(AssociationLifecycle::from_fsx)
+                        == Some(AssociationLifecycle::Available)
             })
         })
 }
@@ -217,6 +220,43 @@ mod tests {
         want.imported_file_chunk_size = Some(2048);
         assert!(needs_update(&have, &want));
         assert!(!same_link(&have, &spec("/d", "s3://b/other/")));
+    }
+
+    #[test]
+    fn status_shows_fsx_spelling_and_only_available_counts() {
+        let want = spec("/d", "s3://b/d/");
+        let have = |lifecycle| Association {
+            id: "dra-1".into(),
+            file_system_path: "/d".into(),
+            data_repository_path: "s3://b/d/".into(),
+            lifecycle,
+            ..Default::default()
+        };
+        let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
+            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+            "metadata": {"name": "v", "namespace": "ml"},
+            "spec": {"storageCapacityGiB": 1200, "s3": {"associations": [
+                {"fileSystemPath": "/d", "dataRepositoryPath": "s3://b/d/"}
+            ]}}
+        }))
+        .expect("fixture parses");
+        lv.metadata.uid = Some("0c8a3e2a-4a55-4f8e-9d43-3c8f9d3b1e11".into());
+        for (lifecycle, spelled) in [
+            (AssociationLifecycle::Creating, "CREATING"),
+            (AssociationLifecycle::Available, "AVAILABLE"),
+            (AssociationLifecycle::Misconfigured, "MISCONFIGURED"),
+            (AssociationLifecycle::Updating, "UPDATING"),
+            (AssociationLifecycle::Deleting, "DELETING"),
+            (AssociationLifecycle::Failed, "FAILED"),
+            (AssociationLifecycle::Other("NEW_STATE".into()), "NEW_STATE"),
+        ] {
+            let available = lifecycle == AssociationLifecycle::Available;
+            let status = status_of(&want, Some(&have(lifecycle)), None);
+            assert_eq!(status.lifecycle.as_deref(), Some(spelled));
+            assert_eq!(all_available(&lv, &[status]), available, "{spelled}");
+        }
+        assert!(!all_available(&lv, &[status_of(&want, None, None)]), "not created yet");
+        assert!(!all_available(&lv, &[]), "nothing reported");
     }
 
     #[test]

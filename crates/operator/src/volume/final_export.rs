@@ -8,7 +8,7 @@
 
 use lustre_api::{DataTaskType, LustreVolume};
 
-use crate::aws::{FileSystem, Task, TaskRequest};
+use crate::aws::{FileSystem, Task, TaskLifecycle, TaskRequest};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ownership;
@@ -83,14 +83,14 @@ pub(crate) async fn before_delete(ctx: &Context, lv: &LustreVolume, fs: &FileSys
         ctx.events.normal(lv, "ExportingBeforeDelete", &note).await;
         return Err(Error::Exporting(note));
     };
-    match task.lifecycle.as_str() {
-        "SUCCEEDED" => {
+    match task.lifecycle {
+        TaskLifecycle::Succeeded => {
             let note =
                 format!("export task {} succeeded ({}); deleting file system {}", task.id, progress(task), fs.id);
             ctx.events.normal(lv, "Exported", &note).await;
             Ok(())
         }
-        "FAILED" | "CANCELED" => Err(Error::ExportFailed(format!(
+        TaskLifecycle::Failed | TaskLifecycle::Canceled => Err(Error::ExportFailed(format!(
             "the export to S3 before deletion did not succeed (task {} {}: {}); file system {} is kept with its data. \
              Fix the cause, then set the annotation {RETRY_ANNOTATION} to a new value to export again, or set \
              spec.onDelete.exportToS3 to false to delete without exporting",

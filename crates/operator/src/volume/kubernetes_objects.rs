@@ -306,6 +306,13 @@ pub(crate) async fn apply_persistent_volume(
                 _ => {}
             }
         }
+        // Going away (a read-only change replaces it): made again once it is gone, never its
+        // claim deleted a second time.
+        Some(existing) if existing.metadata.deletion_timestamp.is_some() && labelled_for(&existing.metadata, lv) => {
+            return Err(Error::Waiting(format!(
+                "waiting for PersistentVolume {name} to be deleted before it is made again"
+            )));
+        }
         Some(existing) if read_only(&existing) != lv.spec.claim.read_only && labelled_for(&existing.metadata, lv) => {
             // A PV's source and a claim's access modes cannot change: replace both. The claim
             // goes first (it waits while pods use it), then the PV; the next pass re-creates them.
@@ -494,12 +501,12 @@ pub(crate) async fn delete_claim(ctx: &Context, caches: &ObjectCaches, lv: &Lust
                 caches.settle(lv, Settled::Claim);
                 Ok(())
             }
-            Ok(_) => Err(Error::Waiting(format!("waiting for PersistentVolumeClaim {name} to be deleted"))),
+            Ok(_) => Err(Error::ClaimGoing(format!("waiting for PersistentVolumeClaim {name} to be deleted"))),
         };
     };
     let held_for = k8s_openapi::jiff::Timestamp::now().duration_since(since.0);
     if held_for.as_secs() < CLAIM_HELD_AFTER.as_secs() as i64 {
-        return Err(Error::Waiting(format!("waiting for PersistentVolumeClaim {name} to be deleted")));
+        return Err(Error::ClaimGoing(format!("waiting for PersistentVolumeClaim {name} to be deleted")));
     }
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     let users = claim_users(&pods.list(&ListParams::default()).await?.items, &name);

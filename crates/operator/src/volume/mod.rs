@@ -60,21 +60,65 @@ fn api(ctx: &Context, lv: &LustreVolume) -> Api<LustreVolume> {
     Api::namespaced(ctx.client.clone(), &lv.namespace().unwrap_or_default())
 }
 
-/// Runs one controller over `api` (all namespaces or one) until shutdown, and the LustreDataTask
-/// controller of the same namespaces next to it; sets `ready` once its caches have synced.
-pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<AtomicBool>) {
+/// The LustreVolume controller over all namespaces or one, and its volume cache (the
+/// LustreDataTask controller of the same namespaces finds its volumes there). The future runs it
+/// until shutdown; `ready` is set once its caches have synced.
+pub fn controller(
+    ctx: Arc<Context>,
+    namespace: Option<String>,
+    ready: Arc<AtomicBool>,
+) -> (impl std::future::Future<Output = ()> + Send + 'static, Store<LustreVolume>) {
+    let Watches { reader, volumes, claims, pvs, storage_classes, objects } = watches(&ctx, namespace.as_deref());
+    let controller = Controller::for_stream(volumes, reader)
+        .owns_stream(claims)
+        .watches_stream(pvs, owner_of)
+        .watches_stream(storage_classes, owner_of)
+        .reconcile_on(ctx.poller.subscribe())
+        .reconcile_all_on(ctx.classes.changes())
+        .with_config(kube::runtime::controller::Config::default().concurrency(limits::CONCURRENT_PASSES))
+        .shutdown_on_signal();
+    let store = controller.store();
+    let scope = Arc::new(Scope { ctx: ctx.clone(), volumes: store.clone(), objects });
+    if namespace.is_none() {
+        tokio::spawn(crate::class_policy::report_usage(ctx.client.clone(), ctx.classes.clone(), store.clone()));
+    }
+    tokio::spawn(announce_ready(ctx.classes.clone(), store.clone(), ready));
+    let run = controller.run(reconcile, error_policy, scope).for_each(|res| async move {
+        match res {
+            Ok((obj, _)) => tracing::debug!(object = %obj, "reconciled"),
+            Err(e) => tracing::debug!(error = %e, "reconcile failed"),
+        }
+    });
+    (run, store)
+}
+
+/// One watch's stream of changed objects.
+type Changes<K> = futures::stream::BoxStream<'static, std::result::Result<K, kube::runtime::watcher::Error>>;
+
+/// The watch streams the controller is driven by, and the caches of the objects it made.
+struct Watches {
+    reader: Store<LustreVolume>,
+    volumes: Changes<LustreVolume>,
+    claims: Changes<PersistentVolumeClaim>,
+    pvs: Changes<PersistentVolume>,
+    storage_classes: Changes<StorageClass>,
+    objects: k8s::ObjectCaches,
+}
+
+/// The LustreVolume watch (gated until every other cache has its first list) and the watches of
+/// the claims, PVs and StorageClasses the operator labelled, each into its cache.
+fn watches(ctx: &Context, namespace: Option<&str>) -> Watches {
     let mut selector = format!("{}={}", tags::MANAGED_BY, tags::MANAGED_BY_VALUE);
-    if let Some(ns) = &namespace {
+    if let Some(ns) = namespace {
         selector.push_str(&format!(",{}={ns}", tags::LABEL_OWNER_NAMESPACE));
     }
     let labelled = crate::process::cache_trim::watch_config().labels(&selector);
-    let claims: Api<PersistentVolumeClaim> = match &namespace {
+    let claims: Api<PersistentVolumeClaim> = match namespace {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
     };
     let (reader, writer) = reflector::store();
-    let volumes =
-        reflector::reflector(writer, volume_events(ctx.client.clone(), namespace.as_deref(), ctx.events.clone()));
+    let volumes = reflector::reflector(writer, volume_events(ctx.client.clone(), namespace, ctx.events.clone()));
     let (claims_cache, claims_writer) = reflector::store();
     let (volumes_cache, volumes_writer) = reflector::store();
     let (classes_cache, classes_writer) = reflector::store();
@@ -104,48 +148,34 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<Atomic
         volumes.touched_objects()
     })
     .flatten();
-    let objects = k8s::ObjectCaches::new(claims_cache, volumes_cache, classes_cache);
-    let controller = Controller::for_stream(volumes, reader)
-        .owns_stream(claim_events.touched_objects())
-        .watches_stream(pv_events.touched_objects(), owner_of)
-        .watches_stream(sc_events.touched_objects(), owner_of)
-        .reconcile_on(ctx.poller.subscribe())
-        .reconcile_all_on(ctx.classes.changes())
-        .with_config(kube::runtime::controller::Config::default().concurrency(limits::CONCURRENT_PASSES))
-        .shutdown_on_signal();
-    let store = controller.store();
-    // LustreDataTasks of the same namespaces, finding their volumes in this controller's cache.
-    let tasks = crate::data_task::run(ctx.clone(), namespace.clone(), store.clone());
-    let scope = Arc::new(Scope { ctx: ctx.clone(), volumes: store.clone(), objects });
-    if namespace.is_none() {
-        tokio::spawn(crate::class_policy::report_usage(ctx.client.clone(), ctx.classes.clone(), store.clone()));
+    Watches {
+        reader,
+        volumes: volumes.boxed(),
+        claims: claim_events.touched_objects().boxed(),
+        pvs: pv_events.touched_objects().boxed(),
+        storage_classes: sc_events.touched_objects().boxed(),
+        objects: k8s::ObjectCaches::new(claims_cache, volumes_cache, classes_cache),
     }
-    let classes = ctx.classes.clone();
-    tokio::spawn(async move {
-        if !classes.wait_until_ready().await {
-            return;
-        }
-        // The store's readiness signal wakes only one waiter (the controller's own runner), so
-        // poll it again now and then instead of waiting once.
-        loop {
-            match tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready()).await {
-                Ok(Ok(())) => {
-                    ready.store(true, Ordering::SeqCst);
-                    tracing::info!("caches synced; ready");
-                    return;
-                }
-                Ok(Err(_)) => return,
-                Err(_) => {}
+}
+
+/// Sets `ready` once the class cache and the controller's volume cache have synced.
+async fn announce_ready(classes: crate::class_policy::ClassCache, store: Store<LustreVolume>, ready: Arc<AtomicBool>) {
+    if !classes.wait_until_ready().await {
+        return;
+    }
+    // The store's readiness signal wakes only one waiter (the controller's own runner), so poll it
+    // again now and then instead of waiting once.
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready()).await {
+            Ok(Ok(())) => {
+                ready.store(true, Ordering::SeqCst);
+                tracing::info!("caches synced; ready");
+                return;
             }
+            Ok(Err(_)) => return,
+            Err(_) => {}
         }
-    });
-    let volumes = controller.run(reconcile, error_policy, scope).for_each(|res| async move {
-        match res {
-            Ok((obj, _)) => tracing::debug!(object = %obj, "reconciled"),
-            Err(e) => tracing::debug!(error = %e, "reconcile failed"),
-        }
-    });
-    futures::future::join(volumes, tasks).await;
+    }
 }
 
 /// Maps a labelled PV or StorageClass back to its LustreVolume.
@@ -193,6 +223,8 @@ fn error_policy(lv: Arc<LustreVolume>, error: &Error, scope: Arc<Scope>) -> Acti
     tracing::warn!(object = %k, category = error.category(), error = %error, "reconcile failed");
     let delay = match error {
         Error::Waiting(_) => ctx.next_backoff(&k, Duration::from_millis(500), Duration::from_secs(10)),
+        // The claim's removal wakes the volume; this is the safety net.
+        Error::ClaimGoing(_) => Duration::from_secs(1),
         // The poller wakes the volume when FSx has removed it; each pass would ask FSx afresh.
         Error::Exporting(_) | Error::FileSystemDeleting(_) => ctx.timing.in_transition,
         // Only a person can fix it (an annotation or a spec edit wakes the volume up).
@@ -406,6 +438,8 @@ async fn cleanup(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
             ctx.events.normal(lv, "Deleted", &note).await;
             Ok(Action::await_change())
         }
+        // Moments after the claim's deletion: its removal wakes the volume, nothing to report yet.
+        Err(e @ Error::ClaimGoing(_)) => Err(e),
         Err(e) => {
             let new = status::deleting(lv, &previous, &e, Timestamp::now());
             if let Err(write) = Box::pin(publish(lv, ctx, &api(ctx, lv), &previous, &new, Some(&e))).await {

@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use lustre_api::{LustreVolume, LustreVolumeStatus, Phase};
 
-use crate::aws::{FileSystem, Lifecycle};
+use crate::aws::{AssociationLifecycle, FileSystem, Lifecycle};
 use crate::class_policy::Refusal;
 use crate::error::Error;
 use crate::volume::associations::{all_available, Associations};
@@ -206,7 +206,9 @@ fn compose_associations(
         let pending: Vec<String> = st
             .associations
             .iter()
-            .filter(|a| a.lifecycle.as_deref() != Some("AVAILABLE"))
+            .filter(|a| {
+                a.lifecycle.as_deref().map(AssociationLifecycle::from_fsx) != Some(AssociationLifecycle::Available)
+            })
             .map(|a| {
                 let state = a.lifecycle.as_deref().unwrap_or("not created");
                 match &a.message {
@@ -216,8 +218,10 @@ fn compose_associations(
             })
             .collect();
         let failed = st.associations.iter().any(|a| {
-            matches!(a.lifecycle.as_deref(), Some("FAILED" | "MISCONFIGURED"))
-                || (a.lifecycle.is_none() && a.message.is_some())
+            matches!(
+                a.lifecycle.as_deref().map(AssociationLifecycle::from_fsx),
+                Some(AssociationLifecycle::Failed | AssociationLifecycle::Misconfigured)
+            ) || (a.lifecycle.is_none() && a.message.is_some())
         });
         let message = if pending.is_empty() { "waiting for FSx".to_string() } else { pending.join("; ") };
         (if failed { "AssociationFailed" } else { "AssociationsPending" }, message)

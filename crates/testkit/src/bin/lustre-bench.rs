@@ -8,12 +8,17 @@
 //! time and AWS calls to delete everything; and the operator's peak memory.
 //!
 //! AVAILABLE moment: the emulator's lifecycle is lazy and exact, a file system is AVAILABLE from
-//! `CreationTime + create duration` on. The bench reads every `CreationTime` once (one
+//! `CreationTime + EmulatorConfig::create_duration_for(id)` on (the creation time plus its share,
+//! fixed by its ID, of `CREATE_SPREAD_SECONDS`). The bench reads every `CreationTime` once (one
 //! DescribeFileSystems of its own, made after the "until Ready" call counts are taken and before
 //! the stable window's counter reset) and maps the emulator clock onto the bench's monotonic clock.
-//! Ready moment: a watch on LustreVolumes, timestamped when the event arrives.
+//! Ready moment: a watch on LustreVolumes, timestamped when the event arrives. The span
+//! AVAILABLE -> Ready is split at the moment the bench's watch on the operator's PVs first sees
+//! the volume's PV and the moment its watch on claims first sees the claim Bound.
 //!
 //! Usage: lustre-bench [VOLUMES] [CREATE_SECONDS]   (defaults 100 and 37)
+//! `CREATE_SPREAD_SECONDS` (default 0): each file system's creation takes CREATE_SECONDS plus up
+//! to this much more (the emulator's `create_spread`), so the creations do not all end at once.
 //! The operator binary is `$LUSTRE_OPERATOR_BIN` (the release build under `make bench`).
 
 use std::collections::BTreeMap;
@@ -24,10 +29,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use aws_emulator::{CallLog, Emulator, EmulatorConfig};
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::{watcher, WatchStreamExt};
-use lustre_api::{LustreClass, LustreVolume};
+use lustre_api::{tags, LustreClass, LustreVolume};
 use testkit::{
     install_crds, metric_sum, operator_binary, test_class_spec, ControlPlane, OperatorOptions, OperatorProcess,
 };
@@ -54,8 +59,9 @@ struct Seen {
     ready_at: Option<Instant>,
     file_system_id: Option<String>,
     resource_version: String,
-    /// When the bench's claim watch first delivered the volume's claim, and first saw it Bound.
-    claim_seen_at: Option<Instant>,
+    /// When the bench's PV watch first delivered the volume's PV.
+    pv_seen_at: Option<Instant>,
+    /// When the bench's claim watch first saw the volume's claim Bound.
     claim_bound_at: Option<Instant>,
 }
 
@@ -91,13 +97,30 @@ async fn watch_claims(claims: Api<PersistentVolumeClaim>, book: Arc<Book>) {
             Ok(watcher::Event::Apply(c)) | Ok(watcher::Event::InitApply(c)) => c,
             _ => continue,
         };
-        let bound = claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
+        if claim.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Bound") {
+            continue;
+        }
         let mut volumes = book.seen();
         let seen = volumes.entry(claim.metadata.name.clone().unwrap_or_default()).or_default();
-        seen.claim_seen_at.get_or_insert(now);
-        if bound {
-            seen.claim_bound_at.get_or_insert(now);
-        }
+        seen.claim_bound_at.get_or_insert(now);
+    }
+}
+
+/// Watches the operator's PersistentVolumes of the bench namespace into `book` until the process
+/// ends; a PV belongs to the volume its owner-name label names.
+async fn watch_pvs(pvs: Api<PersistentVolume>, book: Arc<Book>) {
+    let selector = format!("{}={},{}={NS}", tags::MANAGED_BY, tags::MANAGED_BY_VALUE, tags::LABEL_OWNER_NAMESPACE);
+    let mut stream = watcher(pvs, watcher::Config::default().labels(&selector)).default_backoff().boxed();
+    while let Some(event) = stream.next().await {
+        let now = Instant::now();
+        let pv = match event {
+            Ok(watcher::Event::Apply(pv)) | Ok(watcher::Event::InitApply(pv)) => pv,
+            _ => continue,
+        };
+        let Some(volume) = pv.metadata.labels.as_ref().and_then(|l| l.get(tags::LABEL_OWNER_NAME)) else {
+            continue;
+        };
+        book.seen().entry(volume.clone()).or_default().pv_seen_at.get_or_insert(now);
     }
 }
 
@@ -292,8 +315,21 @@ async fn bench() -> Result<()> {
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100);
     let create_secs: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(37);
     let foreign: usize = std::env::var("FOREIGN_FILE_SYSTEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let spread = match std::env::var("CREATE_SPREAD_SECONDS") {
+        Ok(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .with_context(|| format!("CREATE_SPREAD_SECONDS={v:?} is not a number of seconds"))?,
+        Err(_) => Duration::ZERO,
+    };
+    let spread_secs = spread.as_secs_f64();
     let bin = operator_binary()?;
-    println!("[bench] {n} volumes, emulator creation time {create_secs} s, operator {}", bin.display());
+    println!(
+        "[bench] {n} volumes, emulator creation time {create_secs} s + up to {spread_secs} s spread, operator {}",
+        bin.display()
+    );
     if foreign > 0 {
         println!("[bench] the account holds {foreign} file systems of someone else's before the first apply");
     }
@@ -322,6 +358,7 @@ async fn bench() -> Result<()> {
     let emulator = Arc::new(
         Emulator::start(EmulatorConfig {
             create_duration: Duration::from_secs(create_secs),
+            create_spread: spread,
             delete_duration: Duration::from_secs(2),
             // Room for every volume (the defaults are FSx's account quotas: 100 800 GiB).
             file_system_quota: defaults.file_system_quota.max((n + foreign) as u32 + 10),
@@ -353,6 +390,7 @@ async fn bench() -> Result<()> {
     let book = Arc::new(Book::default());
     tokio::spawn(watch(lvs.clone(), book.clone()));
     tokio::spawn(watch_claims(Api::namespaced(client.clone(), NS), book.clone()));
+    tokio::spawn(watch_pvs(Api::all(client.clone()), book.clone()));
     while book.synced.load(Ordering::SeqCst) == 0 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -417,7 +455,7 @@ async fn bench() -> Result<()> {
     // The AVAILABLE moments, on the bench's clock (emulator clock scale 1).
     let created = creation_times(&emulator.endpoint()).await?;
     let (emu_now_ms, real_now) = (emulator.now().timestamp_millis(), Instant::now());
-    let create_ms = create_secs as i64 * 1000;
+    let config = emulator.config();
     let mut parts: [Vec<f64>; 3] = Default::default();
     let (to_ready, mut latencies) = {
         let volumes = book.seen();
@@ -426,15 +464,16 @@ async fn bench() -> Result<()> {
         for (name, seen) in volumes.iter() {
             let fs = seen.file_system_id.as_deref().with_context(|| format!("{name}: no fileSystemId"))?;
             let c = *created.get(fs).with_context(|| format!("{name}: {fs} not in DescribeFileSystems"))?;
-            let ago_ms = emu_now_ms - (c + create_ms);
+            let create_ms = i64::try_from(config.create_duration_for(fs).as_millis()).unwrap_or(i64::MAX);
+            let ago_ms = emu_now_ms - c.saturating_add(create_ms);
             let ready_ago = real_now.duration_since(seen.ready_at.unwrap_or(real_now)).as_secs_f64();
             lat.push(ago_ms as f64 / 1000.0 - ready_ago);
-            // The same span in three parts: the operator's until the claim exists, the binder's,
-            // the operator's status write after the binding.
+            // The same span in three parts: the operator's until the PV exists (the claim is
+            // created just before it), the binder's, the operator's status write after the binding.
             let ago = |t: Option<Instant>| real_now.duration_since(t.unwrap_or(real_now)).as_secs_f64();
-            let (claim_ago, bound_ago) = (ago(seen.claim_seen_at), ago(seen.claim_bound_at));
-            parts[0].push(ago_ms as f64 / 1000.0 - claim_ago);
-            parts[1].push(claim_ago - bound_ago);
+            let (pv_ago, bound_ago) = (ago(seen.pv_seen_at), ago(seen.claim_bound_at));
+            parts[0].push(ago_ms as f64 / 1000.0 - pv_ago);
+            parts[1].push(pv_ago - bound_ago);
             parts[2].push(bound_ago - ready_ago);
         }
         (last.duration_since(t0), lat)
@@ -519,7 +558,10 @@ async fn bench() -> Result<()> {
 
     let per = |x: f64| x / n as f64;
     println!();
-    println!("## lustre-bench: {n} volumes, emulator creation time {create_secs} s, operator defaults (poll {DEFAULT_POLL_SECS} s)");
+    println!(
+        "## lustre-bench: {n} volumes, emulator creation time {create_secs} s + spread {spread_secs} s \
+         (`CREATE_SPREAD_SECONDS`), operator defaults (poll {DEFAULT_POLL_SECS} s)"
+    );
     println!();
     println!("| measure | value |");
     println!("|---|---|");
@@ -536,8 +578,8 @@ async fn bench() -> Result<()> {
         latencies.first().copied().unwrap_or(f64::NAN)
     );
     for (label, p) in [
-        "- AVAILABLE -> claim created (operator)",
-        "- claim created -> claim Bound (kube-controller-manager)",
+        "- AVAILABLE -> PV created (operator)",
+        "- PV created -> claim Bound (kube-controller-manager)",
         "- claim Bound -> Ready (operator's status write)",
     ]
     .iter()

@@ -4,7 +4,7 @@ use k8s_openapi::jiff::Timestamp;
 use lustre_api::{LustreVolume, LustreVolumeStatus, Phase};
 
 use super::*;
-use crate::aws::{AwsError, ErrorKind, FileSystem, Lifecycle};
+use crate::aws::{AssociationLifecycle, AwsError, ErrorKind, FileSystem, Lifecycle};
 use crate::class_policy::Refusal;
 use crate::error::Error;
 use crate::volume::file_system::Observed;
@@ -360,4 +360,42 @@ fn a_refused_adoption_shows_nothing_of_the_file_system() {
     let st = compose_fresh(&lv(), &obs);
     assert_eq!((st.file_system_id.as_deref(), st.dns_name.as_deref(), st.mount_name.as_deref()), (None, None, None));
     assert_eq!(cond(&st, READY), Some(("False", "AdoptionRefused")));
+}
+
+#[test]
+fn association_lifecycles_in_status_decide_the_associations_condition() {
+    let lv = volume(serde_json::json!({"s3": {"associations": [
+        {"fileSystemPath": "/a", "dataRepositoryPath": "s3://b/a/"},
+        {"fileSystemPath": "/b", "dataRepositoryPath": "s3://b/b/"}
+    ]}}));
+    let entry = |path: &str, lifecycle: Option<AssociationLifecycle>| lustre_api::AssociationStatus {
+        file_system_path: path.into(),
+        data_repository_path: format!("s3://b{path}/"),
+        association_id: Some(format!("dra-{}", path.trim_start_matches('/'))),
+        lifecycle: lifecycle.map(|l| l.to_string()),
+        message: None,
+    };
+    let with = |a: Option<AssociationLifecycle>, b: Option<AssociationLifecycle>| Observation {
+        associations: Some(Associations { statuses: vec![entry("/a", a), entry("/b", b)], settled: false }),
+        ..seen(Observed::Present(fs(Lifecycle::Available)), Some(ClaimPhase::Bound))
+    };
+    let reason = |obs: &Observation| {
+        let st = compose_fresh(&lv, obs);
+        (cond(&st, ASSOCIATIONS_READY).map(|(s, r)| (s.to_string(), r.to_string())), st.associations)
+    };
+    use AssociationLifecycle::*;
+
+    let (ready, statuses) = reason(&with(Some(Available), Some(Available)));
+    assert_eq!(ready, Some(("True".into(), "Available".into())));
+    assert_eq!(statuses[0].lifecycle.as_deref(), Some("AVAILABLE"), "status keeps FSx's spelling");
+    for pending in [Creating, Updating, Deleting, Other("NEW_STATE".into())] {
+        let (ready, _) = reason(&with(Some(Available), Some(pending.clone())));
+        assert_eq!(ready, Some(("False".into(), "AssociationsPending".into())), "{pending}");
+    }
+    for failed in [Failed, Misconfigured] {
+        let (ready, _) = reason(&with(Some(failed.clone()), Some(Available)));
+        assert_eq!(ready, Some(("False".into(), "AssociationFailed".into())), "{failed}");
+    }
+    let (ready, _) = reason(&with(Some(Available), None));
+    assert_eq!(ready, Some(("False".into(), "AssociationsPending".into())), "not created yet, no message");
 }
