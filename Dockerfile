@@ -1,7 +1,7 @@
 # lustre-operator container image.
 #
 # NOTE: not built in the development environment, which has no Docker engine;
-# tests/packaging.rs only checks this file's shape and the chart that runs the image.
+# tests/packaging_image.rs only checks this file's shape and the chart that runs the image.
 #
 #   docker build -t ghcr.io/lustre-operator/lustre-operator:0.1.0 .
 #

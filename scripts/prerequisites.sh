@@ -22,8 +22,8 @@ pip_install() {
 pip_install 'moto[server]==5.2.1' 'command -v moto_server >/dev/null 2>&1' \
   "the independent AWS emulator the emulator tests cross-check against" \
   "the moto cross-check tests will say they were skipped"
-# parliament lints manifests/iam-policy.json (tests/packaging.rs fails on findings above LOW).
+# parliament lints manifests/iam-policy.json (tests/packaging_iam.rs fails on findings above LOW).
 pip_install 'parliament==1.6.4' 'parliament --version 2>/dev/null </dev/null | grep -qx "parliament 1.6.4"' \
   "the IAM policy linter" \
-  "the IAM policy lint test (tests/packaging.rs) will fail until it is installed"
+  "the IAM policy lint test (tests/packaging_iam.rs) will fail until it is installed"
 say "cargo $(cargo --version | cut -d' ' -f2), $(go version | cut -d' ' -f3), moto_server: $(command -v moto_server || echo missing), parliament: $(parliament --version 2>/dev/null </dev/null || echo missing)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates manifests/install.yaml: a Namespace followed by the chart rendered with its default
-# values (CRD included). tests/packaging.rs fails when the committed file differs from a fresh
+# values (CRD included). tests/packaging_manifests.rs fails when the committed file differs from a fresh
 # render, so run this after every change to charts/lustre-operator/.
 #
 #   scripts/render-install.sh            # writes manifests/install.yaml

@@ -303,12 +303,7 @@ mod tests {
     }
 
     fn volume(name: &str, class: Option<&str>, created: i64, gib: i32) -> Arc<LustreVolume> {
-        let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
-            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
-            "metadata": {"name": name, "namespace": "team-a", "uid": name},
-            "spec": {"storageCapacityGiB": gib}
-        }))
-        .expect("volume parses");
+        let mut lv = crate::fixtures::volume("team-a", name, name, serde_json::json!({"storageCapacityGiB": gib}));
         lv.spec.class_name = class.map(str::to_string);
         lv.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
             k8s_openapi::jiff::Timestamp::from_second(1_800_000_000 + created).expect("valid time"),

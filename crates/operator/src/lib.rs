@@ -20,6 +20,8 @@ mod class_policy;
 mod context;
 pub mod data_task;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod ownership;
 pub mod process;
 mod status_write;

@@ -291,14 +291,9 @@ mod tests {
 
     #[test]
     fn operator_tags_override_user_tags() {
-        let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
-            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
-            "metadata": {"name": "v", "namespace": "ns", "uid": "u-1"},
-            "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": "subnet-0123456789abcdef0"},
-                     "tags": {"Name": "mine", "team": "ml"}}
-        }))
-        .expect("fixture parses");
-        lv.metadata.uid = Some("u-1".into());
+        let spec = serde_json::json!({"storageCapacityGiB": 1200, "network": {"subnetId": "subnet-0123456789abcdef0"},
+                                      "tags": {"Name": "mine", "team": "ml"}});
+        let lv = crate::fixtures::volume("ns", "v", "u-1", spec);
         let t = owner_tags(&lv);
         assert_eq!(t["Name"], "ns/v");
         assert_eq!(t["team"], "ml");

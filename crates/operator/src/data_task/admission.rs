@@ -133,13 +133,9 @@ mod tests {
     }
 
     fn volume(status: serde_json::Value) -> LustreVolume {
-        serde_json::from_value(serde_json::json!({
-            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
-            "metadata": {"name": "train", "namespace": "team-a", "uid": "v-1"},
-            "spec": {"storageCapacityGiB": 1200, "className": "standard", "s3": {"importPath": "s3://ml-data/team-a/in"}},
-            "status": status
-        }))
-        .expect("volume fixture parses")
+        let spec = serde_json::json!({"storageCapacityGiB": 1200, "className": "standard",
+                                      "s3": {"importPath": "s3://ml-data/team-a/in"}});
+        crate::fixtures::volume_with_status("team-a", "train", "v-1", spec, status)
     }
 
     fn ready() -> LustreVolume {

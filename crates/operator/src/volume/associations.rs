@@ -232,15 +232,10 @@ mod tests {
             lifecycle,
             ..Default::default()
         };
-        let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
-            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
-            "metadata": {"name": "v", "namespace": "ml"},
-            "spec": {"storageCapacityGiB": 1200, "s3": {"associations": [
-                {"fileSystemPath": "/d", "dataRepositoryPath": "s3://b/d/"}
-            ]}}
-        }))
-        .expect("fixture parses");
-        lv.metadata.uid = Some("0c8a3e2a-4a55-4f8e-9d43-3c8f9d3b1e11".into());
+        let spec = serde_json::json!({"storageCapacityGiB": 1200, "s3": {"associations": [
+            {"fileSystemPath": "/d", "dataRepositoryPath": "s3://b/d/"}
+        ]}});
+        let lv = crate::fixtures::volume("ml", "v", crate::fixtures::UID, spec);
         for (lifecycle, spelled) in [
             (AssociationLifecycle::Creating, "CREATING"),
             (AssociationLifecycle::Available, "AVAILABLE"),
@@ -261,12 +256,8 @@ mod tests {
 
     #[test]
     fn tokens_are_short_and_differ_per_association() {
-        let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
-            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
-            "metadata": {"name": "v", "namespace": "ml"}, "spec": {"storageCapacityGiB": 1200}
-        }))
-        .expect("fixture parses");
-        lv.metadata.uid = Some("0c8a3e2a-4a55-4f8e-9d43-3c8f9d3b1e11".into());
+        let lv =
+            crate::fixtures::volume("ml", "v", crate::fixtures::UID, serde_json::json!({"storageCapacityGiB": 1200}));
         let a = token(&lv, &spec("/a", "s3://b/a/"));
         let b = token(&lv, &spec("/b", "s3://b/b/"));
         assert_ne!(a, b);

@@ -222,14 +222,7 @@ mod tests {
     use super::*;
 
     fn lv(spec: serde_json::Value) -> LustreVolume {
-        let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
-            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
-            "metadata": {"name": "train", "namespace": "ml"},
-            "spec": spec,
-        }))
-        .expect("fixture parses");
-        lv.metadata.uid = Some("u-1".into());
-        lv
+        crate::fixtures::volume("ml", "train", "u-1", spec)
     }
 
     #[test]

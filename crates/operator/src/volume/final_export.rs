@@ -115,12 +115,8 @@ mod tests {
 
     #[test]
     fn each_attempt_has_its_own_token_and_tags() {
-        let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
-            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
-            "metadata": {"name": "v", "namespace": "ml"}, "spec": {"storageCapacityGiB": 1200}
-        }))
-        .expect("fixture parses");
-        lv.metadata.uid = Some("0c8a3e2a-4a55-4f8e-9d43-3c8f9d3b1e11".into());
+        let lv =
+            crate::fixtures::volume("ml", "v", crate::fixtures::UID, serde_json::json!({"storageCapacityGiB": 1200}));
         let fs = FileSystem { id: "fs-0123456789abcdef0".into(), ..Default::default() };
         let first = request(&lv, &fs, "0");
         let second = request(&lv, &fs, "retry-1");

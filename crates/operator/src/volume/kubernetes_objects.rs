@@ -602,15 +602,9 @@ mod tests {
     use super::*;
 
     fn lv(read_only: bool) -> LustreVolume {
-        let mut lv: LustreVolume = serde_json::from_value(json!({
-            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
-            "metadata": {"name": "train", "namespace": "ml", "uid": "1234-abcd"},
-            "spec": {"storageCapacityGiB": 1200, "network": {"subnetId": "subnet-0123456789abcdef0"},
-                     "claim": {"readOnly": read_only}}
-        }))
-        .expect("fixture parses");
-        lv.metadata.uid = Some("1234-abcd".into());
-        lv
+        let spec = json!({"storageCapacityGiB": 1200, "network": {"subnetId": "subnet-0123456789abcdef0"},
+                          "claim": {"readOnly": read_only}});
+        crate::fixtures::volume("ml", "train", "1234-abcd", spec)
     }
 
     fn fs() -> FileSystem {

@@ -16,12 +16,7 @@ fn volume(extra: serde_json::Value) -> LustreVolume {
     if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
         spec.extend(extra.clone());
     }
-    let mut lv: LustreVolume = serde_json::from_value(serde_json::json!({
-        "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
-        "metadata": {"name": "train", "namespace": "ml"}, "spec": spec,
-    }))
-    .expect("fixture parses");
-    lv.metadata.uid = Some("u-1".into());
+    let mut lv = crate::fixtures::volume("ml", "train", "u-1", spec);
     lv.metadata.generation = Some(3);
     lv
 }
