@@ -29,6 +29,7 @@ pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, Stri
 /// The volume as the class makes it: network, KMS key, compression, maintenance window,
 /// throughput, deletion policy and tags filled in from the class; or every rule of the class
 /// it breaks, each saying what to change.
+// Long on purpose, it reads better whole: one class rule after another, in the order the README's class table lists them; each is a few lines and none depends on a helper's state.
 pub fn effective(
     lv: &LustreVolume,
     class: &LustreClass,

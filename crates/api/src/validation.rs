@@ -97,6 +97,7 @@ pub fn validate_network(net: &crate::types::NetworkSpec) -> Result<(), InvalidSp
 
 /// Checks a spec on its own (create and every reconcile): the CEL rules of [`crate::crd`] with
 /// their messages, at most one violation per field, plus what CEL cannot express.
+// Long on purpose, it reads better whole: one check per CEL rule of the CRD, in the CRD's order, so the parity test and a reader can compare the two lists line by line.
 pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
     let mut v: Vec<Violation> = Vec::new();
     let mut broken = |rule: &SpecRule| {

@@ -310,19 +310,8 @@ impl Drop for Cluster {
         let mut namespaces: Vec<String> = self.tenants.iter().map(|t| t.ns.clone()).collect();
         namespaces.push(self.operator_namespace.clone());
         let classes: Vec<String> = self.tenants.iter().map(|t| t.class.clone()).collect();
-        let cleanup = std::thread::spawn(move || -> Result<()> {
-            let cp = crate::shared()?;
-            let kubeconfig = cp.kubeconfig().to_path_buf();
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async move {
-                let client = crate::client_from_kubeconfig(&kubeconfig).await?;
-                tokio::time::timeout(Duration::from_secs(30), remove_tenants(client, namespaces, classes))
-                    .await
-                    .unwrap_or(Ok(()))
-            })
+        crate::clean_up_after("the cluster's tenants", Duration::from_secs(30), move |client| {
+            remove_tenants(client, namespaces, classes)
         });
-        if let Ok(Err(e)) = cleanup.join() {
-            eprintln!("could not clean up the cluster's tenants: {e:#}");
-        }
     }
 }

@@ -81,6 +81,7 @@ impl ControlPlane {
         Err(last_err.unwrap_or_else(|| anyhow!("control plane did not start")))
     }
 
+    // Long on purpose, it reads better whole: etcd, kube-apiserver and kube-controller-manager started in order, each with its flags in one list.
     fn start_once(bin: &Path, audit: bool) -> Result<ControlPlane> {
         remove_abandoned_data_dirs(&std::env::temp_dir());
         let dir = tempfile::Builder::new().prefix(DATA_DIR_PREFIX).tempdir()?;

@@ -111,3 +111,28 @@ pub async fn namespace(prefix: &str) -> Result<TestNamespace> {
     Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await?;
     Ok(TestNamespace { client, name })
 }
+
+/// Runs `cleanup` against the shared control plane from a `Drop`: on its own thread and runtime
+/// (a test's runtime cannot be blocked on from inside, and the test's client belongs to that
+/// runtime), with its own client, for at most `limit`. A failure is printed, never raised: the
+/// test's own outcome stands.
+pub fn clean_up_after<F, Fut>(what: &str, limit: std::time::Duration, cleanup: F)
+where
+    F: FnOnce(kube::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let worker = std::thread::spawn(move || -> anyhow::Result<()> {
+        let cp = shared()?;
+        let kubeconfig = cp.kubeconfig().to_path_buf();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async move {
+            let client = client_from_kubeconfig(&kubeconfig).await?;
+            tokio::time::timeout(limit, cleanup(client)).await.unwrap_or(Ok(()))
+        })
+    });
+    match worker.join() {
+        Ok(Err(e)) => eprintln!("could not clean up {what}: {e:#}"),
+        Err(_) => eprintln!("could not clean up {what}: the cleanup panicked"),
+        Ok(Ok(())) => {}
+    }
+}

@@ -431,25 +431,11 @@ impl Drop for Harness {
     /// the test's client belongs to that runtime.
     fn drop(&mut self) {
         let name = self.class.clone();
-        let cleanup = std::thread::spawn(move || -> Result<()> {
-            let cp = crate::shared()?;
-            let kubeconfig = cp.kubeconfig().to_path_buf();
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async move {
-                let client = crate::client_from_kubeconfig(&kubeconfig).await?;
-                let deleted = tokio::time::timeout(
-                    Duration::from_secs(10),
-                    Api::<LustreClass>::all(client).delete(&name, &DeleteParams::default()),
-                )
-                .await;
-                match deleted {
-                    Ok(Ok(_)) | Ok(Err(kube::Error::Api(_))) | Err(_) => Ok(()),
-                    Ok(Err(e)) => Err(e.into()),
-                }
-            })
+        crate::clean_up_after(&format!("LustreClass {name}"), Duration::from_secs(10), move |client| async move {
+            match Api::<LustreClass>::all(client).delete(&name, &DeleteParams::default()).await {
+                Ok(_) | Err(kube::Error::Api(_)) => Ok(()),
+                Err(e) => Err(e.into()),
+            }
         });
-        if let Ok(Err(e)) = cleanup.join() {
-            eprintln!("could not delete LustreClass {}: {e:#}", self.class);
-        }
     }
 }

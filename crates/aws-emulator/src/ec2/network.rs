@@ -129,6 +129,7 @@ pub(crate) fn describe_subnets(state: &mut State, ctx: &Ctx<'_>, form: &Form, xm
     Ok(())
 }
 
+// Long on purpose, it reads better whole: EC2's filters one after another, then the XML answer in EC2's field order.
 pub(crate) fn describe_network_interfaces(
     state: &mut State,
     ctx: &Ctx<'_>,

@@ -248,6 +248,7 @@ fn normalize_protocol(p: &str) -> ApiResult<String> {
 }
 
 /// Parses the permissions of an Authorize/Revoke request into atomic rules (ids and times unset).
+// Long on purpose, it reads better whole: EC2's IpPermissions decoding, field by field, as the query protocol nests them.
 fn requested_rules(state: &State, ctx: &Ctx<'_>, form: &Form) -> ApiResult<Vec<SgRule>> {
     let mut perms: Vec<Form> =
         form.indices("IpPermissions").into_iter().map(|n| form.sub(&format!("IpPermissions.{n}"))).collect();

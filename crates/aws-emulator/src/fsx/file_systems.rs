@@ -24,6 +24,7 @@ fn dur(d: std::time::Duration) -> ChronoDuration {
     crate::clock::span(d)
 }
 
+// Long on purpose, it reads better whole: FSx's CreateFileSystem checks in the order FSx applies them (the first failing one is the error the SDK sees), then the record.
 pub(crate) fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let token = req.opt_str("ClientRequestToken")?;
     if let Some(id) = token_lookup(state, OP, token, req)? {
@@ -212,6 +213,7 @@ fn random_ip(cidr: &str) -> String {
 
 /// Validates the create-time LustreConfiguration and returns what DescribeFileSystems will show
 /// (besides DeploymentType, PerUnitStorageThroughput and MountName, which live on the model).
+// Long on purpose, it reads better whole: one field of LustreConfiguration after another, each with FSx's rule for it.
 fn lustre_config(input: &Map<String, Value>, deployment: &str, storage: &str) -> ApiResult<Map<String, Value>> {
     let mut out = Map::new();
     let persistent = validate::is_persistent(deployment);
@@ -464,6 +466,7 @@ pub(crate) fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value
     Ok(out)
 }
 
+// Long on purpose, it reads better whole: FSx's UpdateFileSystem checks in the order FSx applies them, then the change.
 pub(crate) fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let id = req.req_str("FileSystemId")?;
     if let Some(t) = req.opt_str("ClientRequestToken")? {

@@ -105,57 +105,82 @@ pub(crate) async fn settle(
     let mut statuses = Vec::new();
     let mut settled = true;
     for want in wanted {
-        let have = ours.iter().find(|a| same_link(a, want) && a.lifecycle != AssociationLifecycle::Deleting);
-        let message = match have {
-            None => {
-                settled = false;
-                if ours.iter().any(|a| a.file_system_path == want.file_system_path) {
-                    Some("waiting for the previous association of this path to be deleted".to_string())
-                } else {
-                    let request = AssociationRequest {
-                        client_request_token: token(lv, want),
-                        file_system_id: fs.id.clone(),
-                        spec: want.clone(),
-                        tags: ownership::owner_tags(lv),
-                    };
-                    match ctx.aws.create_association(&request).await {
-                        Ok(created) => {
-                            statuses.push(status_of(want, Some(&created), None));
-                            continue;
-                        }
-                        Err(e) if e.is_retryable() => return Err(e.into()),
-                        // FSx's refusal (an overlap with an association it holds, a limit) is
-                        // shown on the entry; the others go on.
-                        Err(e) => Some(format!("FSx refused the association: {}: {}", e.code, e.message)),
-                    }
+        let (status, done) = Box::pin(settle_one(ctx, lv, fs, &ours, want)).await?;
+        statuses.push(status);
+        settled &= done;
+    }
+    let (removed, any_unwanted) = Box::pin(remove_unwanted(ctx, lv, &ours)).await?;
+    settled &= !any_unwanted;
+    statuses.extend(removed);
+    ctx.checked(Check::Associations, uid, version, settled);
+    Ok(Some(Associations { statuses, settled }))
+}
+
+/// One wanted association: created if missing, updated if its settings differ; its status and
+/// whether it is settled (AVAILABLE as asked).
+async fn settle_one(
+    ctx: &Context,
+    lv: &LustreVolume,
+    fs: &FileSystem,
+    ours: &[Association],
+    want: &AssociationSpec,
+) -> Result<(AssociationStatus, bool)> {
+    let have = ours.iter().find(|a| same_link(a, want) && a.lifecycle != AssociationLifecycle::Deleting);
+    match have {
+        None if ours.iter().any(|a| a.file_system_path == want.file_system_path) => {
+            let message = "waiting for the previous association of this path to be deleted".to_string();
+            Ok((status_of(want, None, Some(message)), false))
+        }
+        None => {
+            let request = AssociationRequest {
+                client_request_token: token(lv, want),
+                file_system_id: fs.id.clone(),
+                spec: want.clone(),
+                tags: ownership::owner_tags(lv),
+            };
+            match ctx.aws.create_association(&request).await {
+                Ok(created) => Ok((status_of(want, Some(&created), None), false)),
+                Err(e) if e.is_retryable() => Err(e.into()),
+                // FSx's refusal (an overlap with an association it holds, a limit) is shown on
+                // the entry; the others go on.
+                Err(e) => {
+                    let message = format!("FSx refused the association: {}: {}", e.code, e.message);
+                    Ok((status_of(want, None, Some(message)), false))
                 }
             }
-            Some(a) if a.lifecycle == AssociationLifecycle::Available && needs_update(a, want) => {
-                settled = false;
-                ctx.aws
-                    .update_association(
-                        &a.id,
-                        want.imported_file_chunk_size,
-                        &want.auto_import_events,
-                        &want.auto_export_events,
-                    )
-                    .await?;
-                statuses.push(AssociationStatus {
-                    lifecycle: Some(AssociationLifecycle::Updating.to_string()),
-                    ..status_of(want, Some(a), None)
-                });
-                continue;
-            }
-            Some(a) => {
-                settled &= a.lifecycle == AssociationLifecycle::Available && !needs_update(a, want);
-                None
-            }
-        };
-        statuses.push(status_of(want, have, message));
+        }
+        Some(a) if a.lifecycle == AssociationLifecycle::Available && needs_update(a, want) => {
+            ctx.aws
+                .update_association(
+                    &a.id,
+                    want.imported_file_chunk_size,
+                    &want.auto_import_events,
+                    &want.auto_export_events,
+                )
+                .await?;
+            let status = AssociationStatus {
+                lifecycle: Some(AssociationLifecycle::Updating.to_string()),
+                ..status_of(want, Some(a), None)
+            };
+            Ok((status, false))
+        }
+        Some(a) => Ok((status_of(want, Some(a), None), a.lifecycle == AssociationLifecycle::Available)),
     }
+}
+
+/// Deletes our associations the spec no longer names (with their files when the spec says so):
+/// the status of each one still going, and whether there was any.
+async fn remove_unwanted(
+    ctx: &Context,
+    lv: &LustreVolume,
+    ours: &[Association],
+) -> Result<(Vec<AssociationStatus>, bool)> {
+    let wanted = lv.spec.associations();
     let delete_data = removal(lv) == AssociationRemoval::DeleteData;
+    let mut statuses = Vec::new();
+    let mut any = false;
     for extra in ours.iter().filter(|a| !wanted.iter().any(|w| same_link(a, w))) {
-        settled = false;
+        any = true;
         if extra.lifecycle != AssociationLifecycle::Deleting {
             match ctx.aws.delete_association(&extra.id, delete_data).await {
                 Ok(()) => {}
@@ -175,8 +200,7 @@ pub(crate) async fn settle(
             }),
         });
     }
-    ctx.checked(Check::Associations, uid, version, settled);
-    Ok(Some(Associations { statuses, settled }))
+    Ok((statuses, any))
 }
 
 /// Whether the reported associations are all AVAILABLE and match the spec (what Ready needs).

@@ -87,6 +87,7 @@ pub(crate) fn phase_for(fs: &FileSystem) -> Phase {
 }
 
 /// The new status of `lv` after a pass that observed `obs`.
+// Long on purpose, it reads better whole: the status's fields top to bottom, each from what the pass observed: split up, the order in which conditions and the phase are decided would be spread over several functions.
 pub(crate) fn compose(
     lv: &LustreVolume,
     previous: &LustreVolumeStatus,

@@ -310,6 +310,7 @@ async fn main() {
     std::process::exit(code);
 }
 
+// Long on purpose, it reads better whole: the benchmark's script, step after step (create, measure, idle, restart, delete), each step's figures next to it.
 async fn bench() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100);

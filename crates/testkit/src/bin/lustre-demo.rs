@@ -35,6 +35,7 @@ async fn main() {
     }
 }
 
+// Long on purpose, it reads better whole: the demo's story, printed step by step in the order a user reads it.
 async fn run() -> Result<()> {
     let root = testkit::workspace_root();
     step("Starting the local control plane (etcd, kube-apiserver, kube-controller-manager)");
@@ -214,6 +215,7 @@ fn show(started: Instant, line: String, last: &mut String) {
 }
 
 /// The data workflow: associations, an export task once Ready, export before delete.
+// Long on purpose, it reads better whole: the second half of the demo's story, step by step.
 async fn data_workflow(
     root: &std::path::Path,
     client: &kube::Client,
