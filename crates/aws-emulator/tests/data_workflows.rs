@@ -11,10 +11,10 @@ use aws_emulator::{Emulator, EmulatorConfig};
 use aws_sdk_fsx::operation::create_data_repository_association::builders::CreateDataRepositoryAssociationFluentBuilder;
 use aws_sdk_fsx::operation::create_data_repository_task::builders::CreateDataRepositoryTaskFluentBuilder;
 use aws_sdk_fsx::types::{
-    AutoExportPolicy, AutoImportPolicy, CompletionReport, CreateFileSystemLustreConfiguration, DataRepositoryLifecycle,
-    DataRepositoryTask, DataRepositoryTaskFilter, DataRepositoryTaskFilterName, DataRepositoryTaskLifecycle,
-    DataRepositoryTaskType, DurationSinceLastAccess, EventType, FileSystemLifecycle, LustreDeploymentType,
-    ReleaseConfiguration, ReportFormat, ReportScope, S3DataRepositoryConfiguration, Tag, Unit,
+    AutoExportPolicy, AutoImportPolicy, CompletionReport, DataRepositoryLifecycle, DataRepositoryTask,
+    DataRepositoryTaskFilter, DataRepositoryTaskFilterName, DataRepositoryTaskLifecycle, DataRepositoryTaskType,
+    DurationSinceLastAccess, EventType, FileSystemLifecycle, ReleaseConfiguration, ReportFormat, ReportScope,
+    S3DataRepositoryConfiguration, Tag, Unit,
 };
 use common::*;
 
@@ -23,19 +23,13 @@ const SEC: Duration = Duration::from_secs(1);
 /// A paused emulator with default durations (FS/DRA create 2 s, DRA update 2 s, delete 1 s,
 /// task PENDING 1 s then EXECUTING 2 s) and a Lustre security group.
 async fn setup(name: &str) -> (Emulator, Clients, String, String) {
-    let (emu, c) = start_paused(EmulatorConfig::default()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, name).await;
+    let (emu, c, seed, sg) = paused_with_sg(EmulatorConfig::default(), name).await;
     (emu, c, seed.subnet_ids[0].clone(), sg)
 }
 
 /// A PERSISTENT_2 (2.15) file system, still CREATING.
 async fn p2_fs(c: &Clients, subnet: &str, sg: &str) -> String {
     create_fs(&c.fsx, subnet, sg).lustre_configuration(persistent2(125)).created_id().await
-}
-
-fn dra(c: &Clients, fs: &str, fs_path: &str, repo: &str) -> CreateDataRepositoryAssociationFluentBuilder {
-    c.fsx.create_data_repository_association().file_system_id(fs).file_system_path(fs_path).data_repository_path(repo)
 }
 
 async fn dra_id(b: CreateDataRepositoryAssociationFluentBuilder) -> String {
@@ -50,18 +44,14 @@ async fn dra_lifecycle(c: &Clients, id: &str) -> DataRepositoryLifecycle {
 /// A PERSISTENT_2 file system linked at /data to s3://bucket/data/, both AVAILABLE.
 async fn linked_fs(emu: &Emulator, c: &Clients, subnet: &str, sg: &str) -> (String, String) {
     let fs = p2_fs(c, subnet, sg).await;
-    let a = dra_id(dra(c, &fs, "/data", "s3://bucket/data/")).await;
+    let a = dra_id(dra(&c.fsx, &fs, "/data", "s3://bucket/data/")).await;
     emu.advance_clock(2 * SEC);
     assert_eq!(dra_lifecycle(c, &a).await, DataRepositoryLifecycle::Available);
     (fs, a)
 }
 
-fn no_report() -> CompletionReport {
-    CompletionReport::builder().enabled(false).build()
-}
-
 fn export(c: &Clients, fs: &str) -> CreateDataRepositoryTaskFluentBuilder {
-    c.fsx.create_data_repository_task().file_system_id(fs).r#type(DataRepositoryTaskType::Export).report(no_report())
+    task_request(&c.fsx, fs, DataRepositoryTaskType::Export)
 }
 
 async fn task_id(b: CreateDataRepositoryTaskFluentBuilder) -> String {
@@ -88,9 +78,9 @@ async fn associations_are_processed_one_at_a_time_per_file_system() {
     let (emu, c, subnet, sg) = setup("serial").await;
     // Requested while the file system is CREATING: allowed, all three wait.
     let fs = p2_fs(&c, &subnet, &sg).await;
-    let a = dra_id(dra(&c, &fs, "/a", "s3://bucket/a/")).await;
-    let b = dra_id(dra(&c, &fs, "/b", "s3://bucket/b/")).await;
-    let d = dra_id(dra(&c, &fs, "/d", "s3://bucket/d/")).await;
+    let a = dra_id(dra(&c.fsx, &fs, "/a", "s3://bucket/a/")).await;
+    let b = dra_id(dra(&c.fsx, &fs, "/b", "s3://bucket/b/")).await;
+    let d = dra_id(dra(&c.fsx, &fs, "/d", "s3://bucket/d/")).await;
     emu.advance_clock(SEC);
     for id in [&a, &b, &d] {
         assert_eq!(dra_lifecycle(&c, id).await, DataRepositoryLifecycle::Creating);
@@ -144,11 +134,11 @@ async fn associations_are_processed_one_at_a_time_per_file_system() {
     // as many small ones (the lazy engine chains each association's start to the previous end).
     let fs2 = p2_fs(&c, &subnet, &sg).await;
     let ids = [
-        dra_id(dra(&c, &fs2, "/x", "s3://bucket/x/")).await,
-        dra_id(dra(&c, &fs2, "/y", "s3://bucket/y/")).await,
-        dra_id(dra(&c, &fs2, "/z", "s3://bucket/z/")).await,
+        dra_id(dra(&c.fsx, &fs2, "/x", "s3://bucket/x/")).await,
+        dra_id(dra(&c.fsx, &fs2, "/y", "s3://bucket/y/")).await,
+        dra_id(dra(&c.fsx, &fs2, "/z", "s3://bucket/z/")).await,
     ];
-    let other = dra_id(dra(&c, &fs, "/e", "s3://bucket/e/")).await;
+    let other = dra_id(dra(&c.fsx, &fs, "/e", "s3://bucket/e/")).await;
     emu.advance_clock(Duration::from_millis(5900));
     let inv = emu.inventory();
     let states: Vec<&str> = ids.iter().map(|id| inv.association(id).map_or("gone", |a| a.lifecycle.as_str())).collect();
@@ -164,9 +154,9 @@ async fn association_rules() {
     let fs = p2_fs(&c, &subnet, &sg).await;
     let mut ids = Vec::new();
     for i in 0..8 {
-        ids.push(dra_id(dra(&c, &fs, &format!("/ns{i}"), &format!("s3://bucket/p{i}/"))).await);
+        ids.push(dra_id(dra(&c.fsx, &fs, &format!("/ns{i}"), &format!("s3://bucket/p{i}/"))).await);
     }
-    let err = dra(&c, &fs, "/ns8", "s3://bucket/p8/").send().await.expect_err("9th");
+    let err = dra(&c.fsx, &fs, "/ns8", "s3://bucket/p8/").send().await.expect_err("9th");
     assert_eq!(code(err), "BadRequest");
     c.fsx.delete_data_repository_association().association_id(&ids[7]).send().await.expect("delete one");
     for (path, repo, why) in [
@@ -176,11 +166,11 @@ async fn association_rules() {
         ("q", "s3://bucket/q/", "FileSystemPath must start with /"),
         ("/q", "bucket/q/", "DataRepositoryPath must be s3://"),
     ] {
-        let err = dra(&c, &fs, path, repo).send().await.expect_err(why);
+        let err = dra(&c.fsx, &fs, path, repo).send().await.expect_err(why);
         assert_eq!(code(err), "BadRequest", "{why}");
     }
     let events = AutoExportPolicy::builder().events(EventType::New).events(EventType::New).build();
-    let err = dra(&c, &fs, "/q", "s3://bucket/q/")
+    let err = dra(&c.fsx, &fs, "/q", "s3://bucket/q/")
         .s3(S3DataRepositoryConfiguration::builder().auto_export_policy(events).build())
         .send()
         .await
@@ -188,32 +178,22 @@ async fn association_rules() {
     assert_eq!(code(err), "BadRequest");
 
     // SCRATCH_1, version 2.10 and the legacy ImportPath link allow none.
-    let scratch1 = create_fs(&c.fsx, &subnet, &sg)
-        .lustre_configuration(
-            CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build(),
-        )
-        .created_id()
-        .await;
+    let scratch1 = create_fs(&c.fsx, &subnet, &sg).lustre_configuration(scratch1()).created_id().await;
     let v210 = create_fs(&c.fsx, &subnet, &sg).file_system_type_version("2.10").created_id().await;
     let legacy = create_fs(&c.fsx, &subnet, &sg)
-        .lustre_configuration(
-            CreateFileSystemLustreConfiguration::builder()
-                .deployment_type(LustreDeploymentType::Scratch2)
-                .import_path("s3://bucket/legacy")
-                .build(),
-        )
+        .lustre_configuration(scratch2_importing("s3://bucket/legacy"))
         .created_id()
         .await;
     emu.advance_clock(3 * SEC);
     for (id, why) in [(&scratch1, "SCRATCH_1"), (&v210, "2.10"), (&legacy, "ImportPath link")] {
-        let err = dra(&c, id, "/a", "s3://bucket/a/").send().await.expect_err(why);
+        let err = dra(&c.fsx, id, "/a", "s3://bucket/a/").send().await.expect_err(why);
         assert_eq!(code(err), "BadRequest", "{why}");
-        let m = message(dra(&c, id, "/a", "s3://bucket/a/").send().await.expect_err(why));
+        let m = message(dra(&c.fsx, id, "/a", "s3://bucket/a/").send().await.expect_err(why));
         assert!(!m.is_empty(), "{why}: a message");
     }
     let scratch2 = create_fs(&c.fsx, &subnet, &sg).created_id().await;
-    dra_id(dra(&c, &scratch2, "/", "s3://bucket/all/")).await;
-    let err = dra(&c, "fs-0123456789abcdef0", "/a", "s3://bucket/a/").send().await.expect_err("no fs");
+    dra_id(dra(&c.fsx, &scratch2, "/", "s3://bucket/all/")).await;
+    let err = dra(&c.fsx, "fs-0123456789abcdef0", "/a", "s3://bucket/a/").send().await.expect_err("no fs");
     assert_eq!(code(err), "FileSystemNotFound");
 }
 
@@ -226,7 +206,7 @@ async fn association_update_applies_export_events_and_delete_removes_it() {
         .auto_export_policy(AutoExportPolicy::builder().events(EventType::New).build())
         .build();
     let id = dra_id(
-        dra(&c, &fs, "/team", "s3://bucket/team/").s3(s3).tags(Tag::builder().key("owner").value("vol-1").build()),
+        dra(&c.fsx, &fs, "/team", "s3://bucket/team/").s3(s3).tags(Tag::builder().key("owner").value("vol-1").build()),
     )
     .await;
     let err = c.fsx.update_data_repository_association().association_id(&id).send().await.expect_err("creating");
@@ -383,14 +363,7 @@ async fn task_runs_pending_executing_succeeded_with_counts() {
     let again = task_id(export(&c, &fs).paths("data/dir1").paths("data/results.csv")).await;
     emu.advance_clock(3 * SEC);
     assert_eq!(counts(&task(&c, &again).await), (total, total, 0));
-    let import = task_id(
-        c.fsx
-            .create_data_repository_task()
-            .file_system_id(&fs)
-            .r#type(DataRepositoryTaskType::Import)
-            .report(no_report()),
-    )
-    .await;
+    let import = task_id(task_request(&c.fsx, &fs, DataRepositoryTaskType::Import)).await;
     emu.advance_clock(3 * SEC);
     let t = task(&c, &import).await;
     assert_eq!(lifecycle(&t), DataRepositoryTaskLifecycle::Succeeded);
@@ -417,13 +390,7 @@ async fn task_request_validation() {
     let (fs, _) = linked_fs(&emu, &c, &subnet, &sg).await;
     let err = export(&c, &unlinked).send().await.expect_err("not linked");
     assert_eq!(code(err), "BadRequest");
-    let release = || {
-        c.fsx
-            .create_data_repository_task()
-            .file_system_id(&fs)
-            .r#type(DataRepositoryTaskType::Eviction)
-            .report(no_report())
-    };
+    let release = || task_request(&c.fsx, &fs, DataRepositoryTaskType::Eviction);
     let days = |unit: Option<Unit>, value: Option<i64>| {
         ReleaseConfiguration::builder()
             .duration_since_last_access(DurationSinceLastAccess::builder().set_unit(unit).set_value(value).build())
@@ -433,11 +400,7 @@ async fn task_request_validation() {
     let cases: Vec<(&str, CreateDataRepositoryTaskFluentBuilder)> = vec![
         (
             "AUTO_RELEASE_DATA is File Cache only",
-            c.fsx
-                .create_data_repository_task()
-                .file_system_id(&fs)
-                .r#type(DataRepositoryTaskType::AutoTriggeredEviction)
-                .report(no_report()),
+            task_request(&c.fsx, &fs, DataRepositoryTaskType::AutoTriggeredEviction),
         ),
         ("CapacityToRelease is File Cache only", release().capacity_to_release(10)),
         ("ReleaseConfiguration on an export", export(&c, &fs).release_configuration(days(Some(Unit::Days), Some(1)))),
@@ -450,12 +413,7 @@ async fn task_request_validation() {
         ("export paths are not S3", export(&c, &fs).paths("s3://bucket/data/")),
         (
             "import S3 paths must be linked",
-            c.fsx
-                .create_data_repository_task()
-                .file_system_id(&fs)
-                .r#type(DataRepositoryTaskType::Import)
-                .report(no_report())
-                .paths("s3://other-bucket/x"),
+            task_request(&c.fsx, &fs, DataRepositoryTaskType::Import).paths("s3://other-bucket/x"),
         ),
         ("at most 100 paths", export(&c, &fs).set_paths(Some(many.clone()))),
         (

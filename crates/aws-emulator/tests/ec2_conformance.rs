@@ -3,7 +3,7 @@
 mod common;
 
 use aws_emulator::EmulatorConfig;
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, IpPermission, ResourceType, Tag, TagSpecification};
 use common::*;
 
 fn filter(name: &str, value: &str) -> Filter {
@@ -51,44 +51,17 @@ async fn seeded_vpc_and_subnets() {
 async fn security_group_crud_filters_and_errors() {
     let (emu, c) = start(EmulatorConfig::default()).await;
     let vpc = emu.seed().vpc_id;
-    let created = c
-        .ec2
-        .create_security_group()
-        .group_name("lustre-a")
-        .description("for lustre")
-        .vpc_id(&vpc)
-        .tag_specifications(
-            TagSpecification::builder()
-                .resource_type(ResourceType::SecurityGroup)
-                .tags(Tag::builder().key("owner").value("uid-1").build())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create");
+    let owner = Tag::builder().key("owner").value("uid-1").build();
+    let tagged = TagSpecification::builder().resource_type(ResourceType::SecurityGroup).tags(owner).build();
+    let created =
+        sg_request(&c.ec2, &vpc, "lustre-a", "for lustre").tag_specifications(tagged).send().await.expect("create");
     let sg = created.group_id().expect("id").to_string();
     assert!(sg.starts_with("sg-") && sg.len() == 20, "{sg}");
     assert_eq!(created.tags().len(), 1);
 
-    let err = c
-        .ec2
-        .create_security_group()
-        .group_name("lustre-a")
-        .description("x")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .expect_err("dup");
+    let err = sg_request(&c.ec2, &vpc, "lustre-a", "x").send().await.expect_err("dup");
     assert_eq!(code(err), "InvalidGroup.Duplicate");
-    let err = c
-        .ec2
-        .create_security_group()
-        .group_name("x")
-        .description("x")
-        .vpc_id("vpc-0123456789abcdef0")
-        .send()
-        .await
-        .expect_err("vpc");
+    let err = sg_request(&c.ec2, "vpc-0123456789abcdef0", "x", "x").send().await.expect_err("vpc");
     assert_eq!(code(err), "InvalidVpcID.NotFound");
     let err = c.ec2.create_security_group().group_name("no-description").vpc_id(&vpc).send().await;
     assert!(err.is_err(), "missing description is rejected");
@@ -125,14 +98,8 @@ async fn security_group_crud_filters_and_errors() {
     assert_eq!(emu.inventory().security_group(&sg).map(|g| g.tags.len()), Some(2));
     c.ec2.delete_tags().resources(&sg).tags(Tag::builder().key("extra").build()).send().await.expect("untag");
     assert_eq!(emu.inventory().security_group(&sg).map(|g| g.tags.len()), Some(1));
-    let err = c
-        .ec2
-        .create_tags()
-        .resources("sg-0123456789abcdef0")
-        .tags(Tag::builder().key("a").value("b").build())
-        .send()
-        .await
-        .expect_err("unknown");
+    let tag = Tag::builder().key("a").value("b").build();
+    let err = c.ec2.create_tags().resources("sg-0123456789abcdef0").tags(tag).send().await.expect_err("unknown");
     assert_eq!(code(err), "InvalidGroup.NotFound");
 
     c.ec2.delete_security_group().group_id(&sg).send().await.expect("delete");
@@ -149,57 +116,21 @@ async fn security_group_crud_filters_and_errors() {
 async fn ingress_rules_authorize_revoke_and_describe() {
     let (emu, c) = start(EmulatorConfig::default()).await;
     let vpc = emu.seed().vpc_id;
-    let sg = c
-        .ec2
-        .create_security_group()
-        .group_name("rules")
-        .description("d")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .expect("sg")
-        .group_id
-        .expect("id");
-    let auth = c
-        .ec2
-        .authorize_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&sg)).build())
-        .ip_permissions(tcp(1018, 1023).ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/16").build()).build())
-        .send()
-        .await
-        .expect("authorize");
+    let sg = create_sg(&c.ec2, &vpc, "rules", "d").await;
+    let rules = [from_group(988, 988, &sg), from_cidr(1018, 1023, "10.0.0.0/16")];
+    let auth = authorize(&c.ec2, &sg, &rules).send().await.expect("authorize");
     assert_eq!(auth.r#return(), Some(true));
     assert_eq!(auth.security_group_rules().len(), 2);
     assert!(auth.security_group_rules()[0].security_group_rule_id().is_some_and(|id| id.starts_with("sgr-")));
 
-    let err = c
-        .ec2
-        .authorize_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&sg)).build())
-        .send()
-        .await
-        .expect_err("duplicate");
-    assert_eq!(code(err), "InvalidPermission.Duplicate");
-    let err = c
-        .ec2
-        .authorize_security_group_ingress()
-        .group_id("sg-0123456789abcdef0")
-        .ip_permissions(tcp(988, 988).ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/16").build()).build())
-        .send()
-        .await
-        .expect_err("unknown group");
-    assert_eq!(code(err), "InvalidGroup.NotFound");
-    let err = c
-        .ec2
-        .authorize_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(tcp(988, 988).ip_ranges(IpRange::builder().cidr_ip("10.0.0.300/16").build()).build())
-        .send()
-        .await
-        .expect_err("bad cidr");
-    assert_eq!(code(err), "InvalidParameterValue");
+    for (group, rule, why, expected) in [
+        (sg.as_str(), from_group(988, 988, &sg), "duplicate", "InvalidPermission.Duplicate"),
+        ("sg-0123456789abcdef0", from_cidr(988, 988, "10.0.0.0/16"), "unknown group", "InvalidGroup.NotFound"),
+        (sg.as_str(), from_cidr(988, 988, "10.0.0.300/16"), "bad cidr", "InvalidParameterValue"),
+    ] {
+        let err = authorize(&c.ec2, group, &[rule]).send().await.expect_err(why);
+        assert_eq!(code(err), expected, "{why}");
+    }
 
     let d = c.ec2.describe_security_groups().group_ids(&sg).send().await.expect("describe");
     let perms = d.security_groups()[0].ip_permissions();
@@ -214,21 +145,9 @@ async fn ingress_rules_authorize_revoke_and_describe() {
     assert_eq!(rules.security_group_rules().len(), 3, "two ingress + default egress");
     assert_eq!(rules.security_group_rules().iter().filter(|r| r.is_egress() == Some(true)).count(), 1);
 
-    c.ec2
-        .revoke_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&sg)).build())
-        .send()
-        .await
-        .expect("revoke");
-    let err = c
-        .ec2
-        .revoke_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&sg)).build())
-        .send()
-        .await
-        .expect_err("already revoked");
+    let from_itself = [from_group(988, 988, &sg)];
+    revoke(&c.ec2, &sg, &from_itself).send().await.expect("revoke");
+    let err = revoke(&c.ec2, &sg, &from_itself).send().await.expect_err("already revoked");
     assert_eq!(code(err), "InvalidPermission.NotFound");
     let inv = emu.inventory();
     let g = inv.security_group(&sg).expect("group");
@@ -242,24 +161,9 @@ async fn ingress_rules_authorize_revoke_and_describe() {
     assert!(emu.revoke_ingress_out_of_band(&sg, 1018, 1023).is_err());
 
     // A group referenced by another group's rule cannot be deleted.
-    let other = c
-        .ec2
-        .create_security_group()
-        .group_name("other")
-        .description("d")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .expect("sg")
-        .group_id
-        .expect("id");
-    c.ec2
-        .authorize_security_group_ingress()
-        .group_id(&other)
-        .ip_permissions(IpPermission::builder().ip_protocol("-1").user_id_group_pairs(self_ref(&sg)).build())
-        .send()
-        .await
-        .expect("all traffic");
+    let other = create_sg(&c.ec2, &vpc, "other", "d").await;
+    let all_traffic = IpPermission::builder().ip_protocol("-1").user_id_group_pairs(self_ref(&sg)).build();
+    authorize(&c.ec2, &other, &[all_traffic]).send().await.expect("all traffic");
     let err = c.ec2.delete_security_group().group_id(&sg).send().await.expect_err("referenced");
     assert_eq!(code(err), "DependencyViolation");
     emu.delete_security_group_out_of_band(&sg).expect("oob delete");
@@ -272,7 +176,7 @@ async fn network_interfaces_of_file_systems() {
     let (emu, c) = start(EmulatorConfig::default()).await;
     let seed = emu.seed();
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "eni").await;
-    let fs = create_fs(&c.fsx, &seed.subnet_ids[2], &sg).send().await.expect("fs").file_system.expect("fs");
+    let fs = create_fs(&c.fsx, &seed.subnet_ids[2], &sg).created().await;
     let enis = c.ec2.describe_network_interfaces().filters(filter("group-id", &sg)).send().await.expect("enis");
     assert_eq!(enis.network_interfaces().len(), 2);
     let mut ids: Vec<String> =
@@ -286,13 +190,8 @@ async fn network_interfaces_of_file_systems() {
         assert_eq!(e.subnet_id(), Some(seed.subnet_ids[2].as_str()));
         assert!(e.private_ip_address().is_some_and(|ip| ip.starts_with("10.0.3.")));
     }
-    let err = c
-        .ec2
-        .describe_network_interfaces()
-        .network_interface_ids("eni-0123456789abcdef0")
-        .send()
-        .await
-        .expect_err("unknown");
+    let unknown = "eni-0123456789abcdef0";
+    let err = c.ec2.describe_network_interfaces().network_interface_ids(unknown).send().await.expect_err("unknown");
     assert_eq!(code(err), "InvalidNetworkInterfaceID.NotFound");
     assert_eq!(emu.inventory().network_interfaces.len(), 2);
 }
@@ -302,14 +201,7 @@ async fn describe_security_groups_pages() {
     let (emu, c) = start(EmulatorConfig::default()).await;
     let vpc = emu.seed().vpc_id;
     for i in 0..7 {
-        c.ec2
-            .create_security_group()
-            .group_name(format!("p{i}"))
-            .description("d")
-            .vpc_id(&vpc)
-            .send()
-            .await
-            .expect("sg");
+        sg_request(&c.ec2, &vpc, &format!("p{i}"), "d").send().await.expect("sg");
     }
     let first = c.ec2.describe_security_groups().max_results(5).send().await.expect("page 1");
     assert_eq!(first.security_groups().len(), 5);
@@ -332,31 +224,24 @@ async fn malformed_requests_get_aws_error_shapes() {
             .body(body)
             .send()
     };
-    let r =
-        fsx("AWSSimbaAPIService_v20180301.DescribeFileSystems", b"{\"FileSystemIds\":".to_vec()).await.expect("send");
+    const DESCRIBE: &str = "AWSSimbaAPIService_v20180301.DescribeFileSystems";
+    let r = fsx(DESCRIBE, b"{\"FileSystemIds\":".to_vec()).await.expect("send");
     assert_eq!(r.status(), 400);
     assert_eq!(r.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()), Some("SerializationException"));
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["__type"], "SerializationException");
     assert!(body["message"].is_string());
 
-    let r = fsx("AWSSimbaAPIService_v20180301.DescribeFileSystems", b"{\"FileSystemIds\": 7}".to_vec())
-        .await
-        .expect("send");
-    let body: serde_json::Value = r.json().await.expect("json");
-    assert_eq!(body["__type"], "SerializationException");
-
-    let r = fsx("AWSSimbaAPIService_v20180301.LaunchRockets", b"{}".to_vec()).await.expect("send");
-    let body: serde_json::Value = r.json().await.expect("json");
-    assert_eq!(body["__type"], "UnknownOperationException");
-    let r = fsx("SomethingElse.DescribeFileSystems", b"{}".to_vec()).await.expect("send");
-    let body: serde_json::Value = r.json().await.expect("json");
-    assert_eq!(body["__type"], "UnknownOperationException");
-
     let big = vec![b' '; 1024 * 1024 + 10];
-    let r = fsx("AWSSimbaAPIService_v20180301.DescribeFileSystems", big.clone()).await.expect("send");
-    let body: serde_json::Value = r.json().await.expect("json");
-    assert_eq!(body["__type"], "SerializationException");
+    for (target, body, expected) in [
+        (DESCRIBE, b"{\"FileSystemIds\": 7}".to_vec(), "SerializationException"),
+        ("AWSSimbaAPIService_v20180301.LaunchRockets", b"{}".to_vec(), "UnknownOperationException"),
+        ("SomethingElse.DescribeFileSystems", b"{}".to_vec(), "UnknownOperationException"),
+        (DESCRIBE, big.clone(), "SerializationException"),
+    ] {
+        let body: serde_json::Value = fsx(target, body).await.expect("send").json().await.expect("json");
+        assert_eq!(body["__type"], expected, "{target}");
+    }
 
     let ec2 = |body: &str| {
         http.post(&url).header("Content-Type", "application/x-www-form-urlencoded").body(body.to_string()).send()
@@ -365,29 +250,18 @@ async fn malformed_requests_get_aws_error_shapes() {
     assert_eq!(r.status(), 400);
     let text = r.text().await.expect("text");
     assert!(text.contains("<Code>InvalidAction</Code>") && text.contains("<RequestID>"), "{text}");
-    let text = ec2("Version=2016-11-15").await.expect("send").text().await.expect("text");
-    assert!(text.contains("<Code>MissingParameter</Code>"), "{text}");
-    let text = ec2("Action=CreateSecurityGroup&Version=2016-11-15&GroupName=x")
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
-    assert!(text.contains("<Code>MissingParameter</Code>"), "{text}");
-    let text = ec2("Action=DescribeSecurityGroups&Version=2016-11-15&MaxResults=abc")
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
-    assert!(text.contains("<Code>InvalidParameterValue</Code>"), "{text}");
-    let text = ec2("Action=AuthorizeSecurityGroupIngress&Version=2016-11-15&GroupId=sg-0e5eed00000000001&IpPermissions.1.IpProtocol=tcp")
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
-    assert!(text.contains("<Code>InvalidParameterValue</Code>"), "{text}");
+    for (body, expected) in [
+        ("Version=2016-11-15", "MissingParameter"),
+        ("Action=CreateSecurityGroup&Version=2016-11-15&GroupName=x", "MissingParameter"),
+        ("Action=DescribeSecurityGroups&Version=2016-11-15&MaxResults=abc", "InvalidParameterValue"),
+        (
+            "Action=AuthorizeSecurityGroupIngress&Version=2016-11-15&GroupId=sg-0e5eed00000000001&IpPermissions.1.IpProtocol=tcp",
+            "InvalidParameterValue",
+        ),
+    ] {
+        let text = ec2(body).await.expect("send").text().await.expect("text");
+        assert!(text.contains(&format!("<Code>{expected}</Code>")), "{body}: {text}");
+    }
     let r = http.post(&url).body(big).send().await.expect("send");
     assert!(r.text().await.expect("text").contains("<Code>InvalidParameterValue</Code>"));
     let ok = ec2("Action=DescribeVpcs&Version=2016-11-15").await.expect("send").text().await.expect("text");

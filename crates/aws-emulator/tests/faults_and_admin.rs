@@ -33,18 +33,10 @@ async fn error_rate_faults_use_each_services_codes() {
     emu.set_fault("CreateSecurityGroup", Fault::throttle(1.0).times(2));
     let vpc = emu.seed().vpc_id;
     for _ in 0..2 {
-        let err = c
-            .ec2
-            .create_security_group()
-            .group_name("t")
-            .description("d")
-            .vpc_id(&vpc)
-            .send()
-            .await
-            .expect_err("throttled");
+        let err = sg_request(&c.ec2, &vpc, "t", "d").send().await.expect_err("throttled");
         assert_eq!(code(err), "RequestLimitExceeded");
     }
-    c.ec2.create_security_group().group_name("t").description("d").vpc_id(&vpc).send().await.expect("third succeeds");
+    sg_request(&c.ec2, &vpc, "t", "d").send().await.expect("third succeeds");
     assert_eq!(emu.calls().count("ec2", "CreateSecurityGroup"), 3);
     assert_eq!(emu.calls().count_outcome("ec2", "CreateSecurityGroup", "ok"), 1);
     // Throttled calls were not applied.
@@ -75,29 +67,14 @@ async fn apply_then_drop_fails_the_client_but_keeps_the_resource() {
     let (emu, c) = start(EmulatorConfig::default()).await;
     let seed = emu.seed();
     emu.set_fault("CreateSecurityGroup", Fault::drop_after_apply().times(1));
-    let err = c
-        .ec2
-        .create_security_group()
-        .group_name("dropped")
-        .description("d")
-        .vpc_id(&seed.vpc_id)
-        .send()
-        .await
-        .expect_err("dropped");
+    let dropped = sg_request(&c.ec2, &seed.vpc_id, "dropped", "d");
+    let err = dropped.clone().send().await.expect_err("dropped");
     assert!(
         !matches!(err, aws_sdk_ec2::error::SdkError::ServiceError(_)),
         "a transport failure, not a service error: {err:?}"
     );
     assert!(emu.inventory().security_groups.iter().any(|g| g.name == "dropped"), "the change was applied");
-    let err = c
-        .ec2
-        .create_security_group()
-        .group_name("dropped")
-        .description("d")
-        .vpc_id(&seed.vpc_id)
-        .send()
-        .await
-        .expect_err("retry");
+    let err = dropped.send().await.expect_err("retry");
     assert_eq!(code(err), "InvalidGroup.Duplicate");
 
     let sg = lustre_sg(&c.ec2, &seed.vpc_id, "fs-drop").await;
@@ -112,9 +89,7 @@ async fn apply_then_delay_lets_a_test_kill_the_caller() {
     let vpc = emu.seed().vpc_id;
     emu.set_fault("CreateSecurityGroup", Fault::delay_after_apply(Duration::from_secs(30)));
     let ec2 = c.ec2.clone();
-    let call = tokio::spawn(async move {
-        ec2.create_security_group().group_name("slow").description("d").vpc_id(vpc).send().await
-    });
+    let call = tokio::spawn(async move { sg_request(&ec2, &vpc, "slow", "d").send().await });
     let deadline = Instant::now() + Duration::from_secs(5);
     while !emu.inventory().security_groups.iter().any(|g| g.name == "slow") {
         assert!(Instant::now() < deadline, "the change should be applied before the answer");
@@ -128,9 +103,7 @@ async fn apply_then_delay_lets_a_test_kill_the_caller() {
 #[tokio::test]
 async fn clock_pause_and_advance_drive_lifecycles() {
     let cfg = EmulatorConfig { create_duration: Duration::from_secs(600), ..EmulatorConfig::default() };
-    let (emu, c) = start(cfg).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "clock").await;
+    let (emu, c, seed, sg) = started_with_sg(cfg, "clock").await;
     emu.pause_clock();
     let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     emu.advance_clock(Duration::from_secs(599));
@@ -143,9 +116,7 @@ async fn clock_pause_and_advance_drive_lifecycles() {
 #[tokio::test]
 async fn real_time_lifecycle_without_clock_control() {
     let cfg = EmulatorConfig { create_duration: Duration::from_millis(200), ..EmulatorConfig::default() };
-    let (emu, c) = start(cfg).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "rt").await;
+    let (_emu, c, seed, sg) = started_with_sg(cfg, "rt").await;
     let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let d = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");

@@ -7,8 +7,9 @@ use std::time::Duration;
 use aws_emulator::EmulatorConfig;
 use aws_sdk_fsx::types::{
     AdministrativeActionType, AutoImportPolicyType, CompletionReport, CreateFileSystemLustreConfiguration,
-    DataRepositoryAssociation, DataRepositoryTaskType, EventType, FileSystemLifecycle, Filter, FilterName,
-    LustreDeploymentType, S3DataRepositoryConfiguration, Status, StorageType, Tag, UpdateFileSystemLustreConfiguration,
+    DataRepositoryAssociation, DataRepositoryLifecycle, DataRepositoryTaskLifecycle, DataRepositoryTaskType,
+    DriveCacheType, EventType, FileSystemLifecycle, Filter, FilterName, LustreDeploymentType,
+    S3DataRepositoryConfiguration, Status, StorageType, Tag, UpdateFileSystemLustreConfiguration,
 };
 use common::*;
 
@@ -18,24 +19,13 @@ fn fast() -> EmulatorConfig {
 
 #[tokio::test]
 async fn create_describe_and_lifecycle_to_available() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "fs-sg").await;
-    let created = c
-        .fsx
-        .create_file_system()
-        .file_system_type(aws_sdk_fsx::types::FileSystemType::Lustre)
-        .storage_capacity(1200)
-        .subnet_ids(&seed.subnet_ids[0])
-        .security_group_ids(&sg)
+    let (emu, c, seed, sg) = paused_with_sg(fast(), "fs-sg").await;
+    let created = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
         .lustre_configuration(persistent2(125))
         .tags(Tag::builder().key("Name").value("vol").build())
         .client_request_token("tok-1")
-        .send()
-        .await
-        .expect("create")
-        .file_system
-        .expect("file system");
+        .created()
+        .await;
     let id = created.file_system_id().expect("id").to_string();
     assert!(id.starts_with("fs-") && id.len() == 20 && id[3..].chars().all(|c| c.is_ascii_hexdigit()), "{id}");
     assert_eq!(created.lifecycle(), Some(&FileSystemLifecycle::Creating));
@@ -57,13 +47,8 @@ async fn create_describe_and_lifecycle_to_available() {
     assert_eq!(created.tags()[0].key(), Some("Name"));
 
     // ENIs carry the security group; the group cannot be deleted while they exist.
-    let enis = c
-        .ec2
-        .describe_network_interfaces()
-        .set_network_interface_ids(Some(created.network_interface_ids().to_vec()))
-        .send()
-        .await
-        .expect("enis");
+    let eni_ids = Some(created.network_interface_ids().to_vec());
+    let enis = c.ec2.describe_network_interfaces().set_network_interface_ids(eni_ids).send().await.expect("enis");
     for eni in enis.network_interfaces() {
         assert_eq!(eni.groups()[0].group_id(), Some(sg.as_str()));
         assert_eq!(eni.subnet_id(), Some(seed.subnet_ids[0].as_str()));
@@ -84,169 +69,85 @@ async fn create_describe_and_lifecycle_to_available() {
 
 #[tokio::test]
 async fn scratch_1_mount_name_is_fsx() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "s1").await;
-    let fs = create_fs(&c.fsx, &seed.subnet_ids[1], &sg)
-        .lustre_configuration(
-            CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build(),
-        )
-        .send()
-        .await
-        .expect("create")
-        .file_system
-        .expect("fs");
+    let (_emu, c, seed, sg) = paused_with_sg(fast(), "s1").await;
+    let fs = create_fs(&c.fsx, &seed.subnet_ids[1], &sg).lustre_configuration(scratch1()).created().await;
     assert_eq!(fs.lustre_configuration().and_then(|l| l.mount_name()), Some("fsx"));
 }
 
 #[tokio::test]
 async fn client_request_token_is_idempotent_within_the_window() {
     let cfg = EmulatorConfig { token_window: Duration::from_secs(300), ..fast() };
-    let (emu, c) = start_paused(cfg).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "tok").await;
-    let first = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).client_request_token("abc").send().await.expect("first");
-    let again = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).client_request_token("abc").send().await.expect("again");
+    let (emu, c, seed, sg) = paused_with_sg(cfg, "tok").await;
+    let with_token = |token: &str| create_fs(&c.fsx, &seed.subnet_ids[0], &sg).client_request_token(token);
+    let first = with_token("abc").send().await.expect("first");
+    let again = with_token("abc").send().await.expect("again");
     let id = first.file_system().and_then(|f| f.file_system_id()).expect("id");
     assert_eq!(again.file_system().and_then(|f| f.file_system_id()), Some(id));
-    let err = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .storage_capacity(2400)
-        .client_request_token("abc")
-        .send()
-        .await
-        .expect_err("other params");
+    let err = with_token("abc").storage_capacity(2400).send().await.expect_err("other params");
     assert_eq!(code(err), "IncompatibleParameterError");
     assert_eq!(emu.inventory().file_systems.len(), 1);
     emu.advance_clock(Duration::from_secs(301));
-    let later =
-        create_fs(&c.fsx, &seed.subnet_ids[0], &sg).client_request_token("abc").send().await.expect("after window");
+    let later = with_token("abc").send().await.expect("after window");
     assert_ne!(later.file_system().and_then(|f| f.file_system_id()), Some(id));
     assert_eq!(emu.inventory().file_systems.len(), 2);
-    let bad = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .client_request_token("has space")
-        .send()
-        .await
-        .expect_err("bad token");
+    let bad = with_token("has space").send().await.expect_err("bad token");
     assert_eq!(code(bad), "BadRequest");
 }
 
 #[tokio::test]
 async fn create_validation_errors() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "val").await;
+    let (emu, c, seed, sg) = paused_with_sg(fast(), "val").await;
     let subnet = seed.subnet_ids[0].clone();
     let lc = CreateFileSystemLustreConfiguration::builder;
+    let s2 = || lc().deployment_type(LustreDeploymentType::Scratch2);
+    let p1 = |throughput: i32| {
+        lc().deployment_type(LustreDeploymentType::Persistent1).per_unit_storage_throughput(throughput)
+    };
+    let p2 = || lc().deployment_type(LustreDeploymentType::Persistent2);
+    let fs = || create_fs(&c.fsx, &subnet, &sg);
+    let with = |lustre: CreateFileSystemLustreConfiguration| fs().lustre_configuration(lustre);
+    let hdd = |gib: i32| fs().storage_type(StorageType::Hdd).storage_capacity(gib);
     let cases: Vec<(&str, aws_sdk_fsx::operation::create_file_system::builders::CreateFileSystemFluentBuilder, &str)> = vec![
-        ("scratch2 1000 GiB", create_fs(&c.fsx, &subnet, &sg).storage_capacity(1000), "BadRequest"),
-        ("scratch2 3600 GiB", create_fs(&c.fsx, &subnet, &sg).storage_capacity(3600), "BadRequest"),
-        (
-            "scratch1 4800 GiB",
-            create_fs(&c.fsx, &subnet, &sg)
-                .storage_capacity(4800)
-                .lustre_configuration(lc().deployment_type(LustreDeploymentType::Scratch1).build()),
-            "BadRequest",
-        ),
-        (
-            "persistent1 throughput 125",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Persistent1).per_unit_storage_throughput(125).build(),
-            ),
-            "InvalidPerUnitStorageThroughput",
-        ),
-        (
-            "persistent2 without throughput",
-            create_fs(&c.fsx, &subnet, &sg)
-                .lustre_configuration(lc().deployment_type(LustreDeploymentType::Persistent2).build()),
-            "BadRequest",
-        ),
-        (
-            "scratch2 with throughput",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Scratch2).per_unit_storage_throughput(50).build(),
-            ),
-            "BadRequest",
-        ),
+        ("scratch2 1000 GiB", fs().storage_capacity(1000), "BadRequest"),
+        ("scratch2 3600 GiB", fs().storage_capacity(3600), "BadRequest"),
+        ("scratch1 4800 GiB", fs().storage_capacity(4800).lustre_configuration(scratch1()), "BadRequest"),
+        ("persistent1 throughput 125", with(p1(125).build()), "InvalidPerUnitStorageThroughput"),
+        ("persistent2 without throughput", with(p2().build()), "BadRequest"),
+        ("scratch2 with throughput", with(s2().per_unit_storage_throughput(50).build()), "BadRequest"),
         (
             "HDD on persistent2",
-            create_fs(&c.fsx, &subnet, &sg).storage_type(StorageType::Hdd).lustre_configuration(persistent2(125)),
+            fs().storage_type(StorageType::Hdd).lustre_configuration(persistent2(125)),
             "BadRequest",
         ),
         (
             "HDD 12 with 1800 GiB",
-            create_fs(&c.fsx, &subnet, &sg).storage_type(StorageType::Hdd).storage_capacity(1800).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Persistent1)
-                    .per_unit_storage_throughput(12)
-                    .drive_cache_type(aws_sdk_fsx::types::DriveCacheType::None)
-                    .build(),
-            ),
+            hdd(1800).lustre_configuration(p1(12).drive_cache_type(DriveCacheType::None).build()),
             "BadRequest",
         ),
-        (
-            "HDD without drive cache",
-            create_fs(&c.fsx, &subnet, &sg).storage_type(StorageType::Hdd).storage_capacity(6000).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Persistent1).per_unit_storage_throughput(12).build(),
-            ),
-            "BadRequest",
-        ),
-        (
-            "persistent2 on 2.10",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(persistent2(125)).file_system_type_version("2.10"),
-            "BadRequest",
-        ),
-        ("version 9.9", create_fs(&c.fsx, &subnet, &sg).file_system_type_version("9.9"), "BadRequest"),
-        (
-            "kms on scratch",
-            create_fs(&c.fsx, &subnet, &sg).kms_key_id("arn:aws:kms:us-east-1:123456789012:key/x"),
-            "BadRequest",
-        ),
-        (
-            "import path not s3",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Scratch2).import_path("http://bucket/x").build(),
-            ),
-            "InvalidImportPath",
-        ),
+        ("HDD without drive cache", hdd(6000).lustre_configuration(p1(12).build()), "BadRequest"),
+        ("persistent2 on 2.10", with(persistent2(125)).file_system_type_version("2.10"), "BadRequest"),
+        ("version 9.9", fs().file_system_type_version("9.9"), "BadRequest"),
+        ("kms on scratch", fs().kms_key_id("arn:aws:kms:us-east-1:123456789012:key/x"), "BadRequest"),
+        ("import path not s3", with(scratch2_importing("http://bucket/x")), "InvalidImportPath"),
         (
             "export path other bucket",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Scratch2)
-                    .import_path("s3://bucket-a/in")
-                    .export_path("s3://bucket-b/out")
-                    .build(),
-            ),
+            with(s2().import_path("s3://bucket-a/in").export_path("s3://bucket-b/out").build()),
             "InvalidExportPath",
         ),
         (
             "import path on persistent2",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Persistent2)
-                    .per_unit_storage_throughput(125)
-                    .import_path("s3://bucket-a/in")
-                    .build(),
-            ),
+            with(p2().per_unit_storage_throughput(125).import_path("s3://bucket-a/in").build()),
             "BadRequest",
         ),
         (
             "chunk size too large",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Scratch2)
-                    .import_path("s3://bucket-a/in")
-                    .imported_file_chunk_size(600_000)
-                    .build(),
-            ),
+            with(s2().import_path("s3://bucket-a/in").imported_file_chunk_size(600_000).build()),
             "BadRequest",
         ),
-        (
-            "bad maintenance window",
-            create_fs(&c.fsx, &subnet, &sg).lustre_configuration(
-                lc().deployment_type(LustreDeploymentType::Scratch2).weekly_maintenance_start_time("9:99:99").build(),
-            ),
-            "BadRequest",
-        ),
+        ("bad maintenance window", with(s2().weekly_maintenance_start_time("9:99:99").build()), "BadRequest"),
         ("unknown subnet", create_fs(&c.fsx, "subnet-0123456789abcdef0", &sg), "InvalidNetworkSettings"),
         ("unknown security group", create_fs(&c.fsx, &subnet, "sg-0123456789abcdef0"), "InvalidNetworkSettings"),
-        ("two subnets", create_fs(&c.fsx, &subnet, &sg).subnet_ids(&seed.subnet_ids[1]), "InvalidNetworkSettings"),
+        ("two subnets", fs().subnet_ids(&seed.subnet_ids[1]), "InvalidNetworkSettings"),
     ];
     for (name, request, expected) in cases {
         let err = request.send().await.expect_err(name);
@@ -255,35 +156,15 @@ async fn create_validation_errors() {
     assert!(emu.inventory().file_systems.is_empty(), "no failed create may leave a file system");
     assert!(emu.inventory().network_interfaces.is_empty(), "no failed create may leave an ENI");
     // Valid variants succeed.
-    create_fs(&c.fsx, &subnet, &sg).storage_capacity(4800).send().await.expect("scratch2 4800");
-    create_fs(&c.fsx, &subnet, &sg)
-        .storage_type(StorageType::Hdd)
-        .storage_capacity(6000)
-        .lustre_configuration(
-            lc().deployment_type(LustreDeploymentType::Persistent1)
-                .per_unit_storage_throughput(12)
-                .drive_cache_type(aws_sdk_fsx::types::DriveCacheType::Read)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("hdd 12");
-    let linked = create_fs(&c.fsx, &subnet, &sg)
-        .lustre_configuration(
-            lc().deployment_type(LustreDeploymentType::Scratch2)
-                .import_path("s3://bucket-a/in")
-                .export_path("s3://bucket-a/out")
-                .auto_import_policy(AutoImportPolicyType::NewChanged)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("legacy link");
-    let drc = linked
-        .file_system()
-        .and_then(|f| f.lustre_configuration())
-        .and_then(|l| l.data_repository_configuration())
-        .expect("drc");
+    fs().storage_capacity(4800).send().await.expect("scratch2 4800");
+    hdd(6000).lustre_configuration(p1(12).drive_cache_type(DriveCacheType::Read).build()).send().await.expect("hdd 12");
+    let legacy_link = s2()
+        .import_path("s3://bucket-a/in")
+        .export_path("s3://bucket-a/out")
+        .auto_import_policy(AutoImportPolicyType::NewChanged)
+        .build();
+    let linked = with(legacy_link).created().await;
+    let drc = linked.lustre_configuration().and_then(|l| l.data_repository_configuration()).expect("drc");
     assert_eq!(drc.import_path(), Some("s3://bucket-a/in"));
     assert_eq!(drc.auto_import_policy(), Some(&AutoImportPolicyType::NewChanged));
 }
@@ -293,106 +174,41 @@ async fn network_check_requires_lnet_rules() {
     let (emu, c) = start_paused(fast()).await;
     let seed = emu.seed();
     let subnet = seed.subnet_ids[0].clone(); // 10.0.1.0/24
-    let new_sg = |name: &'static str| {
-        let ec2 = c.ec2.clone();
-        let vpc = seed.vpc_id.clone();
-        async move {
-            ec2.create_security_group()
-                .group_name(name)
-                .description("d")
-                .vpc_id(vpc)
-                .send()
-                .await
-                .expect("sg")
-                .group_id
-                .expect("id")
-        }
-    };
+    let new_sg = |name: &'static str| create_sg(&c.ec2, &seed.vpc_id, name, "d");
     let empty = new_sg("empty").await;
     let err = create_fs(&c.fsx, &subnet, &empty).send().await.expect_err("no rules");
     let msg = message(err);
     assert!(msg.contains("do not permit Lustre LNET network traffic on port 988"), "{msg}");
 
     let only_988 = new_sg("only-988").await;
-    c.ec2
-        .authorize_security_group_ingress()
-        .group_id(&only_988)
-        .ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&only_988)).build())
-        .send()
-        .await
-        .expect("auth");
+    authorize(&c.ec2, &only_988, &[from_group(988, 988, &only_988)]).send().await.expect("auth");
     assert_eq!(
         code(create_fs(&c.fsx, &subnet, &only_988).send().await.expect_err("no 1018")),
         "InvalidNetworkSettings"
     );
 
     let wrong_cidr = new_sg("wrong-cidr").await;
-    c.ec2
-        .authorize_security_group_ingress()
-        .group_id(&wrong_cidr)
-        .ip_permissions(
-            tcp(988, 1023).ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("10.0.2.0/24").build()).build(),
-        )
-        .send()
-        .await
-        .expect("auth");
+    authorize(&c.ec2, &wrong_cidr, &[from_cidr(988, 1023, "10.0.2.0/24")]).send().await.expect("auth");
     assert_eq!(code(create_fs(&c.fsx, &subnet, &wrong_cidr).send().await.expect_err("cidr")), "InvalidNetworkSettings");
 
     let vpc_cidr = new_sg("vpc-cidr").await;
-    c.ec2
-        .authorize_security_group_ingress()
-        .group_id(&vpc_cidr)
-        .ip_permissions(
-            tcp(988, 988).ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("10.0.0.0/16").build()).build(),
-        )
-        .ip_permissions(
-            tcp(1018, 1023).ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("10.0.0.0/16").build()).build(),
-        )
-        .send()
-        .await
-        .expect("auth");
+    let vpc_rules = [from_cidr(988, 988, "10.0.0.0/16"), from_cidr(1018, 1023, "10.0.0.0/16")];
+    authorize(&c.ec2, &vpc_cidr, &vpc_rules).send().await.expect("auth");
     create_fs(&c.fsx, &subnet, &vpc_cidr).send().await.expect("cidr containing the subnet is enough");
 
     // Two groups: one referencing the other counts.
     let a = new_sg("pair-a").await;
     let b = new_sg("pair-b").await;
-    c.ec2
-        .authorize_security_group_ingress()
-        .group_id(&a)
-        .ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&b)).build())
-        .ip_permissions(tcp(1018, 1023).user_id_group_pairs(self_ref(&b)).build())
-        .send()
-        .await
-        .expect("auth");
-    c.fsx
-        .create_file_system()
-        .file_system_type(aws_sdk_fsx::types::FileSystemType::Lustre)
-        .storage_capacity(1200)
-        .subnet_ids(&subnet)
-        .security_group_ids(&a)
-        .security_group_ids(&b)
-        .lustre_configuration(scratch2())
-        .send()
-        .await
-        .expect("rule referencing one of the groups");
+    authorize(&c.ec2, &a, &lnet_from(&b)).send().await.expect("auth");
+    create_fs(&c.fsx, &subnet, &a).security_group_ids(&b).send().await.expect("rule referencing one of the groups");
     // Omitted security groups = the VPC's default group, which admits itself.
-    c.fsx
-        .create_file_system()
-        .file_system_type(aws_sdk_fsx::types::FileSystemType::Lustre)
-        .storage_capacity(1200)
-        .subnet_ids(&subnet)
-        .lustre_configuration(scratch2())
-        .send()
-        .await
-        .expect("default group");
+    create_fs(&c.fsx, &subnet, &a).set_security_group_ids(None).send().await.expect("default group");
 }
 
 #[tokio::test]
 async fn network_check_delay_hides_new_rules() {
     let cfg = EmulatorConfig { network_check_delay: Duration::from_secs(10), ..fast() };
-    let (emu, c) = start_paused(cfg).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "delayed").await;
+    let (emu, c, seed, sg) = paused_with_sg(cfg, "delayed").await;
     let err = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect_err("rules too new");
     assert_eq!(code(err), "InvalidNetworkSettings");
     emu.advance_clock(Duration::from_secs(11));
@@ -402,9 +218,7 @@ async fn network_check_delay_hides_new_rules() {
 #[tokio::test]
 async fn quotas_give_service_limit_exceeded() {
     let cfg = EmulatorConfig { file_system_quota: 2, storage_quota_gib: 3600, ..fast() };
-    let (emu, c) = start_paused(cfg).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "quota").await;
+    let (emu, c, seed, sg) = paused_with_sg(cfg, "quota").await;
     let err = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).storage_capacity(4800).send().await.expect_err("storage");
     assert_eq!(code(err), "ServiceLimitExceeded");
     create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect("1");
@@ -416,20 +230,16 @@ async fn quotas_give_service_limit_exceeded() {
 
 #[tokio::test]
 async fn describe_pages_and_errors() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "page").await;
+    let (_emu, c, seed, sg) = paused_with_sg(fast(), "page").await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect("create");
-        ids.push(fs.file_system.and_then(|f| f.file_system_id).expect("id"));
+        ids.push(create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await);
     }
     let first = c.fsx.describe_file_systems().max_results(2).send().await.expect("page 1");
     assert_eq!(first.file_systems().len(), 2);
     let token = first.next_token().expect("next token").to_string();
     let second = c.fsx.describe_file_systems().max_results(2).next_token(token).send().await.expect("page 2");
-    assert_eq!(second.file_systems().len(), 1);
-    assert!(second.next_token().is_none());
+    assert_eq!((second.file_systems().len(), second.next_token()), (1, None), "the last page");
     let mut seen: Vec<String> = first
         .file_systems()
         .iter()
@@ -451,21 +261,14 @@ async fn describe_pages_and_errors() {
 
 #[tokio::test]
 async fn update_storage_and_throughput() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "upd").await;
-    let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .lustre_configuration(persistent2(125))
-        .send()
-        .await
-        .expect("create");
-    let id = fs.file_system.and_then(|f| f.file_system_id).expect("id");
-    let err =
-        c.fsx.update_file_system().file_system_id(&id).storage_capacity(2400).send().await.expect_err("while creating");
+    let (emu, c, seed, sg) = paused_with_sg(fast(), "upd").await;
+    let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).lustre_configuration(persistent2(125)).created_id().await;
+    let update = |id: &str| c.fsx.update_file_system().file_system_id(id);
+    let err = update(&id).storage_capacity(2400).send().await.expect_err("while creating");
     assert_eq!(code(err), "BadRequest");
     emu.advance_clock(Duration::from_secs(3));
 
-    let updated = c.fsx.update_file_system().file_system_id(&id).storage_capacity(2400).send().await.expect("grow");
+    let updated = update(&id).storage_capacity(2400).send().await.expect("grow");
     let f = updated.file_system.expect("fs");
     assert_eq!(f.lifecycle(), Some(&FileSystemLifecycle::Updating));
     let action = &f.administrative_actions()[0];
@@ -473,7 +276,7 @@ async fn update_storage_and_throughput() {
     assert_eq!(action.status(), Some(&Status::InProgress));
     assert_eq!(action.target_file_system_values().and_then(|t| t.storage_capacity()), Some(2400));
 
-    let err = c.fsx.update_file_system().file_system_id(&id).storage_capacity(4800).send().await.expect_err("second");
+    let err = update(&id).storage_capacity(4800).send().await.expect_err("second");
     assert!(message(err).contains("update already in progress"));
 
     emu.advance_clock(Duration::from_secs(1));
@@ -487,86 +290,51 @@ async fn update_storage_and_throughput() {
     assert_eq!(f.storage_capacity(), Some(2400));
     assert_eq!(f.administrative_actions()[0].status(), Some(&Status::Completed));
 
-    let err = c.fsx.update_file_system().file_system_id(&id).storage_capacity(4800).send().await.expect_err("cooldown");
-    assert_eq!(code(err), "BadRequest");
-    let err = c.fsx.update_file_system().file_system_id(&id).storage_capacity(1200).send().await.expect_err("shrink");
-    assert_eq!(code(err), "BadRequest");
+    for (gib, why) in [(4800, "cooldown"), (1200, "shrink")] {
+        let err = update(&id).storage_capacity(gib).send().await.expect_err(why);
+        assert_eq!(code(err), "BadRequest", "{why}");
+    }
     emu.advance_clock(Duration::from_secs(6 * 3600 + 1));
-    let err = c.fsx.update_file_system().file_system_id(&id).storage_capacity(3000).send().await.expect_err("bad step");
+    let err = update(&id).storage_capacity(3000).send().await.expect_err("bad step");
     assert_eq!(code(err), "BadRequest");
-    c.fsx.update_file_system().file_system_id(&id).storage_capacity(4800).send().await.expect("grow again");
+    update(&id).storage_capacity(4800).send().await.expect("grow again");
     emu.advance_clock(Duration::from_secs(3));
 
+    let lustre = |id: &str, lc: UpdateFileSystemLustreConfiguration| update(id).lustre_configuration(lc);
     let lc = UpdateFileSystemLustreConfiguration::builder;
-    c.fsx
-        .update_file_system()
-        .file_system_id(&id)
-        .lustre_configuration(lc().per_unit_storage_throughput(250).build())
-        .send()
-        .await
-        .expect("throughput");
+    lustre(&id, lc().per_unit_storage_throughput(250).build()).send().await.expect("throughput");
     emu.advance_clock(Duration::from_secs(3));
     let f = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");
     assert_eq!(f.file_systems()[0].lustre_configuration().and_then(|l| l.per_unit_storage_throughput()), Some(250));
-    let err = c
-        .fsx
-        .update_file_system()
-        .file_system_id(&id)
-        .lustre_configuration(lc().per_unit_storage_throughput(300).build())
-        .send()
-        .await
-        .expect_err("bad value");
+    let err = lustre(&id, lc().per_unit_storage_throughput(300).build()).send().await.expect_err("bad value");
     assert_eq!(code(err), "InvalidPerUnitStorageThroughput");
-    let f = c
-        .fsx
-        .update_file_system()
-        .file_system_id(&id)
-        .lustre_configuration(lc().weekly_maintenance_start_time("2:04:30").build())
-        .send()
-        .await
-        .expect("maintenance window");
+    let window = lc().weekly_maintenance_start_time("2:04:30").build();
+    let f = lustre(&id, window).send().await.expect("maintenance window");
     assert_eq!(
         f.file_system().and_then(|f| f.lustre_configuration()).and_then(|l| l.weekly_maintenance_start_time()),
         Some("2:04:30")
     );
-    let err = c
-        .fsx
-        .update_file_system()
-        .file_system_id("fs-0123456789abcdef0")
-        .storage_capacity(2400)
-        .send()
-        .await
-        .expect_err("unknown");
+    let err = update("fs-0123456789abcdef0").storage_capacity(2400).send().await.expect_err("unknown");
     assert_eq!(code(err), "FileSystemNotFound");
 
     // SCRATCH_1 cannot grow; persistent HDD cannot change throughput.
-    let s1 = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .lustre_configuration(
-            CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build(),
-        )
-        .send()
-        .await
-        .expect("scratch1");
+    let s1 = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).lustre_configuration(scratch1()).created_id().await;
     emu.advance_clock(Duration::from_secs(3));
-    let s1 = s1.file_system.and_then(|f| f.file_system_id).expect("id");
-    let err =
-        c.fsx.update_file_system().file_system_id(&s1).storage_capacity(3600).send().await.expect_err("scratch1 grow");
+    let err = update(&s1).storage_capacity(3600).send().await.expect_err("scratch1 grow");
     assert_eq!(code(err), "BadRequest");
 }
 
 #[tokio::test]
 async fn delete_lifecycle_and_security_group_dependency() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "del").await;
+    let (emu, c, seed, sg) = paused_with_sg(fast(), "del").await;
     let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     let err = c.fsx.delete_file_system().file_system_id(&id).send().await.expect_err("while creating");
     assert_eq!(code(err), "BadRequest");
     emu.advance_clock(Duration::from_secs(3));
-    let deleted = c.fsx.delete_file_system().file_system_id(&id).send().await.expect("delete");
-    assert_eq!(deleted.lifecycle(), Some(&FileSystemLifecycle::Deleting));
-    let again = c.fsx.delete_file_system().file_system_id(&id).send().await.expect("delete again while deleting");
-    assert_eq!(again.lifecycle(), Some(&FileSystemLifecycle::Deleting));
+    for why in ["delete", "delete again while deleting"] {
+        let deleted = c.fsx.delete_file_system().file_system_id(&id).send().await.expect(why);
+        assert_eq!(deleted.lifecycle(), Some(&FileSystemLifecycle::Deleting), "{why}");
+    }
     let d = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("still there");
     assert_eq!(d.file_systems()[0].lifecycle(), Some(&FileSystemLifecycle::Deleting));
 
@@ -583,64 +351,42 @@ async fn delete_lifecycle_and_security_group_dependency() {
 
 #[tokio::test]
 async fn scratch_deletes_take_no_delete_configuration() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "scratch-del").await;
+    let (emu, c, seed, sg) = paused_with_sg(fast(), "scratch-del").await;
     let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     emu.advance_clock(Duration::from_secs(3));
     let with_config =
         aws_sdk_fsx::types::DeleteFileSystemLustreConfiguration::builder().skip_final_backup(true).build();
-    let err = c
-        .fsx
-        .delete_file_system()
-        .file_system_id(&id)
-        .lustre_configuration(with_config)
-        .send()
-        .await
-        .expect_err("scratch with a delete configuration");
+    let delete = c.fsx.delete_file_system().file_system_id(&id);
+    let err =
+        delete.clone().lustre_configuration(with_config).send().await.expect_err("scratch with a delete configuration");
     assert_eq!(code(err), "BadRequest");
-    c.fsx.delete_file_system().file_system_id(&id).send().await.expect("scratch without one");
+    delete.send().await.expect("scratch without one");
 }
 
 #[tokio::test]
 async fn delete_while_creating_can_be_allowed() {
     let cfg = EmulatorConfig { allow_delete_while_creating: true, ..fast() };
-    let (emu, c) = start_paused(cfg).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "early").await;
+    let (_emu, c, seed, sg) = paused_with_sg(cfg, "early").await;
     let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     c.fsx.delete_file_system().file_system_id(&id).send().await.expect("delete while creating");
 }
 
 #[tokio::test]
 async fn tags_on_file_systems() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "tags").await;
-    let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).send().await.expect("create").file_system.expect("fs");
+    let (emu, c, seed, sg) = paused_with_sg(fast(), "tags").await;
+    let fs = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created().await;
     let arn = fs.resource_arn().expect("arn").to_string();
     let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
-    c.fsx
-        .tag_resource()
-        .resource_arn(&arn)
-        .tags(tag("owner", "me"))
-        .tags(tag("env", "test"))
-        .send()
-        .await
-        .expect("tag");
+    let tags = vec![tag("owner", "me"), tag("env", "test")];
+    c.fsx.tag_resource().resource_arn(&arn).set_tags(Some(tags)).send().await.expect("tag");
     let listed = c.fsx.list_tags_for_resource().resource_arn(&arn).send().await.expect("list");
     assert_eq!(listed.tags().len(), 2);
     c.fsx.untag_resource().resource_arn(&arn).tag_keys("env").send().await.expect("untag");
     let listed = c.fsx.list_tags_for_resource().resource_arn(&arn).send().await.expect("list");
     assert_eq!(listed.tags().len(), 1);
     assert_eq!(emu.inventory().file_systems[0].tags.get("owner").map(String::as_str), Some("me"));
-    let err = c
-        .fsx
-        .list_tags_for_resource()
-        .resource_arn("arn:aws:fsx:us-east-1:123456789012:file-system/fs-0123456789abcdef0")
-        .send()
-        .await
-        .expect_err("unknown");
+    let unknown = "arn:aws:fsx:us-east-1:123456789012:file-system/fs-0123456789abcdef0";
+    let err = c.fsx.list_tags_for_resource().resource_arn(unknown).send().await.expect_err("unknown");
     assert_eq!(code(err), "ResourceNotFound");
     let err = c.fsx.tag_resource().resource_arn("not-an-arn").tags(tag("a", "b")).send().await.expect_err("bad arn");
     assert_eq!(code(err), "BadRequest");
@@ -648,9 +394,7 @@ async fn tags_on_file_systems() {
 
 #[tokio::test]
 async fn data_repository_associations() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "dra").await;
+    let (emu, c, seed, sg) = paused_with_sg(fast(), "dra").await;
     let fs_id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).lustre_configuration(persistent2(125)).created_id().await;
     let s3 = S3DataRepositoryConfiguration::builder()
         .auto_import_policy(
@@ -658,80 +402,32 @@ async fn data_repository_associations() {
         )
         .build();
     // Can be requested while the file system is CREATING.
-    let dra = c
-        .fsx
-        .create_data_repository_association()
-        .file_system_id(&fs_id)
-        .file_system_path("/ns1")
-        .data_repository_path("s3://bucket/p1/")
-        .s3(s3)
-        .send()
-        .await
-        .expect("create dra")
-        .association
-        .expect("association");
-    let dra_id = dra.association_id().expect("id").to_string();
+    let created = dra(&c.fsx, &fs_id, "/ns1", "s3://bucket/p1/").s3(s3).send().await.expect("create dra");
+    let created = created.association.expect("association");
+    let dra_id = created.association_id().expect("id").to_string();
     assert!(dra_id.starts_with("dra-"));
-    assert_eq!(dra.lifecycle(), Some(&aws_sdk_fsx::types::DataRepositoryLifecycle::Creating));
-    let overlap = c
-        .fsx
-        .create_data_repository_association()
-        .file_system_id(&fs_id)
-        .file_system_path("/ns1/sub")
-        .data_repository_path("s3://bucket/p2/")
-        .send()
-        .await
-        .expect_err("overlap");
-    assert_eq!(code(overlap), "BadRequest");
-    let root = c
-        .fsx
-        .create_data_repository_association()
-        .file_system_id(&fs_id)
-        .file_system_path("/")
-        .data_repository_path("s3://bucket/p3/")
-        .send()
-        .await
-        .expect_err("root");
-    assert_eq!(code(root), "BadRequest");
-    let bad_path = c
-        .fsx
-        .create_data_repository_association()
-        .file_system_id(&fs_id)
-        .file_system_path("/ns2")
-        .data_repository_path("bucket/p3")
-        .send()
-        .await
-        .expect_err("s3 path");
-    assert_eq!(code(bad_path), "BadRequest");
+    assert_eq!(created.lifecycle(), Some(&DataRepositoryLifecycle::Creating));
+    for (path, repo, why, expected) in [
+        ("/ns1/sub", "s3://bucket/p2/", "overlap", "BadRequest"),
+        ("/", "s3://bucket/p3/", "root", "BadRequest"),
+        ("/ns2", "bucket/p3", "s3 path", "BadRequest"),
+    ] {
+        let err = dra(&c.fsx, &fs_id, path, repo).send().await.expect_err(why);
+        assert_eq!(code(err), expected, "{why}");
+    }
     emu.advance_clock(Duration::from_secs(5));
-    let listed = c
-        .fsx
-        .describe_data_repository_associations()
-        .filters(Filter::builder().name(FilterName::FileSystemId).values(&fs_id).build())
-        .send()
-        .await
-        .expect("describe");
+    let by_fs = Filter::builder().name(FilterName::FileSystemId).values(&fs_id).build();
+    let listed = c.fsx.describe_data_repository_associations().filters(by_fs).send().await.expect("describe");
     let found: &DataRepositoryAssociation = &listed.associations()[0];
-    assert_eq!(found.lifecycle(), Some(&aws_sdk_fsx::types::DataRepositoryLifecycle::Available));
+    assert_eq!(found.lifecycle(), Some(&DataRepositoryLifecycle::Available));
     let err = c.fsx.describe_data_repository_associations().max_results(30).send().await.expect_err("max 25");
     assert_eq!(code(err), "BadRequest");
-    c.fsx
-        .update_data_repository_association()
-        .association_id(&dra_id)
-        .imported_file_chunk_size(2048)
-        .send()
-        .await
-        .expect("update");
+    let update = c.fsx.update_data_repository_association().association_id(&dra_id);
+    update.imported_file_chunk_size(2048).send().await.expect("update");
     emu.advance_clock(Duration::from_secs(3));
-    let deleted = c
-        .fsx
-        .delete_data_repository_association()
-        .association_id(&dra_id)
-        .delete_data_in_file_system(false)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(deleted.lifecycle(), Some(&aws_sdk_fsx::types::DataRepositoryLifecycle::Deleting));
+    let delete = c.fsx.delete_data_repository_association().association_id(&dra_id);
+    let deleted = delete.delete_data_in_file_system(false).send().await.expect("delete");
+    assert_eq!(deleted.lifecycle(), Some(&DataRepositoryLifecycle::Deleting));
     emu.advance_clock(Duration::from_secs(2));
     let err = c.fsx.describe_data_repository_associations().association_ids(&dra_id).send().await.expect_err("gone");
     assert_eq!(code(err), "DataRepositoryAssociationNotFound");
@@ -739,134 +435,58 @@ async fn data_repository_associations() {
     assert_eq!(code(err), "DataRepositoryAssociationNotFound");
 
     // SCRATCH_1 has no DRAs.
-    let s1 = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .lustre_configuration(
-            CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch1).build(),
-        )
-        .created_id()
-        .await;
-    let err = c
-        .fsx
-        .create_data_repository_association()
-        .file_system_id(&s1)
-        .file_system_path("/a")
-        .data_repository_path("s3://bucket/a/")
-        .send()
-        .await
-        .expect_err("scratch1");
-    assert_eq!(code(err), "BadRequest");
-    let err = c
-        .fsx
-        .create_data_repository_association()
-        .file_system_id("fs-0123456789abcdef0")
-        .file_system_path("/a")
-        .data_repository_path("s3://bucket/a/")
-        .send()
-        .await
-        .expect_err("no fs");
-    assert_eq!(code(err), "FileSystemNotFound");
+    let s1 = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).lustre_configuration(scratch1()).created_id().await;
+    for (fs, why, expected) in
+        [(s1.as_str(), "scratch1", "BadRequest"), ("fs-0123456789abcdef0", "no fs", "FileSystemNotFound")]
+    {
+        let err = dra(&c.fsx, fs, "/a", "s3://bucket/a/").send().await.expect_err(why);
+        assert_eq!(code(err), expected, "{why}");
+    }
 }
 
 #[tokio::test]
 async fn data_repository_tasks() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "task").await;
+    let (emu, c, seed, sg) = paused_with_sg(fast(), "task").await;
     let fs_id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg)
-        .lustre_configuration(
-            CreateFileSystemLustreConfiguration::builder()
-                .deployment_type(LustreDeploymentType::Scratch2)
-                .import_path("s3://bucket/in")
-                .build(),
-        )
+        .lustre_configuration(scratch2_importing("s3://bucket/in"))
         .created_id()
         .await;
-    let report = || CompletionReport::builder().enabled(false).build();
-    let err = c
-        .fsx
-        .create_data_repository_task()
-        .file_system_id(&fs_id)
-        .r#type(DataRepositoryTaskType::Export)
-        .report(report())
-        .send()
-        .await
-        .expect_err("creating");
+    let export = || task_request(&c.fsx, &fs_id, DataRepositoryTaskType::Export);
+    let err = export().send().await.expect_err("creating");
     assert_eq!(code(err), "BadRequest");
     emu.advance_clock(Duration::from_secs(3));
-    let task = c
-        .fsx
-        .create_data_repository_task()
-        .file_system_id(&fs_id)
-        .r#type(DataRepositoryTaskType::Export)
-        .paths("dir1")
-        .report(report())
-        .send()
-        .await
-        .expect("task")
-        .data_repository_task
-        .expect("task");
+    let task = export().paths("dir1").send().await.expect("task").data_repository_task.expect("task");
     let task_id = task.task_id().expect("id").to_string();
     assert!(task_id.starts_with("task-"));
-    let err = c
-        .fsx
-        .create_data_repository_task()
-        .file_system_id(&fs_id)
-        .r#type(DataRepositoryTaskType::Export)
-        .report(report())
-        .send()
-        .await
-        .expect_err("one at a time");
+    let err = export().send().await.expect_err("one at a time");
     assert_eq!(code(err), "DataRepositoryTaskExecuting");
     let err = c.fsx.delete_file_system().file_system_id(&fs_id).send().await.expect_err("task running");
     assert_eq!(code(err), "BadRequest");
     let cancel = c.fsx.cancel_data_repository_task().task_id(&task_id).send().await.expect("cancel");
-    assert_eq!(cancel.lifecycle(), Some(&aws_sdk_fsx::types::DataRepositoryTaskLifecycle::Canceling));
+    assert_eq!(cancel.lifecycle(), Some(&DataRepositoryTaskLifecycle::Canceling));
     let d = c.fsx.describe_data_repository_tasks().task_ids(&task_id).send().await.expect("describe");
-    assert_eq!(
-        d.data_repository_tasks()[0].lifecycle(),
-        Some(&aws_sdk_fsx::types::DataRepositoryTaskLifecycle::Canceled)
-    );
+    assert_eq!(d.data_repository_tasks()[0].lifecycle(), Some(&DataRepositoryTaskLifecycle::Canceled));
     let err = c.fsx.cancel_data_repository_task().task_id(&task_id).send().await.expect_err("ended");
     assert_eq!(code(err), "DataRepositoryTaskEnded");
     let err =
         c.fsx.describe_data_repository_tasks().task_ids("task-0123456789abcdef0").send().await.expect_err("unknown");
     assert_eq!(code(err), "DataRepositoryTaskNotFound");
-    let second = c
-        .fsx
-        .create_data_repository_task()
-        .file_system_id(&fs_id)
-        .r#type(DataRepositoryTaskType::Import)
-        .report(report())
-        .send()
-        .await
-        .expect("second");
+    let second = task_request(&c.fsx, &fs_id, DataRepositoryTaskType::Import).send().await.expect("second");
     let second_id = second.data_repository_task().and_then(|t| t.task_id()).expect("id").to_string();
     emu.advance_clock(Duration::from_secs(1));
     c.fsx.describe_data_repository_tasks().send().await.expect("tick to executing");
     emu.advance_clock(Duration::from_secs(3));
     let d = c.fsx.describe_data_repository_tasks().task_ids(&second_id).send().await.expect("describe");
-    assert_eq!(
-        d.data_repository_tasks()[0].lifecycle(),
-        Some(&aws_sdk_fsx::types::DataRepositoryTaskLifecycle::Succeeded)
-    );
-    let err = c
-        .fsx
-        .create_data_repository_task()
-        .file_system_id(&fs_id)
-        .r#type(DataRepositoryTaskType::Export)
-        .report(CompletionReport::builder().enabled(true).build())
-        .send()
-        .await
-        .expect_err("report path required");
+    assert_eq!(d.data_repository_tasks()[0].lifecycle(), Some(&DataRepositoryTaskLifecycle::Succeeded));
+    let without_path = CompletionReport::builder().enabled(true).build();
+    let err = export().report(without_path).send().await.expect_err("report path required");
     assert_eq!(code(err), "BadRequest");
     assert_eq!(emu.inventory().data_repository_tasks.len(), 2);
 }
 
 #[tokio::test]
 async fn forced_lifecycles_and_out_of_band_delete() {
-    let (emu, c) = start_paused(fast()).await;
-    let seed = emu.seed();
-    let sg = lustre_sg(&c.ec2, &seed.vpc_id, "force").await;
+    let (emu, c, seed, sg) = paused_with_sg(fast(), "force").await;
     let id = create_fs(&c.fsx, &seed.subnet_ids[0], &sg).created_id().await;
     emu.force_lifecycle(&id, "FAILED", Some("boom")).expect("force");
     let d = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");

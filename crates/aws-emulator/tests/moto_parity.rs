@@ -13,8 +13,8 @@
 mod common;
 
 use aws_emulator::{Emulator, EmulatorConfig};
-use aws_sdk_ec2::types::{Filter, IpRange};
-use aws_sdk_fsx::types::{CompletionReport, DataRepositoryTaskType, FileSystemType};
+use aws_sdk_ec2::types::Filter;
+use aws_sdk_fsx::types::{DataRepositoryTaskType, FileSystemType};
 use common::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,98 +47,38 @@ async fn moto() -> Option<(ChildGuard, Target)> {
         }
     };
     let c = clients(&endpoint).await;
-    let vpc_id = c
-        .ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .expect("moto vpc")
-        .vpc
-        .and_then(|v| v.vpc_id)
-        .expect("vpc id");
-    let subnet_id = c
-        .ec2
-        .create_subnet()
-        .vpc_id(&vpc_id)
-        .cidr_block("10.0.1.0/24")
-        .availability_zone("us-east-1a")
-        .send()
-        .await
-        .expect("moto subnet")
-        .subnet
-        .and_then(|s| s.subnet_id)
-        .expect("subnet id");
+    let vpc = c.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.expect("moto vpc");
+    let vpc_id = vpc.vpc.and_then(|v| v.vpc_id).expect("vpc id");
+    let subnet = c.ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.0.1.0/24").availability_zone("us-east-1a");
+    let subnet_id = subnet.send().await.expect("moto subnet").subnet.and_then(|s| s.subnet_id).expect("subnet id");
     Some((guard, Target { kind: Kind::Moto, c, vpc_id, subnet_id }))
 }
 
 async fn security_group_scenario(t: &Target) {
     let ec2 = &t.c.ec2;
-    let sg = ec2
-        .create_security_group()
-        .group_name("parity")
-        .description("parity test")
-        .vpc_id(&t.vpc_id)
-        .send()
-        .await
-        .expect("create")
-        .group_id
-        .expect("id");
+    let sg = create_sg(ec2, &t.vpc_id, "parity", "parity test").await;
     assert!(sg.starts_with("sg-"), "{sg}");
-    let err = ec2
-        .create_security_group()
-        .group_name("parity")
-        .description("again")
-        .vpc_id(&t.vpc_id)
-        .send()
-        .await
-        .expect_err("dup");
+    let err = sg_request(ec2, &t.vpc_id, "parity", "again").send().await.expect_err("dup");
     assert_eq!(code(err), "InvalidGroup.Duplicate", "{:?}", t.kind);
 
-    let found = ec2
-        .describe_security_groups()
-        .filters(Filter::builder().name("group-name").values("parity").build())
-        .filters(Filter::builder().name("vpc-id").values(&t.vpc_id).build())
-        .send()
-        .await
-        .expect("describe");
+    let by_name = Filter::builder().name("group-name").values("parity").build();
+    let by_vpc = Filter::builder().name("vpc-id").values(&t.vpc_id).build();
+    let found = ec2.describe_security_groups().filters(by_name).filters(by_vpc).send().await.expect("describe");
     assert_eq!(found.security_groups().len(), 1);
     let g = &found.security_groups()[0];
     assert_eq!(g.group_id(), Some(sg.as_str()));
     assert_eq!(g.ip_permissions_egress().len(), 1, "default egress rule ({:?})", t.kind);
 
-    ec2.authorize_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&sg)).build())
-        .ip_permissions(tcp(1018, 1023).ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/16").build()).build())
-        .send()
-        .await
-        .expect("authorize");
-    let err = ec2
-        .authorize_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&sg)).build())
-        .send()
-        .await
-        .expect_err("duplicate rule");
+    let from_vpc = [from_cidr(1018, 1023, "10.0.0.0/16")];
+    authorize(ec2, &sg, &[from_group(988, 988, &sg), from_vpc[0].clone()]).send().await.expect("authorize");
+    let err = authorize(ec2, &sg, &[from_group(988, 988, &sg)]).send().await.expect_err("duplicate rule");
     assert_eq!(code(err), "InvalidPermission.Duplicate", "{:?}", t.kind);
     let d = ec2.describe_security_groups().group_ids(&sg).send().await.expect("by id");
     let perms = d.security_groups()[0].ip_permissions();
     assert_eq!(perms.len(), 2, "{:?}: {perms:?}", t.kind);
 
-    ec2.revoke_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(tcp(1018, 1023).ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/16").build()).build())
-        .send()
-        .await
-        .expect("revoke");
-    let err = ec2
-        .revoke_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(tcp(1018, 1023).ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/16").build()).build())
-        .send()
-        .await
-        .expect_err("revoke again");
+    revoke(ec2, &sg, &from_vpc).send().await.expect("revoke");
+    let err = revoke(ec2, &sg, &from_vpc).send().await.expect_err("revoke again");
     assert_eq!(code(err), "InvalidPermission.NotFound", "{:?}", t.kind);
 
     ec2.delete_security_group().group_id(&sg).send().await.expect("delete");
@@ -150,19 +90,7 @@ async fn security_group_scenario(t: &Target) {
 
 async fn file_system_scenario(t: &Target) {
     let sg = lustre_sg(&t.c.ec2, &t.vpc_id, "parity-fs").await;
-    let created =
-        t.c.fsx
-            .create_file_system()
-            .file_system_type(FileSystemType::Lustre)
-            .storage_capacity(1200)
-            .subnet_ids(&t.subnet_id)
-            .security_group_ids(&sg)
-            .lustre_configuration(scratch2())
-            .send()
-            .await
-            .expect("create")
-            .file_system
-            .expect("fs");
+    let created = create_fs(&t.c.fsx, &t.subnet_id, &sg).created().await;
     let id = created.file_system_id().expect("id").to_string();
     assert!(id.starts_with("fs-"), "{id}");
     assert_eq!(created.storage_capacity(), Some(1200));
@@ -204,36 +132,18 @@ async fn data_repository_scenario(t: &Target) {
     let sg = lustre_sg(&t.c.ec2, &t.vpc_id, "parity-dra").await;
     let fs = create_fs(&t.c.fsx, &t.subnet_id, &sg).created_id().await;
     let fsx = &t.c.fsx;
+    const UNKNOWN_DRA: &str = "dra-0123456789abcdef0";
+    let update_unknown = fsx.update_data_repository_association().association_id(UNKNOWN_DRA);
     let statuses = [
         status(&fsx.describe_data_repository_associations().send().await),
         status(&fsx.describe_data_repository_tasks().send().await),
         // Allowed while the file system is CREATING.
-        status(
-            &fsx.create_data_repository_association()
-                .file_system_id(&fs)
-                .file_system_path("/a")
-                .data_repository_path("s3://bucket/a/")
-                .send()
-                .await,
-        ),
+        status(&dra(fsx, &fs, "/a", "s3://bucket/a/").send().await),
         // Unknown association: DataRepositoryAssociationNotFound.
-        status(
-            &fsx.update_data_repository_association()
-                .association_id("dra-0123456789abcdef0")
-                .imported_file_chunk_size(2048)
-                .send()
-                .await,
-        ),
-        status(&fsx.delete_data_repository_association().association_id("dra-0123456789abcdef0").send().await),
+        status(&update_unknown.imported_file_chunk_size(2048).send().await),
+        status(&fsx.delete_data_repository_association().association_id(UNKNOWN_DRA).send().await),
         // The file system is not AVAILABLE yet: BadRequest.
-        status(
-            &fsx.create_data_repository_task()
-                .file_system_id(&fs)
-                .r#type(DataRepositoryTaskType::Export)
-                .report(CompletionReport::builder().enabled(false).build())
-                .send()
-                .await,
-        ),
+        status(&task_request(fsx, &fs, DataRepositoryTaskType::Export).send().await),
         // Unknown task: DataRepositoryTaskNotFound.
         status(&fsx.cancel_data_repository_task().task_id("task-0123456789abcdef0").send().await),
     ];
@@ -243,38 +153,25 @@ async fn data_repository_scenario(t: &Target) {
     }
 }
 
-#[tokio::test]
-async fn security_groups_match_on_ours() {
-    let (_emu, t) = ours().await;
-    security_group_scenario(&t).await;
+/// Each scenario as two tests: one against ours, one against moto (skipped when it is not installed).
+macro_rules! on_ours_and_moto {
+    ($scenario:ident: $on_ours:ident, $on_moto:ident) => {
+        #[tokio::test]
+        async fn $on_ours() {
+            let (_emu, t) = ours().await;
+            $scenario(&t).await;
+        }
+
+        #[tokio::test]
+        async fn $on_moto() {
+            let Some((_guard, t)) = moto().await else { return };
+            $scenario(&t).await;
+        }
+    };
 }
 
-#[tokio::test]
-async fn security_groups_match_on_moto() {
-    let Some((_guard, t)) = moto().await else { return };
-    security_group_scenario(&t).await;
-}
-
-#[tokio::test]
-async fn file_systems_match_on_ours() {
-    let (_emu, t) = ours().await;
-    file_system_scenario(&t).await;
-}
-
-#[tokio::test]
-async fn file_systems_match_on_moto() {
-    let Some((_guard, t)) = moto().await else { return };
-    file_system_scenario(&t).await;
-}
-
-#[tokio::test]
-async fn data_repository_calls_on_ours() {
-    let (_emu, t) = ours().await;
-    data_repository_scenario(&t).await;
-}
-
-#[tokio::test]
-async fn data_repository_calls_are_not_implemented_on_moto() {
-    let Some((_guard, t)) = moto().await else { return };
-    data_repository_scenario(&t).await;
-}
+on_ours_and_moto!(security_group_scenario: security_groups_match_on_ours, security_groups_match_on_moto);
+on_ours_and_moto!(file_system_scenario: file_systems_match_on_ours, file_systems_match_on_moto);
+on_ours_and_moto!(
+    data_repository_scenario: data_repository_calls_on_ours, data_repository_calls_are_not_implemented_on_moto
+);

@@ -38,6 +38,12 @@ pub enum Error {
     #[error("{0}")]
     ClaimGoing(String),
 
+    /// The volume's claim has been in deletion for a while: a pod uses it, or a finalizer other
+    /// than kube-controller-manager's holds it (the message says which). Its removal wakes the
+    /// volume; the passes in between only refresh the message.
+    #[error("{0}")]
+    ClaimHeld(String),
+
     /// FSx is deleting the file system. The shared poller follows it and wakes the volume once
     /// it is gone, so the volume is not looked at again meanwhile (but at a slow safety net).
     #[error("{0}")]
@@ -72,7 +78,7 @@ impl Error {
             Error::Network(_) => "network",
             Error::Conflict(_) => "conflict",
             Error::AdoptionRefused(_) => "adoption_refused",
-            Error::Waiting(_) | Error::ClaimGoing(_) | Error::FileSystemDeleting(_) => "waiting",
+            Error::Waiting(_) | Error::ClaimGoing(_) | Error::ClaimHeld(_) | Error::FileSystemDeleting(_) => "waiting",
             Error::Exporting(_) => "exporting",
             Error::ExportFailed(_) => "export_failed",
             Error::Finalizer(_) => "finalizer",
@@ -89,7 +95,7 @@ impl Error {
             Error::Network(_) => "NetworkNotReady",
             Error::Conflict(_) => "OwnershipConflict",
             Error::AdoptionRefused(_) => "AdoptionRefused",
-            Error::Waiting(_) | Error::ClaimGoing(_) | Error::FileSystemDeleting(_) => "Waiting",
+            Error::Waiting(_) | Error::ClaimGoing(_) | Error::ClaimHeld(_) | Error::FileSystemDeleting(_) => "Waiting",
             Error::Exporting(_) => "Exporting",
             Error::ExportFailed(_) => "ExportFailed",
             Error::Finalizer(_) => "FinalizerError",

@@ -9,9 +9,22 @@ use std::time::{Duration, Instant};
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
-use aws_emulator::{Emulator, EmulatorConfig};
-use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
-use aws_sdk_fsx::types::{CreateFileSystemLustreConfiguration, FileSystemType, LustreDeploymentType};
+use aws_emulator::{Emulator, EmulatorConfig, Seed};
+use aws_sdk_ec2::operation::authorize_security_group_ingress::builders::AuthorizeSecurityGroupIngressFluentBuilder;
+use aws_sdk_ec2::operation::create_security_group::builders::CreateSecurityGroupFluentBuilder;
+use aws_sdk_ec2::operation::revoke_security_group_ingress::builders::RevokeSecurityGroupIngressFluentBuilder;
+use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
+use aws_sdk_ec2::Client as Ec2;
+use aws_sdk_fsx::error::{ErrorMetadata, ProvideErrorMetadata, SdkError};
+use aws_sdk_fsx::operation::create_data_repository_association::builders::CreateDataRepositoryAssociationFluentBuilder;
+use aws_sdk_fsx::operation::create_data_repository_task::builders::CreateDataRepositoryTaskFluentBuilder;
+use aws_sdk_fsx::operation::create_file_system::builders::CreateFileSystemFluentBuilder;
+use aws_sdk_fsx::types::builders::CreateFileSystemLustreConfigurationBuilder;
+use aws_sdk_fsx::types::{
+    CompletionReport, CreateFileSystemLustreConfiguration, DataRepositoryTaskType, FileSystem, FileSystemType,
+    LustreDeploymentType,
+};
+use aws_sdk_fsx::Client as Fsx;
 
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -57,27 +70,44 @@ pub async fn start_paused(config: EmulatorConfig) -> (Emulator, Clients) {
     (emu, c)
 }
 
-/// The error code of an SDK error, or a description of a non-service error.
-pub fn code<E, R>(err: aws_sdk_fsx::error::SdkError<E, R>) -> String
+/// Adds a Lustre security group `sg_name` (see [`lustre_sg`]) in the seeded VPC of a started emulator.
+async fn with_sg((emu, c): (Emulator, Clients), sg_name: &str) -> (Emulator, Clients, Seed, String) {
+    let seed = emu.seed();
+    let sg = lustre_sg(&c.ec2, &seed.vpc_id, sg_name).await;
+    (emu, c, seed, sg)
+}
+
+/// An emulator started with `config`, and a Lustre security group `sg_name` in its seeded VPC.
+pub async fn started_with_sg(config: EmulatorConfig, sg_name: &str) -> (Emulator, Clients, Seed, String) {
+    with_sg(start(config).await, sg_name).await
+}
+
+/// The same with the clock paused first (see [`start_paused`]).
+pub async fn paused_with_sg(config: EmulatorConfig, sg_name: &str) -> (Emulator, Clients, Seed, String) {
+    with_sg(start_paused(config).await, sg_name).await
+}
+
+/// The metadata of a service error, or a description of any other SDK error.
+fn service_error<E, R>(err: SdkError<E, R>) -> Result<ErrorMetadata, String>
 where
-    E: aws_sdk_fsx::error::ProvideErrorMetadata + std::fmt::Debug,
+    E: ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
 {
     match err {
-        aws_sdk_fsx::error::SdkError::ServiceError(e) => e.err().code().unwrap_or("<no code>").to_string(),
-        other => format!("<not a service error: {other:?}>"),
+        SdkError::ServiceError(e) => Ok(e.err().meta().clone()),
+        other => Err(format!("{other:?}")),
     }
 }
 
-pub fn message<E, R>(err: aws_sdk_fsx::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_fsx::error::ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
-{
-    match err {
-        aws_sdk_fsx::error::SdkError::ServiceError(e) => e.err().message().unwrap_or("").to_string(),
-        other => format!("{other:?}"),
-    }
+/// The error code of an SDK error, or a description of a non-service error.
+pub fn code<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>) -> String {
+    service_error(err)
+        .map_or_else(|other| format!("<not a service error: {other}>"), |m| m.code().unwrap_or("<no code>").into())
+}
+
+/// The error message of an SDK error, or a description of a non-service error.
+pub fn message<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>) -> String {
+    service_error(err).map_or_else(|other| other, |m| m.message().unwrap_or("").into())
 }
 
 pub fn tcp(from: i32, to: i32) -> aws_sdk_ec2::types::builders::IpPermissionBuilder {
@@ -88,63 +118,107 @@ pub fn self_ref(sg: &str) -> UserIdGroupPair {
     UserIdGroupPair::builder().group_id(sg).build()
 }
 
+/// TCP `from`-`to` from the members of group `sg`.
+pub fn from_group(from: i32, to: i32, sg: &str) -> IpPermission {
+    tcp(from, to).user_id_group_pairs(self_ref(sg)).build()
+}
+
+/// TCP `from`-`to` from a CIDR block.
+pub fn from_cidr(from: i32, to: i32, cidr: &str) -> IpPermission {
+    tcp(from, to).ip_ranges(IpRange::builder().cidr_ip(cidr).build()).build()
+}
+
+/// The two Lustre rules (TCP 988 and 1018-1023) admitting the members of group `sg`.
+pub fn lnet_from(sg: &str) -> [IpPermission; 2] {
+    [from_group(988, 988, sg), from_group(1018, 1023, sg)]
+}
+
+/// A CreateSecurityGroup request.
+pub fn sg_request(ec2: &Ec2, vpc_id: &str, name: &str, description: &str) -> CreateSecurityGroupFluentBuilder {
+    ec2.create_security_group().group_name(name).description(description).vpc_id(vpc_id)
+}
+
+/// Creates a group without rules and returns its ID (panics on failure: tests only).
+pub async fn create_sg(ec2: &Ec2, vpc_id: &str, name: &str, description: &str) -> String {
+    sg_request(ec2, vpc_id, name, description).send().await.expect("create security group").group_id.expect("group id")
+}
+
+/// An AuthorizeSecurityGroupIngress request for `rules` on group `sg`.
+pub fn authorize(ec2: &Ec2, sg: &str, rules: &[IpPermission]) -> AuthorizeSecurityGroupIngressFluentBuilder {
+    ec2.authorize_security_group_ingress().group_id(sg).set_ip_permissions(Some(rules.to_vec()))
+}
+
+/// A RevokeSecurityGroupIngress request for `rules` on group `sg`.
+pub fn revoke(ec2: &Ec2, sg: &str, rules: &[IpPermission]) -> RevokeSecurityGroupIngressFluentBuilder {
+    ec2.revoke_security_group_ingress().group_id(sg).set_ip_permissions(Some(rules.to_vec()))
+}
+
 /// Creates a group admitting Lustre traffic (TCP 988, 1018-1023) from itself.
-pub async fn lustre_sg(ec2: &aws_sdk_ec2::Client, vpc_id: &str, name: &str) -> String {
-    let sg = ec2
-        .create_security_group()
-        .group_name(name)
-        .description("lustre")
-        .vpc_id(vpc_id)
-        .send()
-        .await
-        .expect("create security group")
-        .group_id
-        .expect("group id");
-    ec2.authorize_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(tcp(988, 988).user_id_group_pairs(self_ref(&sg)).build())
-        .ip_permissions(tcp(1018, 1023).user_id_group_pairs(self_ref(&sg)).build())
-        .send()
-        .await
-        .expect("authorize");
+pub async fn lustre_sg(ec2: &Ec2, vpc_id: &str, name: &str) -> String {
+    let sg = create_sg(ec2, vpc_id, name, "lustre").await;
+    authorize(ec2, &sg, &lnet_from(&sg)).send().await.expect("authorize");
     sg
 }
 
+fn lustre(deployment: LustreDeploymentType) -> CreateFileSystemLustreConfigurationBuilder {
+    CreateFileSystemLustreConfiguration::builder().deployment_type(deployment)
+}
+
+pub fn scratch1() -> CreateFileSystemLustreConfiguration {
+    lustre(LustreDeploymentType::Scratch1).build()
+}
+
 pub fn scratch2() -> CreateFileSystemLustreConfiguration {
-    CreateFileSystemLustreConfiguration::builder().deployment_type(LustreDeploymentType::Scratch2).build()
+    lustre(LustreDeploymentType::Scratch2).build()
+}
+
+/// SCRATCH_2 linked to S3 the legacy way, by ImportPath.
+pub fn scratch2_importing(import_path: &str) -> CreateFileSystemLustreConfiguration {
+    lustre(LustreDeploymentType::Scratch2).import_path(import_path).build()
 }
 
 pub fn persistent2(throughput: i32) -> CreateFileSystemLustreConfiguration {
-    CreateFileSystemLustreConfiguration::builder()
-        .deployment_type(LustreDeploymentType::Persistent2)
-        .per_unit_storage_throughput(throughput)
-        .build()
+    lustre(LustreDeploymentType::Persistent2).per_unit_storage_throughput(throughput).build()
 }
 
-/// A CreateFileSystem builder for a SCRATCH_2 1200 GiB file system.
-/// Sends a CreateFileSystem and returns the new file system's ID (panics on failure: tests only).
+/// Sends a CreateFileSystem and returns the new file system, or its ID (panics on failure: tests only).
 #[allow(dead_code)] // not every test binary creates file systems
 pub trait CreateFs {
+    fn created(self) -> impl std::future::Future<Output = FileSystem>;
     fn created_id(self) -> impl std::future::Future<Output = String>;
 }
 
-impl CreateFs for aws_sdk_fsx::operation::create_file_system::builders::CreateFileSystemFluentBuilder {
+impl CreateFs for CreateFileSystemFluentBuilder {
+    async fn created(self) -> FileSystem {
+        self.send().await.expect("CreateFileSystem").file_system.expect("a file system")
+    }
     async fn created_id(self) -> String {
-        self.send().await.expect("CreateFileSystem").file_system.and_then(|f| f.file_system_id).expect("an ID")
+        self.created().await.file_system_id.expect("an ID")
     }
 }
 
-pub fn create_fs(
-    fsx: &aws_sdk_fsx::Client,
-    subnet: &str,
-    sg: &str,
-) -> aws_sdk_fsx::operation::create_file_system::builders::CreateFileSystemFluentBuilder {
+/// A CreateFileSystem builder for a SCRATCH_2 1200 GiB file system.
+pub fn create_fs(fsx: &Fsx, subnet: &str, sg: &str) -> CreateFileSystemFluentBuilder {
     fsx.create_file_system()
         .file_system_type(FileSystemType::Lustre)
         .storage_capacity(1200)
         .subnet_ids(subnet)
         .security_group_ids(sg)
         .lustre_configuration(scratch2())
+}
+
+/// A CreateDataRepositoryAssociation request linking `fs_path` of file system `fs` to `repo`.
+pub fn dra(fsx: &Fsx, fs: &str, fs_path: &str, repo: &str) -> CreateDataRepositoryAssociationFluentBuilder {
+    fsx.create_data_repository_association().file_system_id(fs).file_system_path(fs_path).data_repository_path(repo)
+}
+
+pub fn no_report() -> CompletionReport {
+    CompletionReport::builder().enabled(false).build()
+}
+
+/// A CreateDataRepositoryTask request of type `ty` on file system `fs`, without a completion report.
+pub fn task_request(fsx: &Fsx, fs: &str, ty: DataRepositoryTaskType) -> CreateDataRepositoryTaskFluentBuilder {
+    fsx.create_data_repository_task().file_system_id(fs).r#type(ty).report(no_report())
 }
 
 pub fn free_port() -> u16 {

@@ -52,7 +52,18 @@ pub(crate) struct ObjectCaches {
     created_claims: Arc<Recent<ObjectRef<PersistentVolumeClaim>, PersistentVolumeClaim>>,
     /// What deletion confirmed at the apiserver, by volume UID.
     settled: Arc<Recent<(String, Settled), ()>>,
+    /// The last list of a namespace's pods (only which pod names which claim), shared for
+    /// [`POD_LIST_MEMORY`] by every volume of the namespace whose claim is held: a thousand
+    /// claims waiting in kube-controller-manager's queue cost a few lists, not one per volume
+    /// and pass. The lock is held across the list, so passes asking at once share one.
+    pod_lists: Arc<tokio::sync::Mutex<HashMap<String, (Instant, PodClaims)>>>,
 }
+
+/// Which pod (by name) names which claims.
+type PodClaims = Arc<Vec<(String, Vec<String>)>>;
+
+/// How long a list of a namespace's pods names the users of its held claims.
+const POD_LIST_MEMORY: Duration = Duration::from_secs(5);
 
 /// How long what this process did stands in for what the caches do not show yet.
 const RECENT_MEMORY: Duration = Duration::from_secs(60);
@@ -85,7 +96,30 @@ impl ObjectCaches {
         volumes: Store<PersistentVolume>,
         classes: Store<StorageClass>,
     ) -> Self {
-        ObjectCaches { claims, volumes, classes, created_claims: Arc::default(), settled: Arc::default() }
+        ObjectCaches {
+            claims,
+            volumes,
+            classes,
+            created_claims: Arc::default(),
+            settled: Arc::default(),
+            pod_lists: Arc::default(),
+        }
+    }
+
+    /// Which pod of `namespace` names which claim, from a list at most [`POD_LIST_MEMORY`] old.
+    async fn claim_users_in(&self, ctx: &Context, namespace: &str) -> Result<PodClaims> {
+        let mut lists = self.pod_lists.lock().await;
+        lists.retain(|_, (at, _)| at.elapsed() < POD_LIST_MEMORY);
+        if let Some((_, users)) = lists.get(namespace) {
+            return Ok(users.clone());
+        }
+        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+        let listed = pods.list(&ListParams::default()).await?;
+        let users: PodClaims = Arc::new(
+            listed.items.iter().map(|p| (p.metadata.name.clone().unwrap_or_default(), claims_named(p))).collect(),
+        );
+        lists.insert(namespace.to_string(), (Instant::now(), users.clone()));
+        Ok(users)
     }
 
     /// The cached claim, else one this process created moments ago that the cache lacks.
@@ -458,7 +492,7 @@ impl ObjectCaches {
 /// How long a claim may be in deletion before the wait's message names what holds it:
 /// kube-controller-manager's pvc-protection controller lets an unused claim go within moments, so
 /// the first passes of a deletion ask nothing more.
-const CLAIM_HELD_AFTER: Duration = Duration::from_secs(2);
+const CLAIM_HELD_AFTER: Duration = Duration::from_secs(5);
 
 /// Deletes the volume's claim; Ok once it is gone.
 ///
@@ -508,32 +542,39 @@ pub(crate) async fn delete_claim(ctx: &Context, caches: &ObjectCaches, lv: &Lust
     if held_for.as_secs() < CLAIM_HELD_AFTER.as_secs() as i64 {
         return Err(Error::ClaimGoing(format!("waiting for PersistentVolumeClaim {name} to be deleted")));
     }
-    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
-    let users = claim_users(&pods.list(&ListParams::default()).await?.items, &name);
+    let users: Vec<String> = caches
+        .claim_users_in(ctx, ns)
+        .await?
+        .iter()
+        .filter(|(_, claims)| claims.contains(&name))
+        .map(|(pod, _)| pod.clone())
+        .collect();
     if users.is_empty() {
         let finalizers = claim.metadata.finalizers.clone().unwrap_or_default().join(", ");
-        return Err(Error::Waiting(format!(
+        return Err(Error::ClaimHeld(format!(
             "waiting for PersistentVolumeClaim {name} to be deleted; no pod uses it, its finalizers ({finalizers}) hold it; the file system is kept until then"
         )));
     }
-    Err(Error::Waiting(format!(
+    Err(Error::ClaimHeld(format!(
         "waiting for pod(s) {} to stop using PersistentVolumeClaim {name}; the file system is kept until then",
         users.join(", ")
     )))
 }
 
-/// The pods that name claim `name` among their volumes, whatever their phase (a finished pod
-/// still holds its claim until it is deleted, as kube-controller-manager sees it too).
-fn claim_users(pods: &[Pod], name: &str) -> Vec<String> {
-    pods.iter()
-        .filter(|p| {
-            p.spec
-                .iter()
-                .flat_map(|s| s.volumes.iter().flatten())
-                .any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == name))
-        })
-        .filter_map(|p| p.metadata.name.clone())
+/// The claims a pod names among its volumes, whatever its phase (a finished pod still holds its
+/// claim until it is deleted, as kube-controller-manager sees it too).
+fn claims_named(pod: &Pod) -> Vec<String> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter_map(|v| v.persistent_volume_claim.as_ref().map(|c| c.claim_name.clone()))
         .collect()
+}
+
+/// The pods that name claim `name` among their volumes.
+#[cfg(test)]
+fn claim_users(pods: &[Pod], name: &str) -> Vec<String> {
+    pods.iter().filter(|p| claims_named(p).iter().any(|c| c == name)).filter_map(|p| p.metadata.name.clone()).collect()
 }
 
 /// Deletes the PV and the StorageClass (not found is done). The cache answers while it shows

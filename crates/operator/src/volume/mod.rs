@@ -225,6 +225,8 @@ fn error_policy(lv: Arc<LustreVolume>, error: &Error, scope: Arc<Scope>) -> Acti
         Error::Waiting(_) => ctx.next_backoff(&k, Duration::from_millis(500), Duration::from_secs(10)),
         // The claim's removal wakes the volume; this is the safety net.
         Error::ClaimGoing(_) => Duration::from_secs(1),
+        // Likewise; the passes in between only refresh which pods hold it.
+        Error::ClaimHeld(_) => ctx.next_backoff(&k, Duration::from_secs(5), Duration::from_secs(60)),
         // The poller wakes the volume when FSx has removed it; each pass would ask FSx afresh.
         Error::Exporting(_) | Error::FileSystemDeleting(_) => ctx.timing.in_transition,
         // Only a person can fix it (an annotation or a spec edit wakes the volume up).
@@ -417,7 +419,7 @@ async fn publish(
         if status::ready(old) != status::ready(new) && !said {
             match e {
                 Error::FileSystemDeleting(_) => ctx.events.normal(lv, "FileSystemDeleting", &e.to_string()).await,
-                Error::Waiting(_) => ctx.events.normal(lv, e.reason(), &e.to_string()).await,
+                Error::Waiting(_) | Error::ClaimHeld(_) => ctx.events.normal(lv, e.reason(), &e.to_string()).await,
                 _ => ctx.events.warning(lv, e.reason(), &e.to_string()).await,
             }
         }
