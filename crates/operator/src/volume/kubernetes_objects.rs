@@ -348,13 +348,20 @@ pub(crate) async fn apply_persistent_volume(
             )));
         }
         Some(existing) if read_only(&existing) != lv.spec.claim.read_only && labelled_for(&existing.metadata, lv) => {
-            // A PV's source and a claim's access modes cannot change: replace both. The claim
-            // goes first (it waits while pods use it), then the PV; the next pass re-creates them.
-            delete_claim(ctx, caches, lv).await?;
-            volumes.delete(&name, &DeleteParams::default()).await?;
+            // A PV's source and a claim's access modes cannot change: replace both. Both are
+            // deleted now and each waits for its protection: the claim while pods use it, the PV
+            // while it is bound to the claim. The passes after wait for the PV to go (the branch
+            // above), then make the claim and the PV again. The PV goes first so that no pass
+            // makes a new claim while the old PV still stands.
+            match volumes.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
             let mode = if lv.spec.claim.read_only { "read-only" } else { "read-write" };
             let note = format!("re-creating PersistentVolume {name} and claim {} {mode}", lv.claim_name());
             ctx.events.normal(lv, "ClaimAccessChanging", &note).await;
+            delete_claim(ctx, caches, lv).await?;
             return Err(Error::Waiting(note));
         }
         Some(existing) if bound_uid(&existing).is_some_and(|uid| Some(uid) != claim_uid) => {
