@@ -1173,3 +1173,114 @@ async fn apiserver_and_validate_task_agree_on_every_task_fixture() -> Result<()>
     assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// the class's S3 prefixes: the admission policy and `lustre_api::policy::effective`
+
+/// Applies every document of the LustreClass admission policy (server-side apply).
+async fn apply_class_policy(client: &kube::Client) -> Result<()> {
+    use kube::api::{Patch, PatchParams};
+    use kube::core::GroupVersionKind;
+    let text = std::fs::read_to_string(testkit::workspace_root().join("manifests/class-admission-policy.yaml"))?;
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let value: Value = serde::Deserialize::deserialize(doc)?;
+        if value.is_null() {
+            continue;
+        }
+        let (group, version) = value["apiVersion"].as_str().context("apiVersion")?.split_once('/').context("group")?;
+        let kind = value["kind"].as_str().context("kind")?;
+        let lower = kind.to_ascii_lowercase();
+        let plural = match lower.strip_suffix('y') {
+            Some(stem) => format!("{stem}ies"),
+            None => format!("{lower}s"),
+        };
+        let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let name = value["metadata"]["name"].as_str().context("name")?;
+        api.patch(name, &PatchParams::apply("cel-parity").force(), &Patch::Apply(&value)).await?;
+    }
+    Ok(())
+}
+
+/// (importPath, accepted) for namespace `ns` under the prefix `s3://ml-data/${namespace}/`.
+/// FSx reads a data repository path as a string prefix: without its slash the prefix would also
+/// reach `s3://ml-data/<ns>b/`.
+fn s3_prefix_fixtures(ns: &str) -> Vec<(String, bool)> {
+    vec![
+        (format!("s3://ml-data/{ns}"), false),
+        (format!("s3://ml-data/{ns}/"), true),
+        (format!("s3://ml-data/{ns}/x"), true),
+        (format!("s3://ml-data/{ns}/x/"), true),
+        (format!("s3://ml-data/{ns}b/"), false),
+        (format!("s3://ml-data/{ns}b"), false),
+        ("s3://ml-data".to_string(), false),
+    ]
+}
+
+#[tokio::test]
+async fn class_policy_and_effective_agree_on_the_s3_prefix_boundary() -> Result<()> {
+    testkit::install_crypto_provider();
+    let ns = testkit::namespace("cel-s3-prefix").await?;
+    testkit::install_crds(&ns.client).await?;
+    apply_class_policy(&ns.client).await?;
+    let class_name = format!("s3-prefix-{}", ns.name);
+    let class: LustreClass = serde_json::from_value(json!({
+        "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreClass", "metadata": {"name": class_name},
+        "spec": {"network": {"subnets": [{"subnetId": SUBNET}]}, "s3Prefixes": ["s3://ml-data/${namespace}/"]}
+    }))?;
+    let classes: Api<LustreClass> = Api::all(ns.client.clone());
+    let class = classes.create(&PostParams::default(), &class).await?;
+    let volumes: Api<LustreVolume> = ns.api();
+    let volume = |path: &str| -> Result<LustreVolume> {
+        Ok(serde_json::from_value(json!({
+            "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
+            "metadata": {"name": "s3-prefix", "namespace": ns.name},
+            "spec": {"storageCapacityGiB": 1200, "className": class_name, "s3": {"importPath": path}}
+        }))?)
+    };
+    let server = |lv: LustreVolume| {
+        let volumes = volumes.clone();
+        async move {
+            match volumes.create(&DRY_RUN, &lv).await {
+                Ok(_) => Ok(Ok(())),
+                Err(kube::Error::Api(s)) if matches!(s.code, 400 | 403 | 422) => Ok(Err(s.message)),
+                Err(e) => Err(anyhow::Error::from(e)),
+            }
+        }
+    };
+    let fixtures = s3_prefix_fixtures(&ns.name);
+    // The policy is enforced a moment after it is created: wait for the first refusal.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server(volume("s3://elsewhere/data/")?).await?.is_ok() {
+        if std::time::Instant::now() > deadline {
+            bail!("the admission policy never took effect");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let mut failures = Vec::new();
+    for (path, accepted) in &fixtures {
+        let lv = volume(path)?;
+        let operator = lustre_api::policy::effective(&lv, &class, &Default::default(), Default::default())
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        let apiserver = server(lv).await?;
+        if apiserver.is_ok() != *accepted || operator.is_ok() != *accepted {
+            failures
+                .push(format!("{path}: expected accepted={accepted}, apiserver {apiserver:?}, operator {operator:?}"));
+        }
+        if !accepted && fixtures.iter().any(|(p, ok)| *ok && *p == format!("{path}/")) {
+            // The prefix itself without its slash: both say to add it.
+            let add = format!("add the trailing slash: {path}/");
+            if !operator.as_ref().err().is_some_and(|m| m.contains(&add)) {
+                failures.push(format!("{path}: the operator's refusal lacks {add:?}: {operator:?}"));
+            }
+            if !apiserver.as_ref().err().is_some_and(|m| m.contains("add the trailing slash")) {
+                failures.push(format!("{path}: the apiserver's refusal does not say to add the slash: {apiserver:?}"));
+            }
+        }
+    }
+    classes.delete(&class_name, &Default::default()).await?;
+    println!("{} S3 prefix fixtures", fixtures.len());
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    Ok(())
+}

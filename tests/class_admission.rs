@@ -7,34 +7,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
-use kube::core::{ApiResource, GroupVersionKind};
-use kube::Client;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use lustre_api::{LustreClass, LustreVolume};
 use serde_json::{json, Value};
-
-/// Applies every document of the policy file (server-side apply).
-async fn apply_policy(client: &Client) -> Result<()> {
-    let text = std::fs::read_to_string(testkit::workspace_root().join("manifests/class-admission-policy.yaml"))?;
-    for doc in serde_yaml::Deserializer::from_str(&text) {
-        let value: Value = serde::Deserialize::deserialize(doc)?;
-        if value.is_null() {
-            continue;
-        }
-        let (group, version) = value["apiVersion"].as_str().context("apiVersion")?.split_once('/').context("group")?;
-        let kind = value["kind"].as_str().context("kind")?;
-        let lower = kind.to_ascii_lowercase();
-        let plural = match lower.strip_suffix('y') {
-            Some(stem) => format!("{stem}ies"),
-            None => format!("{lower}s"),
-        };
-        let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
-        let name = value["metadata"]["name"].as_str().context("name")?;
-        api.patch(name, &PatchParams::apply("class-admission-test").force(), &Patch::Apply(&value)).await?;
-    }
-    Ok(())
-}
 
 fn volume(name: &str, spec: Value) -> Result<LustreVolume> {
     Ok(serde_json::from_value(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume",
@@ -57,7 +32,7 @@ async fn a_class_rejects_what_it_does_not_allow_at_apply_time() -> Result<()> {
     let outsider = testkit::namespace("tenant-b").await?;
     let client = allowed.client.clone();
     testkit::install_crds(&client).await?;
-    apply_policy(&client).await?;
+    testkit::tenancy::apply_admission_policy(&client).await?;
     // tenant-a carries the label the class selects; tenant-b does not.
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let label = json!({"metadata": {"labels": {"lustre-test/team": allowed.name}}});
@@ -188,7 +163,7 @@ async fn match_expressions_admit_exactly_the_namespaces_the_operator_admits() ->
     let first = testkit::namespace("expr").await?;
     let client = first.client.clone();
     testkit::install_crds(&client).await?;
-    apply_policy(&client).await?;
+    testkit::tenancy::apply_admission_policy(&client).await?;
     let selector = json!({"matchExpressions": [
         {"key": "team", "operator": "In", "values": ["ml", "vision"]},
         {"key": "frozen", "operator": "DoesNotExist"},

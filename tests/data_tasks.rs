@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use aws_emulator::{EmulatorConfig, Fault, TaskInfo};
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use lustre_api::{tags, DataTaskPhase, LustreDataTask, LustreVolume};
 use serde_json::json;
 use testkit::volumes::{is_ready, volume, DEADLINE};
@@ -305,5 +305,148 @@ async fn a_finished_task_is_deleted_after_its_ttl() -> anyhow::Result<()> {
     assert_eq!(fsx.len(), 1, "{fsx:?}");
     assert_eq!(fsx[0].lifecycle, "SUCCEEDED", "deleted after it finished, not cancelled");
     assert_eq!(c.calls().count("fsx", "CancelDataRepositoryTask"), 0);
+    Ok(())
+}
+
+/// The ID of the file system the volume's status names.
+fn file_system_of(lv: &LustreVolume) -> anyhow::Result<String> {
+    lv.status.as_ref().and_then(|s| s.file_system_id.clone()).context("the volume's file system")
+}
+
+/// What a tool with `*/status` rights (a restore, a tenant role written as `resources: ["*"]`)
+/// can do: the volume's status as it is, but naming `file_system_id`. Written with the admin
+/// client, as a merge patch of the whole status.
+async fn forge_volume_status(c: &Cluster, t: &Tenant, name: &str, file_system_id: &str) -> anyhow::Result<()> {
+    let api: Api<LustreVolume> = Api::namespaced(c.client.clone(), &t.ns);
+    let mut status = serde_json::to_value(api.get_status(name).await?.status.unwrap_or_default())?;
+    status["fileSystemId"] = json!(file_system_id);
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({"status": status}))).await?;
+    Ok(())
+}
+
+/// The same for a LustreDataTask: its status claims the FSx task `task_id` as its own, running.
+async fn forge_task_status(c: &Cluster, t: &Tenant, name: &str, task_id: &str, fs_id: &str) -> anyhow::Result<()> {
+    let api: Api<LustreDataTask> = Api::namespaced(c.client.clone(), &t.ns);
+    let status = json!({"phase": "Running", "taskId": task_id, "fileSystemId": fs_id, "lifecycle": "EXECUTING",
+                        "reason": "TaskRunning", "message": "forged"});
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({"status": status}))).await?;
+    Ok(())
+}
+
+fn message(task: &LustreDataTask) -> String {
+    task.status.as_ref().and_then(|s| s.message.clone()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_forged_volume_status_cannot_aim_a_task_at_another_tenants_file_system() -> anyhow::Result<()> {
+    let c = cluster("task-forged-fs", 2, emulator(Duration::from_secs(1))).await?;
+    let (a, b) = (c.tenant(0), c.tenant(1));
+    let fs_a = file_system_of(&ready_volume(&c, a, "data").await?)?;
+    let fs_b = file_system_of(&ready_volume(&c, b, "data").await?)?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // B's own task runs on B's file system, and checking that file system's tags costs no call:
+    // the poller has it described already.
+    let (describes, creates) =
+        (c.calls().count("fsx", "DescribeFileSystems"), c.calls().count("fsx", "CreateDataRepositoryTask"));
+    tasks(b)
+        .create(&PostParams::default(), &data_task("own", json!({"volumeName": "data", "type": "Export"}))?)
+        .await?;
+    let own = in_phase(&c, b, "own", DataTaskPhase::Succeeded).await?;
+    assert_eq!(own.status.as_ref().and_then(|s| s.file_system_id.clone()), Some(fs_b.clone()));
+    assert_eq!(c.calls().count("fsx", "DescribeFileSystems"), describes, "no describe for the check: {:?}", c.calls());
+    assert_eq!(c.calls().count("fsx", "CreateDataRepositoryTask"), creates + 1);
+
+    // B's volume status is made to name A's file system right before B's next task is created,
+    // and again until that task has been decided (the volume controller may rewrite it).
+    let (before, creates) = (task_calls(&c), c.calls().count("fsx", "CreateDataRepositoryTask"));
+    forge_volume_status(&c, b, "data", &fs_a).await?;
+    let spec = json!({"volumeName": "data", "type": "Release"});
+    tasks(b).create(&PostParams::default(), &data_task("steal", spec)?).await?;
+    let deadline = Instant::now() + DEADLINE;
+    let steal = loop {
+        let steal = tasks(b).get("steal").await?;
+        if phase(&steal).is_some_and(DataTaskPhase::is_finished) || phase(&steal) == Some(DataTaskPhase::Running) {
+            break steal;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "steal was not decided: {:?}\n{}", steal.status, c.operator_log());
+        forge_volume_status(&c, b, "data", &fs_a).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!((phase(&steal), reason(&steal)), (Some(DataTaskPhase::Failed), Some("NotOwned")), "{:?}", steal.status);
+    let why = message(&steal);
+    assert!(why.contains(&fs_a) && why.contains("status.fileSystemId") && why.contains("nothing was done"), "{why}");
+    assert!(why.contains("another owner's lustre.fsx.dev/owner-uid tag"), "{why}");
+    let st = steal.status.clone().unwrap_or_default();
+    assert_eq!((st.task_id, st.file_system_id), (None, None), "nothing of A's file system is shown");
+
+    // On the AWS side: no task ever ran on A's file system, and the refusal made no task call.
+    let on_a: Vec<TaskInfo> =
+        c.inventory().data_repository_tasks.into_iter().filter(|t| t.file_system_id == fs_a).collect();
+    assert!(on_a.is_empty(), "{on_a:?}");
+    assert_eq!(c.calls().count("fsx", "CreateDataRepositoryTask"), creates, "{:?}", c.calls());
+    assert_eq!(task_calls(&c), before, "no FSx task call at all for the refused task: {:?}", c.calls());
+    assert!(fsx_tasks_of(&c, &uid(&steal)).is_empty());
+
+    // Put B's status back for the volume controller (the test's own hygiene).
+    forge_volume_status(&c, b, "data", &fs_b).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_forged_task_id_cannot_have_another_tenants_task_followed_or_cancelled() -> anyhow::Result<()> {
+    let mut c = cluster("task-forged-id", 2, emulator(Duration::from_secs(600))).await?;
+    let (a, b) = (c.tenant(0), c.tenant(1));
+    let fs_a = file_system_of(&ready_volume(&c, a, "data").await?)?;
+    ready_volume(&c, b, "data").await?;
+    tasks(a)
+        .create(&PostParams::default(), &data_task("long", json!({"volumeName": "data", "type": "Export"}))?)
+        .await?;
+    let long = in_phase(&c, a, "long", DataTaskPhase::Running).await?;
+    let a_task = long.status.as_ref().and_then(|s| s.task_id.clone()).context("A's FSx task")?;
+
+    // B's task waits (its volume "ghost" does not exist), so it never starts one of its own.
+    let waiting = |name: &'static str| {
+        let (b, c) = (b, &c);
+        async move {
+            let spec = json!({"volumeName": "ghost", "type": "Export"});
+            tasks(b).create(&PostParams::default(), &data_task(name, spec)?).await?;
+            wait_for(&tasks(b), name, DEADLINE, "reason VolumeNotFound", |t| reason(t) == Some("VolumeNotFound"))
+                .await
+                .with_context(|| c.operator_log())
+        }
+    };
+
+    // Followed: a status naming A's task fails B's task; nothing of A's task is shown.
+    waiting("peek").await?;
+    forge_task_status(&c, b, "peek", &a_task, &fs_a).await?;
+    let peek = wait_for(&tasks(b), "peek", DEADLINE, "reason NotOwned", |t| reason(t) == Some("NotOwned"))
+        .await
+        .with_context(|| c.operator_log())?;
+    assert_eq!(phase(&peek), Some(DataTaskPhase::Failed));
+    let why = message(&peek);
+    assert!(why.contains(&a_task) && why.contains("nothing was done"), "{why}");
+    let st = peek.status.clone().unwrap_or_default();
+    let shown = (st.task_id.as_deref(), st.file_system_id.as_deref(), st.lifecycle.as_deref(), st.total_count);
+    assert_eq!(shown, (None, None, None, None), "{st:?}");
+    tasks(b).delete("peek", &DeleteParams::default()).await?;
+    wait_gone(&tasks(b), "peek", DEADLINE).await.with_context(|| c.operator_log())?;
+
+    // Cancelled on delete: the forged status is the first thing the operator sees of the object
+    // (it was down while the status was written and the object deleted).
+    waiting("cancel").await?;
+    c.kill_operator();
+    forge_task_status(&c, c.tenant(1), "cancel", &a_task, &fs_a).await?;
+    tasks(c.tenant(1)).delete("cancel", &DeleteParams::default()).await?;
+    c.start_operator().await?;
+    wait_gone(&tasks(c.tenant(1)), "cancel", DEADLINE).await.with_context(|| c.operator_log())?;
+
+    // On the AWS side: no cancel call, and A's task still runs.
+    assert_eq!(c.calls().count("fsx", "CancelDataRepositoryTask"), 0, "{:?}", c.calls());
+    let inv = c.inventory();
+    let fsx = inv.data_repository_tasks.iter().find(|t| t.id == a_task).context("A's FSx task")?;
+    assert_eq!(fsx.lifecycle, "EXECUTING", "{fsx:?}");
+    let long = tasks(c.tenant(0)).get("long").await?;
+    assert_eq!(phase(&long), Some(DataTaskPhase::Running), "{:?}", long.status);
     Ok(())
 }

@@ -467,3 +467,123 @@ async fn futures_ready(h: &Harness, names: &[String]) -> anyhow::Result<usize> {
     }
     Ok(ready)
 }
+
+/// The ingress rules of `sg` in the emulator's inventory as (protocol, from, to, source), sorted.
+fn ingress_shapes(h: &Harness, sg: &str) -> Vec<(String, i32, i32, String)> {
+    let mut rules: Vec<_> = h
+        .emulator
+        .inventory()
+        .security_group(sg)
+        .map(|g| {
+            g.ingress
+                .iter()
+                .map(|r| {
+                    let source = [&r.source_group_id, &r.cidr, &r.ipv6_cidr, &r.prefix_list_id]
+                        .into_iter()
+                        .find_map(|s| s.clone())
+                        .unwrap_or_default();
+                    (r.protocol.clone(), r.from_port, r.to_port, source)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    rules.sort();
+    rules
+}
+
+#[tokio::test]
+async fn hand_made_rules_of_every_shape_are_revoked_as_ec2_describes_them() -> anyhow::Result<()> {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId};
+    // Rules are re-checked once the resync period has passed: 2 s, so the next pass looks.
+    let options = OperatorOptions { resync_secs: 2, ..Default::default() };
+    let h = Harness::start("shapes", emulator(Duration::from_secs(1)), options).await?;
+    h.lvs().create(&PostParams::default(), &scratch_volume("shapes", &h.class)).await?;
+    let sg = ready(&h, "shapes").await?.status.and_then(|s| s.security_group_id).context("managed group")?;
+    let operators = ingress_shapes(&h, &sg);
+    assert!(
+        !operators.is_empty() && operators.iter().all(|r| r.0 == "tcp"),
+        "the operator's own rules are TCP: {operators:?}"
+    );
+
+    // Someone widens the managed group by hand with every shape the console offers.
+    let cidr = |c: &str| IpRange::builder().cidr_ip(c).build();
+    let hand_made = [
+        IpPermission::builder().ip_protocol("-1").ip_ranges(cidr("10.9.0.0/16")).build(),
+        IpPermission::builder().ip_protocol("udp").from_port(988).to_port(988).ip_ranges(cidr("10.0.0.0/16")).build(),
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(988)
+            .to_port(988)
+            .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("2001:db8::/64").build())
+            .build(),
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(1018)
+            .to_port(1023)
+            .prefix_list_ids(PrefixListId::builder().prefix_list_id("pl-63a5400a").build())
+            .build(),
+    ];
+    ec2(&h)
+        .await
+        .authorize_security_group_ingress()
+        .group_id(&sg)
+        .set_ip_permissions(Some(hand_made.to_vec()))
+        .send()
+        .await?;
+    assert_eq!(ingress_shapes(&h, &sg).len(), operators.len() + 4, "the hand-made rules are in place");
+    h.emulator.reset_calls();
+
+    // A pass: the annotation wakes the volume, the resync period makes it look at the rules.
+    let poke = json!({"metadata": {"annotations": {"lustre-test/poke": "rules"}}});
+    h.lvs().patch("shapes", &PatchParams::default(), &Patch::Merge(&poke)).await?;
+    let sg2 = sg.clone();
+    let wanted = operators.clone();
+    wait_until(DEADLINE, "every hand-made rule to be revoked", || {
+        let now = ingress_shapes(&h, &sg2);
+        let done = now == wanted;
+        async move {
+            if done {
+                Ok(true)
+            } else {
+                Err(format!("rules now: {now:?}"))
+            }
+        }
+    })
+    .await
+    .with_context(|| h.operator_log())?;
+
+    // Another pass or two, then: nothing came back, nothing failed, nothing is wedged.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(ingress_shapes(&h, &sg), operators, "exactly the operator's rules remain");
+    let calls = h.emulator.calls();
+    let revokes = calls.count("ec2", "RevokeSecurityGroupIngress");
+    assert!(revokes >= 1, "{calls:?}");
+    assert_eq!(calls.count_outcome("ec2", "RevokeSecurityGroupIngress", "ok"), revokes, "no failed revoke: {calls:?}");
+    assert_eq!(calls.count("ec2", "AuthorizeSecurityGroupIngress"), 0, "the operator's rules were never lost");
+    let lv = h.lvs().get("shapes").await?;
+    assert!(is_ready(&lv), "{:?}", lv.status);
+    let conditions = lv.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
+    let wedged = conditions
+        .iter()
+        .filter(|c| c.status != "True")
+        .find(|c| c.message.contains("InvalidPermission") || c.message.contains("security group"));
+    assert!(wedged.is_none(), "no condition carries a security-group error: {conditions:?}");
+    let events: Api<k8s_openapi::api::events::v1::Event> = h.ns.api();
+    let notes: Vec<String> = events
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("SecurityGroupRulesRevoked"))
+        .filter_map(|e| e.note)
+        .collect();
+    for shape in [
+        "all protocols from 10.9.0.0/16",
+        "UDP 988 from 10.0.0.0/16",
+        "TCP 988 from 2001:db8::/64",
+        "TCP 1018-1023 from pl-63a5400a",
+    ] {
+        assert!(notes.iter().any(|n| n.contains(shape)), "an event names {shape}: {notes:?}");
+    }
+    Ok(())
+}

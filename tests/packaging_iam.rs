@@ -58,7 +58,17 @@ const NEEDED_ACTIONS: &[&str] = &[
     "iam:CreateServiceLinkedRole",
 ];
 
-/// Nothing the operator never calls: it tags only on create and never removes tags.
+/// Actions the policy grants in several statements on purpose, each resource type under its own
+/// conditions: `fsx:CreateDataRepositoryTask` on `file-system/*` only when the file system is the
+/// operator's (`aws:ResourceTag`), on the new `task/*` with the request tags. parliament expects
+/// every required resource type of an action in each statement (duo-labs/parliament issue 3,
+/// "Misses cases where resources are allowed for actions in separate statements", open), so its
+/// RESOURCE_MISMATCH naming only these actions is expected; the scope test checks that the
+/// statements together name every resource type.
+const SPLIT_ACROSS_STATEMENTS: &[(&str, &[&str])] =
+    &[("fsx:CreateDataRepositoryTask", &["arn:aws:fsx:*:*:file-system/*", "arn:aws:fsx:*:*:task/*"])];
+
+/// Nothing the operator never calls: it never removes tags.
 const NEVER_CALLED: &[&str] = &["fsx:UntagResource", "ec2:DeleteTags"];
 
 #[test]
@@ -69,6 +79,10 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
     let statements = policy["Statement"].as_array().context("Statement is not a list")?;
     let mut allowed = BTreeSet::new();
     let mut sids = BTreeSet::new();
+    // Statements letting a data repository task run on a file system (the call's first resource).
+    let mut tasks_on_file_systems = 0;
+    // The resources each action of SPLIT_ACROSS_STATEMENTS is allowed on, over all statements.
+    let mut split_resources: BTreeSet<(String, String)> = BTreeSet::new();
     for st in statements {
         let sid = st["Sid"].as_str().context("every statement has a Sid (manifests/README.md explains them)")?;
         assert!(sids.insert(sid.to_string()), "duplicate Sid {sid}");
@@ -117,6 +131,11 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
                             .contains(&"lustre.fsx.dev/owner-uid".to_string())
                         && cond["Null"]["aws:RequestTag/lustre.fsx.dev/owner-uid"] == "false";
                     assert!(on_create || resource_tagged, "{sid}: {action} only on create or on managed resources");
+                    if !on_create {
+                        // Retagging a managed file system: only the tag keys the operator records.
+                        let keys = str_list(&cond["ForAllValues:StringEquals"]["aws:TagKeys"]);
+                        assert_eq!(keys, vec!["lustre.fsx.dev/deletion-policy"], "{sid}: {action} names its tag keys");
+                    }
                 }
                 "fsx:CreateBackup" => {
                     // The file system backed up must be a managed one; the new backup itself
@@ -147,6 +166,20 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
                 _ if op.starts_with("Describe") || op.starts_with("List") => {}
                 _ if mutating => {} // checked above
                 other => panic!("{sid}: {other} is not one of the actions manifests/README.md explains"),
+            }
+            if SPLIT_ACROSS_STATEMENTS.iter().any(|(a, _)| a == action) {
+                split_resources.extend(str_list(&st["Resource"]).into_iter().map(|r| (action.clone(), r)));
+            }
+            if action == "fsx:CreateDataRepositoryTask" {
+                // Which file system a task runs on is not left to a status the operator reads:
+                // only file systems tagged as the operator's (an untagged one is never touched).
+                for r in str_list(&st["Resource"]).iter().filter(|r| r.contains(":file-system/") || *r == "*") {
+                    assert!(
+                        resource_tagged,
+                        "{sid}: {action} on {r} must be conditioned on {MANAGED_BY_CONDITION} = lustre-operator"
+                    );
+                    tasks_on_file_systems += 1;
+                }
             }
             if op.starts_with("Create") && !CREATES_WITHOUT_REQUEST_TAG.contains(&action.as_str()) {
                 assert!(request_tagged, "{sid}: {action} creates without {MANAGED_BY_REQUEST}");
@@ -179,7 +212,12 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
     for &needed in NEEDED_ACTIONS {
         assert!(allowed.contains(needed), "the policy does not allow {needed}");
     }
-    // Nothing the operator never calls: it tags only on create and never removes tags.
+    assert!(tasks_on_file_systems > 0, "no statement allows fsx:CreateDataRepositoryTask on file-system/*");
+    for (action, resources) in SPLIT_ACROSS_STATEMENTS {
+        let named: Vec<&str> = split_resources.iter().filter(|(a, _)| a == action).map(|(_, r)| r.as_str()).collect();
+        assert_eq!(&named, resources, "the statements allowing {action} together name each of its resource types");
+    }
+    // Nothing the operator never calls: it never removes tags.
     for &unused in NEVER_CALLED {
         assert!(!allowed.contains(unused), "the policy allows {unused}, which the operator never calls");
     }
@@ -201,9 +239,21 @@ fn iam_policy_passes_parliament_with_no_finding_above_low() -> Result<()> {
         .output()
         .context("parliament is not installed: run scripts/prerequisites.sh (pip install parliament==1.6.4)")?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let findings: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+    // parliament's one known false positive (see SPLIT_ACROSS_STATEMENTS): a statement naming
+    // only some of the resource types of an action granted over several statements.
+    let split_on_purpose = |line: &str| {
+        let finding: Value = serde_json::from_str(line).unwrap_or(Value::Null);
+        let details = finding["detail"].as_array().cloned().unwrap_or_default();
+        finding["issue"] == "RESOURCE_MISMATCH"
+            && !details.is_empty()
+            && details.iter().all(|d| SPLIT_ACROSS_STATEMENTS.iter().any(|(a, _)| d["action"] == *a))
+    };
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+    let (expected, findings): (Vec<&str>, Vec<&str>) = lines.into_iter().partition(|l| split_on_purpose(l));
+    // parliament exits 1 when it printed findings, so only then may it fail.
+    let exited_as_expected = out.status.success() || (!expected.is_empty() && out.status.code() == Some(1));
     assert!(
-        findings.is_empty() && out.status.success(),
+        findings.is_empty() && exited_as_expected,
         "parliament found issues above LOW in manifests/iam-policy.json ({}):\n{}\n{}",
         out.status,
         findings.join("\n"),

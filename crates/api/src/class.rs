@@ -261,8 +261,9 @@ impl LustreClassSpec {
     }
 }
 
-/// Whether `url` falls under `prefix` (both s3:// URLs): the same bucket and a key that starts
-/// at a path boundary of the prefix's key.
+/// Whether `url` falls under `prefix` (both s3:// URLs): it starts with the prefix and its
+/// trailing slash. FSx reads a data repository path as a string prefix, so the prefix itself
+/// without the slash (`s3://b/team-a`) is outside: it would also reach `s3://b/team-ab/`.
 pub fn s3_path_within(url: &str, prefix: &str) -> bool {
     let (Some(url), Some(prefix)) = (url.strip_prefix("s3://"), prefix.strip_prefix("s3://")) else {
         return false;
@@ -270,8 +271,17 @@ pub fn s3_path_within(url: &str, prefix: &str) -> bool {
     if url.split('/').any(|segment| segment == ".." || segment == ".") {
         return false;
     }
-    let prefix = prefix.trim_end_matches('/');
-    url == prefix || url.starts_with(&format!("{prefix}/"))
+    if prefix.ends_with('/') {
+        url.starts_with(prefix)
+    } else {
+        url.starts_with(&format!("{prefix}/"))
+    }
+}
+
+/// Whether `url` is outside `prefix` only for lacking its trailing slash (`s3://b/team-a` for
+/// `s3://b/team-a/`): the refusal then says to add it.
+pub fn s3_path_lacks_trailing_slash(url: &str, prefix: &str) -> bool {
+    !url.ends_with('/') && !s3_path_within(url, prefix) && s3_path_within(&format!("{url}/"), prefix)
 }
 
 #[cfg(test)]
@@ -280,12 +290,25 @@ mod tests {
 
     #[test]
     fn s3_paths_must_start_at_a_boundary_of_the_prefix() {
-        assert!(s3_path_within("s3://ml-data/team-a/train", "s3://ml-data/team-a/"));
-        assert!(s3_path_within("s3://ml-data/team-a", "s3://ml-data/team-a/"));
-        assert!(!s3_path_within("s3://ml-data/team-ab/train", "s3://ml-data/team-a/"));
-        assert!(!s3_path_within("s3://ml-data/team-a/../team-b", "s3://ml-data/team-a/"));
-        assert!(!s3_path_within("s3://other/team-a", "s3://ml-data/team-a/"));
-        assert!(!s3_path_within("ml-data/team-a", "s3://ml-data/team-a/"));
+        // (path, prefix, within, lacks only the trailing slash)
+        let cases = [
+            ("s3://ml-data/team-a/train", "s3://ml-data/team-a/", true, false),
+            ("s3://ml-data/team-a/", "s3://ml-data/team-a/", true, false),
+            ("s3://ml-data/team-a/x", "s3://ml-data/team-a", true, false),
+            // FSx would read it as a string prefix, reaching s3://ml-data/team-ab/ too.
+            ("s3://ml-data/team-a", "s3://ml-data/team-a/", false, true),
+            ("s3://ml-data/team-a", "s3://ml-data/team-a", false, true),
+            ("s3://ml-data", "s3://ml-data/", false, true),
+            ("s3://ml-data/team-ab/train", "s3://ml-data/team-a/", false, false),
+            ("s3://ml-data/team-ab", "s3://ml-data/team-a/", false, false),
+            ("s3://ml-data/team-a/../team-b", "s3://ml-data/team-a/", false, false),
+            ("s3://other/team-a", "s3://ml-data/team-a/", false, false),
+            ("ml-data/team-a", "s3://ml-data/team-a/", false, false),
+        ];
+        for (path, prefix, within, lacks_slash) in cases {
+            assert_eq!(s3_path_within(path, prefix), within, "{path} under {prefix}");
+            assert_eq!(s3_path_lacks_trailing_slash(path, prefix), lacks_slash, "{path} under {prefix}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use crate::class::{s3_path_within, LustreClass};
+use crate::class::{s3_path_lacks_trailing_slash, s3_path_within, LustreClass};
 use crate::types::{DeletionPolicy, LustreVolume};
 use crate::validation::{allowed_throughputs, InvalidSpec, Violation};
 
@@ -156,15 +156,23 @@ pub fn effective(
             .chain(s3.associations.iter().map(|a| &a.data_repository_path))
     });
     for path in s3_paths {
-        if !prefixes.iter().any(|p| s3_path_within(path, p)) {
-            let allowed = if prefixes.is_empty() { "no S3 location".to_string() } else { prefixes.join(", ") };
+        if prefixes.iter().any(|p| s3_path_within(path, p)) {
+            continue;
+        }
+        if let Some(prefix) = prefixes.iter().find(|p| s3_path_lacks_trailing_slash(path, p)) {
             bad(
                 ".s3",
                 format!(
-                    "{path} is outside what LustreClass {class_name} allows namespace {namespace} to link: {allowed}"
+                    "{path} lacks the trailing slash of LustreClass {class_name}'s prefix {prefix}: FSx reads an S3 path as a string prefix, so it would also reach every path starting with it, such as {path}-old/; add the trailing slash: {path}/"
                 ),
             );
+            continue;
         }
+        let allowed = if prefixes.is_empty() { "no S3 location".to_string() } else { prefixes.join(", ") };
+        bad(
+            ".s3",
+            format!("{path} is outside what LustreClass {class_name} allows namespace {namespace} to link: {allowed}"),
+        );
     }
 
     if let Some(id) = &s.file_system_id {
@@ -278,6 +286,21 @@ mod tests {
             fields(effective(&other, &class(serde_json::json!({})), &labels(), NamespaceUsage::default())),
             vec![".s3"]
         );
+    }
+
+    #[test]
+    fn an_s3_path_naming_the_prefix_without_its_slash_is_refused_saying_to_add_it() {
+        let c = class(serde_json::json!({}));
+        let judged = |path: &str| {
+            let lv = volume(serde_json::json!({"storageCapacityGiB": 1200, "s3": {"importPath": path}}));
+            effective(&lv, &c, &labels(), NamespaceUsage::default()).map(|_| ()).map_err(|e| e.to_string())
+        };
+        assert_eq!(judged("s3://ml-data/team-a/"), Ok(()));
+        assert_eq!(judged("s3://ml-data/team-a/x"), Ok(()));
+        let refused = judged("s3://ml-data/team-a").expect_err("the prefix without its slash");
+        assert!(refused.contains("add the trailing slash: s3://ml-data/team-a/"), "{refused}");
+        let outside = judged("s3://ml-data/team-ab").expect_err("another prefix");
+        assert!(outside.contains("is outside what LustreClass scratch allows"), "{outside}");
     }
 
     #[test]

@@ -12,6 +12,11 @@ pub const OWNER_NAMESPACE: &str = "lustre.fsx.dev/owner-namespace";
 pub const OWNER_NAME: &str = "lustre.fsx.dev/owner-name";
 /// AWS tag and Kubernetes label marking what the operator manages.
 pub const MANAGED_BY: &str = "lustre.fsx.dev/managed-by";
+/// AWS tag on a file system the operator created: the deletion policy in force for it
+/// (`Delete` or `Retain`), recorded at creation from the volume and its class as they were then,
+/// and changed only by an edit of the volume's own `spec.deletionPolicy`. A deletion reads it, not
+/// the class as it is at that moment (as a StorageClass's reclaim policy is copied into its PVs).
+pub const DELETION_POLICY: &str = "lustre.fsx.dev/deletion-policy";
 /// Value of [`MANAGED_BY`].
 pub const MANAGED_BY_VALUE: &str = "lustre-operator";
 /// Kubernetes label on the PV and StorageClass naming the owner's namespace.

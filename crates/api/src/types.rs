@@ -336,6 +336,24 @@ pub enum DeletionPolicy {
     Retain,
 }
 
+impl DeletionPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionPolicy::Delete => "Delete",
+            DeletionPolicy::Retain => "Retain",
+        }
+    }
+
+    /// The policy a [`crate::tags::DELETION_POLICY`] tag value names (None: not a policy).
+    pub fn parse(value: &str) -> Option<DeletionPolicy> {
+        match value {
+            "Delete" => Some(DeletionPolicy::Delete),
+            "Retain" => Some(DeletionPolicy::Retain),
+            _ => None,
+        }
+    }
+}
+
 /// Where the volume is in its life.
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum Phase {

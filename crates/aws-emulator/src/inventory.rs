@@ -74,24 +74,35 @@ pub struct RuleInfo {
     pub protocol: String,
     pub from_port: i32,
     pub to_port: i32,
+    /// An IPv4 source.
     pub cidr: Option<String>,
     pub source_group_id: Option<String>,
+    #[serde(default)]
+    pub ipv6_cidr: Option<String>,
+    #[serde(default)]
+    pub prefix_list_id: Option<String>,
 }
 
 impl From<&SgRule> for RuleInfo {
     fn from(r: &SgRule) -> Self {
-        let (cidr, source_group_id) = match &r.source {
-            RuleSource::Cidr(c) => (Some(c.clone()), None),
-            RuleSource::Group(g) => (None, Some(g.clone())),
-        };
-        RuleInfo {
+        let mut info = RuleInfo {
             id: r.id.clone(),
             protocol: r.protocol.clone(),
             from_port: r.from_port,
             to_port: r.to_port,
-            cidr,
-            source_group_id,
-        }
+            cidr: None,
+            source_group_id: None,
+            ipv6_cidr: None,
+            prefix_list_id: None,
+        };
+        let slot = match &r.source {
+            RuleSource::Cidr(_) => &mut info.cidr,
+            RuleSource::Group(_) => &mut info.source_group_id,
+            RuleSource::Ipv6(_) => &mut info.ipv6_cidr,
+            RuleSource::PrefixList(_) => &mut info.prefix_list_id,
+        };
+        *slot = Some(r.source.peer().to_string());
+        info
     }
 }
 

@@ -159,6 +159,11 @@ impl Emulator {
         ops::delete_file_system_out_of_band(&self.shared, fs_id)
     }
 
+    /// Sets tag `key` = `value` on a file system, as someone with console access would.
+    pub fn tag_file_system(&self, fs_id: &str, key: &str, value: &str) -> anyhow::Result<()> {
+        ops::tag_file_system(&self.shared, fs_id, key, value)
+    }
+
     /// Removes a security group without the dependency check; ENIs and rules lose it.
     pub fn delete_security_group_out_of_band(&self, sg_id: &str) -> anyhow::Result<()> {
         ops::delete_security_group_out_of_band(&self.shared, sg_id)

@@ -74,12 +74,18 @@ pub struct Subnet {
     pub tags: Tags,
 }
 
-/// Where a rule admits traffic from.
+/// Where a rule admits traffic from: one entry of an IpPermission's `IpRanges`, `Groups`,
+/// `Ipv6Ranges` or `PrefixListIds`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum RuleSource {
+    /// An IPv4 CIDR (`CidrIp`).
     Cidr(String),
     Group(String),
+    /// An IPv6 CIDR (`CidrIpv6`).
+    Ipv6(String),
+    /// A prefix list ID (`PrefixListId`).
+    PrefixList(String),
 }
 
 /// One atomic security-group rule (one protocol/port range, one source).
@@ -87,8 +93,9 @@ pub(crate) enum RuleSource {
 pub(crate) struct SgRule {
     pub(crate) id: String,
     pub(crate) egress: bool,
-    /// "tcp", "udp", "icmp" or "-1".
+    /// "tcp", "udp", "icmp", "icmpv6", "-1" or another protocol number ("50").
     pub(crate) protocol: String,
+    /// -1 and -1 when the protocol has no ports ("-1" and numbered protocols: every port).
     pub(crate) from_port: i32,
     pub(crate) to_port: i32,
     pub(crate) source: RuleSource,
@@ -105,9 +112,28 @@ impl SgRule {
             && self.source == other.source
     }
 
+    /// Whether EC2 shows ports for the rule's protocol (TCP, UDP, ICMP and ICMPv6 types and codes).
+    pub(crate) fn has_ports(&self) -> bool {
+        has_ports(&self.protocol)
+    }
+
     pub(crate) fn admits_tcp_port(&self, port: i32) -> bool {
         !self.egress
             && (self.protocol == "-1" || (self.protocol == "tcp" && self.from_port <= port && port <= self.to_port))
+    }
+}
+
+/// Whether a (normalised) protocol has ports: "-1" and numbered protocols open every port.
+pub(crate) fn has_ports(protocol: &str) -> bool {
+    matches!(protocol, "tcp" | "udp" | "icmp" | "icmpv6")
+}
+
+impl RuleSource {
+    /// The CIDR, group ID or prefix-list ID.
+    pub(crate) fn peer(&self) -> &str {
+        match self {
+            RuleSource::Cidr(s) | RuleSource::Group(s) | RuleSource::Ipv6(s) | RuleSource::PrefixList(s) => s,
+        }
     }
 }
 

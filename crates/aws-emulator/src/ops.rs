@@ -59,6 +59,14 @@ pub(crate) fn delete_file_system_out_of_band(s: &Shared, fs_id: &str) -> anyhow:
     )
 }
 
+pub(crate) fn tag_file_system(s: &Shared, fs_id: &str, key: &str, value: &str) -> anyhow::Result<()> {
+    s.mutate(|state, _| {
+        let fs = state.file_systems.get_mut(fs_id).ok_or_else(|| anyhow!("file system {fs_id} does not exist"))?;
+        fs.tags.insert(key.to_string(), value.to_string());
+        Ok(())
+    })
+}
+
 pub(crate) fn delete_security_group_out_of_band(s: &Shared, sg_id: &str) -> anyhow::Result<()> {
     s.mutate(|state, _| {
         crate::ec2::delete_group_out_of_band(state, sg_id).map_err(|e| anyhow!("{}: {}", e.code, e.message))

@@ -32,17 +32,14 @@ pub(crate) struct Refusal {
 }
 
 impl ClassCache {
-    /// Starts the two watches (they run until the process ends).
-    pub(crate) fn start(client: &Client) -> ClassCache {
+    /// Starts the two watches (they run until the process ends). A class that does not parse is
+    /// reported on itself and left out; the others go on.
+    pub(crate) fn start(client: &Client, events: crate::process::events::Events) -> ClassCache {
         let (classes, class_writer) = reflector::store::<LustreClass>();
         let (namespaces, namespace_writer) = reflector::store::<Namespace>();
         let (changed, _) = broadcast::channel(16);
-        let class_events = reflector::reflector(
-            class_writer,
-            watcher(Api::<LustreClass>::all(client.clone()), crate::process::cache_trim::watch_config())
-                .modify(crate::process::cache_trim::trim),
-        )
-        .default_backoff();
+        let class_events =
+            reflector::reflector(class_writer, crate::process::tolerant_watch::class_events(client.clone(), events));
         let tx = changed.clone();
         // Volumes are re-reconciled when a class's spec or default annotation changes, or it
         // goes; not when only its status (the usage the operator writes) moves.

@@ -52,9 +52,10 @@ pub struct Context {
 impl Context {
     /// Starts the class and namespace watches too (call it inside the runtime).
     pub fn new(client: Client, aws: Aws, poller: FileSystemPoller, metrics: Metrics, timing: Timing) -> Context {
+        let events = Events::new(client.clone());
         Context {
-            events: Events::new(client.clone()),
-            classes: ClassCache::start(&client),
+            classes: ClassCache::start(&client, events.clone()),
+            events,
             client,
             aws,
             poller,

@@ -168,6 +168,27 @@ pub(crate) fn is_ours<T: Tagged>(resource: &T, owner_uid: &str) -> bool {
     !owner_uid.is_empty() && resource.tag(tags::OWNER_UID) == Some(owner_uid)
 }
 
+/// Whether `resource` is one the operator made for the owner with `owner_uid` (None), or what it
+/// carries instead, for messages ("no owner tag", "another owner's tag", "no managed-by tag"; the
+/// other owner's UID is not shown). Both tags are asked for: the managed-by tag is what the IAM
+/// policy's `aws:ResourceTag` conditions look at. Read from AWS, never from a status.
+pub(crate) fn ownership_mismatch<T: Tagged>(resource: &T, owner_uid: &str) -> Option<String> {
+    let owner = match resource.tag(tags::OWNER_UID) {
+        None => Some(format!("no {} tag", tags::OWNER_UID)),
+        Some(o) if owner_uid.is_empty() || o != owner_uid => Some(format!("another owner's {} tag", tags::OWNER_UID)),
+        Some(_) => None,
+    };
+    let managed = match resource.tag(tags::MANAGED_BY) {
+        Some(tags::MANAGED_BY_VALUE) => None,
+        _ => Some(format!("no {}={} tag", tags::MANAGED_BY, tags::MANAGED_BY_VALUE)),
+    };
+    match (owner, managed) {
+        (None, None) => None,
+        (Some(o), Some(m)) => Some(format!("{o} and {m}")),
+        (Some(one), None) | (None, Some(one)) => Some(one),
+    }
+}
+
 /// `Ok` when `resource` is ours; the conflict to report otherwise.
 pub(crate) fn check_ours<T: Tagged>(resource: &T, owner_uid: &str) -> Result<()> {
     if is_ours(resource, owner_uid) {
@@ -237,6 +258,48 @@ mod tests {
         assert!(!is_ours(&fs("fs-1", Some("b")), "a"));
         assert!(!is_ours(&fs("fs-1", None), ""));
         assert!(check_ours(&fs("fs-1", None), "a").is_err());
+    }
+
+    #[test]
+    fn managed_for_an_owner_needs_the_managed_by_tag_and_the_exact_uid() {
+        let tagged = |pairs: &[(&str, &str)]| {
+            let mut f = fs("fs-1", None);
+            f.tags.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            f
+        };
+        let managed = (tags::MANAGED_BY, tags::MANAGED_BY_VALUE);
+        // (what, tags, owner asked for, managed for it, what the message says is wrong)
+        type Row<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, bool, Option<&'a str>);
+        let table: Vec<Row> = vec![
+            ("both tags", vec![managed, (tags::OWNER_UID, "a")], "a", true, None),
+            ("another owner", vec![managed, (tags::OWNER_UID, "uid-of-b")], "a", false, Some("another owner's")),
+            ("no owner tag", vec![managed], "a", false, Some("no lustre.fsx.dev/owner-uid tag")),
+            ("no managed-by tag", vec![(tags::OWNER_UID, "a")], "a", false, Some("no lustre.fsx.dev/managed-by=")),
+            (
+                "managed by someone else",
+                vec![(tags::MANAGED_BY, "other"), (tags::OWNER_UID, "a")],
+                "a",
+                false,
+                Some("managed-by"),
+            ),
+            ("no tags at all", vec![], "a", false, Some(" and no lustre.fsx.dev/managed-by")),
+            (
+                "an owner without a UID owns nothing",
+                vec![managed, (tags::OWNER_UID, "")],
+                "",
+                false,
+                Some("another owner's"),
+            ),
+        ];
+        for (what, pairs, owner, want, says) in table {
+            let f = tagged(&pairs);
+            let mismatch = ownership_mismatch(&f, owner);
+            assert_eq!(mismatch.is_none(), want, "{what}: {mismatch:?}");
+            if let Some(says) = says {
+                assert!(mismatch.as_deref().is_some_and(|m| m.contains(says)), "{what}: {mismatch:?}");
+                assert!(!mismatch.as_deref().unwrap_or_default().contains("uid-of-b"), "{what}: no other UID shown");
+            }
+        }
     }
 
     #[test]

@@ -200,6 +200,15 @@ impl Cluster {
         &self.tenants[i]
     }
 
+    /// Makes every tenant act as a real user with a namespace role ([`crate::tenancy`]) instead
+    /// of the admin: what it may not do, the apiserver refuses.
+    pub async fn tenants_as_users(&mut self) -> Result<()> {
+        for t in &mut self.tenants {
+            t.client = crate::tenancy::tenant_client(&self.client, &t.ns).await?;
+        }
+        Ok(())
+    }
+
     /// LustreClasses (cluster-scoped).
     pub fn classes(&self) -> Api<LustreClass> {
         Api::all(self.client.clone())

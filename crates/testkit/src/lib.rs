@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod control_plane;
 pub mod operator;
 pub mod process;
+pub mod tenancy;
 pub mod volumes;
 pub mod wait;
 

@@ -4,7 +4,7 @@ use super::{any_glob, invalid_filter, page, tag_filter};
 use crate::cidr::parse_cidr;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::model::{egress_all, RuleSource, SecurityGroup, SgRule, State, TableExt, Tags};
+use crate::model::{egress_all, has_ports, RuleSource, SecurityGroup, SgRule, State, TableExt, Tags};
 use crate::request::Ctx;
 use crate::wire::form::Form;
 use crate::wire::xml::Xml;
@@ -148,6 +148,8 @@ pub(crate) fn describe(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut 
                 | "ip-permission.from-port"
                 | "ip-permission.to-port"
                 | "ip-permission.cidr"
+                | "ip-permission.ipv6-cidr"
+                | "ip-permission.prefix-list-id"
                 | "ip-permission.group-id"
                 | "ip-permission.protocol"
         );
@@ -165,6 +167,12 @@ pub(crate) fn describe(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut 
             "ip-permission.to-port" => ingress(g, &|r| any_glob(&values, &r.to_port.to_string())),
             "ip-permission.protocol" => ingress(g, &|r| any_glob(&values, &r.protocol)),
             "ip-permission.cidr" => ingress(g, &|r| matches!(&r.source, RuleSource::Cidr(c) if any_glob(&values, c))),
+            "ip-permission.ipv6-cidr" => {
+                ingress(g, &|r| matches!(&r.source, RuleSource::Ipv6(c) if any_glob(&values, c)))
+            }
+            "ip-permission.prefix-list-id" => {
+                ingress(g, &|r| matches!(&r.source, RuleSource::PrefixList(p) if any_glob(&values, p)))
+            }
             "ip-permission.group-id" => {
                 ingress(g, &|r| matches!(&r.source, RuleSource::Group(s) if any_glob(&values, s)))
             }
@@ -206,7 +214,8 @@ fn permissions<'a>(xml: &mut Xml, ctx: &Ctx<'_>, element: &str, rules: impl Iter
     xml.open(element);
     for ((protocol, from, to), rules) in grouped {
         xml.open("item").leaf("ipProtocol", &protocol);
-        if protocol != "-1" {
+        // All-protocol rules (and numbered protocols) have no ports: EC2 shows none.
+        if has_ports(&protocol) {
             xml.leaf("fromPort", from).leaf("toPort", to);
         }
         xml.open("groups");
@@ -225,26 +234,42 @@ fn permissions<'a>(xml: &mut Xml, ctx: &Ctx<'_>, element: &str, rules: impl Iter
                 xml.open("item").leaf("cidrIp", c).opt_leaf("description", r.description.as_ref()).close("item");
             }
         }
-        xml.close("ipRanges")
-            .open("ipv6Ranges")
-            .close("ipv6Ranges")
-            .open("prefixListIds")
-            .close("prefixListIds")
-            .close("item");
+        xml.close("ipRanges").open("ipv6Ranges");
+        for r in &rules {
+            if let RuleSource::Ipv6(c) = &r.source {
+                xml.open("item").leaf("cidrIpv6", c).opt_leaf("description", r.description.as_ref()).close("item");
+            }
+        }
+        xml.close("ipv6Ranges").open("prefixListIds");
+        for r in &rules {
+            if let RuleSource::PrefixList(p) = &r.source {
+                xml.open("item").leaf("prefixListId", p).opt_leaf("description", r.description.as_ref()).close("item");
+            }
+        }
+        xml.close("prefixListIds").close("item");
     }
     xml.close(element);
 }
 
+/// EC2's spelling of a protocol: the names of TCP, UDP, ICMP and ICMPv6 (given as name or
+/// number), "-1" for all, and any other protocol number 0-255 as the number.
 fn normalize_protocol(p: &str) -> ApiResult<String> {
+    let unknown =
+        || ApiError::invalid_parameter_value(format!("Invalid value '{p}' for IP protocol. Unknown protocol."));
     match p.to_ascii_lowercase().as_str() {
         "tcp" | "6" => Ok("tcp".into()),
         "udp" | "17" => Ok("udp".into()),
         "icmp" | "1" => Ok("icmp".into()),
+        "icmpv6" | "58" => Ok("icmpv6".into()),
         "-1" | "all" => Ok("-1".into()),
-        other => Err(ApiError::invalid_parameter_value(format!(
-            "Invalid value '{other}' for IP protocol. Unknown protocol."
-        ))),
+        number => number.parse::<u8>().map(|n| n.to_string()).map_err(|_| unknown()),
     }
+}
+
+/// An IPv6 CIDR `addr/len` (len at most 128).
+fn is_ipv6_cidr(cidr: &str) -> bool {
+    cidr.split_once('/')
+        .is_some_and(|(ip, len)| ip.parse::<std::net::Ipv6Addr>().is_ok() && len.parse::<u8>().is_ok_and(|l| l <= 128))
 }
 
 /// Parses the permissions of an Authorize/Revoke request into atomic rules (ids and times unset).
@@ -258,11 +283,14 @@ fn requested_rules(state: &State, ctx: &Ctx<'_>, form: &Form) -> ApiResult<Vec<S
     let mut out = Vec::new();
     for p in perms {
         let protocol = normalize_protocol(p.require("IpProtocol")?)?;
-        let (from, to) = if protocol == "-1" {
+        let (from, to) = if !has_ports(&protocol) {
+            // "-1" and numbered protocols open every port, whatever ports are given.
             (-1, -1)
         } else {
             match (p.int("FromPort")?, p.int("ToPort")?) {
                 (Some(f), Some(t)) => (f, t),
+                // ICMPv6 ports are optional: none means every type and code.
+                (None, None) if protocol == "icmpv6" => (-1, -1),
                 _ => {
                     return Err(ApiError::invalid_parameter_value(format!(
                         "Invalid value 'Must specify both from and to ports with {}.' for portRange",
@@ -271,8 +299,7 @@ fn requested_rules(state: &State, ctx: &Ctx<'_>, form: &Form) -> ApiResult<Vec<S
                 }
             }
         };
-        if protocol != "icmp"
-            && protocol != "-1"
+        if (protocol == "tcp" || protocol == "udp")
             && (!(0..=65535).contains(&from) || !(0..=65535).contains(&to) || from > to)
         {
             return Err(ApiError::invalid_parameter_value(format!("Invalid port range {from}-{to}")));
@@ -285,6 +312,25 @@ fn requested_rules(state: &State, ctx: &Ctx<'_>, form: &Form) -> ApiResult<Vec<S
                 return Err(ApiError::invalid_parameter_value(format!("CIDR block {cidr} is malformed")));
             }
             sources.push((RuleSource::Cidr(cidr.to_string()), r.get("Description").map(str::to_string)));
+        }
+        for n in p.indices("Ipv6Ranges") {
+            let r = p.sub(&format!("Ipv6Ranges.{n}"));
+            let cidr = r.require("CidrIpv6")?;
+            if !is_ipv6_cidr(cidr) {
+                return Err(ApiError::invalid_parameter_value(format!("CIDR block {cidr} is malformed")));
+            }
+            sources.push((RuleSource::Ipv6(cidr.to_ascii_lowercase()), r.get("Description").map(str::to_string)));
+        }
+        for n in p.indices("PrefixListIds") {
+            let r = p.sub(&format!("PrefixListIds.{n}"));
+            let id = r.require("PrefixListId")?;
+            if !ids::is_well_formed(id, "pl") {
+                return Err(ApiError::new(
+                    "InvalidPrefixListId.Malformed",
+                    format!("Invalid id: \"{id}\" (expecting \"pl-...\")"),
+                ));
+            }
+            sources.push((RuleSource::PrefixList(id.to_string()), r.get("Description").map(str::to_string)));
         }
         for n in p.indices("Groups") {
             let g = p.sub(&format!("Groups.{n}"));
@@ -310,7 +356,7 @@ fn requested_rules(state: &State, ctx: &Ctx<'_>, form: &Form) -> ApiResult<Vec<S
             sources.push((RuleSource::Cidr(cidr.to_string()), None));
         }
         if sources.is_empty() {
-            return Err(ApiError::missing_parameter("IpPermissions.N.IpRanges or IpPermissions.N.Groups"));
+            return Err(ApiError::missing_parameter("IpPermissions.N.IpRanges, Ipv6Ranges, PrefixListIds or Groups"));
         }
         for (source, description) in sources {
             out.push(SgRule {
@@ -332,11 +378,17 @@ fn requested_rules(state: &State, ctx: &Ctx<'_>, form: &Form) -> ApiResult<Vec<S
 }
 
 fn describe_rule(r: &SgRule) -> String {
-    let peer = match &r.source {
-        RuleSource::Cidr(c) => c.clone(),
-        RuleSource::Group(g) => g.clone(),
-    };
-    format!("peer: {peer}, {}, from port: {}, to port: {}, ALLOW", r.protocol.to_uppercase(), r.from_port, r.to_port)
+    let peer = r.source.peer();
+    if r.has_ports() {
+        format!(
+            "peer: {peer}, {}, from port: {}, to port: {}, ALLOW",
+            r.protocol.to_uppercase(),
+            r.from_port,
+            r.to_port
+        )
+    } else {
+        format!("peer: {peer}, {}, ALLOW", if r.protocol == "-1" { "ALL" } else { &r.protocol })
+    }
 }
 
 pub(crate) fn authorize(state: &mut State, ctx: &Ctx<'_>, form: &Form, xml: &mut Xml) -> ApiResult<()> {
@@ -381,6 +433,12 @@ fn rule_xml(xml: &mut Xml, ctx: &Ctx<'_>, group_id: &str, r: &SgRule) {
     match &r.source {
         RuleSource::Cidr(c) => {
             xml.leaf("cidrIpv4", c);
+        }
+        RuleSource::Ipv6(c) => {
+            xml.leaf("cidrIpv6", c);
+        }
+        RuleSource::PrefixList(p) => {
+            xml.leaf("prefixListId", p);
         }
         RuleSource::Group(g) => {
             xml.open("referencedGroupInfo")

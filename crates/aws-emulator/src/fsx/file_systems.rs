@@ -184,6 +184,8 @@ fn check_lnet(state: &State, ctx: &Ctx<'_>, subnet_cidr: &str, sg_ids: &[String]
                     && match &r.source {
                         RuleSource::Group(src) => sg_ids.contains(src),
                         RuleSource::Cidr(c) => cidr_contains(c, subnet_cidr),
+                        // The file servers' IPv4 traffic; prefix lists' entries are not modelled.
+                        RuleSource::Ipv6(_) | RuleSource::PrefixList(_) => false,
                     }
             })
         })

@@ -2,9 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+};
 
+use super::model::{Protocol, RuleSource};
 use super::{Aws, AwsError, ErrorKind, IngressRule, SecurityGroup, Subnet};
+
+/// The description the operator gives the CIDR rules it adds.
+const CLIENT_RULE_DESCRIPTION: &str = "lustre-operator client";
 
 impl Aws {
     #[tracing::instrument(skip(self), err)]
@@ -82,10 +88,11 @@ impl Aws {
         Ok(out.group_id().unwrap_or_default().to_string())
     }
 
-    /// Adds inbound TCP rules; rules that already exist are not an error.
+    /// Adds inbound rules; rules that already exist are not an error.
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn authorize_ingress(&self, group_id: &str, rules: &[IngressRule]) -> Result<(), AwsError> {
-        let permissions: Vec<IpPermission> = rules.iter().map(ip_permission).collect();
+        let permissions: Vec<IpPermission> =
+            rules.iter().map(|r| ip_permission(r, Some(CLIENT_RULE_DESCRIPTION))).collect();
         let request =
             self.ec2.authorize_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions));
         match self.call("ec2", "AuthorizeSecurityGroupIngress", || request.send()).await {
@@ -102,12 +109,37 @@ impl Aws {
         }
     }
 
-    /// Removes inbound TCP rules (exactly as they were added).
+    /// Removes inbound rules, each sent back in exactly the shape DescribeSecurityGroups gave
+    /// (protocol, ports, source), since EC2 matches all of it. Returns the rules EC2 did not find
+    /// (gone already): a non-default VPC refuses the whole call with `InvalidPermission.NotFound`,
+    /// a default VPC revokes the others and lists them as `UnknownIpPermissions`.
     #[tracing::instrument(skip(self), err)]
-    pub(crate) async fn revoke_ingress(&self, group_id: &str, rules: &[IngressRule]) -> Result<(), AwsError> {
-        let permissions: Vec<IpPermission> = rules.iter().map(ip_permission).collect();
+    pub(crate) async fn revoke_ingress(
+        &self,
+        group_id: &str,
+        rules: &[IngressRule],
+    ) -> Result<Vec<IngressRule>, AwsError> {
+        let permissions: Vec<IpPermission> = rules.iter().map(|r| ip_permission(r, None)).collect();
         let request = self.ec2.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(Some(permissions));
-        self.call("ec2", "RevokeSecurityGroupIngress", || request.send()).await.map(|_| ())
+        match self.call("ec2", "RevokeSecurityGroupIngress", || request.send()).await {
+            Ok(out) if out.unknown_ip_permissions().is_empty() => Ok(Vec::new()),
+            Ok(out) => {
+                let unknown: Vec<IngressRule> = out.unknown_ip_permissions().iter().flat_map(ingress_rules).collect();
+                let not_found: Vec<IngressRule> = rules.iter().filter(|r| unknown.contains(r)).cloned().collect();
+                // EC2 may list them in another shape than asked: then which ones is unknown.
+                Ok(if not_found.is_empty() { rules.to_vec() } else { not_found })
+            }
+            Err(e) if e.is("InvalidPermission.NotFound") && rules.len() > 1 => {
+                // Nothing was revoked: one by one, the others go.
+                let mut not_found = Vec::new();
+                for rule in rules {
+                    not_found.extend(Box::pin(self.revoke_ingress(group_id, std::slice::from_ref(rule))).await?);
+                }
+                Ok(not_found)
+            }
+            Err(e) if e.is("InvalidPermission.NotFound") => Ok(rules.to_vec()),
+            Err(e) => Err(e),
+        }
     }
 
     #[tracing::instrument(skip(self), err)]
@@ -117,31 +149,50 @@ impl Aws {
     }
 }
 
-fn ip_permission(rule: &IngressRule) -> IpPermission {
-    let b = IpPermission::builder().ip_protocol("tcp").from_port(rule.from_port).to_port(rule.to_port);
-    if rule.source.starts_with("sg-") {
-        b.user_id_group_pairs(UserIdGroupPair::builder().group_id(&rule.source).build()).build()
-    } else {
-        b.ip_ranges(IpRange::builder().cidr_ip(&rule.source).description("lustre-operator client").build()).build()
-    }
+/// The IpPermission of one rule; `description` goes on CIDR and prefix-list sources (EC2 needs
+/// none to revoke).
+fn ip_permission(rule: &IngressRule, description: Option<&str>) -> IpPermission {
+    let b = IpPermission::builder()
+        .ip_protocol(rule.protocol.as_ec2())
+        .set_from_port(rule.ports.map(|(from, _)| from))
+        .set_to_port(rule.ports.map(|(_, to)| to));
+    let b = match &rule.source {
+        RuleSource::Group(id) => b.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).build()),
+        RuleSource::Ipv4(cidr) => {
+            b.ip_ranges(IpRange::builder().cidr_ip(cidr).set_description(description.map(str::to_string)).build())
+        }
+        RuleSource::Ipv6(cidr) => {
+            b.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).set_description(description.map(str::to_string)).build())
+        }
+        RuleSource::PrefixList(id) => b.prefix_list_ids(
+            PrefixListId::builder().prefix_list_id(id).set_description(description.map(str::to_string)).build(),
+        ),
+    };
+    b.build()
+}
+
+/// One rule per source of an IpPermission, with its protocol and ports as EC2 gave them.
+fn ingress_rules(p: &IpPermission) -> Vec<IngressRule> {
+    let protocol = Protocol::from_ec2(p.ip_protocol().unwrap_or_default());
+    let ports = match (p.from_port(), p.to_port()) {
+        (Some(from), Some(to)) => Some((from, to)),
+        _ => None,
+    };
+    let groups = p.user_id_group_pairs().iter().filter_map(|g| g.group_id()).map(|id| RuleSource::Group(id.into()));
+    let ipv4 = p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).map(|c| RuleSource::Ipv4(c.into()));
+    let ipv6 = p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()).map(|c| RuleSource::Ipv6(c.into()));
+    let lists =
+        p.prefix_list_ids().iter().filter_map(|l| l.prefix_list_id()).map(|id| RuleSource::PrefixList(id.into()));
+    groups
+        .chain(ipv4)
+        .chain(ipv6)
+        .chain(lists)
+        .map(|source| IngressRule { protocol: protocol.clone(), ports, source })
+        .collect()
 }
 
 pub(super) fn security_group(sg: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroup {
-    let mut ingress = Vec::new();
-    for p in sg.ip_permissions() {
-        let proto = p.ip_protocol().unwrap_or_default();
-        if proto != "tcp" && proto != "6" && proto != "-1" {
-            continue;
-        }
-        let (from_port, to_port) =
-            if proto == "-1" { (0, 65535) } else { (p.from_port().unwrap_or(0), p.to_port().unwrap_or(0)) };
-        let sources = p
-            .user_id_group_pairs()
-            .iter()
-            .filter_map(|pair| pair.group_id())
-            .chain(p.ip_ranges().iter().filter_map(|range| range.cidr_ip()));
-        ingress.extend(sources.map(|source| IngressRule { from_port, to_port, source: source.to_string() }));
-    }
+    let ingress = sg.ip_permissions().iter().flat_map(ingress_rules).collect();
     SecurityGroup {
         id: sg.group_id().unwrap_or_default().to_string(),
         vpc_id: sg.vpc_id().unwrap_or_default().to_string(),
@@ -151,5 +202,109 @@ pub(super) fn security_group(sg: &aws_sdk_ec2::types::SecurityGroup) -> Security
             .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
             .collect(),
         ingress,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(id: &str) -> UserIdGroupPair {
+        UserIdGroupPair::builder().user_id("123456789012").group_id(id).build()
+    }
+
+    /// What DescribeSecurityGroups answers, and the rules read from it, each revoked as one
+    /// IpPermission of exactly its protocol, ports and source.
+    #[test]
+    fn every_described_shape_is_revoked_as_described() {
+        let v4 = |c: &str| IpRange::builder().cidr_ip(c).description("by hand").build();
+        let v6 = |c: &str| Ipv6Range::builder().cidr_ipv6(c).build();
+        let pl = |id: &str| PrefixListId::builder().prefix_list_id(id).build();
+        let cases: Vec<(&str, IpPermission, Vec<IngressRule>)> = vec![
+            (
+                "all protocols from a CIDR, no ports",
+                IpPermission::builder().ip_protocol("-1").ip_ranges(v4("10.9.0.0/16")).build(),
+                vec![IngressRule::new("-1", None, "10.9.0.0/16")],
+            ),
+            (
+                "UDP 988 from a CIDR",
+                IpPermission::builder()
+                    .ip_protocol("udp")
+                    .from_port(988)
+                    .to_port(988)
+                    .ip_ranges(v4("10.9.0.0/16"))
+                    .build(),
+                vec![IngressRule::new("udp", Some((988, 988)), "10.9.0.0/16")],
+            ),
+            (
+                "TCP from an IPv6 range",
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(988)
+                    .to_port(988)
+                    .ipv6_ranges(v6("2001:db8::/64"))
+                    .build(),
+                vec![IngressRule::new("tcp", Some((988, 988)), "2001:db8::/64")],
+            ),
+            (
+                "TCP from a prefix list",
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(1018)
+                    .to_port(1023)
+                    .prefix_list_ids(pl("pl-63a5400a"))
+                    .build(),
+                vec![IngressRule::new("tcp", Some((1018, 1023)), "pl-63a5400a")],
+            ),
+            (
+                "ICMP echo from a group",
+                IpPermission::builder()
+                    .ip_protocol("icmp")
+                    .from_port(8)
+                    .to_port(-1)
+                    .user_id_group_pairs(pair("sg-b"))
+                    .build(),
+                vec![IngressRule::new("icmp", Some((8, -1)), "sg-b")],
+            ),
+            (
+                "one permission with every kind of source",
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(988)
+                    .to_port(988)
+                    .user_id_group_pairs(pair("sg-a"))
+                    .ip_ranges(v4("10.0.0.0/16"))
+                    .ipv6_ranges(v6("::/0"))
+                    .prefix_list_ids(pl("pl-1"))
+                    .build(),
+                ["sg-a", "10.0.0.0/16", "::/0", "pl-1"].iter().map(|s| IngressRule::tcp(988, 988, s)).collect(),
+            ),
+        ];
+        for (what, described, rules) in cases {
+            let read = ingress_rules(&described);
+            assert_eq!(read, rules, "{what}");
+            for rule in &read {
+                let sent = ip_permission(rule, None);
+                assert_eq!(sent.ip_protocol(), described.ip_protocol(), "{what}");
+                assert_eq!((sent.from_port(), sent.to_port()), (described.from_port(), described.to_port()), "{what}");
+                let sources = sent.user_id_group_pairs().len()
+                    + sent.ip_ranges().len()
+                    + sent.ipv6_ranges().len()
+                    + sent.prefix_list_ids().len();
+                assert_eq!(sources, 1, "{what}: one source per revoked rule");
+                assert_eq!(ingress_rules(&sent), vec![rule.clone()], "{what}: the same shape goes back");
+            }
+        }
+    }
+
+    #[test]
+    fn only_cidr_rules_the_operator_adds_carry_its_description() {
+        let cidr = ip_permission(&IngressRule::tcp(988, 988, "10.0.0.0/16"), Some(CLIENT_RULE_DESCRIPTION));
+        assert_eq!(cidr.ip_ranges()[0].description(), Some(CLIENT_RULE_DESCRIPTION));
+        let revoked = ip_permission(&IngressRule::tcp(988, 988, "10.0.0.0/16"), None);
+        assert_eq!(revoked.ip_ranges()[0].description(), None);
+        let group = ip_permission(&IngressRule::tcp(988, 988, "sg-a"), Some(CLIENT_RULE_DESCRIPTION));
+        assert_eq!(group.user_id_group_pairs()[0].group_id(), Some("sg-a"));
+        assert_eq!(group.user_id_group_pairs()[0].description(), None);
     }
 }

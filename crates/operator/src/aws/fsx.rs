@@ -86,6 +86,14 @@ impl Aws {
         self.call("fsx", "UpdateFileSystem", || request.send()).await.map(|_| ())
     }
 
+    /// Sets `tags` on the resource `arn` (a file system the operator created).
+    #[tracing::instrument(skip(self), err)]
+    pub(crate) async fn tag_resource(&self, arn: &str, tags: &[(&str, &str)]) -> Result<(), AwsError> {
+        let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
+        let request = self.fsx.tag_resource().resource_arn(arn).set_tags(Some(tags));
+        self.call("fsx", "TagResource", || request.send()).await.map(|_| ())
+    }
+
     /// Deletes a file system; `skip_final_backup` None sends no Lustre delete configuration (what
     /// scratch file systems need).
     #[tracing::instrument(skip(self), err)]
@@ -103,6 +111,7 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
     let lustre = fs.lustre_configuration();
     FileSystem {
         id: fs.file_system_id().unwrap_or_default().to_string(),
+        arn: fs.resource_arn().map(str::to_string),
         is_lustre: fs.file_system_type() == Some(&FileSystemType::Lustre),
         lifecycle: Lifecycle::from_fsx(fs.lifecycle().map(|l| l.as_str()).unwrap_or_default()),
         dns_name: fs.dns_name().map(str::to_string),

@@ -67,6 +67,8 @@ impl std::fmt::Display for Lifecycle {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct FileSystem {
     pub(crate) id: String,
+    /// Its ARN (what TagResource names).
+    pub(crate) arn: Option<String>,
     /// FSx file system type is LUSTRE (DescribeFileSystems by ID answers for every type).
     pub(crate) is_lustre: bool,
     pub(crate) lifecycle: Lifecycle,
@@ -295,7 +297,7 @@ pub(crate) struct SecurityGroup {
     pub(crate) id: String,
     pub(crate) vpc_id: String,
     pub(crate) tags: BTreeMap<String, String>,
-    /// Inbound TCP rules.
+    /// Inbound rules of every protocol and source, one per (protocol, ports, source).
     pub(crate) ingress: Vec<IngressRule>,
 }
 
@@ -306,18 +308,176 @@ pub(crate) struct Subnet {
     pub(crate) cidr: String,
 }
 
-/// One inbound TCP rule: ports `from_port..=to_port` from `source` (a group ID or a CIDR).
+/// A rule's IP protocol, as EC2 names it (`IpProtocol`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Protocol {
+    Tcp,
+    Udp,
+    Icmp,
+    Icmpv6,
+    /// `-1`: every protocol on every port.
+    All,
+    /// Another protocol number, as EC2 spelled it (EC2 opens all of its ports).
+    Other(String),
+}
+
+impl Protocol {
+    /// EC2 answers names for TCP, UDP, ICMP and ICMPv6, `-1` for all, and numbers for the rest;
+    /// it accepts either spelling, so the numbers of the named ones read as the names.
+    pub(crate) fn from_ec2(value: &str) -> Protocol {
+        match value.to_ascii_lowercase().as_str() {
+            "tcp" | "6" => Protocol::Tcp,
+            "udp" | "17" => Protocol::Udp,
+            "icmp" | "1" => Protocol::Icmp,
+            "icmpv6" | "58" => Protocol::Icmpv6,
+            "-1" => Protocol::All,
+            _ => Protocol::Other(value.to_string()),
+        }
+    }
+
+    /// EC2's own spelling (what Authorize/Revoke send).
+    pub(crate) fn as_ec2(&self) -> &str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Icmp => "icmp",
+            Protocol::Icmpv6 => "icmpv6",
+            Protocol::All => "-1",
+            Protocol::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Protocol::All => f.write_str("all protocols"),
+            Protocol::Other(n) => write!(f, "protocol {n}"),
+            named => f.write_str(&named.as_ec2().to_ascii_uppercase()),
+        }
+    }
+}
+
+/// Where an inbound rule admits traffic from: one entry of an `IpPermission`'s source lists.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum RuleSource {
+    /// `UserIdGroupPairs[].GroupId`: a security group (this one, for self-referencing rules).
+    Group(String),
+    /// `IpRanges[].CidrIp`.
+    Ipv4(String),
+    /// `Ipv6Ranges[].CidrIpv6`.
+    Ipv6(String),
+    /// `PrefixListIds[].PrefixListId`.
+    PrefixList(String),
+}
+
+impl RuleSource {
+    /// A source by its written form: `sg-...` a group, `pl-...` a prefix list, a CIDR with `:`
+    /// IPv6, any other an IPv4 CIDR (a spec's client groups and CIDRs read so).
+    pub(crate) fn parse(value: &str) -> RuleSource {
+        let value = value.to_string();
+        if value.starts_with("sg-") {
+            RuleSource::Group(value)
+        } else if value.starts_with("pl-") {
+            RuleSource::PrefixList(value)
+        } else if value.contains(':') {
+            RuleSource::Ipv6(value)
+        } else {
+            RuleSource::Ipv4(value)
+        }
+    }
+
+    /// The group ID, CIDR or prefix-list ID.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            RuleSource::Group(s) | RuleSource::Ipv4(s) | RuleSource::Ipv6(s) | RuleSource::PrefixList(s) => s,
+        }
+    }
+
+    /// The security group, if the source is one.
+    pub(crate) fn group_id(&self) -> Option<&str> {
+        match self {
+            RuleSource::Group(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The IPv4 CIDR, if the source is one.
+    pub(crate) fn ipv4_cidr(&self) -> Option<&str> {
+        match self {
+            RuleSource::Ipv4(cidr) => Some(cidr),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for RuleSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One inbound rule as EC2 describes it: a protocol, its ports and one source. Revoking sends
+/// back exactly this shape, since EC2 matches all three (`InvalidPermission.NotFound` otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct IngressRule {
-    pub(crate) from_port: i32,
-    pub(crate) to_port: i32,
-    pub(crate) source: String,
+    pub(crate) protocol: Protocol,
+    /// `FromPort..=ToPort` (ICMP: type and code) as EC2 gave them; `None` when it gave none, as
+    /// for all-protocol rules (every port).
+    pub(crate) ports: Option<(i32, i32)>,
+    pub(crate) source: RuleSource,
 }
 
 impl IngressRule {
-    /// Whether this rule admits at least what `wanted` asks (same source, covering port range).
+    /// A rule from EC2 spellings: `protocol` as `IpProtocol`, `source` as [`RuleSource::parse`] reads it.
+    #[cfg(test)]
+    pub(crate) fn new(protocol: &str, ports: Option<(i32, i32)>, source: &str) -> IngressRule {
+        IngressRule { protocol: Protocol::from_ec2(protocol), ports, source: RuleSource::parse(source) }
+    }
+
+    /// TCP ports `from..=to` from `source` (a group ID or a CIDR): the shape of every rule the
+    /// operator adds.
+    pub(crate) fn tcp(from: i32, to: i32, source: &str) -> IngressRule {
+        IngressRule { protocol: Protocol::Tcp, ports: Some((from, to)), source: RuleSource::parse(source) }
+    }
+
+    /// Whether this rule admits TCP ports `from..=to` (from any source).
+    pub(crate) fn admits_tcp(&self, from: i32, to: i32) -> bool {
+        self.covers_traffic(&Protocol::Tcp, Some((from, to)))
+    }
+
+    /// Whether this rule admits at least what `wanted` asks: the same source, and either all
+    /// protocols or the same protocol on a covering port range (a UDP rule never admits TCP).
     pub(crate) fn covers(&self, wanted: &IngressRule) -> bool {
-        self.source == wanted.source && self.from_port <= wanted.from_port && self.to_port >= wanted.to_port
+        self.source == wanted.source && self.covers_traffic(&wanted.protocol, wanted.ports)
+    }
+
+    fn covers_traffic(&self, protocol: &Protocol, ports: Option<(i32, i32)>) -> bool {
+        if self.protocol == Protocol::All {
+            return true;
+        }
+        if &self.protocol != protocol {
+            return false;
+        }
+        match (self.ports, ports) {
+            // No ports on the rule: EC2 opens every port of the protocol.
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some((from, to)), Some((want_from, want_to))) => from <= want_from && to >= want_to,
+        }
+    }
+}
+
+/// "TCP 988 from sg-1", "UDP 1018-1023 from 10.0.0.0/16", "all protocols from pl-1".
+impl std::fmt::Display for IngressRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.protocol)?;
+        match self.ports {
+            Some((from, to)) if self.protocol != Protocol::All && from == to => write!(f, " {from}")?,
+            Some((from, to)) if self.protocol != Protocol::All => write!(f, " {from}-{to}")?,
+            _ => {}
+        }
+        write!(f, " from {}", self.source)
     }
 }
 
@@ -384,10 +544,83 @@ mod tests {
 
     #[test]
     fn rule_coverage_needs_same_source_and_a_wider_range() {
-        let wide = IngressRule { from_port: 0, to_port: 65535, source: "sg-a".into() };
-        let want = IngressRule { from_port: 988, to_port: 988, source: "sg-a".into() };
+        let wide = IngressRule::tcp(0, 65535, "sg-a");
+        let want = IngressRule::tcp(988, 988, "sg-a");
         assert!(wide.covers(&want));
         assert!(!want.covers(&wide));
-        assert!(!IngressRule { source: "sg-b".into(), ..wide }.covers(&want));
+        assert!(!IngressRule { source: RuleSource::Group("sg-b".into()), ..wide }.covers(&want));
+    }
+
+    #[test]
+    fn coverage_by_protocol_ports_and_source() {
+        let rule = IngressRule::new;
+        let cidr = "10.0.0.0/16";
+        let want = IngressRule::tcp(988, 988, cidr);
+        let cases = [
+            ("all protocols, no ports", rule("-1", None, cidr), true),
+            ("all protocols, ports -1 as some tools send", rule("-1", Some((-1, -1)), cidr), true),
+            ("all protocols from another CIDR", rule("-1", None, "10.1.0.0/16"), false),
+            ("the same TCP rule", IngressRule::tcp(988, 988, cidr), true),
+            ("TCP by number", rule("6", Some((988, 988)), cidr), true),
+            ("a wider TCP range", IngressRule::tcp(900, 1000, cidr), true),
+            ("a TCP range beside it", IngressRule::tcp(1018, 1023, cidr), false),
+            ("UDP on the same port", rule("udp", Some((988, 988)), cidr), false),
+            ("UDP on every port", rule("udp", Some((0, 65535)), cidr), false),
+            ("ICMP", rule("icmp", Some((-1, -1)), cidr), false),
+            ("a portless protocol number", rule("50", None, cidr), false),
+            ("the same range from IPv6", rule("tcp", Some((988, 988)), "::/0"), false),
+            ("the same range from a prefix list", rule("tcp", Some((988, 988)), "pl-1"), false),
+            ("all protocols from a prefix list", rule("-1", None, "pl-1"), false),
+        ];
+        for (what, have, covers) in cases {
+            assert_eq!(have.covers(&want), covers, "{what}: {have:?}");
+        }
+        assert!(rule("50", None, cidr).covers(&rule("50", None, cidr)), "a portless rule covers itself");
+        assert!(rule("-1", None, cidr).admits_tcp(1018, 1023));
+        assert!(!rule("udp", Some((0, 65535)), cidr).admits_tcp(988, 988));
+    }
+
+    #[test]
+    fn protocols_read_as_ec2_spells_them() {
+        let cases = [
+            ("tcp", Protocol::Tcp, "tcp"),
+            ("6", Protocol::Tcp, "tcp"),
+            ("TCP", Protocol::Tcp, "tcp"),
+            ("udp", Protocol::Udp, "udp"),
+            ("17", Protocol::Udp, "udp"),
+            ("icmp", Protocol::Icmp, "icmp"),
+            ("icmpv6", Protocol::Icmpv6, "icmpv6"),
+            ("58", Protocol::Icmpv6, "icmpv6"),
+            ("-1", Protocol::All, "-1"),
+            ("50", Protocol::Other("50".into()), "50"),
+        ];
+        for (ec2, parsed, sent) in cases {
+            assert_eq!(Protocol::from_ec2(ec2), parsed, "{ec2}");
+            assert_eq!(parsed.as_ec2(), sent, "{ec2}");
+        }
+    }
+
+    #[test]
+    fn rules_read_as_people_write_them() {
+        let cases = [
+            (IngressRule::tcp(988, 988, "sg-1"), "TCP 988 from sg-1"),
+            (IngressRule::tcp(1018, 1023, "10.0.0.0/16"), "TCP 1018-1023 from 10.0.0.0/16"),
+            (IngressRule::new("-1", None, "pl-1"), "all protocols from pl-1"),
+            (IngressRule::new("udp", Some((988, 988)), "2001:db8::/32"), "UDP 988 from 2001:db8::/32"),
+            (IngressRule::new("50", None, "10.0.0.0/8"), "protocol 50 from 10.0.0.0/8"),
+        ];
+        for (rule, text) in cases {
+            assert_eq!(rule.to_string(), text);
+        }
+        let sources = [
+            ("sg-9", RuleSource::Group("sg-9".into())),
+            ("pl-63a5400a", RuleSource::PrefixList("pl-63a5400a".into())),
+            ("10.0.0.0/8", RuleSource::Ipv4("10.0.0.0/8".into())),
+            ("2001:db8::/32", RuleSource::Ipv6("2001:db8::/32".into())),
+        ];
+        for (written, parsed) in sources {
+            assert_eq!(RuleSource::parse(written), parsed);
+            assert_eq!(parsed.as_str(), written);
+        }
     }
 }

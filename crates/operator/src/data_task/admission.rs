@@ -1,6 +1,10 @@
 //! Step 1 of a data task: may it start, and on which file system? Pure: the task, its volume as
-//! the cache has it (looked up in the task's own namespace only) and the volume's class. No AWS
-//! call and no Kubernetes call.
+//! the cache has it (looked up in the task's own namespace only), the volume's class and, for
+//! [`check_target`], the file system as FSx describes it. No AWS call and no Kubernetes call.
+//!
+//! The volume's status only says where to look; whether the task may run there is decided by
+//! the file system's own tags (or the volume's adoption), never by a status field: anyone who
+//! can write a status could otherwise point a task at another tenant's file system.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,9 +13,14 @@ use kube::ResourceExt;
 use lustre_api::class::s3_path_within;
 use lustre_api::{validate_task, LustreClass, LustreDataTask, LustreVolume};
 
-use crate::aws::Lifecycle;
+use crate::aws::{FileSystem, Lifecycle};
 use crate::class_policy::Refusal;
+use crate::ownership;
+use lustre_api::class::ClassAdoption;
 use lustre_api::conditions::READY;
+
+/// The reason of a task refused because what a status names is not its volume's or its own.
+pub(crate) const NOT_OWNED: &str = "NotOwned";
 
 /// How long a task waits before looking for its missing volume again (cache reads only).
 pub(crate) const VOLUME_NOT_FOUND_RETRY: Duration = Duration::from_secs(10);
@@ -27,13 +36,14 @@ pub(crate) enum Blocked {
     Waiting { reason: &'static str, message: String, retry: Duration },
 }
 
-/// The file system the task may start on, or why not. `volume` is the LustreVolume named by
-/// `spec.volumeName` in the task's namespace (None: there is none); `class_of` finds its class.
-pub(crate) fn admit(
+/// The volume and the file system (as its status names it, to be checked by [`check_target`])
+/// the task may start on, or why not. `volume` is the LustreVolume named by `spec.volumeName` in
+/// the task's namespace (None: there is none); `class_of` finds its class.
+pub(crate) fn admit<'a>(
     task: &LustreDataTask,
-    volume: Option<&LustreVolume>,
+    volume: Option<&'a LustreVolume>,
     class_of: impl FnOnce(&LustreVolume) -> Result<Arc<LustreClass>, Refusal>,
-) -> Result<String, Blocked> {
+) -> Result<(&'a LustreVolume, String), Blocked> {
     let ns = task.namespace().unwrap_or_default();
     let name = &task.spec.volume_name;
     validate_task(&task.spec).map_err(|e| Blocked::Refused {
@@ -59,7 +69,7 @@ pub(crate) fn admit(
         });
     }
     check_s3_paths(task, lv, class_of)?;
-    ready_file_system(lv).ok_or_else(|| not_ready(lv))
+    ready_file_system(lv).map(|id| (lv, id)).ok_or_else(|| not_ready(lv))
 }
 
 /// Every S3 location the task touches is under the class's S3 prefixes for the namespace.
@@ -104,6 +114,57 @@ fn ready_file_system(lv: &LustreVolume) -> Option<String> {
         return None;
     }
     st.file_system_id.clone()
+}
+
+/// Whether a task of volume `lv` may run on file system `file_system_id` (what the volume's
+/// status names), given `fs`, that file system as FSx describes it (None: FSx does not know it).
+/// A file system the operator created must carry the managed-by tag and the owner tag with the
+/// volume's UID; an adopted one must be the volume's `spec.fileSystemId` and still adoptable
+/// under the class's `adoption` (namespace included; `owner_alive`: whether the UID in its owner
+/// tag, if any, is another live volume), as the volume controller checks before adopting.
+pub(crate) fn check_target(
+    lv: &LustreVolume,
+    file_system_id: &str,
+    fs: Option<&FileSystem>,
+    adoption: Option<&ClassAdoption>,
+    owner_alive: bool,
+) -> Result<(), Blocked> {
+    let volume = ownership::display(lv);
+    let refuse = |why: String| Blocked::Refused {
+        reason: NOT_OWNED,
+        message: format!(
+            "file system {file_system_id}, named by LustreVolume {volume}'s status.fileSystemId, {why}; \
+             nothing was done: no data repository task was started (create a new LustreDataTask once the \
+             volume's status is right)"
+        ),
+    };
+    if let Some(adopted) = &lv.spec.file_system_id {
+        if adopted != file_system_id {
+            return Err(refuse(format!("is not the file system the volume adopted ({adopted}, spec.fileSystemId)")));
+        }
+    }
+    let Some(fs) = fs else {
+        return Err(Blocked::Waiting {
+            reason: "FileSystemNotFound",
+            message: format!(
+                "FSx does not know file system {file_system_id}, named by LustreVolume {volume}'s status.fileSystemId"
+            ),
+            retry: VOLUME_NOT_READY_RETRY,
+        });
+    };
+    if lv.spec.file_system_id.is_some() {
+        let ns = lv.namespace().unwrap_or_default();
+        let adoption = adoption.filter(|a| a.namespaces.contains(&ns));
+        return crate::volume::file_system::check_adoptable(fs, lv, adoption, owner_alive, None)
+            .map_err(|e| refuse(format!("may not be used by the volume: {e}")));
+    }
+    match ownership::ownership_mismatch(fs, ownership::uid(lv)) {
+        None => Ok(()),
+        Some(found) => Err(refuse(format!(
+            "is not that volume's: it carries {found} (the volume's UID is {})",
+            ownership::uid(lv)
+        ))),
+    }
 }
 
 fn not_ready(lv: &LustreVolume) -> Blocked {
@@ -153,7 +214,7 @@ mod tests {
         Ok(Arc::new(c))
     }
 
-    fn reason(b: Result<String, Blocked>) -> (&'static str, bool) {
+    fn reason<T>(b: Result<T, Blocked>) -> (&'static str, bool) {
         match b {
             Err(Blocked::Refused { reason, .. }) => (reason, false),
             Err(Blocked::Waiting { reason, .. }) => (reason, true),
@@ -165,7 +226,8 @@ mod tests {
     fn a_ready_linked_volume_gives_its_file_system() {
         let t = task(serde_json::json!({"volumeName": "train", "type": "Export"}));
         let lv = ready();
-        assert_eq!(admit(&t, Some(&lv), |_| class(&[])), Ok("fs-0123456789abcdef0".to_string()));
+        let admitted = admit(&t, Some(&lv), |_| class(&[])).map(|(_, id)| id);
+        assert_eq!(admitted, Ok("fs-0123456789abcdef0".to_string()));
     }
 
     #[test]
@@ -222,6 +284,119 @@ mod tests {
                 k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
             ));
         assert_eq!(reason(admit(&t, Some(&deleting), |_| class(&[]))), ("VolumeNotReady", true));
+    }
+
+    fn described(id: &str, tags: &[(&str, &str)]) -> FileSystem {
+        FileSystem {
+            id: id.into(),
+            is_lustre: true,
+            lifecycle: Lifecycle::Available,
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_the_volumes_own_or_adopted_file_system_is_a_target() {
+        use lustre_api::tags::{MANAGED_BY, MANAGED_BY_VALUE, OWNER_UID};
+        let owned = ready();
+        let mut adopting = ready();
+        adopting.spec.file_system_id = Some("fs-0aaaaaaaaaaaaaaa0".into());
+        let listed = ClassAdoption {
+            file_system_ids: vec!["fs-0aaaaaaaaaaaaaaa0".into()],
+            namespaces: vec!["team-a".into()],
+            ..Default::default()
+        };
+        let other_namespace = ClassAdoption { namespaces: vec!["team-b".into()], ..listed.clone() };
+        let ours = [(MANAGED_BY, MANAGED_BY_VALUE), (OWNER_UID, "v-1")];
+        let (mine, adopted) = ("fs-0123456789abcdef0", "fs-0aaaaaaaaaaaaaaa0");
+        let not_lustre = FileSystem { is_lustre: false, ..described(adopted, &[]) };
+        // (what, volume, the ID its status names, FSx's answer, class adoption, owner alive, outcome)
+        type Row<'a> =
+            (&'a str, &'a LustreVolume, &'a str, Option<FileSystem>, Option<&'a ClassAdoption>, bool, &'a str);
+        let table: Vec<Row> = vec![
+            ("its own file system", &owned, mine, Some(described(mine, &ours)), None, false, "ok"),
+            (
+                "another tenant's file system (a forged status)",
+                &owned,
+                mine,
+                Some(described(mine, &[(MANAGED_BY, MANAGED_BY_VALUE), (OWNER_UID, "v-2")])),
+                None,
+                false,
+                "NotOwned",
+            ),
+            ("an untagged file system", &owned, mine, Some(described(mine, &[])), None, false, "NotOwned"),
+            (
+                "the owner tag without the managed-by tag",
+                &owned,
+                mine,
+                Some(described(mine, &[(OWNER_UID, "v-1")])),
+                None,
+                false,
+                "NotOwned",
+            ),
+            ("a file system FSx does not know", &owned, mine, None, None, false, "FileSystemNotFound"),
+            (
+                "the adopted one, listed by the class",
+                &adopting,
+                adopted,
+                Some(described(adopted, &[])),
+                Some(&listed),
+                false,
+                "ok",
+            ),
+            (
+                "not the adopted one, though tagged as the volume's",
+                &adopting,
+                mine,
+                Some(described(mine, &ours)),
+                Some(&listed),
+                false,
+                "NotOwned",
+            ),
+            (
+                "the class no longer allows adoption",
+                &adopting,
+                adopted,
+                Some(described(adopted, &[])),
+                None,
+                false,
+                "NotOwned",
+            ),
+            (
+                "the class allows adoption in other namespaces only",
+                &adopting,
+                adopted,
+                Some(described(adopted, &[])),
+                Some(&other_namespace),
+                false,
+                "NotOwned",
+            ),
+            (
+                "the adopted one belongs to another live volume",
+                &adopting,
+                adopted,
+                Some(described(adopted, &[(OWNER_UID, "v-2")])),
+                Some(&listed),
+                true,
+                "NotOwned",
+            ),
+            ("the adopted one is not Lustre", &adopting, adopted, Some(not_lustre), Some(&listed), false, "NotOwned"),
+        ];
+        for (what, lv, id, fs, adoption, owner_alive, want) in table {
+            let got = check_target(lv, id, fs.as_ref(), adoption, owner_alive);
+            match (&got, want) {
+                (Ok(()), "ok") => {}
+                (Err(Blocked::Refused { reason, message }), "NotOwned") => {
+                    assert_eq!(*reason, NOT_OWNED, "{what}");
+                    assert!(message.contains(id) && message.contains("nothing was done"), "{what}: {message}");
+                    assert!(message.contains("team-a/train"), "{what}: names the volume: {message}");
+                    assert!(!message.contains("v-2"), "{what}: another owner's UID is not shown: {message}");
+                }
+                (Err(Blocked::Waiting { reason, .. }), "FileSystemNotFound") => assert_eq!(*reason, want, "{what}"),
+                _ => panic!("{what}: expected {want}, got {got:?}"),
+            }
+        }
     }
 
     #[test]

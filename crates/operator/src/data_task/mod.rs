@@ -2,12 +2,20 @@
 //! followed until it ends and reported like a Job.
 //!
 //! Apply: [`admission`] (valid spec, the volume of the task's own namespace from the volume
-//! controller's cache, S3 paths under the class's prefixes, volume ready) -> [`fsx_task::start`]
-//! (adopt the task carrying this object's UID tag, else create it with a token derived from the
-//! UID; its ID written to status at once) -> follow it by ID -> [`status::compose`], written only
-//! when it changed. A finished task makes no AWS call; with `ttlSecondsAfterFinished` it is
-//! deleted that long after it ended. Cleanup (finalizer): a task still running is cancelled once,
-//! then the finalizer goes (FSx finishes the cancellation on its own).
+//! controller's cache, S3 paths under the class's prefixes, volume ready; then the file system
+//! the volume's status names, as the poller has it described, must carry the volume's owner and
+//! managed-by tags or be the one it adopted) -> [`fsx_task::start`] (adopt the task carrying this
+//! object's UID tag, else create it with a token derived from the UID; its ID written to status
+//! at once) -> follow it by ID, only while FSx shows it tagged with this object's UID ->
+//! [`status::compose`], written only when it changed. A finished task makes no AWS call; with
+//! `ttlSecondsAfterFinished` it is deleted that long after it ended. Cleanup (finalizer): a task
+//! still running, looked up by ID and tagged with this object's UID, is cancelled once, then the
+//! finalizer goes (FSx finishes the cancellation on its own).
+//!
+//! Statuses say where to look, never what may be done: whoever can write a status (a tenant
+//! role over `*/status`, a restore tool) must not be able to point a task at another tenant's
+//! file system or have another tenant's task cancelled. A mismatch fails the task with reason
+//! `NotOwned` and makes no create or cancel call.
 
 mod admission;
 mod fsx_task;
@@ -32,6 +40,7 @@ use crate::aws::TaskLifecycle;
 use crate::class_policy::store_ready;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::ownership;
 
 /// The finalizer that cancels a running FSx task when its LustreDataTask is deleted.
 pub(crate) const FINALIZER: &str = "lustre.fsx.dev/data-task";
@@ -156,16 +165,26 @@ async fn observe(
 ) -> Result<Seen> {
     let ctx = &scope.ctx;
     if let Some(id) = written.task_id.clone() {
+        // The same call as before; only what it answers decides whether the task is ours.
         return Ok(match ctx.aws.task(&id).await? {
-            Some(fsx) => Seen::Task(Box::new(fsx)),
+            Some(fsx) => match status::not_owned(&fsx, ownership::uid_of(task)) {
+                None => Seen::Task(Box::new(fsx)),
+                Some(why) => {
+                    ctx.events.warning(task, admission::NOT_OWNED, &why).await;
+                    Seen::NotOwned(why)
+                }
+            },
             None => Seen::Lost(id),
         });
     }
     let volume = volume_of(task, &scope.volumes);
-    let file_system_id = match admission::admit(task, volume.as_deref(), |lv| ctx.classes.class_of(lv)) {
-        Ok(id) => id,
+    let (lv, file_system_id) = match admission::admit(task, volume.as_deref(), |lv| ctx.classes.class_of(lv)) {
+        Ok(admitted) => admitted,
         Err(blocked) => return Ok(Seen::Blocked(blocked)),
     };
+    if let Err(blocked) = check_target(scope, lv, &file_system_id).await? {
+        return Ok(Seen::Blocked(blocked));
+    }
     let fsx = match fsx_task::start(ctx, task, &file_system_id).await? {
         Started::Busy(message) => return Ok(Seen::Busy { file_system_id, message }),
         Started::Adopted(fsx) => fsx,
@@ -180,6 +199,26 @@ async fn observe(
     crate::status_write::write_if_changed(api, &task.name_any(), written, &early).await?;
     *written = early;
     Ok(Seen::Task(Box::new(fsx)))
+}
+
+/// Whether the task may start on `file_system_id`, the file system `lv`'s status names: decided
+/// by the file system as FSx describes it ([`admission::check_target`]). The poller has it
+/// described already when the volume controller follows it, as it does a ready volume's, so
+/// this costs no AWS call; an ID it never saw joins the next tick's batched describe.
+async fn check_target(
+    scope: &Scope,
+    lv: &LustreVolume,
+    file_system_id: &str,
+) -> Result<std::result::Result<(), Blocked>> {
+    let ctx = &scope.ctx;
+    let fs = ctx.poller.observe(file_system_id).await?;
+    let adopted = lv.spec.file_system_id.is_some();
+    let class = if adopted { ctx.classes.class_of(lv).ok() } else { None };
+    let owner = fs.as_ref().and_then(|f| f.tags.get(lustre_api::tags::OWNER_UID));
+    let owner_alive =
+        adopted && owner.is_some_and(|uid| scope.volumes.state().iter().any(|v| v.uid().as_ref() == Some(uid)));
+    let adoption = class.as_ref().and_then(|c| c.spec.adoption.as_ref());
+    Ok(admission::check_target(lv, file_system_id, fs.as_ref(), adoption, owner_alive))
 }
 
 /// When to look again after a pass that saw `seen` (and composed `st`).
@@ -246,7 +285,10 @@ async fn publish(
     Ok(())
 }
 
-/// The finalizer's cleanup: cancel a task that still runs (once), then let the object go.
+/// The finalizer's cleanup: cancel a task of this object's that still runs (once), then let the
+/// object go. What status says can only spare a call (finished, not running), never authorise
+/// one: the task it names is looked up and cancelled only when FSx shows it tagged with this
+/// object's UID.
 async fn cleanup(task: &LustreDataTask, scope: &Scope) -> Result<Action> {
     let ctx = &scope.ctx;
     let st = task.status.clone().unwrap_or_default();
@@ -254,11 +296,20 @@ async fn cleanup(task: &LustreDataTask, scope: &Scope) -> Result<Action> {
         return Ok(Action::await_change());
     }
     let running = match &st.task_id {
-        Some(id) => st
-            .lifecycle
-            .as_deref()
-            .is_none_or(|l| status::is_cancellable(&TaskLifecycle::from_fsx(l)))
-            .then(|| id.clone()),
+        Some(_) if st.lifecycle.as_deref().is_some_and(|l| !status::is_cancellable(&TaskLifecycle::from_fsx(l))) => {
+            None
+        }
+        Some(id) => match ctx.aws.task(id).await? {
+            None => None,
+            Some(fsx) => match status::not_owned(&fsx, ownership::uid_of(task)) {
+                None => status::is_cancellable(&fsx.lifecycle).then_some(fsx.id),
+                Some(why) => {
+                    ctx.events.warning(task, admission::NOT_OWNED, &why).await;
+                    // This object's own task, if one runs, is still found by its tag.
+                    unrecorded(task, scope).await?
+                }
+            },
+        },
         None => unrecorded(task, scope).await?,
     };
     if let Some(id) = running {

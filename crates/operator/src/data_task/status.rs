@@ -25,6 +25,9 @@ pub(crate) enum Seen {
     Task(Box<Task>),
     /// The FSx task in status no longer exists (its file system was deleted, say).
     Lost(String),
+    /// The FSx task in status is not this object's (not tagged with its UID): why. Nothing of it
+    /// is shown, followed or cancelled.
+    NotOwned(String),
 }
 
 /// The phase FSx's task lifecycle stands for, with a condition-style reason.
@@ -71,8 +74,25 @@ pub(crate) fn compose(previous: &LustreDataTaskStatus, seen: &Seen, now: Timesta
             set_reason(&mut st, "TaskLost", &message);
             st.completion_time.get_or_insert(Time(now));
         }
+        Seen::NotOwned(message) => {
+            // What status said about that task came from whoever wrote it: none of it is kept.
+            st = LustreDataTaskStatus { completion_time: st.completion_time.take(), ..Default::default() };
+            st.phase = Some(DataTaskPhase::Failed);
+            set_reason(&mut st, super::admission::NOT_OWNED, message);
+            st.completion_time.get_or_insert(Time(now));
+        }
     }
     st
+}
+
+/// Why the FSx task `fsx`, which status.taskId names, is not `owner_uid`'s (None: it is).
+pub(crate) fn not_owned(fsx: &Task, owner_uid: &str) -> Option<String> {
+    let found = crate::ownership::ownership_mismatch(fsx, owner_uid)?;
+    Some(format!(
+        "status.taskId names FSx task {}, which is not this LustreDataTask's: it carries {found} (this object's \
+         UID is {owner_uid}); nothing was done: it is neither followed nor cancelled (create a new LustreDataTask)",
+        fsx.id
+    ))
 }
 
 /// The status right after CreateDataRepositoryTask answered (or an earlier one was adopted):
@@ -240,6 +260,57 @@ mod tests {
 
         let lost = compose(&busy, &Seen::Lost("task-1".into()), t(7));
         assert_eq!((lost.phase, lost.reason.as_deref()), (Some(DataTaskPhase::Failed), Some("TaskLost")));
+    }
+
+    #[test]
+    fn a_task_in_status_that_is_not_ours_fails_and_shows_nothing_of_it() {
+        let uid = "0f8e7a4c-1b2d-4c3e-9f00-123456789abc";
+        let ours = |t: &mut Task| {
+            t.tags.insert(lustre_api::tags::OWNER_UID.into(), uid.into());
+            t.tags.insert(lustre_api::tags::MANAGED_BY.into(), lustre_api::tags::MANAGED_BY_VALUE.into());
+        };
+        // (what, change to a task of ours, not ours)
+        type Row = (&'static str, fn(&mut Task), bool);
+        let table: Vec<Row> = vec![
+            ("ours", |_| {}, false),
+            (
+                "another owner's",
+                |t| {
+                    t.tags.insert(lustre_api::tags::OWNER_UID.into(), "someone-else".into());
+                },
+                true,
+            ),
+            ("untagged", |t| t.tags.clear(), true),
+            (
+                "not managed by the operator",
+                |t| {
+                    t.tags.remove(lustre_api::tags::MANAGED_BY);
+                },
+                true,
+            ),
+        ];
+        for (what, change, refused) in table {
+            let mut task = fsx(TaskLifecycle::Executing);
+            ours(&mut task);
+            change(&mut task);
+            let why = not_owned(&task, uid);
+            assert_eq!(why.is_some(), refused, "{what}: {why:?}");
+            let Some(why) = why else { continue };
+            assert!(why.contains("task-0123456789abcdef0") && why.contains("nothing was done"), "{what}: {why}");
+            assert!(!why.contains("someone-else"), "{what}: the other owner is not shown: {why}");
+        }
+
+        // A forged status (another tenant's running task) becomes Failed, with nothing of it kept.
+        let forged = compose(&LustreDataTaskStatus::default(), &seen(TaskLifecycle::Executing), t(20));
+        let failed = compose(&forged, &Seen::NotOwned("not ours".into()), t(30));
+        assert_eq!((failed.phase, failed.reason.as_deref()), (Some(DataTaskPhase::Failed), Some("NotOwned")));
+        assert_eq!(
+            (failed.task_id.clone(), failed.file_system_id.clone(), failed.lifecycle.clone()),
+            (None, None, None)
+        );
+        assert_eq!((failed.total_count, failed.progress.clone(), failed.start_time.clone()), (None, None, None));
+        assert_eq!(failed.completion_time, Some(Time(t(30))));
+        assert_eq!(compose(&failed, &Seen::NotOwned("not ours".into()), t(99)), failed, "written once");
     }
 
     #[test]

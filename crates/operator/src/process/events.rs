@@ -52,12 +52,26 @@ fn series_key(object: &ObjectReference, type_: &str, reason: &str, note: &str) -
     h.finish()
 }
 
+/// The name of an event about the object named `about`, made at `now`: `<about>.<nanoseconds in
+/// hex>`, with `about` cut so that the whole stays a valid DNS subdomain of at most 253
+/// characters (an object's own name may already be 253 long).
+fn event_name(about: &str, now: Timestamp) -> String {
+    let suffix = format!(".{:x}", now.as_nanosecond());
+    let mut end = about.len().min(253 - suffix.len());
+    while !about.is_char_boundary(end) {
+        end -= 1;
+    }
+    // What is cut must still end in an alphanumeric character.
+    let stem = about[..end].trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    format!("{stem}{suffix}")
+}
+
 /// A new event about `object`, made at `now`.
 fn new_event(object: &ObjectReference, type_: &str, reason: &str, note: &str, instance: &str, now: Timestamp) -> Event {
     let about = object.name.as_deref().unwrap_or(CONTROLLER);
     Event {
         metadata: ObjectMeta {
-            name: Some(format!("{about}.{:x}", now.as_nanosecond())),
+            name: Some(event_name(about, now)),
             namespace: object.namespace.clone(),
             ..Default::default()
         },
@@ -162,6 +176,21 @@ mod tests {
         assert_ne!(key, series_key(&volume("u1"), "Normal", "AwsThrottled", "slow down"));
         assert_ne!(key, series_key(&volume("u1"), "Warning", "AwsRefused", "slow down"));
         assert_ne!(key, series_key(&volume("u1"), "Warning", "AwsThrottled", "quota"), "a new message is a new event");
+    }
+
+    #[test]
+    fn event_names_stay_valid_for_the_longest_object_names() {
+        let now = Timestamp::from_second(1_800_000_000).expect("time");
+        assert_eq!(event_name("train", now), format!("train.{:x}", now.as_nanosecond()));
+        // A 253-character name (the most Kubernetes allows), and one whose cut ends in a dot.
+        let longest = format!("{}.{}", "a".repeat(200), "b".repeat(52));
+        let dotted = format!("{}.x{}", "a".repeat(234), "c".repeat(17));
+        for about in [longest.as_str(), dotted.as_str()] {
+            let name = event_name(about, now);
+            assert!(name.len() <= 253, "{} characters", name.len());
+            assert!(name.split('.').all(|label| !label.is_empty()), "{name}");
+            assert!(name.starts_with("aaaa"));
+        }
     }
 
     #[test]

@@ -7,3 +7,4 @@ pub(crate) mod events;
 pub mod leader;
 pub mod limits;
 pub mod metrics;
+pub(crate) mod tolerant_watch;

@@ -43,8 +43,64 @@ pub(crate) fn desired(lv: &LustreVolume, security_groups: &[String]) -> FileSyst
         auto_import_policy: s3.auto_import_policy,
         subnet_id: s.network.subnet_id.clone(),
         security_group_ids: security_groups.to_vec(),
-        tags: ownership::owner_tags(lv),
+        tags: file_system_tags(lv),
     }
+}
+
+/// The owner tags, and the deletion policy in force as the volume and its class are now (the
+/// class has filled in `spec.deletionPolicy` when the volume sets none).
+fn file_system_tags(lv: &LustreVolume) -> std::collections::BTreeMap<String, String> {
+    let mut tags = ownership::owner_tags(lv);
+    tags.insert(lustre_api::tags::DELETION_POLICY.into(), lv.spec.effective_deletion_policy().as_str().into());
+    tags
+}
+
+/// The deletion policy recorded on `fs` (None: a file system made before policies were recorded,
+/// or a tag someone changed to something that is not a policy).
+pub(crate) fn recorded_policy(fs: &FileSystem) -> Option<DeletionPolicy> {
+    fs.tags.get(lustre_api::tags::DELETION_POLICY).and_then(|v| DeletionPolicy::parse(v))
+}
+
+/// The policy the tag of `fs` should say, when it does not say it now: the volume's own
+/// `spec.deletionPolicy` (`explicit`) when it sets one, else what was recorded; a file system
+/// without a record gets the policy in force now (`effective`: the volume under its class).
+pub(crate) fn policy_to_record(
+    recorded: Option<DeletionPolicy>,
+    explicit: Option<DeletionPolicy>,
+    effective: DeletionPolicy,
+) -> Option<DeletionPolicy> {
+    match (recorded, explicit) {
+        (Some(r), Some(e)) if r != e => Some(e),
+        (Some(_), _) => None,
+        (None, e) => Some(e.unwrap_or(effective)),
+    }
+}
+
+/// Keeps the deletion-policy tag of the volume's own file system true to [`policy_to_record`]:
+/// a class edited later changes nothing recorded; an edit of the volume's spec does. One
+/// TagResource when it changes, none otherwise.
+pub(crate) async fn keep_policy_recorded(
+    ctx: &Context,
+    lv: &LustreVolume,
+    explicit: Option<DeletionPolicy>,
+    fs: &FileSystem,
+) -> Result<()> {
+    if lv.spec.file_system_id.is_some()
+        || fs.lifecycle == Lifecycle::Deleting
+        || !ownership::is_ours(fs, ownership::uid(lv))
+    {
+        return Ok(());
+    }
+    let recorded = recorded_policy(fs);
+    let Some(want) = policy_to_record(recorded, explicit, lv.spec.effective_deletion_policy()) else { return Ok(()) };
+    let Some(arn) = fs.arn.as_deref() else { return Ok(()) };
+    ctx.aws.tag_resource(arn, &[(lustre_api::tags::DELETION_POLICY, want.as_str())]).await?;
+    ctx.poller.refresh(&fs.id);
+    if let Some(before) = recorded {
+        let note = format!("deletion policy of {} is now {} (was {})", fs.id, want.as_str(), before.as_str());
+        ctx.events.normal(lv, "DeletionPolicyChanged", &note).await;
+    }
+    Ok(())
 }
 
 /// Finds the file system of `lv` without creating anything: by the adopted ID, the ID in status,
@@ -71,13 +127,17 @@ pub(crate) async fn find(ctx: &Context, lv: &LustreVolume, status_id: Option<&st
 }
 
 /// Whether `lv` may adopt `fs`: a Lustre file system, not owned by another live LustreVolume
-/// (`owner_alive` says whether the UID in its owner tag, if any, is another live volume), and
-/// allowed by the class (listed by ID, or carrying the class's required tag).
+/// (`owner_alive` says whether the UID in its owner tag, if any, is another live volume), not
+/// adopted already by another live volume (`adopted_by`: the earlier one, as namespace/name),
+/// and allowed by the class: listed by ID, or carrying the class's required tag and made by no
+/// other namespace (a file system one namespace released or left behind is another
+/// namespace's only when the platform lists it by ID).
 pub(crate) fn check_adoptable(
     fs: &FileSystem,
     lv: &LustreVolume,
     adoption: Option<&ClassAdoption>,
     owner_alive: bool,
+    adopted_by: Option<&str>,
 ) -> Result<()> {
     let refuse = |why: String| Err(Error::AdoptionRefused(format!("cannot adopt {}: {why}", fs.id)));
     if !fs.is_lustre {
@@ -87,9 +147,21 @@ pub(crate) fn check_adoptable(
     if owner.is_some_and(|o| o != ownership::uid(lv)) && owner_alive {
         return refuse("it belongs to another LustreVolume".into());
     }
+    if let Some(other) = adopted_by {
+        return refuse(format!(
+            "LustreVolume {other} adopted it first (one live volume per file system); delete that volume first"
+        ));
+    }
     let Some(adoption) = adoption else { return refuse("the LustreClass does not allow adoption".into()) };
     if adoption.file_system_ids.contains(&fs.id) {
         return Ok(());
+    }
+    let made_in = fs.tags.get(lustre_api::tags::OWNER_NAMESPACE).map(String::as_str);
+    let namespace = lv.metadata.namespace.as_deref().unwrap_or_default();
+    if let Some(other) = made_in.filter(|ns| *ns != namespace) {
+        return refuse(format!(
+            "it was made by namespace {other}; only a LustreClass that lists it in spec.adoption.fileSystemIds lets another namespace adopt it"
+        ));
     }
     match &adoption.required_tag {
         Some(tag) if fs.tags.get(&tag.key) == Some(&tag.value) => Ok(()),
@@ -148,7 +220,9 @@ pub(crate) async fn grow_if_asked(ctx: &Context, lv: &LustreVolume, fs: &FileSys
 pub(crate) enum Removal {
     /// Gone from FSx (or never created).
     Gone,
-    /// Left in place: Retain, adopted, or not ours.
+    /// Left in place under the Retain policy recorded on it (with its security group).
+    Retained(String),
+    /// Left in place: adopted, or not ours.
     Kept,
     /// FSx is deleting this file system.
     Deleting(String),
@@ -169,10 +243,12 @@ pub(crate) enum Doomed {
     Live(FileSystem),
 }
 
-/// Finds the file system the deletion of `lv` has to delete, if any: none with Retain or an
-/// adopted one, none that is not tagged with this volume's UID.
+/// Finds the file system the deletion of `lv` has to delete, if any: none that was adopted, none
+/// that is not tagged with this volume's UID, none whose recorded policy is Retain. The policy
+/// is the one recorded on the file system; only one made before policies were recorded falls
+/// back to the volume's (with its class's default, as the class is now).
 pub(crate) async fn doomed(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -> Result<Doomed> {
-    if lv.spec.effective_deletion_policy() == DeletionPolicy::Retain || lv.spec.file_system_id.is_some() {
+    if lv.spec.file_system_id.is_some() {
         return Ok(Doomed::Removed(Removal::Kept));
     }
     let uid = ownership::uid(lv);
@@ -194,6 +270,9 @@ pub(crate) async fn doomed(ctx: &Context, lv: &LustreVolume, status_id: Option<&
     }
     if fs.lifecycle == Lifecycle::Deleting {
         return Ok(Doomed::Removed(Removal::Deleting(fs.id)));
+    }
+    if recorded_policy(&fs).unwrap_or(lv.spec.effective_deletion_policy()) == DeletionPolicy::Retain {
+        return Ok(Doomed::Removed(Removal::Retained(fs.id)));
     }
     Ok(Doomed::Live(fs))
 }
@@ -249,22 +328,62 @@ mod tests {
         let v = lv(serde_json::json!({"fileSystemId": "fs-0123456789abcdef0"}));
         let mut fs = FileSystem { id: "fs-0123456789abcdef0".into(), is_lustre: true, ..Default::default() };
         let listed = ClassAdoption { file_system_ids: vec![fs.id.clone()], ..Default::default() };
-        assert!(check_adoptable(&fs, &v, Some(&listed), false).is_ok());
-        assert!(check_adoptable(&fs, &v, None, false).is_err());
-        assert!(check_adoptable(&fs, &v, Some(&ClassAdoption::default()), false).is_err());
+        assert!(check_adoptable(&fs, &v, Some(&listed), false, None).is_ok());
+        assert!(check_adoptable(&fs, &v, None, false, None).is_err());
+        assert!(check_adoptable(&fs, &v, Some(&ClassAdoption::default()), false, None).is_err());
+        let first = check_adoptable(&fs, &v, Some(&listed), false, Some("ml/first")).err().map(|e| e.to_string());
+        assert!(first.is_some_and(|m| m.contains("ml/first adopted it first")), "one live adopter");
         fs.tags.insert(lustre_api::tags::OWNER_UID.into(), "someone-else".into());
-        let err = check_adoptable(&fs, &v, Some(&listed), true).err().map(|e| e.to_string());
+        let err = check_adoptable(&fs, &v, Some(&listed), true, None).err().map(|e| e.to_string());
         assert!(err.is_some_and(|m| m.contains("belongs to another LustreVolume")));
-        assert!(check_adoptable(&fs, &v, Some(&listed), false).is_ok(), "a released file system may be adopted");
+        assert!(check_adoptable(&fs, &v, Some(&listed), false, None).is_ok(), "a released file system may be adopted");
         let tagged = ClassAdoption {
             required_tag: Some(lustre_api::class::ClassTag { key: "shareable".into(), value: "yes".into() }),
             ..Default::default()
         };
-        assert!(check_adoptable(&fs, &v, Some(&tagged), false).is_err());
+        assert!(check_adoptable(&fs, &v, Some(&tagged), false, None).is_err());
         fs.tags.insert("shareable".into(), "yes".into());
-        assert!(check_adoptable(&fs, &v, Some(&tagged), false).is_ok());
+        assert!(check_adoptable(&fs, &v, Some(&tagged), false, None).is_ok());
+        // Released by another namespace: only a listing by ID lets this one adopt it.
+        fs.tags.insert(lustre_api::tags::OWNER_NAMESPACE.into(), "other-team".into());
+        let err = check_adoptable(&fs, &v, Some(&tagged), false, None).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|m| m.contains("made by namespace other-team")));
+        assert!(check_adoptable(&fs, &v, Some(&listed), false, None).is_ok());
+        fs.tags.insert(lustre_api::tags::OWNER_NAMESPACE.into(), "ml".into());
+        assert!(check_adoptable(&fs, &v, Some(&tagged), false, None).is_ok(), "its own namespace's");
         fs.is_lustre = false;
-        assert!(check_adoptable(&fs, &v, Some(&tagged), false).is_err());
+        assert!(check_adoptable(&fs, &v, Some(&tagged), false, None).is_err());
+    }
+
+    #[test]
+    fn the_recorded_policy_changes_only_with_the_volume_s_own_spec() {
+        use DeletionPolicy::{Delete, Retain};
+        // (recorded, the volume's spec.deletionPolicy, in force now under the class) -> retag to
+        let cases = [
+            (Some(Retain), None, Delete, None), // the class became Delete: the record holds
+            (Some(Retain), Some(Retain), Retain, None), // nothing to do
+            (Some(Retain), Some(Delete), Delete, Some(Delete)), // the tenant chose Delete
+            (Some(Delete), Some(Retain), Retain, Some(Retain)), // the tenant chose Retain (class allowed it)
+            (Some(Delete), None, Retain, None), // the class became Retain: the record holds
+            (None, None, Retain, Some(Retain)), // made before policies were recorded
+            (None, Some(Delete), Retain, Some(Delete)),
+        ];
+        for (recorded, explicit, effective, want) in cases {
+            assert_eq!(
+                policy_to_record(recorded, explicit, effective),
+                want,
+                "{recorded:?} {explicit:?} {effective:?}"
+            );
+        }
+        let mut fs = FileSystem::default();
+        assert_eq!(recorded_policy(&fs), None);
+        fs.tags.insert(lustre_api::tags::DELETION_POLICY.into(), "Retain".into());
+        assert_eq!(recorded_policy(&fs), Some(Retain));
+        fs.tags.insert(lustre_api::tags::DELETION_POLICY.into(), "retain-please".into());
+        assert_eq!(recorded_policy(&fs), None);
+        let v = lv(serde_json::json!({"storageCapacityGiB": 1200, "deletionPolicy": "Retain",
+                                      "network": {"subnetId": "subnet-0123456789abcdef0"}}));
+        assert_eq!(desired(&v, &[]).tags[lustre_api::tags::DELETION_POLICY], "Retain");
     }
 
     #[test]

@@ -30,18 +30,17 @@ pub(crate) mod final_export;
 pub(crate) mod kubernetes_objects;
 pub(crate) mod security_group;
 pub(crate) mod status;
-pub(crate) mod watch;
 
 use self::file_system::{Doomed, Observed, Removal};
 use self::kubernetes_objects as k8s;
 use self::status::{Next, Observation, Step};
-use self::watch::volume_events;
 use crate::class_policy::{store_ready, Refusal};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ownership::{self, FINALIZER};
 use crate::process::cache_trim::trim;
 use crate::process::limits;
+use crate::process::tolerant_watch::volume_events;
 
 /// What one controller's reconciliations share: the context and that controller's volume cache
 /// (the namespace limits are measured from it).
@@ -269,7 +268,9 @@ async fn apply(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
     match admit(lv, scope) {
         Err(refusal) => obs.refusal = Some(refusal),
         Ok(effective) => {
-            if let Err(failure) = Box::pin(act(&effective, scope, &api, &mut written, &mut obs)).await {
+            if let Err(failure) =
+                Box::pin(act(&effective, lv.spec.deletion_policy, scope, &api, &mut written, &mut obs)).await
+            {
                 obs.failure = Some(failure);
             }
         }
@@ -306,6 +307,8 @@ async fn apply(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
 }
 
 /// The steps of one pass, recording what they see in `obs`. Stops at the first failure.
+/// `explicit_policy`: the deletion policy the volume's own spec sets (`lv` has its class's
+/// default filled in).
 ///
 /// Each step's future is boxed, here and in `reconcile`, `apply` and `remove_everything`: a pass
 /// waiting in one step then holds that step's state only, not room for the largest of all steps.
@@ -314,6 +317,7 @@ async fn apply(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
 /// the step under way (at most about 5 KB).
 async fn act(
     lv: &LustreVolume,
+    explicit_policy: Option<DeletionPolicy>,
     scope: &Scope,
     api: &Api<LustreVolume>,
     written: &mut LustreVolumeStatus,
@@ -327,9 +331,12 @@ async fn act(
         // Nothing of a file system this volume may not adopt is shown or followed.
         let class = ctx.classes.class_of(lv).ok();
         let owner = fs.tags.get(tags::OWNER_UID);
-        let owner_alive = owner.is_some_and(|uid| scope.volumes.state().iter().any(|v| v.uid().as_ref() == Some(uid)));
+        let volumes = scope.volumes.state();
+        let owner_alive = owner.is_some_and(|uid| volumes.iter().any(|v| v.uid().as_ref() == Some(uid)));
+        let adopted_by = first_adopter(&volumes, lv, &fs.id);
         let adoption = class.as_ref().and_then(|c| c.spec.adoption.as_ref());
-        file_system::check_adoptable(fs, lv, adoption, owner_alive).map_err(at(Step::FileSystem))?;
+        file_system::check_adoptable(fs, lv, adoption, owner_alive, adopted_by.as_deref())
+            .map_err(at(Step::FileSystem))?;
     }
     obs.file_system = found;
     if matches!(obs.file_system, Observed::Lost(_)) {
@@ -352,6 +359,7 @@ async fn act(
     }
     let Observed::Present(fs) = &obs.file_system else { return Ok(()) };
     Box::pin(file_system::grow_if_asked(ctx, lv, fs)).await.map_err(at(Step::FileSystem))?;
+    Box::pin(file_system::keep_policy_recorded(ctx, lv, explicit_policy, fs)).await.map_err(at(Step::FileSystem))?;
     if fs.lifecycle.is_mountable() {
         // Class, claim, PV: the claim's class exists when the binder first looks at the claim,
         // and the PV, created last, names the claim's UID so that only this claim can bind it.
@@ -367,6 +375,19 @@ async fn act(
     obs.associations =
         Box::pin(associations::settle(ctx, lv, fs, &written.associations)).await.map_err(at(Step::Associations))?;
     Ok(())
+}
+
+/// Another live volume that adopts `fs_id` and came first (created earlier; the UID breaks
+/// ties), as namespace/name: at most one live volume adopts a file system.
+fn first_adopter(volumes: &[Arc<LustreVolume>], lv: &LustreVolume, fs_id: &str) -> Option<String> {
+    let order = |v: &LustreVolume| (v.metadata.creation_timestamp.clone().map(|t| t.0), v.uid());
+    volumes
+        .iter()
+        .filter(|v| v.uid() != lv.uid() && v.metadata.deletion_timestamp.is_none())
+        .filter(|v| v.spec.file_system_id.as_deref() == Some(fs_id))
+        .filter(|v| order(v) < order(lv))
+        .min_by_key(|v| order(v))
+        .map(|v| key(v))
 }
 
 /// With [`follow_created`], the one place that tells the poller which file system a volume
@@ -431,9 +452,14 @@ async fn cleanup(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
     let ctx = &scope.ctx;
     let previous = lv.status.clone().unwrap_or_default();
     match Box::pin(remove_everything(lv, scope, &previous)).await {
-        Ok(group) => {
-            let policy = lv.spec.effective_deletion_policy();
-            let mut note = format!("cleanup finished ({policy:?} policy)");
+        Ok((removal, group)) => {
+            let mut note = match removal {
+                Removal::Retained(id) => {
+                    format!("cleanup finished; file system {id} retained (its recorded Retain policy)")
+                }
+                Removal::Kept => "cleanup finished; the file system was not this volume's to delete".to_string(),
+                Removal::Gone | Removal::Deleting(_) => "cleanup finished (Delete policy)".to_string(),
+            };
             if let Some(id) = group {
                 note.push_str(&format!("; deleted security group {id}"));
             }
@@ -452,9 +478,13 @@ async fn cleanup(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
     }
 }
 
-/// Removes what the volume made, in order. Ok once done, with the security group's ID if this
-/// pass deleted it.
-async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeStatus) -> Result<Option<String>> {
+/// Removes what the volume made, in order. Ok once done, with what became of the file system and
+/// the security group's ID if this pass deleted it.
+async fn remove_everything(
+    lv: &LustreVolume,
+    scope: &Scope,
+    st: &LustreVolumeStatus,
+) -> Result<(Removal, Option<String>)> {
     let ctx = &scope.ctx;
     let objects = &scope.objects;
     Box::pin(k8s::delete_claim(ctx, objects, lv)).await?;
@@ -472,12 +502,13 @@ async fn remove_everything(lv: &LustreVolume, scope: &Scope, st: &LustreVolumeSt
             follow(ctx, lv, Some(id));
             return Err(Error::FileSystemDeleting(format!("waiting for file system {id} to be deleted")));
         }
-        Removal::Gone | Removal::Kept => follow(ctx, lv, None),
+        Removal::Gone | Removal::Kept | Removal::Retained(_) => follow(ctx, lv, None),
     }
     let mut group = None;
-    if lv.spec.effective_deletion_policy() == DeletionPolicy::Delete && lv.spec.file_system_id.is_none() {
+    // A retained file system keeps its group (it is still in use); an adopted one never had ours.
+    if !matches!(removal, Removal::Retained(_)) && lv.spec.file_system_id.is_none() {
         group = Box::pin(security_group::delete(ctx, lv, st.security_group_id.as_deref())).await?;
     }
     ctx.forget(ownership::uid(lv));
-    Ok(group)
+    Ok((removal, group))
 }

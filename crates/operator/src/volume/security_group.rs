@@ -36,13 +36,7 @@ pub(crate) fn desired_rules_for(group_id: &str, client_groups: &[String], client
     let sources =
         std::iter::once(group_id.to_string()).chain(client_groups.iter().cloned()).chain(client_cidrs.iter().cloned());
     let mut rules: Vec<IngressRule> = sources
-        .flat_map(|source| {
-            LUSTRE_PORTS.iter().map(move |(from, to)| IngressRule {
-                from_port: *from,
-                to_port: *to,
-                source: source.clone(),
-            })
-        })
+        .flat_map(|source| LUSTRE_PORTS.iter().map(move |(from, to)| IngressRule::tcp(*from, *to, &source)))
         .collect();
     rules.sort();
     rules.dedup();
@@ -54,7 +48,8 @@ pub(crate) fn missing_rules(group: &SecurityGroup, wanted: &[IngressRule]) -> Ve
     wanted.iter().filter(|w| !group.ingress.iter().any(|have| have.covers(w))).cloned().collect()
 }
 
-/// Rules `group` has that `wanted` does not list: someone widened the group by hand.
+/// Rules `group` has that `wanted` does not list, of any protocol and source: someone widened
+/// the group by hand. Each is kept as EC2 described it, so revoking it names exactly that rule.
 pub(crate) fn extra_rules(group: &SecurityGroup, wanted: &[IngressRule]) -> Vec<IngressRule> {
     group.ingress.iter().filter(|have| !wanted.contains(have)).cloned().collect()
 }
@@ -68,9 +63,9 @@ pub(crate) fn unopened_ports(groups: &[SecurityGroup], subnet_cidr: &str) -> Vec
         .filter(|(from, to)| {
             !groups.iter().any(|g| {
                 g.ingress.iter().any(|r| {
-                    r.from_port <= *from
-                        && r.to_port >= *to
-                        && (ids.contains(&r.source.as_str()) || cidr_covers(&r.source, subnet_cidr))
+                    r.admits_tcp(*from, *to)
+                        && (r.source.group_id().is_some_and(|id| ids.contains(&id))
+                            || r.source.ipv4_cidr().is_some_and(|cidr| cidr_covers(cidr, subnet_cidr)))
                 })
             })
         })
@@ -159,15 +154,21 @@ async fn ensure(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>, need_c
     let extra = extra_rules(&group, &wanted);
     if !extra.is_empty() {
         tracing::info!(group = %group.id, rules = extra.len(), "revoking inbound rules the spec does not list");
-        ctx.aws.revoke_ingress(&group.id, &extra).await?;
-        let sources: Vec<&str> = extra.iter().map(|r| r.source.as_str()).collect();
-        let note = format!(
-            "revoked {} inbound rule(s) not in the spec from {}: {}",
-            extra.len(),
-            group.id,
-            sources.join(", ")
-        );
-        ctx.events.normal(lv, "SecurityGroupRulesRevoked", &note).await;
+        let not_found = ctx.aws.revoke_ingress(&group.id, &extra).await?;
+        if !not_found.is_empty() {
+            let gone: Vec<String> = not_found.iter().map(ToString::to_string).collect();
+            tracing::warn!(group = %group.id, rules = %gone.join(", "), "EC2 did not find inbound rules it had described; gone already");
+        }
+        let revoked: Vec<String> = extra.iter().filter(|r| !not_found.contains(r)).map(ToString::to_string).collect();
+        if !revoked.is_empty() {
+            let note = format!(
+                "revoked {} inbound rule(s) not in the spec from {}: {}",
+                revoked.len(),
+                group.id,
+                revoked.join(", ")
+            );
+            ctx.events.normal(lv, "SecurityGroupRulesRevoked", &note).await;
+        }
     }
     let missing = missing_rules(&group, &wanted);
     if !missing.is_empty() {
@@ -254,15 +255,12 @@ mod tests {
     use super::*;
 
     fn group(id: &str, ingress: &[(i32, i32, &str)]) -> SecurityGroup {
-        SecurityGroup {
-            id: id.into(),
-            vpc_id: "vpc-1".into(),
-            tags: Default::default(),
-            ingress: ingress
-                .iter()
-                .map(|(f, t, s)| IngressRule { from_port: *f, to_port: *t, source: s.to_string() })
-                .collect(),
-        }
+        let ingress = ingress.iter().map(|(f, t, s)| IngressRule::tcp(*f, *t, s)).collect();
+        SecurityGroup { id: id.into(), vpc_id: "vpc-1".into(), tags: Default::default(), ingress }
+    }
+
+    fn shaped(id: &str, ingress: Vec<IngressRule>) -> SecurityGroup {
+        SecurityGroup { id: id.into(), vpc_id: "vpc-1".into(), tags: Default::default(), ingress }
     }
 
     #[test]
@@ -279,10 +277,7 @@ mod tests {
 
     #[test]
     fn missing_rules_compares_ranges_and_sources() {
-        let wanted = vec![
-            IngressRule { from_port: 988, to_port: 988, source: "sg-a".into() },
-            IngressRule { from_port: 1018, to_port: 1023, source: "sg-a".into() },
-        ];
+        let wanted = vec![IngressRule::tcp(988, 988, "sg-a"), IngressRule::tcp(1018, 1023, "sg-a")];
         let g = group("sg-a", &[(988, 988, "sg-a")]);
         assert_eq!(missing_rules(&g, &wanted), vec![wanted[1].clone()]);
         let g = group("sg-a", &[(988, 988, "sg-a"), (1018, 1023, "sg-a")]);
@@ -297,8 +292,73 @@ mod tests {
             &[(988, 988, "sg-a"), (988, 988, "0.0.0.0/0"), (1018, 1023, "10.0.0.0/16"), (22, 22, "sg-a")],
         );
         let extra = extra_rules(&g, &wanted);
-        let sources: Vec<(i32, &str)> = extra.iter().map(|r| (r.from_port, r.source.as_str())).collect();
-        assert_eq!(sources, vec![(988, "0.0.0.0/0"), (22, "sg-a")]);
+        assert_eq!(extra, vec![IngressRule::tcp(988, 988, "0.0.0.0/0"), IngressRule::tcp(22, 22, "sg-a")]);
+    }
+
+    /// Hand-made rules of every shape EC2 describes: each is extra exactly as described (so the
+    /// revoke names it), and only TCP or all-protocol rules from the right source count as present.
+    #[test]
+    fn rules_of_every_shape_are_extra_as_described_and_only_matching_ones_cover() {
+        let wanted = desired_rules_for("sg-a", &[], &["10.0.0.0/16".to_string()]);
+        let rule = IngressRule::new;
+        // (hand-made rule, covers TCP 988 from 10.0.0.0/16)
+        let cases = [
+            (rule("-1", None, "10.0.0.0/16"), true),
+            (rule("-1", None, "10.9.0.0/16"), false),
+            (rule("udp", Some((988, 988)), "10.0.0.0/16"), false),
+            (rule("tcp", Some((988, 988)), "2001:db8::/64"), false),
+            (rule("tcp", Some((988, 988)), "pl-63a5400a"), false),
+            (rule("icmp", Some((-1, -1)), "10.0.0.0/16"), false),
+            (rule("50", None, "10.0.0.0/16"), false),
+            (rule("tcp", Some((0, 65535)), "10.0.0.0/16"), true),
+        ];
+        for (hand_made, covers) in cases {
+            let mut ingress = wanted.clone();
+            ingress.push(hand_made.clone());
+            let g = shaped("sg-a", ingress);
+            assert_eq!(extra_rules(&g, &wanted), vec![hand_made.clone()], "{hand_made}");
+            assert!(missing_rules(&g, &wanted).is_empty(), "{hand_made}");
+            let only = shaped("sg-a", vec![hand_made.clone()]);
+            let want_988 = IngressRule::tcp(988, 988, "10.0.0.0/16");
+            assert_eq!(!missing_rules(&only, &wanted).contains(&want_988), covers, "{hand_made}");
+        }
+    }
+
+    #[test]
+    fn desired_rules_are_tcp_from_the_group_and_every_client_source() {
+        let rules = desired_rules_for("sg-a", &["sg-c".to_string()], &["10.0.0.0/16".to_string()]);
+        let shown: Vec<String> = rules.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "TCP 988 from sg-a",
+                "TCP 988 from sg-c",
+                "TCP 988 from 10.0.0.0/16",
+                "TCP 1018-1023 from sg-a",
+                "TCP 1018-1023 from sg-c",
+                "TCP 1018-1023 from 10.0.0.0/16",
+            ]
+        );
+    }
+
+    #[test]
+    fn existing_groups_count_only_tcp_or_all_traffic_from_themselves_or_the_subnet() {
+        let rule = IngressRule::new;
+        let cases = [
+            ("all protocols from the subnet's VPC", vec![rule("-1", None, "10.0.0.0/16")], 0),
+            ("all protocols from itself", vec![rule("-1", None, "sg-a")], 0),
+            (
+                "UDP on both ranges",
+                vec![rule("udp", Some((988, 988)), "sg-a"), rule("udp", Some((1018, 1023)), "sg-a")],
+                2,
+            ),
+            ("IPv6 everywhere", vec![rule("tcp", Some((0, 65535)), "::/0")], 2),
+            ("a prefix list", vec![rule("-1", None, "pl-1")], 2),
+            ("TCP 988 only", vec![IngressRule::tcp(988, 988, "10.0.1.0/24")], 1),
+        ];
+        for (what, ingress, unopened) in cases {
+            assert_eq!(unopened_ports(&[shaped("sg-a", ingress)], "10.0.1.0/24").len(), unopened, "{what}");
+        }
     }
 
     #[test]
