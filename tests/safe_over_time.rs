@@ -295,3 +295,87 @@ async fn a_file_system_another_namespace_left_behind_is_adopted_only_when_listed
     assert_eq!(c.calls().count("fsx", "DeleteFileSystem"), 0, "nothing was deleted along the way");
     Ok(())
 }
+
+#[tokio::test]
+async fn what_a_volume_left_behind_is_swept_under_the_policy_it_was_made_with() -> anyhow::Result<()> {
+    // Sweeps every 2 s from 2 s after start; an orphan is handled once it has been one for 4 s.
+    let options = OperatorOptions { orphan_sweep: (2, 2, 4), ..OperatorOptions::default() };
+    let mut c = Cluster::start("orphans", 2, emulator(Duration::from_secs(1)), options, |_, class| {
+        class.allow_retain = true;
+    })
+    .await?;
+    testkit::tenancy::apply_admission_policy(&c.client).await?;
+    c.tenants_as_users().await?;
+    let (a_lvs, b_lvs, a_ns) = (c.tenant(0).lvs(), c.tenant(1).lvs(), c.tenant(0).ns.clone());
+    let make = |t: &Tenant, name: &str, policy: &str| {
+        volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": name},
+                      "spec": {"storageCapacityGiB": 1200, "className": t.class, "deletionPolicy": policy}}))
+    };
+    a_lvs.create(&PostParams::default(), &make(c.tenant(0), "dropped", "Delete")).await?;
+    a_lvs.create(&PostParams::default(), &make(c.tenant(0), "kept", "Retain")).await?;
+    b_lvs.create(&PostParams::default(), &make(c.tenant(1), "live", "Delete")).await?;
+    let dropped = ready(&c, c.tenant(0), "dropped").await?;
+    let kept = ready(&c, c.tenant(0), "kept").await?;
+    let live = ready(&c, c.tenant(1), "live").await?;
+
+    // While the operator is down, the tenant takes its finalizers away and deletes both volumes:
+    // no cleanup ever runs for them.
+    c.kill_operator();
+    for name in ["dropped", "kept"] {
+        let strip = json!({"metadata": {"finalizers": null}});
+        a_lvs.patch(name, &PatchParams::default(), &Patch::Merge(&strip)).await?;
+        a_lvs.delete(name, &DeleteParams::default()).await?;
+        wait_gone(&a_lvs, name, DEADLINE).await?;
+    }
+    assert_eq!(c.file_systems_of(&uid(&dropped)).len(), 1, "left behind, for now");
+    c.start_operator().await?;
+
+    // The Delete one goes, file system, group, PV and StorageClass.
+    testkit::wait_until(Duration::from_secs(120), "the dropped volume's resources swept", || async {
+        let fs = c.file_systems_of(&uid(&dropped)).len();
+        let sg = c.security_groups_of(&uid(&dropped)).len();
+        let pv = Api::<k8s_openapi::api::core::v1::PersistentVolume>::all(c.client.clone())
+            .get_opt(&format!("lustre-{}", uid(&dropped)))
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some();
+        if fs == 0 && sg == 0 && !pv {
+            Ok(true)
+        } else {
+            Err(format!("file systems {fs}, groups {sg}, PV {pv}"))
+        }
+    })
+    .await
+    .with_context(|| c.operator_log())?;
+    // The Retain one keeps its file system and the group it needs; its Kubernetes objects go.
+    let retained = c.file_systems_of(&uid(&kept));
+    assert_eq!(retained.len(), 1, "Retain: the file system is kept");
+    assert_eq!(retained[0].lifecycle, "AVAILABLE");
+    assert_eq!(c.security_groups_of(&uid(&kept)).len(), 1, "and its group");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(c.client.clone(), &a_ns);
+    testkit::wait_until(DEADLINE, "an OrphanKept event naming the retained file system", || {
+        let (events, id) = (events.clone(), retained[0].id.clone());
+        async move {
+            let list = events.list(&Default::default()).await.map_err(|e| e.to_string())?;
+            Ok(list.items.iter().any(|e| {
+                e.reason.as_deref() == Some("OrphanKept") && e.note.as_deref().is_some_and(|n| n.contains(&id))
+            }))
+        }
+    })
+    .await
+    .with_context(|| c.operator_log())?;
+    let metrics = c.operator.as_ref().context("operator")?.metrics().await;
+    let count = |resource: &str, action: &str| {
+        testkit::metric_sum(
+            &metrics,
+            &format!("lustre_operator_orphans_total{{resource=\"{resource}\",action=\"{action}\"}}"),
+        )
+    };
+    assert_eq!(count("file_system", "deleted"), 1.0, "{metrics}");
+    assert_eq!(count("file_system", "kept"), 1.0);
+    // The other tenant's live volume is untouched, and nothing was deleted twice.
+    assert!(is_ready(&b_lvs.get("live").await?));
+    assert_eq!(c.file_systems_of(&uid(&live)).len(), 1);
+    assert_eq!(c.calls().count("fsx", "DeleteFileSystem"), 1, "one file system deleted, once");
+    Ok(())
+}

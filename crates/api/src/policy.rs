@@ -18,6 +18,57 @@ pub struct NamespaceUsage {
     pub capacity_gib: i64,
 }
 
+/// What a volume asks of its namespace's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// A volume without a file system yet: one more volume, with its capacity (None: not known
+    /// before the file system is found, an adoption).
+    New { gib: Option<i64> },
+    /// A volume whose file system has `from_gib` asking for `to_gib`: only the capacity is judged
+    /// (the volume is one of the namespace's already).
+    Grow { from_gib: i64, to_gib: i64 },
+}
+
+/// The class's per-namespace limits for `ask`, with `usage` what the namespace's other volumes of
+/// the class use. Each violation says what is used, the limit and what to change.
+pub fn namespace_limits(class: &LustreClass, namespace: &str, usage: NamespaceUsage, ask: Ask) -> Vec<Violation> {
+    let class_name = class.metadata.name.as_deref().unwrap_or_default();
+    let limits = &class.spec.limits;
+    let mut v = Vec::new();
+    match ask {
+        Ask::New { gib } => {
+            if let (Some(gib), Some(max)) = (gib, limits.max_capacity_gib_per_namespace) {
+                let total = usage.capacity_gib + gib;
+                if total > max {
+                    v.push(Violation { field: ".storageCapacityGiB", message: format!(
+                        "namespace {namespace} would use {total} GiB of LustreClass {class_name}, over its quota of {max} GiB ({} GiB in use); ask for less or delete a volume",
+                        usage.capacity_gib
+                    )});
+                }
+            }
+            if let Some(max) = limits.max_volumes_per_namespace.filter(|max| usage.volumes + 1 > *max) {
+                v.push(Violation {
+                    field: ".className",
+                    message: format!(
+                        "namespace {namespace} already has {} volume(s) of LustreClass {class_name}, its limit is {max}",
+                        usage.volumes
+                    ),
+                });
+            }
+        }
+        Ask::Grow { from_gib, to_gib } => {
+            let total = usage.capacity_gib + to_gib;
+            if let Some(max) = limits.max_capacity_gib_per_namespace.filter(|max| to_gib > from_gib && total > *max) {
+                v.push(Violation { field: ".storageCapacityGiB", message: format!(
+                    "growing to {to_gib} GiB would bring namespace {namespace} to {total} GiB of LustreClass {class_name}, over its quota of {max} GiB ({} GiB in use by its other volumes); the volume keeps working at {from_gib} GiB. Delete another volume of the class in {namespace} (it grows then), or ask the platform team to raise limits.maxCapacityGiBPerNamespace",
+                    usage.capacity_gib
+                )});
+            }
+        }
+    }
+    v
+}
+
 /// Whether `labels` match `selector`, by kube's own `Selector` (matchLabels and matchExpressions
 /// with In, NotIn, Exists, DoesNotExist). A selector Kubernetes would refuse (an unknown
 /// operator, In without values) matches nothing.
@@ -28,13 +79,34 @@ pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, Stri
 
 /// The volume as the class makes it: network, KMS key, compression, maintenance window,
 /// throughput, deletion policy and tags filled in from the class; or every rule of the class
-/// it breaks, each saying what to change.
-// Long on purpose, it reads better whole: one class rule after another, in the order the README's class table lists them; each is a few lines and none depends on a helper's state.
+/// it breaks, each saying what to change. The per-namespace limits are judged as for a new
+/// volume, against `usage`.
 pub fn effective(
     lv: &LustreVolume,
     class: &LustreClass,
     namespace_labels: &BTreeMap<String, String>,
     usage: NamespaceUsage,
+) -> Result<LustreVolume, InvalidSpec> {
+    let gib = lv.spec.storage_capacity_gib.map(i64::from);
+    judged(lv, class, namespace_labels, Some((usage, Ask::New { gib })))
+}
+
+/// [`effective`] without the per-namespace limits: every other rule of the class. The operator
+/// judges those limits apart ([`namespace_limits`]), under the lock of its reservations.
+pub fn effective_apart_from_namespace_limits(
+    lv: &LustreVolume,
+    class: &LustreClass,
+    namespace_labels: &BTreeMap<String, String>,
+) -> Result<LustreVolume, InvalidSpec> {
+    judged(lv, class, namespace_labels, None)
+}
+
+// Long on purpose, it reads better whole: one class rule after another, in the order the README's class table lists them; each is a few lines and none depends on a helper's state.
+fn judged(
+    lv: &LustreVolume,
+    class: &LustreClass,
+    namespace_labels: &BTreeMap<String, String>,
+    limits: Option<(NamespaceUsage, Ask)>,
 ) -> Result<LustreVolume, InvalidSpec> {
     let class_name = class.metadata.name.as_deref().unwrap_or_default();
     let namespace = lv.metadata.namespace.as_deref().unwrap_or_default();
@@ -128,24 +200,11 @@ pub fn effective(
         if let Some(max) = c.limits.max_capacity_gib.filter(|max| gib > *max) {
             bad(".storageCapacityGiB", format!("LustreClass {class_name} allows at most {max} GiB per volume"));
         }
-        if let Some(max) = c.limits.max_capacity_gib_per_namespace {
-            let total = usage.capacity_gib + i64::from(gib);
-            if total > max {
-                bad(".storageCapacityGiB", format!(
-                    "namespace {namespace} would use {total} GiB of LustreClass {class_name}, over its quota of {max} GiB ({} GiB in use); ask for less or delete a volume",
-                    usage.capacity_gib
-                ));
-            }
-        }
     }
-    if let Some(max) = c.limits.max_volumes_per_namespace.filter(|max| usage.volumes + 1 > *max) {
-        bad(
-            ".className",
-            format!(
-                "namespace {namespace} already has {} volume(s) of LustreClass {class_name}, its limit is {max}",
-                usage.volumes
-            ),
-        );
+    if let Some((usage, ask)) = limits {
+        for violation in namespace_limits(class, namespace, usage, ask) {
+            bad(violation.field, violation.message);
+        }
     }
 
     let prefixes = c.s3_prefixes_for(namespace);
@@ -319,6 +378,40 @@ mod tests {
         assert!(err.to_string().contains("would use 7200 GiB"), "{err}");
         let full = NamespaceUsage { volumes: 3, capacity_gib: 0 };
         assert_eq!(fields(effective(&lv, &c, &labels(), full)), vec![".className"]);
+    }
+
+    #[test]
+    fn namespace_limits_count_a_new_volume_and_only_the_capacity_of_growth() {
+        // The class allows 6000 GiB and 3 volumes per namespace.
+        let c = class(serde_json::json!({}));
+        let used = |volumes, capacity_gib| NamespaceUsage { volumes, capacity_gib };
+        // (others' usage, ask, fields refused)
+        let cases: [(NamespaceUsage, Ask, &[&str]); 9] = [
+            (used(0, 0), Ask::New { gib: Some(6000) }, &[]),
+            (used(1, 4800), Ask::New { gib: Some(1200) }, &[]),
+            (used(1, 4800), Ask::New { gib: Some(2400) }, &[".storageCapacityGiB"]),
+            (used(3, 0), Ask::New { gib: Some(1200) }, &[".className"]),
+            (used(3, 4800), Ask::New { gib: None }, &[".className"]),
+            // Growth: the volume is counted already; only the new capacity is judged.
+            (used(2, 3600), Ask::Grow { from_gib: 1200, to_gib: 2400 }, &[]),
+            (used(3, 3600), Ask::Grow { from_gib: 1200, to_gib: 2400 }, &[]),
+            (used(1, 4800), Ask::Grow { from_gib: 1200, to_gib: 2400 }, &[".storageCapacityGiB"]),
+            // Not growing (over a quota lowered since): the volume keeps what it has.
+            (used(1, 6000), Ask::Grow { from_gib: 1200, to_gib: 1200 }, &[]),
+        ];
+        for (usage, ask, want) in cases {
+            let got: Vec<&str> = namespace_limits(&c, "team-a", usage, ask).into_iter().map(|v| v.field).collect();
+            assert_eq!(got, want, "{usage:?} {ask:?}");
+        }
+        let grow = namespace_limits(&c, "team-a", used(1, 4800), Ask::Grow { from_gib: 1200, to_gib: 2400 });
+        let message = &grow[0].message;
+        assert!(message.contains("7200 GiB of LustreClass scratch, over its quota of 6000 GiB"), "{message}");
+        assert!(message.contains("4800 GiB in use") && message.contains("keeps working at 1200 GiB"), "{message}");
+        assert!(message.contains("limits.maxCapacityGiBPerNamespace"), "says what to change: {message}");
+        // `effective` judges a new volume; apart from the limits, only the other rules.
+        let lv = volume(serde_json::json!({"storageCapacityGiB": 2400}));
+        assert_eq!(fields(effective(&lv, &c, &labels(), used(3, 4800))), vec![".storageCapacityGiB", ".className"]);
+        assert!(effective_apart_from_namespace_limits(&lv, &c, &labels()).is_ok());
     }
 
     #[test]

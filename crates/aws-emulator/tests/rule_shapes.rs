@@ -196,27 +196,31 @@ async fn ours_stores_every_source_kind_and_refuses_malformed_ones() {
     authorize(ec2, &sg, &rules).send().await.expect("authorize");
     let inv = emu.inventory();
     let g = inv.security_group(&sg).expect("group");
-    let kinds: Vec<(&str, Option<&str>, Option<&str>, Option<&str>, Option<&str>)> = g
+    // (protocol, which source field is set, its value): exactly one source per stored rule.
+    let kinds: Vec<(&str, &str, &str)> = g
         .ingress
         .iter()
         .map(|r| {
-            (
-                r.protocol.as_str(),
-                r.cidr.as_deref(),
-                r.ipv6_cidr.as_deref(),
-                r.prefix_list_id.as_deref(),
-                r.source_group_id.as_deref(),
-            )
+            let sources = [
+                ("cidr", &r.cidr),
+                ("ipv6_cidr", &r.ipv6_cidr),
+                ("prefix_list_id", &r.prefix_list_id),
+                ("source_group_id", &r.source_group_id),
+            ];
+            let set: Vec<(&str, &str)> =
+                sources.into_iter().filter_map(|(field, v)| v.as_deref().map(|v| (field, v))).collect();
+            assert_eq!(set.len(), 1, "{r:?}");
+            (r.protocol.as_str(), set[0].0, set[0].1)
         })
         .collect();
     assert_eq!(
         kinds,
         vec![
-            ("-1", Some("10.9.0.0/16"), None, None, None),
-            ("tcp", None, Some("2001:db8::/64"), None, None),
-            ("tcp", None, None, Some(OURS_PREFIX_LIST), None),
-            ("tcp", None, None, None, Some(sg.as_str())),
-            ("50", Some("10.8.0.0/16"), None, None, None),
+            ("-1", "cidr", "10.9.0.0/16"),
+            ("tcp", "ipv6_cidr", "2001:db8::/64"),
+            ("tcp", "prefix_list_id", OURS_PREFIX_LIST),
+            ("tcp", "source_group_id", sg.as_str()),
+            ("50", "cidr", "10.8.0.0/16"),
         ]
     );
     let described = shapes(ec2, &sg).await;

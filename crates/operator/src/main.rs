@@ -74,6 +74,18 @@ struct RunArgs {
     /// default client rate), and a runaway apply creates file systems at a bounded pace.
     #[arg(long, env = "AWS_MAX_CREATIONS_PER_SECOND", default_value_t = limits::AWS_CREATIONS_PER_SECOND)]
     aws_max_creations_per_second: u32,
+    /// Seconds after start of the first sweep for orphans: what the operator made for a
+    /// LustreVolume that is gone (its finalizer removed by hand, or deleted while the operator
+    /// was down). One FSx listing and one DescribeSecurityGroups per sweep.
+    #[arg(long, env = "ORPHAN_SWEEP_AFTER", default_value_t = 120)]
+    orphan_sweep_after: u64,
+    /// Seconds between two sweeps for orphans.
+    #[arg(long, env = "ORPHAN_SWEEP_EVERY", default_value_t = 600)]
+    orphan_sweep_every: u64,
+    /// Seconds something must have been an orphan (seen so by sweeps that far apart) before the
+    /// sweep deletes it (under the deletion policy recorded on it) or reports keeping it.
+    #[arg(long, env = "ORPHAN_GRACE", default_value_t = 600)]
+    orphan_grace: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -114,10 +126,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     tokio::spawn(shut_down_within_10_seconds());
 
+    let sweep = volume::orphans::Sweep {
+        first_after: Duration::from_secs(args.orphan_sweep_after),
+        every: Duration::from_secs(args.orphan_sweep_every.max(1)),
+        grace: Duration::from_secs(args.orphan_grace),
+    };
     let namespaces: Vec<String> = args.namespaces.into_iter().filter(|n| !n.is_empty()).collect();
     tracing::info!(region = %args.region, namespaces = ?namespaces, "starting lustre-operator");
     if namespaces.is_empty() {
-        controllers(ctx, None, ready).await;
+        controllers(ctx, None, ready, sweep).await;
     } else {
         // One pair of controllers per namespace; ready once all have synced.
         let flags: Vec<Arc<AtomicBool>> = namespaces.iter().map(|_| Arc::new(AtomicBool::new(false))).collect();
@@ -133,7 +150,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 }
             }
         });
-        let runs = namespaces.iter().zip(flags).map(|(ns, flag)| controllers(ctx.clone(), Some(ns.clone()), flag));
+        let runs =
+            namespaces.iter().zip(flags).map(|(ns, flag)| controllers(ctx.clone(), Some(ns.clone()), flag, sweep));
         futures::future::join_all(runs).await;
     }
     Ok(())
@@ -216,8 +234,13 @@ async fn shut_down_within_10_seconds() {
 
 /// Both controllers over all namespaces or one: the LustreVolume controller, and beside it the
 /// LustreDataTask controller, which finds its volumes in the first one's cache.
-async fn controllers(ctx: Arc<Context>, namespace: Option<String>, ready: Arc<AtomicBool>) {
-    let (volumes, store) = volume::controller(ctx.clone(), namespace.clone(), ready);
+async fn controllers(
+    ctx: Arc<Context>,
+    namespace: Option<String>,
+    ready: Arc<AtomicBool>,
+    sweep: volume::orphans::Sweep,
+) {
+    let (volumes, store) = volume::controller(ctx.clone(), namespace.clone(), ready, sweep);
     let tasks = data_task::run(ctx, namespace, store);
     futures::future::join(volumes, tasks).await;
 }

@@ -123,11 +123,22 @@ pub struct OperatorOptions {
     pub leader_elect: bool,
     /// `--aws-max-calls-per-second`; None: the operator's default.
     pub aws_max_calls_per_second: Option<u32>,
+    /// `--orphan-sweep-after`, `--orphan-sweep-every`, `--orphan-grace` in seconds. The default
+    /// here puts the first sweep an hour after start, past the end of any test: tests count the
+    /// operator's AWS calls, and a sweep (two calls for the whole operator) landing in a counted
+    /// window would be noise. The sweep's own tests set it short.
+    pub orphan_sweep: (u64, u64, u64),
 }
 
 impl Default for OperatorOptions {
     fn default() -> Self {
-        OperatorOptions { poll_interval_secs: 1, resync_secs: 300, leader_elect: false, aws_max_calls_per_second: None }
+        OperatorOptions {
+            poll_interval_secs: 1,
+            resync_secs: 300,
+            leader_elect: false,
+            aws_max_calls_per_second: None,
+            orphan_sweep: (3600, 600, 600),
+        }
     }
 }
 
@@ -193,6 +204,9 @@ impl OperatorProcess {
             .arg(format!("--poll-interval={}", opts.poll_interval_secs))
             .arg(format!("--resync-interval={}", opts.resync_secs))
             .args(opts.aws_max_calls_per_second.map(|n| format!("--aws-max-calls-per-second={n}")))
+            .arg(format!("--orphan-sweep-after={}", opts.orphan_sweep.0))
+            .arg(format!("--orphan-sweep-every={}", opts.orphan_sweep.1))
+            .arg(format!("--orphan-grace={}", opts.orphan_sweep.2))
             // Never inherited: an empty namespace list must mean every namespace.
             .env_remove("WATCH_NAMESPACES")
             .env_remove("LEADER_ELECT")

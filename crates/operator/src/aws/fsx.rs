@@ -112,6 +112,8 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
     FileSystem {
         id: fs.file_system_id().unwrap_or_default().to_string(),
         arn: fs.resource_arn().map(str::to_string),
+        persistent: lustre.and_then(|l| l.deployment_type()).is_some_and(|d| d.as_str().starts_with("PERSISTENT")),
+        s3_linked: lustre.and_then(|l| l.data_repository_configuration()).is_some(),
         is_lustre: fs.file_system_type() == Some(&FileSystemType::Lustre),
         lifecycle: Lifecycle::from_fsx(fs.lifecycle().map(|l| l.as_str()).unwrap_or_default()),
         dns_name: fs.dns_name().map(str::to_string),

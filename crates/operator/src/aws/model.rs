@@ -69,6 +69,10 @@ pub(crate) struct FileSystem {
     pub(crate) id: String,
     /// Its ARN (what TagResource names).
     pub(crate) arn: Option<String>,
+    /// A PERSISTENT_1 or PERSISTENT_2 deployment.
+    pub(crate) persistent: bool,
+    /// Linked to S3 by ImportPath/ExportPath (FSx takes no backup of such a file system).
+    pub(crate) s3_linked: bool,
     /// FSx file system type is LUSTRE (DescribeFileSystems by ID answers for every type).
     pub(crate) is_lustre: bool,
     pub(crate) lifecycle: Lifecycle,

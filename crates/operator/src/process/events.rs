@@ -101,6 +101,11 @@ impl Events {
         self.publish_on(&object.object_ref(&()), "Warning", reason, note).await;
     }
 
+    /// A normal event on any object (a Namespace, say).
+    pub(crate) async fn normal_on(&self, object: &ObjectReference, reason: &str, note: &str) {
+        self.publish_on(object, "Normal", reason, note).await;
+    }
+
     /// A warning on any object (one the operator could not even parse, say).
     pub(crate) async fn warning_on(&self, object: &ObjectReference, reason: &str, note: &str) {
         self.publish_on(object, "Warning", reason, note).await;

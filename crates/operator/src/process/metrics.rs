@@ -23,6 +23,12 @@ struct AwsLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OrphanLabels {
+    resource: String,
+    action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AwsLatencyLabels {
     service: String,
     operation: String,
@@ -38,6 +44,7 @@ pub struct Metrics {
     aws_calls: Family<AwsLabels, Counter>,
     aws_duration: Family<AwsLatencyLabels, Histogram>,
     aws_budget_wait: Counter<f64, std::sync::atomic::AtomicU64>,
+    orphans: Family<OrphanLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -71,7 +78,14 @@ impl Metrics {
             "Time AWS calls waited for the call budgets (--aws-max-calls-per-second, and for CreateFileSystem --aws-max-creations-per-second)",
             aws_budget_wait.clone(),
         );
+        let orphans = Family::<OrphanLabels, Counter>::default();
+        registry.register(
+            "orphans",
+            "Resources the operator made whose LustreVolume is gone, by resource and what the sweep did (deleted or kept)",
+            orphans.clone(),
+        );
         Metrics {
+            orphans,
             registry: Arc::new(Mutex::new(registry)),
             reconciles,
             failures,
@@ -84,6 +98,11 @@ impl Metrics {
 
     pub fn aws_budget_waited(&self, waited: Duration) {
         self.aws_budget_wait.inc_by(waited.as_secs_f64());
+    }
+
+    /// The orphan sweep deleted (or kept) one `resource`.
+    pub fn orphan(&self, resource: &str, action: &str) {
+        self.orphans.get_or_create(&OrphanLabels { resource: resource.into(), action: action.into() }).inc();
     }
 
     pub fn reconciled(&self, took: Duration) {

@@ -28,6 +28,7 @@ pub(crate) mod associations;
 pub(crate) mod file_system;
 pub(crate) mod final_export;
 pub(crate) mod kubernetes_objects;
+pub mod orphans;
 pub(crate) mod security_group;
 pub(crate) mod status;
 
@@ -66,6 +67,7 @@ pub fn controller(
     ctx: Arc<Context>,
     namespace: Option<String>,
     ready: Arc<AtomicBool>,
+    sweep: orphans::Sweep,
 ) -> (impl std::future::Future<Output = ()> + Send + 'static, Store<LustreVolume>) {
     let Watches { reader, volumes, claims, pvs, storage_classes, objects } = watches(&ctx, namespace.as_deref());
     let controller = Controller::for_stream(volumes, reader)
@@ -77,6 +79,7 @@ pub fn controller(
         .with_config(kube::runtime::controller::Config::default().concurrency(limits::CONCURRENT_PASSES))
         .shutdown_on_signal();
     let store = controller.store();
+    tokio::spawn(orphans::run(ctx.clone(), sweep, namespace.clone(), store.clone(), objects.clone()));
     let scope = Arc::new(Scope { ctx: ctx.clone(), volumes: store.clone(), objects });
     if namespace.is_none() {
         tokio::spawn(crate::class_policy::report_usage(ctx.client.clone(), ctx.classes.clone(), store.clone()));

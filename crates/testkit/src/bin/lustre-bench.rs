@@ -381,6 +381,8 @@ async fn bench() -> Result<()> {
         resync_secs: DEFAULT_RESYNC_SECS,
         leader_elect: false,
         aws_max_calls_per_second: None,
+        // The operator's defaults: the first orphan sweep 2 minutes after start, then every 10.
+        orphan_sweep: (120, 600, 600),
     };
     let mut op =
         OperatorProcess::start(cp.kubeconfig(), &emulator.endpoint(), NS, &options, cp.dir().join("operator.log"))
