@@ -121,6 +121,10 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
                     // EC2 names the creating call in ec2:CreateAction.
                     let on_create = cond["StringEquals"]["ec2:CreateAction"] == "CreateSecurityGroup" && request_tagged;
                     assert!(on_create || resource_tagged, "{sid}: {action} only on create or on managed resources");
+                    if !on_create {
+                        let keys = str_list(&cond["ForAllValues:StringEquals"]["aws:TagKeys"]);
+                        assert_eq!(keys, vec!["lustre.fsx.dev/owner-uid"], "{sid}: {action} names its tag keys");
+                    }
                 }
                 "fsx:TagResource" => {
                     // FSx has no CreateAction key: the tags given to CreateFileSystem are authorised
@@ -134,7 +138,11 @@ fn iam_policy_scopes_every_mutation_to_operator_tagged_resources() -> Result<()>
                     if !on_create {
                         // Retagging a managed file system: only the tag keys the operator records.
                         let keys = str_list(&cond["ForAllValues:StringEquals"]["aws:TagKeys"]);
-                        assert_eq!(keys, vec!["lustre.fsx.dev/deletion-policy"], "{sid}: {action} names its tag keys");
+                        assert_eq!(
+                            keys,
+                            vec!["lustre.fsx.dev/deletion-policy", "lustre.fsx.dev/owner-uid"],
+                            "{sid}: {action} names its tag keys"
+                        );
                     }
                 }
                 "fsx:CreateBackup" => {

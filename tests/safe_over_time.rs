@@ -379,3 +379,148 @@ async fn what_a_volume_left_behind_is_swept_under_the_policy_it_was_made_with() 
     assert_eq!(c.calls().count("fsx", "DeleteFileSystem"), 1, "one file system deleted, once");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_class_change_reaches_its_volumes_within_seconds_not_at_the_resync() -> anyhow::Result<()> {
+    // The test cluster's resync is 300 s: anything seen within 60 s came from the class watch.
+    let c = cluster("classedit", 1, |_, class| class.network.client_cidrs = vec!["10.20.0.0/16".into()]).await?;
+    let t = c.tenant(0);
+    let v =
+        volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "data"},
+                          "spec": {"storageCapacityGiB": 1200, "className": t.class}}));
+    t.lvs().create(&PostParams::default(), &v).await?;
+    let sg = ready(&c, t, "data").await?.status.and_then(|s| s.security_group_id).context("managed group")?;
+    let cidrs = |sg: &str| -> Vec<String> {
+        let mut found: Vec<String> = c
+            .inventory()
+            .security_group(sg)
+            .map(|g| g.ingress.iter().filter_map(|r| r.cidr.clone()).collect())
+            .unwrap_or_default();
+        found.sort();
+        found.dedup();
+        found
+    };
+    assert_eq!(cidrs(&sg), vec!["10.20.0.0/16".to_string()]);
+
+    // The platform moves the clients to another range: the group follows, both ways.
+    c.update_class(0, |class| class.network.client_cidrs = vec!["10.30.0.0/16".into()]).await?;
+    testkit::wait_until(Duration::from_secs(60), "the group to admit exactly the new range", || {
+        let now = cidrs(&sg);
+        async move {
+            if now == vec!["10.30.0.0/16".to_string()] {
+                Ok(true)
+            } else {
+                Err(format!("{now:?}"))
+            }
+        }
+    })
+    .await
+    .with_context(|| c.operator_log())?;
+    assert!(is_ready(&t.lvs().get("data").await?), "still Ready");
+    Ok(())
+}
+
+/// The namespace quota is a reservation, not a read of the cache: a burst of creations cannot
+/// pass together, growth counts (refused, it costs no AWS call and the volume keeps its size),
+/// and a refused volume is judged again as soon as a deletion frees room, not at the next resync
+/// (300 s here).
+#[tokio::test]
+async fn the_namespace_quota_holds_for_a_burst_and_for_growth_and_frees_at_once() -> anyhow::Result<()> {
+    let c = cluster("quota", 1, |_, class| class.limits.max_capacity_gib_per_namespace = Some(3600)).await?;
+    let t = c.tenant(0);
+    let make = |name: &str| {
+        volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": name},
+                      "spec": {"storageCapacityGiB": 1200, "className": t.class}}))
+    };
+    let volumes: Vec<LustreVolume> = ["q1", "q2", "q3", "q4"].into_iter().map(make).collect();
+    let (api, post) = (t.lvs(), PostParams::default());
+    let burst = tokio::join!(
+        api.create(&post, &volumes[0]),
+        api.create(&post, &volumes[1]),
+        api.create(&post, &volumes[2]),
+        api.create(&post, &volumes[3])
+    );
+    let uids = [uid(&burst.0?), uid(&burst.1?), uid(&burst.2?), uid(&burst.3?)];
+    let name = |lv: &LustreVolume| lv.metadata.name.clone().unwrap_or_default();
+    let refusal = |lv: &LustreVolume| {
+        condition(lv, "Ready").filter(|c| c.status == "False" && c.reason == "ClassRejected").map(|c| c.message.clone())
+    };
+    let list = || async {
+        api.list(&kube::api::ListParams::default()).await.map(|l| l.items).map_err(|e| format!("listing: {e}"))
+    };
+    let file_systems = || uids.iter().map(|u| c.file_systems_of(u)).collect::<Vec<_>>();
+
+    // (a) Four of 1200 GiB at once under 3600: exactly three are made, the fourth is refused.
+    testkit::wait_until(DEADLINE, "three volumes Ready and one refused by the quota", || async {
+        let items = list().await?;
+        let ready = items.iter().filter(|lv| is_ready(lv)).count();
+        let refused = items.iter().filter(|lv| refusal(lv).is_some()).count();
+        if (ready, refused) == (3, 1) {
+            Ok(true)
+        } else {
+            Err(format!("{ready} Ready, {refused} refused"))
+        }
+    })
+    .await
+    .with_context(|| c.operator_log())?;
+    let items = list().await.map_err(anyhow::Error::msg)?;
+    let late = items.iter().find(|lv| refusal(lv).is_some()).context("the refused volume")?;
+    let message = refusal(late).unwrap_or_default();
+    assert!(message.contains("over its quota of 3600 GiB (3600 GiB in use)"), "names the limit and the use: {message}");
+    assert!(c.file_systems_of(&uid(late)).is_empty(), "the refused volume has no file system");
+    let made: usize = file_systems().iter().map(Vec::len).sum();
+    assert_eq!(made, 3, "the account holds exactly three file systems for the namespace");
+    assert_eq!(c.calls().count("fsx", "CreateFileSystem"), 3, "no CreateFileSystem for the refused volume");
+    let late = name(late);
+    let ready: Vec<String> = items.iter().filter(|lv| is_ready(lv)).map(name).collect();
+
+    // (c) A deletion frees 1200 GiB: the refused volume is made within moments, not at a resync.
+    t.lvs().delete(&ready[0], &DeleteParams::default()).await?;
+    let freed = std::time::Instant::now();
+    wait_for(&t.lvs(), &late, Duration::from_secs(60), "Ready=True once the quota freed", is_ready)
+        .await
+        .with_context(|| c.operator_log())?;
+    eprintln!("the refused volume was Ready {:?} after the deletion that freed the quota", freed.elapsed());
+    wait_gone(&t.lvs(), &ready[0], DEADLINE).await.with_context(|| c.operator_log())?;
+    let made: usize = file_systems().iter().map(Vec::len).sum();
+    assert_eq!(made, 3, "one file system went, one was made: {:?}", file_systems());
+
+    // (b) Growing a Ready volume past the quota is refused at no AWS cost; it keeps its 1200 GiB.
+    let grown = &ready[1];
+    assert_eq!(tenant_patch(t, grown, json!({"spec": {"storageCapacityGiB": 2400}})).await?, Ok(()));
+    let refused = wait_for(&t.lvs(), grown, DEADLINE, "the growth refused by the quota", |lv| {
+        refusal(lv).is_some_and(|m| m.contains("growing to 2400 GiB"))
+    })
+    .await
+    .with_context(|| c.operator_log())?;
+    let message = refusal(&refused).unwrap_or_default();
+    assert!(
+        message.contains("over its quota of 3600 GiB") && message.contains("keeps working at 1200 GiB"),
+        "{message}"
+    );
+    assert!(message.contains("maxCapacityGiBPerNamespace"), "says what to change: {message}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(c.calls().count("fsx", "UpdateFileSystem"), 0, "no UpdateFileSystem for a refused growth");
+    let still = t.lvs().get(grown).await?;
+    assert_eq!(still.metadata.resource_version, refused.metadata.resource_version, "no status writes while refused");
+    let st = still.status.clone().unwrap_or_default();
+    assert_eq!((st.phase.map(|p| p.as_str()), st.capacity_gib), (Some("Available"), Some(1200)), "{st:?}");
+    let fs = c.file_systems_of(&uid(&still));
+    assert_eq!(
+        fs.iter().map(|f| (f.lifecycle.as_str(), f.storage_capacity)).collect::<Vec<_>>(),
+        [("AVAILABLE", 1200)]
+    );
+
+    // Another deletion makes room for the growth: judged again at once, one UpdateFileSystem.
+    t.lvs().delete(&ready[2], &DeleteParams::default()).await?;
+    testkit::wait_until(Duration::from_secs(60), "the growth admitted once the quota freed", || async {
+        match c.calls().count("fsx", "UpdateFileSystem") {
+            0 => Err("no UpdateFileSystem yet".to_string()),
+            n => Ok(n == 1),
+        }
+    })
+    .await
+    .with_context(|| c.operator_log())?;
+    assert_eq!(c.calls().count("fsx", "UpdateFileSystem"), 1);
+    Ok(())
+}

@@ -17,6 +17,13 @@ pub const MANAGED_BY: &str = "lustre.fsx.dev/managed-by";
 /// and changed only by an edit of the volume's own `spec.deletionPolicy`. A deletion reads it, not
 /// the class as it is at that moment (as a StorageClass's reclaim policy is copied into its PVs).
 pub const DELETION_POLICY: &str = "lustre.fsx.dev/deletion-policy";
+/// Annotation on a LustreVolume re-created under the namespace and name of an earlier one whose
+/// file system still exists (a restore from backup, a GitOps replace, or a volume deleted with
+/// Retain and made again): `fs-...` takes that file system over, with its data; `none` makes a
+/// new, empty one. Without it, such a volume waits and its status says both ways.
+pub const RESTORE_FROM_ANNOTATION: &str = "lustre.fsx.dev/restore-from";
+/// Value of [`RESTORE_FROM_ANNOTATION`] asking for a new file system.
+pub const RESTORE_NONE: &str = "none";
 /// Value of [`MANAGED_BY`].
 pub const MANAGED_BY_VALUE: &str = "lustre-operator";
 /// Kubernetes label on the PV and StorageClass naming the owner's namespace.

@@ -1,7 +1,9 @@
 //! Step 1: the volume under its LustreClass. Finds the class (`spec.className`, else the one
-//! default class) in the watch cache, measures the namespace's use of it from the volume cache,
-//! and applies [`lustre_api::policy::effective`]: the network, defaults and tags come from the
-//! class, and a volume that breaks a class rule is refused before any AWS call.
+//! default class) in the watch cache and applies its rules
+//! ([`lustre_api::policy::effective_apart_from_namespace_limits`]): the network, defaults and
+//! tags come from the class, and a volume that breaks a class rule is refused before any AWS
+//! call. Then the namespace limits, judged and reserved at once in the [`Ledger`] (module
+//! `quota`) against the namespace's volumes in the volume cache.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,9 +14,11 @@ use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Client, ResourceExt};
-use lustre_api::policy::{self, NamespaceUsage};
-use lustre_api::{LustreClass, LustreVolume};
+use lustre_api::policy::{self, Ask};
+use lustre_api::{InvalidSpec, LustreClass, LustreVolume};
 use tokio::sync::broadcast;
+
+use crate::quota::{Ledger, Peer};
 
 /// The watch caches of classes and namespaces, and a signal whenever a class changes.
 #[derive(Clone)]
@@ -108,19 +112,54 @@ impl ClassCache {
         self.namespaces.get(&ObjectRef::new(namespace)).and_then(|ns| ns.metadata.labels.clone()).unwrap_or_default()
     }
 
-    /// The volume as its class makes it, or why it is refused.
-    pub(crate) fn effective(&self, lv: &LustreVolume, volumes: &Store<LustreVolume>) -> Result<LustreVolume, Refusal> {
+    /// The volume as its class makes it, with the class; or why it is refused. The namespace
+    /// limits are left to [`ClassCache::reserve`].
+    pub(crate) fn effective(&self, lv: &LustreVolume) -> Result<(LustreVolume, Arc<LustreClass>), Refusal> {
         let class = self.class_of(lv)?;
         let ns = lv.namespace().unwrap_or_default();
-        // A volume whose file system exists keeps it: the namespace limits apply to new volumes.
-        let usage = if has_file_system(lv) {
-            NamespaceUsage::default()
-        } else {
-            usage_before(lv, &class, &volumes.state(), &self.classes.state())
+        let effective = policy::effective_apart_from_namespace_limits(lv, &class, &self.namespace_labels(&ns))
+            .map_err(|e| Refusal {
+                reason: "ClassRejected",
+                message: format!("{e}; change the LustreVolume or ask the platform team"),
+            })?;
+        Ok((effective, class))
+    }
+
+    /// Judges `lv` against the namespace limits of `class` and reserves what it asks for in
+    /// `ledger`, at once: the other volumes counted are those of `volumes` (the controller's
+    /// cache) in its namespace and class. A refused growth says the volume keeps its size.
+    pub(crate) fn reserve(
+        &self,
+        lv: &LustreVolume,
+        class: &LustreClass,
+        volumes: &Store<LustreVolume>,
+        ledger: &Ledger,
+    ) -> Result<(), Refusal> {
+        let ns = lv.namespace().unwrap_or_default();
+        let class_name = class.name_any();
+        let namespace = || {
+            let classes = self.classes.state();
+            let volumes = volumes.state();
+            let of_namespace = volumes.into_iter().filter(|v| v.namespace().as_deref() == Some(ns.as_str()));
+            of_namespace
+                .map(|v| Peer {
+                    same_class: class_of(&classes, &v).is_ok_and(|c| c.name_any() == class_name),
+                    volume: v,
+                })
+                .collect()
         };
-        policy::effective(lv, &class, &self.namespace_labels(&ns), usage).map_err(|e| Refusal {
-            reason: "ClassRejected",
-            message: format!("{e}; change the LustreVolume or ask the platform team"),
+        ledger.reserve(lv, namespace, |usage, ask| {
+            let violations = policy::namespace_limits(class, &ns, usage, ask);
+            if violations.is_empty() {
+                return Ok(());
+            }
+            let e = InvalidSpec(violations);
+            let message = match ask {
+                Ask::New { .. } => format!("{e}; change the LustreVolume or ask the platform team"),
+                // Capacity never shrinks: the message says what else to do.
+                Ask::Grow { .. } => e.to_string(),
+            };
+            Err(Refusal { reason: "ClassRejected", message })
         })
     }
 
@@ -213,10 +252,6 @@ pub(crate) async fn report_usage(client: Client, cache: ClassCache, volumes: Sto
     }
 }
 
-fn has_file_system(lv: &LustreVolume) -> bool {
-    lv.status.as_ref().is_some_and(|s| s.file_system_id.is_some())
-}
-
 /// The class `lv` names, else the single default class.
 fn class_of(classes: &[Arc<LustreClass>], lv: &LustreVolume) -> Result<Arc<LustreClass>, Refusal> {
     match &lv.spec.class_name {
@@ -243,42 +278,6 @@ fn class_of(classes: &[Arc<LustreClass>], lv: &LustreVolume) -> Result<Arc<Lustr
             }
         }
     }
-}
-
-/// Whether `other` comes before `lv` (created earlier; the name breaks ties).
-fn earlier(other: &LustreVolume, lv: &LustreVolume) -> bool {
-    let key = |v: &LustreVolume| (v.metadata.creation_timestamp.clone().map(|t| t.0), v.name_any());
-    key(other) < key(lv)
-}
-
-/// What the namespace's earlier volumes of the same class use: the namespace limits are first
-/// come, first served, and refused or deleting volumes use nothing.
-fn usage_before(
-    lv: &LustreVolume,
-    class: &LustreClass,
-    volumes: &[Arc<LustreVolume>],
-    classes: &[Arc<LustreClass>],
-) -> NamespaceUsage {
-    let ns = lv.namespace();
-    let class_name = class.name_any();
-    let counted = volumes.iter().filter(|other| {
-        other.namespace() == ns
-            && other.uid() != lv.uid()
-            && other.metadata.deletion_timestamp.is_none()
-            && (has_file_system(other) || (earlier(other, lv) && !refused(other)))
-            && class_of(classes, other).is_ok_and(|c| c.name_any() == class_name)
-    });
-    counted.fold(NamespaceUsage::default(), |mut u, other| {
-        u.volumes += 1;
-        u.capacity_gib += i64::from(other.spec.storage_capacity_gib.unwrap_or_default());
-        u
-    })
-}
-
-/// Whether the operator refused the volume (it uses no quota).
-fn refused(lv: &LustreVolume) -> bool {
-    let ready = lv.status.iter().flat_map(|s| s.conditions.iter()).find(|c| c.type_ == lustre_api::conditions::READY);
-    ready.is_some_and(|c| matches!(c.reason.as_str(), "ClassRejected" | "ClassNotFound" | "InvalidSpec"))
 }
 
 #[cfg(test)]
@@ -335,28 +334,52 @@ mod tests {
     }
 
     #[test]
-    fn usage_counts_earlier_volumes_of_the_same_class_in_the_namespace() {
-        let classes = vec![class("fast", false), class("standard", true)];
-        let me = volume("me", None, 10, 1200);
-        let earlier_same = volume("a", Some("standard"), 5, 2400);
-        let later_same = volume("z", None, 20, 4800);
-        let other_class = volume("b", Some("fast"), 1, 1200);
-        let mut refused_one = (*volume("c", None, 2, 9600)).clone();
-        refused_one.status = Some(lustre_api::LustreVolumeStatus {
-            conditions: vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
-                type_: "Ready".into(),
-                status: "False".into(),
-                reason: "ClassRejected".into(),
-                message: String::new(),
-                observed_generation: None,
-                last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-                    k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
-                ),
-            }],
-            ..Default::default()
-        });
-        let volumes = vec![me.clone(), earlier_same, later_same, other_class, Arc::new(refused_one)];
-        let used = usage_before(&me, &classes[1], &volumes, &classes);
-        assert_eq!(used, NamespaceUsage { volumes: 1, capacity_gib: 2400 });
+    fn the_namespace_limits_count_the_same_class_in_the_same_namespace() {
+        let mut standard = (*class("standard", true)).clone();
+        standard.spec.limits.max_capacity_gib_per_namespace = Some(3600);
+        let (classes, mut class_writer) = reflector::store::<LustreClass>();
+        for c in [class("fast", false), Arc::new(standard.clone())] {
+            class_writer.apply_watcher_event(&watcher::Event::Apply((*c).clone()));
+        }
+        let (namespaces, _namespace_writer) = reflector::store::<Namespace>();
+        let cache = ClassCache { classes, namespaces, changed: broadcast::channel(1).0 };
+        let with_fs = |ns: &str, name: &str, class: &str, gib: i32, have: i32| {
+            crate::fixtures::volume_with_status(
+                ns,
+                name,
+                name,
+                serde_json::json!({"storageCapacityGiB": gib, "className": class}),
+                serde_json::json!({"fileSystemId": "fs-0123456789abcdef0", "capacityGiB": have}),
+            )
+        };
+        let (volumes, mut volume_writer) = reflector::store::<LustreVolume>();
+        let me = (*volume("me", None, 10, 1200)).clone();
+        let next = (*volume("next", Some("standard"), 11, 1200)).clone();
+        // Raised from 1200 (generation 2), not applied yet: it counts at what it has.
+        let mut grow = with_fs("team-a", "grow", "standard", 2400, 1200);
+        grow.metadata.generation = Some(2);
+        if let Some(st) = grow.status.as_mut() {
+            st.observed_generation = Some(1);
+        }
+        for v in [
+            with_fs("team-a", "a", "standard", 1200, 1200),
+            with_fs("team-a", "other-class", "fast", 2400, 2400),
+            with_fs("team-b", "other-namespace", "standard", 2400, 2400),
+            grow.clone(),
+            me.clone(),
+            next.clone(),
+        ] {
+            volume_writer.apply_watcher_event(&watcher::Event::Apply(v));
+        }
+        let ledger = Ledger::new();
+        // (volume, refused with): a (1200) and grow (counted at the 1200 GiB it has).
+        assert_eq!(cache.reserve(&me, &standard, &volumes, &ledger), Ok(()), "1200 + 1200 + 1200");
+        let refused = cache.reserve(&next, &standard, &volumes, &ledger).expect_err("over 3600 GiB");
+        assert!(refused.message.contains("would use 4800 GiB of LustreClass standard, over its quota of 3600 GiB"));
+        assert!(refused.message.contains("change the LustreVolume"), "{}", refused.message);
+        let refused = cache.reserve(&grow, &standard, &volumes, &ledger).expect_err("growth over 3600 GiB");
+        assert_eq!(refused.reason, "ClassRejected");
+        assert!(refused.message.contains("growing to 2400 GiB"), "{}", refused.message);
+        assert!(refused.message.contains("keeps working at 1200 GiB"), "{}", refused.message);
     }
 }

@@ -1,5 +1,5 @@
 //! What every reconciliation shares: the clients, the file-system poller, metrics, events,
-//! timing and per-volume backoff. The steps depend on this
+//! timing, the namespace-limit reservations and per-volume backoff. The steps depend on this
 //! module; nothing here depends on a step or on the controller.
 
 use std::collections::HashMap;
@@ -14,6 +14,7 @@ use crate::aws::Aws;
 use crate::class_policy::ClassCache;
 use crate::process::events::Events;
 use crate::process::metrics::Metrics;
+use crate::quota::Ledger;
 
 /// Timing knobs.
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct Context {
     pub(crate) timing: Timing,
     /// Watch caches of LustreClasses and Namespaces.
     pub(crate) classes: ClassCache,
+    /// The reservations of the classes' namespace limits (`quota`).
+    pub(crate) quota: Ledger,
     backoff: Mutex<HashMap<String, u32>>,
     /// When each (check, volume UID) last found everything in order, and for which version of
     /// what it checked: such a check is skipped until the next resync (no AWS call).
@@ -55,6 +58,7 @@ impl Context {
         let events = Events::new(client.clone());
         Context {
             classes: ClassCache::start(&client, events.clone()),
+            quota: Ledger::new(),
             events,
             client,
             aws,

@@ -60,6 +60,10 @@ pub enum Error {
 
     #[error("finalizer: {0}")]
     Finalizer(String),
+    /// An earlier volume of the same namespace and name left its file system: the volume's
+    /// restore-from annotation must say whether to take it over or make a new one.
+    #[error("{0}")]
+    PreviousFileSystem(String),
 }
 
 impl Error {
@@ -82,6 +86,7 @@ impl Error {
             Error::Exporting(_) => "exporting",
             Error::ExportFailed(_) => "export_failed",
             Error::Finalizer(_) => "finalizer",
+            Error::PreviousFileSystem(_) => "previous_file_system",
         }
     }
 
@@ -99,6 +104,7 @@ impl Error {
             Error::Exporting(_) => "Exporting",
             Error::ExportFailed(_) => "ExportFailed",
             Error::Finalizer(_) => "FinalizerError",
+            Error::PreviousFileSystem(_) => "PreviousFileSystemFound",
         }
     }
 }

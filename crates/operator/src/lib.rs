@@ -7,7 +7,8 @@
 //!   leader election, the apiserver request limit, the allocator, watch-cache trimming, and
 //!   `limits`, every throughput knob in one place);
 //! - `ownership` (tags, names, tokens: what makes a resource ours), `error`, `class_policy` (a
-//!   volume under its LustreClass), `context` (what every reconcile shares);
+//!   volume under its LustreClass), `quota` (its namespace limits, reserved), `context` (what every
+//!   reconcile shares);
 //! - `volume/`: the LustreVolume controller (`mod.rs` the driver) and one file per step:
 //!   `security_group`, `file_system`, `kubernetes_objects` (StorageClass, PV, claim),
 //!   `associations`, `final_export`; `status` (pure composition), `watch`;
@@ -24,6 +25,7 @@ mod error;
 mod fixtures;
 mod ownership;
 pub mod process;
+mod quota;
 mod status_write;
 pub mod volume;
 

@@ -208,6 +208,7 @@ fn association(a: &aws_sdk_fsx::types::DataRepositoryAssociation) -> Association
     let s3 = a.s3();
     Association {
         id: a.association_id().unwrap_or_default().to_string(),
+        arn: a.resource_arn().map(str::to_string),
         file_system_path: a.file_system_path().unwrap_or_default().to_string(),
         data_repository_path: a.data_repository_path().unwrap_or_default().to_string(),
         lifecycle: AssociationLifecycle::from_fsx(a.lifecycle().map(|l| l.as_str()).unwrap_or_default()),

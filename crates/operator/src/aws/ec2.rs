@@ -142,6 +142,15 @@ impl Aws {
         }
     }
 
+    /// Sets `tags` on security group `group_id` (one the operator created).
+    #[tracing::instrument(skip(self), err)]
+    pub(crate) async fn tag_security_group(&self, group_id: &str, tags: &[(&str, &str)]) -> Result<(), AwsError> {
+        let tags: Vec<aws_sdk_ec2::types::Tag> =
+            tags.iter().map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build()).collect();
+        let request = self.ec2.create_tags().resources(group_id).set_tags(Some(tags));
+        self.call("ec2", "CreateTags", || request.send()).await.map(|_| ())
+    }
+
     #[tracing::instrument(skip(self), err)]
     pub(crate) async fn delete_security_group(&self, group_id: &str) -> Result<(), AwsError> {
         let request = self.ec2.delete_security_group().group_id(group_id);

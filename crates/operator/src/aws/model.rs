@@ -176,6 +176,8 @@ impl std::fmt::Display for AssociationLifecycle {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Association {
     pub(crate) id: String,
+    /// Its ARN (what TagResource names).
+    pub(crate) arn: Option<String>,
     pub(crate) file_system_path: String,
     pub(crate) data_repository_path: String,
     pub(crate) lifecycle: AssociationLifecycle,

@@ -290,6 +290,11 @@ impl FileSystemPoller {
     /// questions arrive over a second or more while FSx answers a listing in milliseconds, shares
     /// a few listings instead of making one per volume or two.
     pub(crate) async fn owned_by(&self, tag_key: &str, tag_value: &str) -> Result<Vec<FileSystem>, AwsError> {
+        self.listed(|fs| fs.tags.get(tag_key).map(String::as_str) == Some(tag_value)).await
+    }
+
+    /// The Lustre file systems `keep` selects, from a shared listing as for [`Self::owned_by`].
+    pub(crate) async fn listed(&self, keep: impl Fn(&FileSystem) -> bool) -> Result<Vec<FileSystem>, AwsError> {
         let asked = Instant::now();
         let mut listing = self.inner.listing.lock().await;
         let fresh = listing.as_ref().is_some_and(|l| l.started >= asked);
@@ -302,13 +307,7 @@ impl FileSystemPoller {
         }
         Ok(listing
             .as_ref()
-            .map(|l| {
-                l.file_systems
-                    .iter()
-                    .filter(|fs| fs.is_lustre && fs.tags.get(tag_key).map(String::as_str) == Some(tag_value))
-                    .cloned()
-                    .collect()
-            })
+            .map(|l| l.file_systems.iter().filter(|fs| fs.is_lustre && keep(fs)).cloned().collect())
             .unwrap_or_default())
     }
 

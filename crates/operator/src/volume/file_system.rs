@@ -104,26 +104,126 @@ pub(crate) async fn keep_policy_recorded(
 }
 
 /// Finds the file system of `lv` without creating anything: by the adopted ID, the ID in status,
-/// or the owner tag.
-pub(crate) async fn find(ctx: &Context, lv: &LustreVolume, status_id: Option<&str>) -> Result<Observed> {
+/// or the owner tag. A file system made for an earlier volume of the same namespace and name,
+/// whose owner is gone (`alive` says whether a UID is a live volume), is [`restore`]d or waited
+/// about, never silently replaced by a second one.
+pub(crate) async fn find(
+    ctx: &Context,
+    lv: &LustreVolume,
+    status_id: Option<&str>,
+    alive: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Observed> {
     let uid = ownership::uid(lv);
     if let Some(id) = lv.spec.file_system_id.as_deref().or(status_id) {
-        return Ok(match ctx.poller.observe(id).await? {
-            Some(fs) => {
-                if lv.spec.file_system_id.is_none() {
-                    ownership::check_ours(&fs, uid)?;
+        return match ctx.poller.observe(id).await? {
+            Some(fs) if lv.spec.file_system_id.is_none() && !ownership::is_ours(&fs, uid) => {
+                // A restored status naming the earlier volume's file system.
+                if is_predecessor(&fs, lv, alive) {
+                    return restore(ctx, lv, fs).await;
                 }
-                Observed::Present(fs)
+                ownership::check_ours(&fs, uid)?;
+                Ok(Observed::Present(fs))
             }
-            None => Observed::Lost(id.to_string()),
-        });
+            Some(fs) => Ok(Observed::Present(fs)),
+            None => Ok(Observed::Lost(id.to_string())),
+        };
     }
-    let mut found = ctx.poller.owned_by(lustre_api::tags::OWNER_UID, uid).await?;
+    // One listing answers both questions: this volume's file system, and an earlier one's.
+    let mut found = ctx.poller.listed(|fs| ownership::is_ours(fs, uid) || same_owner_name(fs, lv)).await?;
     found.retain(|fs| fs.lifecycle != Lifecycle::Deleting);
-    Ok(match ownership::the_one_owned(found, uid)? {
-        Some(fs) => Observed::Present(fs),
-        None => Observed::Absent,
-    })
+    let (mine, others): (Vec<FileSystem>, Vec<FileSystem>) =
+        found.into_iter().partition(|fs| ownership::is_ours(fs, uid));
+    if let Some(fs) = ownership::the_one_owned(mine, uid)? {
+        return Ok(Observed::Present(fs));
+    }
+    let mut earlier: Vec<FileSystem> = others.into_iter().filter(|fs| is_predecessor(fs, lv, alive)).collect();
+    match earlier.len() {
+        0 => Ok(Observed::Absent),
+        1 => restore(ctx, lv, earlier.remove(0)).await,
+        _ => {
+            let ids: Vec<&str> = earlier.iter().map(|f| f.id.as_str()).collect();
+            if let Some(id) = restore_from(lv).filter(|id| ids.contains(id)) {
+                let fs = earlier.into_iter().find(|f| f.id == id).expect("listed");
+                return restore(ctx, lv, fs).await;
+            }
+            if restore_from(lv) == Some(lustre_api::tags::RESTORE_NONE) {
+                return Ok(Observed::Absent);
+            }
+            Err(Error::PreviousFileSystem(format!(
+                "file systems {} were made for earlier LustreVolumes named {} and still exist; annotate this volume {}=<one of them> to take it over with its data, or {}={} to make a new, empty one",
+                ids.join(", "),
+                ownership::display(lv),
+                lustre_api::tags::RESTORE_FROM_ANNOTATION,
+                lustre_api::tags::RESTORE_FROM_ANNOTATION,
+                lustre_api::tags::RESTORE_NONE
+            )))
+        }
+    }
+}
+
+/// Whether `fs` was made by the operator for a volume of `lv`'s namespace and name.
+fn same_owner_name(fs: &FileSystem, lv: &LustreVolume) -> bool {
+    use lustre_api::tags::{MANAGED_BY, MANAGED_BY_VALUE, OWNER_NAME, OWNER_NAMESPACE};
+    fs.tags.get(MANAGED_BY).map(String::as_str) == Some(MANAGED_BY_VALUE)
+        && fs.tags.get(OWNER_NAMESPACE) == lv.metadata.namespace.as_ref()
+        && fs.tags.get(OWNER_NAME) == lv.metadata.name.as_ref()
+}
+
+/// Whether `fs` is an earlier volume's of the same namespace and name, and that volume is gone.
+pub(crate) fn is_predecessor(fs: &FileSystem, lv: &LustreVolume, alive: &(dyn Fn(&str) -> bool + Sync)) -> bool {
+    let owner = fs.tags.get(lustre_api::tags::OWNER_UID).map(String::as_str).unwrap_or_default();
+    same_owner_name(fs, lv) && !owner.is_empty() && owner != ownership::uid(lv) && !alive(owner)
+}
+
+fn restore_from(lv: &LustreVolume) -> Option<&str> {
+    lv.metadata.annotations.as_ref()?.get(lustre_api::tags::RESTORE_FROM_ANNOTATION).map(String::as_str)
+}
+
+/// What to do with `earlier`, the file system of a gone volume of the same namespace and name:
+/// take it over when the volume's restore-from annotation names it (its owner tags, its managed
+/// security group's and its associations' are moved to this volume, so every later lookup by
+/// the owner tag finds them), make a new one when it says `none`, else wait and say both ways.
+async fn restore(ctx: &Context, lv: &LustreVolume, earlier: FileSystem) -> Result<Observed> {
+    use lustre_api::tags::{OWNER_UID, RESTORE_FROM_ANNOTATION, RESTORE_NONE};
+    match restore_from(lv) {
+        Some(id) if id == earlier.id => {}
+        Some(RESTORE_NONE) => return Ok(Observed::Absent),
+        _ => {
+            let owner = earlier.tags.get(OWNER_UID).cloned().unwrap_or_default();
+            return Err(Error::PreviousFileSystem(format!(
+                "file system {} was made for an earlier LustreVolume {} (UID {owner}, now gone) and still exists with its data; annotate this volume {RESTORE_FROM_ANNOTATION}={} to take it over, or {RESTORE_FROM_ANNOTATION}={RESTORE_NONE} to make a new, empty one",
+                earlier.id,
+                ownership::display(lv),
+                earlier.id
+            )));
+        }
+    }
+    let (uid, old) = (ownership::uid(lv), earlier.tags.get(OWNER_UID).cloned().unwrap_or_default());
+    let new_owner = [(OWNER_UID, uid)];
+    for group in ctx.aws.security_groups_tagged(OWNER_UID, &old).await? {
+        if group.tags.get(lustre_api::tags::MANAGED_BY).map(String::as_str) == Some(lustre_api::tags::MANAGED_BY_VALUE)
+        {
+            ctx.aws.tag_security_group(&group.id, &new_owner).await?;
+        }
+    }
+    for association in ctx.aws.associations_of(&earlier.id).await? {
+        if let (true, Some(arn)) = (ownership::is_ours(&association, &old), association.arn.as_deref()) {
+            ctx.aws.tag_resource(arn, &new_owner).await?;
+        }
+    }
+    // The file system last: until it carries the new UID, a retried pass comes back here.
+    let arn = earlier.arn.as_deref().ok_or_else(|| Error::Waiting(format!("no ARN for {} yet", earlier.id)))?;
+    ctx.aws.tag_resource(arn, &new_owner).await?;
+    ctx.poller.refresh(&earlier.id);
+    let note = format!(
+        "took over file system {} of the earlier LustreVolume {} (UID {old}), with its data",
+        earlier.id,
+        ownership::display(lv)
+    );
+    ctx.events.normal(lv, "Restored", &note).await;
+    let mut fs = earlier;
+    fs.tags.insert(OWNER_UID.into(), uid.to_string());
+    Ok(Observed::Present(fs))
 }
 
 /// Whether `lv` may adopt `fs`: a Lustre file system, not owned by another live LustreVolume

@@ -75,6 +75,7 @@ pub fn controller(
         .watches_stream(pvs, owner_of)
         .watches_stream(storage_classes, owner_of)
         .reconcile_on(ctx.poller.subscribe())
+        .reconcile_on(ctx.quota.subscribe())
         .reconcile_all_on(ctx.classes.changes())
         .with_config(kube::runtime::controller::Config::default().concurrency(limits::CONCURRENT_PASSES))
         .shutdown_on_signal();
@@ -237,6 +238,8 @@ fn error_policy(lv: Arc<LustreVolume>, error: &Error, scope: Arc<Scope>) -> Acti
         Error::Aws(e) if e.is_retryable() => ctx.next_backoff(&k, Duration::from_secs(1), Duration::from_secs(60)),
         // Only a person can fix it: no retry storm, a look at each resync.
         Error::AwsRefused(_) => return Action::requeue(ctx.timing.resync),
+        // The restore-from annotation decides; setting it wakes the volume.
+        Error::PreviousFileSystem(_) => return Action::requeue(ctx.timing.resync),
         Error::Conflict(_) | Error::AdoptionRefused(_) => {
             ctx.next_backoff(&k, Duration::from_secs(30), Duration::from_secs(600))
         }
@@ -245,20 +248,34 @@ fn error_policy(lv: Arc<LustreVolume>, error: &Error, scope: Arc<Scope>) -> Acti
     Action::requeue(delay)
 }
 
-/// The volume as its class makes it, checked; or why it may not go ahead. No AWS call.
+/// The volume as its class makes it, checked, and within its namespace's limits (reserved in
+/// the quota ledger, last: only a volume that may go ahead holds a reservation); or why it may
+/// not go ahead. No AWS call.
 fn admit(lv: &LustreVolume, scope: &Scope) -> std::result::Result<LustreVolume, Refusal> {
+    let ctx = &scope.ctx;
     let invalid = |reason, e: lustre_api::InvalidSpec| Refusal {
         reason,
         message: format!("{e}; edit the LustreVolume to fix it"),
     };
-    lustre_api::validate(&lv.spec).map_err(|e| invalid("InvalidSpec", e))?;
-    let effective = scope.ctx.classes.effective(lv, &scope.volumes)?;
-    lustre_api::validate_network(&effective.spec.network).map_err(|e| Refusal {
-        reason: "ClassRejected",
-        message: format!("the LustreClass's network is invalid: {e}; ask the platform team to fix the class"),
-    })?;
-    lustre_api::validate(&effective.spec).map_err(|e| invalid("ClassRejected", e))?;
-    Ok(effective)
+    let checked = lustre_api::validate(&lv.spec).map_err(|e| invalid("InvalidSpec", e)).and_then(|()| {
+        let (effective, class) = ctx.classes.effective(lv)?;
+        lustre_api::validate_network(&effective.spec.network).map_err(|e| Refusal {
+            reason: "ClassRejected",
+            message: format!("the LustreClass's network is invalid: {e}; ask the platform team to fix the class"),
+        })?;
+        lustre_api::validate(&effective.spec).map_err(|e| invalid("ClassRejected", e))?;
+        Ok((effective, class))
+    });
+    match checked {
+        Ok((effective, class)) => {
+            ctx.classes.reserve(lv, &class, &scope.volumes, &ctx.quota)?;
+            Ok(effective)
+        }
+        Err(refusal) => {
+            ctx.quota.refused_otherwise(lv);
+            Err(refusal)
+        }
+    }
 }
 
 /// admit -> observe -> act -> compose -> one status write.
@@ -328,8 +345,11 @@ async fn act(
 ) -> std::result::Result<(), (Step, Error)> {
     let ctx = &scope.ctx;
     let at = |step: Step| move |e: Error| (step, e);
-    let found =
-        Box::pin(file_system::find(ctx, lv, written.file_system_id.as_deref())).await.map_err(at(Step::FileSystem))?;
+    let volumes = scope.volumes.clone();
+    let alive = move |uid: &str| volumes.state().iter().any(|v| v.uid().as_deref() == Some(uid));
+    let found = Box::pin(file_system::find(ctx, lv, written.file_system_id.as_deref(), &alive))
+        .await
+        .map_err(at(Step::FileSystem))?;
     if let (Observed::Present(fs), Some(_)) = (&found, &lv.spec.file_system_id) {
         // Nothing of a file system this volume may not adopt is shown or followed.
         let class = ctx.classes.class_of(lv).ok();
@@ -513,5 +533,7 @@ async fn remove_everything(
         group = Box::pin(security_group::delete(ctx, lv, st.security_group_id.as_deref())).await?;
     }
     ctx.forget(ownership::uid(lv));
+    // Its namespace's quota frees: the volumes it refused are judged again at once.
+    ctx.quota.release(lv);
     Ok((removal, group))
 }

@@ -100,15 +100,27 @@ pub(crate) async fn settle(
     }
     let uid = ownership::uid(lv);
     let given = &lv.spec.network.security_group_ids;
+    // What the check depends on: a class edit of the groups or client sources makes the next
+    // pass (every class change wakes its volumes) check again at once, not at the resync.
+    let version = sources_version(lv);
     if let Some(id) = known_id {
-        if file_system_exists && ctx.fresh(Check::SecurityGroup, uid, 0) {
+        if file_system_exists && ctx.fresh(Check::SecurityGroup, uid, version) {
             let ids = if given.is_empty() { vec![id.to_string()] } else { given.clone() };
             return Ok(SecurityGroups { ids, managed: given.is_empty() });
         }
     }
     let checked = ensure(ctx, lv, known_id, !file_system_exists).await;
-    ctx.checked(Check::SecurityGroup, uid, 0, checked.is_ok());
+    ctx.checked(Check::SecurityGroup, uid, version, checked.is_ok());
     checked
+}
+
+/// A digest of the network settings the security-group check follows (in-process only).
+fn sources_version(lv: &LustreVolume) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let net = &lv.spec.network;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&net.security_group_ids, &net.client_security_group_ids, &net.client_cidrs).hash(&mut h);
+    h.finish()
 }
 
 /// Makes sure the security groups exist and admit Lustre traffic. `need_check` is false once the
