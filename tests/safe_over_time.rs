@@ -524,3 +524,72 @@ async fn the_namespace_quota_holds_for_a_burst_and_for_growth_and_frees_at_once(
     assert_eq!(c.calls().count("fsx", "UpdateFileSystem"), 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn switching_a_class_between_managed_and_given_groups_neither_leaks_nor_wedges() -> anyhow::Result<()> {
+    let c = cluster("sgmode", 1, |_, _| {}).await?;
+    let t = c.tenant(0);
+    let make = |name: &str| {
+        volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": name},
+                      "spec": {"storageCapacityGiB": 1200, "className": t.class}}))
+    };
+    t.lvs().create(&PostParams::default(), &make("managed-first")).await?;
+    let first = ready(&c, t, "managed-first").await?;
+    let managed = first.status.as_ref().and_then(|s| s.security_group_id.clone()).context("managed group")?;
+
+    // The platform switches the class to a group of its own that admits Lustre from itself.
+    let ec2 = c.ec2().await;
+    let seed = c.emulator.seed();
+    let given = ec2
+        .create_security_group()
+        .group_name(format!("platform-lustre-{}", t.ns))
+        .description("platform's Lustre group")
+        .vpc_id(&seed.vpc_id)
+        .send()
+        .await?
+        .group_id()
+        .context("group id")?
+        .to_string();
+    for (from, to) in [(988, 988), (1018, 1023)] {
+        ec2.authorize_security_group_ingress()
+            .group_id(&given)
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(from)
+                    .to_port(to)
+                    .user_id_group_pairs(aws_sdk_ec2::types::UserIdGroupPair::builder().group_id(&given).build())
+                    .build(),
+            )
+            .send()
+            .await?;
+    }
+    c.update_class(0, |class| class.network.security_group_ids = vec![given.clone()]).await?;
+    t.lvs().create(&PostParams::default(), &make("given-later")).await?;
+    let later = ready(&c, t, "given-later").await?;
+    assert_eq!(c.file_systems_of(&uid(&later))[0].security_group_ids, vec![given.clone()]);
+    // The first volume keeps the group its file system was made with, still managed.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let first_now = t.lvs().get("managed-first").await?;
+    assert!(is_ready(&first_now), "the volume made under the managed mode stays Ready");
+    assert_eq!(first_now.status.as_ref().and_then(|s| s.security_group_id.as_deref()), Some(managed.as_str()));
+
+    // And back: no managed group is made for the file system made with the given one.
+    c.update_class(0, |class| class.network.security_group_ids.clear()).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(is_ready(&t.lvs().get("given-later").await?), "the volume made under the given mode stays Ready");
+    assert!(c.security_groups_of(&uid(&later)).is_empty(), "no group it could not use");
+    assert_eq!(c.calls().count("ec2", "CreateSecurityGroup"), 2, "the first volume's group and the platform's");
+
+    // Deleting both leaves the platform's group and no managed one.
+    for name in ["managed-first", "given-later"] {
+        t.lvs().delete(name, &DeleteParams::default()).await?;
+        wait_gone(&t.lvs(), name, DEADLINE).await.with_context(|| c.operator_log())?;
+    }
+    assert!(
+        c.security_groups_of(&uid(&first)).is_empty(),
+        "the managed group is deleted although the class lists a given one"
+    );
+    assert!(c.inventory().security_group(&given).is_some(), "the platform's group is never touched");
+    Ok(())
+}

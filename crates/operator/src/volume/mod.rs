@@ -366,9 +366,13 @@ async fn act(
         return Ok(());
     }
     let exists = matches!(obs.file_system, Observed::Present(_));
-    let groups = Box::pin(security_group::settle(ctx, lv, written.security_group_id.as_deref(), exists))
-        .await
-        .map_err(at(Step::SecurityGroup))?;
+    // Whether the group in status is the one the operator manages (else the class's given one).
+    let known_managed = written
+        .conditions
+        .iter()
+        .any(|c| c.type_ == lustre_api::conditions::SECURITY_GROUP_READY && c.reason == "Managed");
+    let known = written.security_group_id.as_deref().map(|id| (id, known_managed));
+    let groups = Box::pin(security_group::settle(ctx, lv, known, exists)).await.map_err(at(Step::SecurityGroup))?;
     obs.security_groups = Some(groups.clone());
     if !exists {
         let fs = Box::pin(file_system::create(ctx, lv, &groups.ids)).await.map_err(at(Step::FileSystem))?;
@@ -530,7 +534,13 @@ async fn remove_everything(
     let mut group = None;
     // A retained file system keeps its group (it is still in use); an adopted one never had ours.
     if !matches!(removal, Removal::Retained(_)) && lv.spec.file_system_id.is_none() {
-        group = Box::pin(security_group::delete(ctx, lv, st.security_group_id.as_deref())).await?;
+        // The group in status only when it is the managed one; else found by the owner tag.
+        let managed = st
+            .conditions
+            .iter()
+            .any(|c| c.type_ == lustre_api::conditions::SECURITY_GROUP_READY && c.reason == "Managed");
+        let known = st.security_group_id.as_deref().filter(|_| managed);
+        group = Box::pin(security_group::delete(ctx, lv, known)).await?;
     }
     ctx.forget(ownership::uid(lv));
     // Its namespace's quota frees: the volumes it refused are judged again at once.

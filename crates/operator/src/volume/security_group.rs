@@ -92,24 +92,23 @@ fn cidr_covers(outer: &str, inner: &str) -> bool {
 pub(crate) async fn settle(
     ctx: &Context,
     lv: &LustreVolume,
-    known_id: Option<&str>,
+    known: Option<(&str, bool)>,
     file_system_exists: bool,
 ) -> Result<SecurityGroups> {
     if lv.spec.file_system_id.is_some() {
         return Ok(SecurityGroups { ids: Vec::new(), managed: false });
     }
     let uid = ownership::uid(lv);
-    let given = &lv.spec.network.security_group_ids;
     // What the check depends on: a class edit of the groups or client sources makes the next
     // pass (every class change wakes its volumes) check again at once, not at the resync.
     let version = sources_version(lv);
-    if let Some(id) = known_id {
-        if file_system_exists && ctx.fresh(Check::SecurityGroup, uid, version) {
-            let ids = if given.is_empty() { vec![id.to_string()] } else { given.clone() };
-            return Ok(SecurityGroups { ids, managed: given.is_empty() });
-        }
+    if file_system_exists && ctx.fresh(Check::SecurityGroup, uid, version) {
+        return Ok(match known {
+            Some((id, true)) => SecurityGroups { ids: vec![id.to_string()], managed: true },
+            _ => given_groups(lv, known.map(|(id, _)| id)),
+        });
     }
-    let checked = ensure(ctx, lv, known_id, !file_system_exists).await;
+    let checked = if file_system_exists { keep(ctx, lv, known).await } else { ensure(ctx, lv, None, true).await };
     ctx.checked(Check::SecurityGroup, uid, version, checked.is_ok());
     checked
 }
@@ -121,6 +120,39 @@ fn sources_version(lv: &LustreVolume) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (&net.security_group_ids, &net.client_security_group_ids, &net.client_cidrs).hash(&mut h);
     h.finish()
+}
+
+/// For a file system that exists, the groups it was made with stay (FSx cannot change them): a
+/// managed group (the one in status, else the one carrying the owner tag) keeps following the
+/// class's client sources even if the class lists given groups now; a file system made with
+/// given groups never gets a managed group later (it could not be attached). Switching a class
+/// between the two modes thus neither leaks a group nor wedges a volume; it applies to new
+/// volumes.
+async fn keep(ctx: &Context, lv: &LustreVolume, known: Option<(&str, bool)>) -> Result<SecurityGroups> {
+    let uid = ownership::uid(lv);
+    let managed_id = match known {
+        Some((id, true)) => Some(id.to_string()),
+        // The group in status is a given one: the file system has no managed group.
+        Some((_, false)) => None,
+        None => ownership::the_one_owned(ctx.aws.security_groups_tagged(lustre_api::tags::OWNER_UID, uid).await?, uid)?
+            .map(|g| g.id),
+    };
+    match managed_id {
+        Some(id) => {
+            let mut managed = lv.clone();
+            managed.spec.network.security_group_ids.clear();
+            ensure(ctx, &managed, Some(&id), false).await
+        }
+        None => Ok(given_groups(lv, known.map(|(id, _)| id))),
+    }
+}
+
+/// The given groups of a file system made with them: the class's list while it still has one,
+/// else the one recorded in status.
+fn given_groups(lv: &LustreVolume, recorded: Option<&str>) -> SecurityGroups {
+    let listed = &lv.spec.network.security_group_ids;
+    let ids = if listed.is_empty() { recorded.map(str::to_string).into_iter().collect() } else { listed.clone() };
+    SecurityGroups { ids, managed: false }
 }
 
 /// Makes sure the security groups exist and admit Lustre traffic. `need_check` is false once the
@@ -231,9 +263,7 @@ async fn find_or_create(ctx: &Context, lv: &LustreVolume) -> Result<SecurityGrou
 /// ID if this call deleted it (the cleanup's final event names it);
 /// `DependencyViolation` (ENIs of a file system still deleting) becomes `Error::Waiting` for a retry.
 pub(crate) async fn delete(ctx: &Context, lv: &LustreVolume, known_id: Option<&str>) -> Result<Option<String>> {
-    if !lv.spec.network.security_group_ids.is_empty() {
-        return Ok(None);
-    }
+    // Looked up whatever the class says now: it may have switched to given groups since.
     let uid = ownership::uid(lv);
     let group = match known_id {
         Some(id) => ctx.aws.describe_security_group(id).await?,
