@@ -445,3 +445,85 @@ async fn operator_runs_with_the_chart_rbac(namespaced: bool) -> Result<()> {
     drop(watched);
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// tenants' roles
+
+/// The answer's HTTP code (0 for success).
+fn code<T>(r: &std::result::Result<T, kube::Error>) -> u16 {
+    match r {
+        Ok(_) => 0,
+        Err(kube::Error::Api(e)) => e.code,
+        Err(_) => 1,
+    }
+}
+
+#[tokio::test]
+async fn tenants_use_the_operators_kinds_through_kubernetes_own_roles() -> Result<()> {
+    use k8s_openapi::api::rbac::v1::RoleBinding;
+    use kube::api::PostParams;
+    use lustre_api::{LustreClass, LustreVolume};
+    client_setup();
+    let ns = testkit::namespace("tenant-roles").await?;
+    for crd in committed_crds()? {
+        testkit::apply_crd(&ns.client, &crd).await?;
+    }
+    // The chart's aggregated roles; kube-controller-manager folds them into edit, admin and view.
+    let docs = render("lustre-operator", &[])?;
+    let tenant_roles: Vec<&Value> =
+        of_kind(&docs, "ClusterRole").into_iter().filter(|d| name(d).contains("-tenant-")).collect();
+    assert_eq!(tenant_roles.len(), 2, "an edit and a view role");
+    let (ar, caps) = discovery::pinned_kind(&ns.client, &gvk_of(tenant_roles[0])?).await?;
+    for role in &tenant_roles {
+        api_for(&ns.client, &ar, &caps.scope, role, &ns.name)
+            .patch(name(role), &PatchParams::apply(MANAGER).force(), &Patch::Apply(*role))
+            .await?;
+    }
+    // A namespace editor and a namespace viewer, bound to Kubernetes' own roles only.
+    let (editor, viewer) = (format!("editor-{}", ns.name), format!("viewer-{}", ns.name));
+    for (user, role) in [(&editor, "edit"), (&viewer, "view")] {
+        let binding: RoleBinding = serde_json::from_value(serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": format!("{role}-binding"), "namespace": ns.name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
+        }))?;
+        Api::<RoleBinding>::namespaced(ns.client.clone(), &ns.name).create(&PostParams::default(), &binding).await?;
+    }
+    let volume: LustreVolume = serde_json::from_value(serde_json::json!({
+        "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "mine"},
+        "spec": {"storageCapacityGiB": 1200, "className": "standard"}
+    }))?;
+    let as_editor: Api<LustreVolume> = Api::namespaced(testkit::tenancy::client_as(&editor).await?, &ns.name);
+    // Aggregation takes a moment.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let created = as_editor.create(&PostParams::default(), &volume).await;
+        match code(&created) {
+            0 => break,
+            403 if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
+            other => bail!("a namespace editor could not create a LustreVolume ({other}): {:?}", created.err()),
+        }
+    }
+    let status = serde_json::json!({"status": {"phase": "Available", "fileSystemId": "fs-0123456789abcdef0"}});
+    let forged = as_editor.patch_status("mine", &PatchParams::default(), &Patch::Merge(&status)).await;
+    assert_eq!(code(&forged), 403, "an editor may not write a volume's status");
+    let classes: Api<LustreClass> = Api::all(testkit::tenancy::client_as(&editor).await?);
+    let class: LustreClass = serde_json::from_value(serde_json::json!({
+        "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreClass", "metadata": {"name": format!("mine-{}", ns.name)},
+        "spec": {"network": {"subnets": [{"subnetId": "subnet-0123456789abcdef0"}]}}
+    }))?;
+    assert_eq!(code(&classes.create(&PostParams::default(), &class).await), 403, "nor create a class");
+    let as_viewer: Api<LustreVolume> = Api::namespaced(testkit::tenancy::client_as(&viewer).await?, &ns.name);
+    assert_eq!(code(&as_viewer.get("mine").await), 0, "a viewer reads volumes");
+    let mut other = volume.clone();
+    other.metadata.name = Some("theirs".into());
+    assert_eq!(code(&as_viewer.create(&PostParams::default(), &other).await), 403, "and writes none");
+    assert_eq!(code(&as_editor.delete("mine", &Default::default()).await), 0, "an editor deletes its volume");
+
+    let rbac: Api<DynamicObject> = Api::all_with(ns.client.clone(), &ar);
+    for role in &tenant_roles {
+        let _ = rbac.delete(name(role), &Default::default()).await;
+    }
+    Ok(())
+}

@@ -123,7 +123,28 @@ fn rendered_rbac_grants_no_secrets_and_no_wildcards_but_what_the_operator_needs(
             .unwrap_or_default();
         let namespaced = triples(NAMESPACED_GRANTS);
         let mut cluster = triples(CLUSTER_GRANTS);
-        let cluster_role = one_of_kind(&docs, "ClusterRole");
+        // The operator's own ClusterRole (the tenants' aggregated ones are checked below).
+        let tenant_role = |d: &Value| name(d).ends_with("-tenant-edit") || name(d).ends_with("-tenant-view");
+        let operator_roles: Vec<&Value> =
+            of_kind(&docs, "ClusterRole").into_iter().filter(|d| !tenant_role(d)).collect();
+        assert_eq!(operator_roles.len(), 1, "values {sets:?}: one ClusterRole of the operator's own");
+        let cluster_role = operator_roles[0];
+        for role in of_kind(&docs, "ClusterRole").into_iter().filter(|d| tenant_role(d)) {
+            let labels = &role["metadata"]["labels"];
+            let aggregated = ["edit", "admin", "view"]
+                .iter()
+                .any(|to| labels[format!("rbac.authorization.k8s.io/aggregate-to-{to}")] == "true");
+            assert!(aggregated, "values {sets:?}: {} folds into a Kubernetes role", name(role));
+            for rule in role["rules"].as_array().into_iter().flatten() {
+                assert_eq!(str_list(&rule["apiGroups"]), vec!["lustre.fsx.dev"], "{}", name(role));
+                for r in str_list(&rule["resources"]) {
+                    assert!(!r.contains('/'), "{}: no subresource such as {r}", name(role));
+                    let writes =
+                        str_list(&rule["verbs"]).iter().any(|v| !matches!(v.as_str(), "get" | "list" | "watch"));
+                    assert!(!(r == "lustreclasses" && writes), "{}: tenants never write classes", name(role));
+                }
+            }
+        }
         if watched.is_empty() {
             // Class usage is only reported when every namespace is watched.
             cluster.extend(triples(ALL_NAMESPACES_GRANTS));

@@ -71,7 +71,8 @@ struct State {
     holds: HashMap<String, Hold>,
     /// Volumes refused by a namespace limit, by namespace and UID: woken when usage there falls.
     refused: HashMap<String, HashMap<String, ObjectRef<LustreVolume>>>,
-    subscribers: Vec<mpsc::UnboundedSender<ObjectRef<LustreVolume>>>,
+    /// Each controller's channel, with the namespace it watches (None: all).
+    subscribers: Vec<(Option<String>, mpsc::UnboundedSender<ObjectRef<LustreVolume>>)>,
 }
 
 /// The reservations of the namespace limits (see the module's documentation).
@@ -125,11 +126,14 @@ impl Ledger {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Refused volumes to look at again (their namespace's usage fell); feed it to
-    /// `Controller::reconcile_on`.
-    pub(crate) fn subscribe(&self) -> impl Stream<Item = ObjectRef<LustreVolume>> + Send + 'static {
+    /// Refused volumes of `namespace` (None: of all) to look at again, their namespace's usage
+    /// having fallen; feed it to `Controller::reconcile_on`.
+    pub(crate) fn subscribe(
+        &self,
+        namespace: Option<&str>,
+    ) -> impl Stream<Item = ObjectRef<LustreVolume>> + Send + 'static {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        self.lock().subscribers.push(tx);
+        self.lock().subscribers.push((namespace.map(str::to_string), tx));
         futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
     }
 
@@ -254,7 +258,9 @@ fn wake(s: &mut State, namespace: &str) {
         return;
     }
     tracing::debug!(namespace, volumes = refused.len(), "namespace usage fell; judging its refused volumes again");
-    s.subscribers.retain(|tx| refused.values().all(|r| tx.send(r.clone()).is_ok()));
+    s.subscribers.retain(|(watched, tx)| {
+        watched.as_deref().is_some_and(|w| w != namespace) || refused.values().all(|r| tx.send(r.clone()).is_ok())
+    });
 }
 
 #[cfg(test)]
@@ -361,7 +367,8 @@ mod tests {
     #[test]
     fn a_release_lets_the_next_one_in_and_wakes_the_refused() {
         let ledger = Ledger::new();
-        let mut woken = Box::pin(ledger.subscribe());
+        let mut woken = Box::pin(ledger.subscribe(None));
+        let mut elsewhere = Box::pin(ledger.subscribe(Some("team-b")));
         let volumes: Vec<_> = ["v1", "v2", "v3", "v4"].iter().map(|n| volume(n, 1200, None)).collect();
         let passed: Vec<bool> = volumes.iter().map(|v| reserve(&ledger, v, &volumes)).collect();
         assert_eq!(passed, vec![true, true, true, false], "3600 GiB: three of 1200");
@@ -379,6 +386,9 @@ mod tests {
         ledger.release(&volumes[1]);
         assert_eq!(next().as_deref(), Some("v4"), "the refused volume is judged again at once");
         assert_eq!(next(), None);
+        let waker = futures::task::noop_waker();
+        let polled = elsewhere.as_mut().poll_next(&mut std::task::Context::from_waker(&waker));
+        assert!(polled.is_pending(), "the controller of another namespace is not woken");
         assert!(reserve(&ledger, &volumes[3], &volumes), "and now fits");
         // Another burst after a restart: a new ledger counts the file systems the cache shows.
         let restarted = Ledger::new();

@@ -65,9 +65,15 @@ pub async fn tenant_client(admin: &Client, namespace: &str) -> Result<Client> {
     Api::<RoleBinding>::namespaced(admin.clone(), namespace)
         .patch("lustre-tenant", &params, &Patch::Apply(&binding))
         .await?;
+    client_as(&user).await
+}
+
+/// A client of this test binary's control plane acting as `user` (impersonated by the admin):
+/// what RBAC refuses that user, the apiserver refuses this client.
+pub async fn client_as(user: &str) -> Result<Client> {
     let cp = tokio::task::spawn_blocking(crate::shared).await??;
     let kc = Kubeconfig::read_from(cp.kubeconfig())?;
     let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
-    config.auth_info.impersonate = Some(user);
+    config.auth_info.impersonate = Some(user.to_string());
     Ok(Client::try_from(config)?)
 }

@@ -75,7 +75,7 @@ pub fn controller(
         .watches_stream(pvs, owner_of)
         .watches_stream(storage_classes, owner_of)
         .reconcile_on(ctx.poller.subscribe())
-        .reconcile_on(ctx.quota.subscribe())
+        .reconcile_on(ctx.quota.subscribe(namespace.as_deref()))
         .reconcile_all_on(ctx.classes.changes())
         .with_config(kube::runtime::controller::Config::default().concurrency(limits::CONCURRENT_PASSES))
         .shutdown_on_signal();
