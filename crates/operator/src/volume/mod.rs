@@ -404,10 +404,12 @@ async fn act(
     Ok(())
 }
 
-/// Another live volume that adopts `fs_id` and came first (created earlier; the UID breaks
-/// ties), as namespace/name: at most one live volume adopts a file system.
+/// Another live volume that adopts `fs_id` and came first, as namespace/name: at most one live
+/// volume adopts a file system. First: the one already following it (its ID in status), then
+/// the one created earlier (whole seconds; the UID breaks ties).
 fn first_adopter(volumes: &[Arc<LustreVolume>], lv: &LustreVolume, fs_id: &str) -> Option<String> {
-    let order = |v: &LustreVolume| (v.metadata.creation_timestamp.clone().map(|t| t.0), v.uid());
+    let following = |v: &LustreVolume| v.status.as_ref().and_then(|s| s.file_system_id.as_deref()) == Some(fs_id);
+    let order = |v: &LustreVolume| (!following(v), v.metadata.creation_timestamp.clone().map(|t| t.0), v.uid());
     volumes
         .iter()
         .filter(|v| v.uid() != lv.uid() && v.metadata.deletion_timestamp.is_none())
