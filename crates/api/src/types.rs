@@ -52,6 +52,8 @@ pub struct LustreVolumeSpec {
 
     /// Throughput per TiB of storage, in MB/s/TiB. Required for PERSISTENT_1 (SSD: 50, 100 or
     /// 200; HDD: 12 or 40) and PERSISTENT_2 (125, 250, 500 or 1000); not allowed for scratch.
+    /// Changes in place on persistent SSD, up or down, among the values the class allows (FSx
+    /// replaces the file servers: minutes to about an hour of lower availability); HDD cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_unit_storage_throughput: Option<i32>,
 
@@ -65,7 +67,7 @@ pub struct LustreVolumeSpec {
     #[serde(default)]
     pub lustre_version: LustreVersion,
 
-    /// Data compression: NONE (default) or LZ4.
+    /// Data compression: NONE (default) or LZ4. Changes in place (new writes only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_compression: Option<DataCompression>,
 
@@ -74,10 +76,12 @@ pub struct LustreVolumeSpec {
     pub kms_key_id: Option<String>,
 
     /// Weekly maintenance window start, UTC, as d:HH:MM with d = 1 (Monday) to 7 (Sunday).
+    /// Changes in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weekly_maintenance_start_time: Option<String>,
 
-    /// Days to keep automatic daily backups, 0 to 90 (persistent types only; 0 disables them).
+    /// Days to keep automatic daily backups, 0 to 90 (persistent types only; 0 disables them),
+    /// at most what the class allows. Changes in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automatic_backup_retention_days: Option<i32>,
 
@@ -403,12 +407,43 @@ pub struct LustreVolumeStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// The throughput FSx reports, MB/s per TiB (persistent types).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_unit_storage_throughput: Option<i32>,
+    /// Changes of the spec not applied to the file system yet, each with what it waits for
+    /// (FSx makes one update at a time, and storage increases at least 6 hours apart).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_changes: Vec<String>,
+    /// When FSx allows the next pending change that waits for a window (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_update_allowed_at: Option<String>,
+    /// The administrative actions FSx runs on the file system now: type, status, progress and
+    /// the values it moves to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub administrative_actions: Vec<AdministrativeActionStatus>,
     /// The data repository associations as FSx reports them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub associations: Vec<AssociationStatus>,
     /// SecurityGroupReady, FileSystemReady, AssociationsReady, ClaimBound, DataExported and Ready.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+}
+
+/// One administrative action as FSx reports it.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdministrativeActionStatus {
+    /// FILE_SYSTEM_UPDATE, STORAGE_OPTIMIZATION, THROUGHPUT_OPTIMIZATION, IOPS_OPTIMIZATION, ...
+    #[serde(rename = "type")]
+    pub action_type: String,
+    /// PENDING, IN_PROGRESS, UPDATED_OPTIMIZING, ...
+    pub status: String,
+    /// How far FSx is, in percent, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_percent: Option<i32>,
+    /// The values it moves to, e.g. "perUnitStorageThroughput 250".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// One data repository association as FSx reports it.

@@ -38,8 +38,22 @@ pub struct EmulatorConfig {
     pub account_id: String,
     /// DeleteFileSystem while CREATING: accepted (true) or `BadRequest` (false, default). AWS: unverified.
     pub allow_delete_while_creating: bool,
-    /// Minimum time between two storage-capacity increases (AWS: 6 h).
+    /// Minimum time between two storage-capacity increase requests, counted from the last request
+    /// (AWS: 6 h; the storage optimization of the last increase must also have ended).
     pub storage_increase_cooldown: Duration,
+    /// Minimum time between two metadata IOPS increase requests (AWS: 6 h).
+    #[serde(default = "six_hours")]
+    pub metadata_increase_cooldown: Duration,
+    /// STORAGE_OPTIMIZATION after a storage-capacity increase's UPDATING phase (AWS: hours to
+    /// days; the new capacity is usable meanwhile).
+    #[serde(default = "two_seconds")]
+    pub storage_optimization_duration: Duration,
+    /// THROUGHPUT_OPTIMIZATION after a throughput change's UPDATING phase.
+    #[serde(default = "two_seconds")]
+    pub throughput_optimization_duration: Duration,
+    /// IOPS_OPTIMIZATION after a metadata IOPS increase's UPDATING phase.
+    #[serde(default = "two_seconds")]
+    pub iops_optimization_duration: Duration,
     /// Emulated seconds per real second (1.0 = real time).
     pub clock_scale: f64,
     /// Default FileSystemTypeVersion when the request has none.
@@ -63,11 +77,23 @@ impl Default for EmulatorConfig {
             region: "us-east-1".to_string(),
             account_id: "123456789012".to_string(),
             allow_delete_while_creating: false,
-            storage_increase_cooldown: Duration::from_secs(6 * 3600),
+            storage_increase_cooldown: six_hours(),
+            metadata_increase_cooldown: six_hours(),
+            storage_optimization_duration: two_seconds(),
+            throughput_optimization_duration: two_seconds(),
+            iops_optimization_duration: two_seconds(),
             clock_scale: 1.0,
             default_file_system_type_version: "2.15".to_string(),
         }
     }
+}
+
+fn six_hours() -> Duration {
+    Duration::from_secs(6 * 3600)
+}
+
+fn two_seconds() -> Duration {
+    Duration::from_secs(2)
 }
 
 impl EmulatorConfig {

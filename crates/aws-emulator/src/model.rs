@@ -160,16 +160,37 @@ pub struct NetworkInterface {
     pub tags: Tags,
 }
 
+/// One entry of a file system's `AdministrativeActions`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AdminAction {
+    /// FILE_SYSTEM_UPDATE, STORAGE_OPTIMIZATION, THROUGHPUT_OPTIMIZATION or IOPS_OPTIMIZATION.
     pub(crate) action_type: String,
+    /// PENDING, IN_PROGRESS, UPDATED_OPTIMIZING, COMPLETED or FAILED, as `schedule` implies.
     pub(crate) status: String,
     pub(crate) progress_percent: Option<i64>,
     pub(crate) request_time: DateTime<Utc>,
+    /// `TargetFileSystemValues` (FILE_SYSTEM_UPDATE only; empty for the optimizations).
     pub(crate) target: Map<String, Value>,
+    /// `FailureDetails.Message` once FAILED.
+    #[serde(default)]
+    pub(crate) failure_message: Option<String>,
+    /// When the status moves; `None` only in state files written before schedules existed
+    /// (such an action completes at the next observation).
+    #[serde(default)]
+    pub(crate) schedule: Option<ActionSchedule>,
 }
 
-/// An update in flight; applied when `done_at` passes.
+/// An administrative action's timeline: PENDING before `starts_at`, IN_PROGRESS until
+/// `updated_at`, UPDATED_OPTIMIZING until `completes_at` (a FILE_SYSTEM_UPDATE whose optimization
+/// still runs), COMPLETED from then on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ActionSchedule {
+    pub(crate) starts_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) completes_at: DateTime<Utc>,
+}
+
+/// An update in flight; its values are applied (and UPDATING ends) when `done_at` passes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PendingUpdate {
     pub(crate) started_at: DateTime<Utc>,
@@ -178,6 +199,12 @@ pub(crate) struct PendingUpdate {
     pub(crate) throughput: Option<i64>,
     pub(crate) version: Option<String>,
     pub(crate) metadata: Option<Value>,
+    /// INTELLIGENT_TIERING `ThroughputCapacity` (MBps).
+    #[serde(default)]
+    pub(crate) throughput_capacity: Option<i64>,
+    /// INTELLIGENT_TIERING `DataReadCacheConfiguration`.
+    #[serde(default)]
+    pub(crate) read_cache: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -205,7 +232,25 @@ pub(crate) struct FileSystem {
     pub(crate) admin_actions: Vec<AdminAction>,
     pub(crate) pending_update: Option<PendingUpdate>,
     pub(crate) deleting_since: Option<DateTime<Utc>>,
+    /// When the last storage-capacity increase was requested (the 6 h window counts from it).
     pub(crate) last_storage_increase: Option<DateTime<Utc>>,
+    /// When the last metadata IOPS increase was requested.
+    #[serde(default)]
+    pub(crate) last_metadata_increase: Option<DateTime<Utc>>,
+}
+
+impl FileSystem {
+    /// Drops the update in flight (its values never apply) and fails its unfinished
+    /// administrative actions with `message` as their `FailureDetails`.
+    pub(crate) fn abort_update(&mut self, message: &str) {
+        self.pending_update = None;
+        for a in &mut self.admin_actions {
+            if !matches!(a.status.as_str(), "COMPLETED" | "FAILED") {
+                a.status = "FAILED".into();
+                a.failure_message = Some(message.to_string());
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

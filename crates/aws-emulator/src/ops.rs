@@ -26,9 +26,9 @@ pub(crate) fn force_lifecycle(s: &Shared, fs_id: &str, lifecycle: &str, message:
         fs.lifecycle = lifecycle.to_string();
         match lifecycle {
             "FAILED" | "MISCONFIGURED" => {
-                fs.failure_message =
-                    Some(message.unwrap_or("The file system failed (forced by the emulator)").to_string());
-                fs.pending_update = None;
+                let failure = message.unwrap_or("The file system failed (forced by the emulator)").to_string();
+                fs.abort_update(&failure);
+                fs.failure_message = Some(failure);
             }
             "DELETING" => {
                 fs.deleting_since = Some(ctx.now);
@@ -40,7 +40,7 @@ pub(crate) fn force_lifecycle(s: &Shared, fs_id: &str, lifecycle: &str, message:
             }
             _ => {
                 fs.failure_message = message.map(str::to_string);
-                fs.pending_update = None;
+                fs.abort_update("The update was interrupted (lifecycle forced by the emulator)");
             }
         }
         Ok(())

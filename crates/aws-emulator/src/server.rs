@@ -187,14 +187,22 @@ fn finish(
         Err(e) => e.code.clone(),
     };
     lock(&shared.calls).record(service.name(), op, &outcome);
-    match result {
+    let mut response = match result {
         Ok((_, Answer::Json(v))) => json::ok_response(&v, request_id),
         Ok((action, Answer::Xml(inner))) => xml::ok_response(&action, &inner, request_id),
         Err(e) => {
             tracing::debug!(service = service.name(), op, code = %e.code, message = %e.message, "request failed");
             service.error(&e, request_id)
         }
+    };
+    // AWS answers with its own time in `Date` (clients use it to correct clock skew); so does the
+    // emulator, from its own clock, so that a test that advances the clock moves "now" for the
+    // client too (the operator's FSx time windows follow it).
+    let date = shared.clock.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = HeaderValue::from_str(&date) {
+        response.headers_mut().insert(header::DATE, value);
     }
+    response
 }
 
 /// A response whose body fails mid-stream: hyper aborts the connection, so the client sees a

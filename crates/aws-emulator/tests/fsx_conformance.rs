@@ -279,11 +279,18 @@ async fn update_storage_and_throughput() {
     let err = update(&id).storage_capacity(4800).send().await.expect_err("second");
     assert!(message(err).contains("update already in progress"));
 
-    emu.advance_clock(Duration::from_secs(1));
+    // UPDATING for update_duration (2 s), then the new capacity is usable while the
+    // STORAGE_OPTIMIZATION (2 s) runs; its ProgressPercent moves with the clock (the details are
+    // in file_system_updates.rs).
+    emu.advance_clock(Duration::from_secs(3));
     let mid = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");
-    let pct = mid.file_systems()[0].administrative_actions()[0].progress_percent().expect("progress");
+    let f = &mid.file_systems()[0];
+    assert_eq!((f.lifecycle(), f.storage_capacity()), (Some(&FileSystemLifecycle::Available), Some(2400)));
+    let optimization = &f.administrative_actions()[1];
+    assert_eq!(optimization.administrative_action_type(), Some(&AdministrativeActionType::StorageOptimization));
+    let pct = optimization.progress_percent().expect("progress");
     assert!((40..=60).contains(&pct), "{pct}");
-    emu.advance_clock(Duration::from_secs(2));
+    emu.advance_clock(Duration::from_secs(1));
     let done = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");
     let f = &done.file_systems()[0];
     assert_eq!(f.lifecycle(), Some(&FileSystemLifecycle::Available));
@@ -298,12 +305,12 @@ async fn update_storage_and_throughput() {
     let err = update(&id).storage_capacity(3000).send().await.expect_err("bad step");
     assert_eq!(code(err), "BadRequest");
     update(&id).storage_capacity(4800).send().await.expect("grow again");
-    emu.advance_clock(Duration::from_secs(3));
+    emu.advance_clock(Duration::from_secs(5));
 
     let lustre = |id: &str, lc: UpdateFileSystemLustreConfiguration| update(id).lustre_configuration(lc);
     let lc = UpdateFileSystemLustreConfiguration::builder;
     lustre(&id, lc().per_unit_storage_throughput(250).build()).send().await.expect("throughput");
-    emu.advance_clock(Duration::from_secs(3));
+    emu.advance_clock(Duration::from_secs(5));
     let f = c.fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");
     assert_eq!(f.file_systems()[0].lustre_configuration().and_then(|l| l.per_unit_storage_throughput()), Some(250));
     let err = lustre(&id, lc().per_unit_storage_throughput(300).build()).send().await.expect_err("bad value");

@@ -60,6 +60,10 @@ pub enum Error {
 
     #[error("finalizer: {0}")]
     Finalizer(String),
+    /// FSx refused an update for a rule the operator does not model: reported, tried again at
+    /// the resync.
+    #[error("{0}")]
+    UpdateRefused(String),
     /// An earlier volume of the same namespace and name left its file system: the volume's
     /// restore-from annotation must say whether to take it over or make a new one.
     #[error("{0}")]
@@ -87,6 +91,7 @@ impl Error {
             Error::ExportFailed(_) => "export_failed",
             Error::Finalizer(_) => "finalizer",
             Error::PreviousFileSystem(_) => "previous_file_system",
+            Error::UpdateRefused(_) => "update_refused",
         }
     }
 
@@ -105,6 +110,7 @@ impl Error {
             Error::ExportFailed(_) => "ExportFailed",
             Error::Finalizer(_) => "FinalizerError",
             Error::PreviousFileSystem(_) => "PreviousFileSystemFound",
+            Error::UpdateRefused(_) => "UpdateRefused",
         }
     }
 }

@@ -52,6 +52,8 @@ pub(crate) enum TokenPurpose {
     Task,
     /// The export before deletion, once per volume and retry attempt.
     Export,
+    /// UpdateFileSystem, once per volume and set of values asked for.
+    Update,
 }
 
 impl TokenPurpose {
@@ -61,6 +63,7 @@ impl TokenPurpose {
             TokenPurpose::Association => "dra",
             TokenPurpose::Task => "task",
             TokenPurpose::Export => "export",
+            TokenPurpose::Update => "update",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! CreateFileSystem, DescribeFileSystems, UpdateFileSystem, DeleteFileSystem.
+//! CreateFileSystem, DescribeFileSystems, DeleteFileSystem, and the LustreConfiguration members
+//! CreateFileSystem and UpdateFileSystem (`update.rs`) share.
 
 use chrono::Duration as ChronoDuration;
 use rand::Rng;
@@ -8,13 +9,17 @@ use super::{epoch, page, parse_tags, render_tags, s3_bucket, token_lookup, token
 use crate::cidr::{cidr_contains, parse_cidr};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::model::{AdminAction, FileSystem, NetworkInterface, PendingUpdate, RuleSource, State, Tags};
+use crate::model::{FileSystem, NetworkInterface, RuleSource, State, Tags};
 use crate::request::Ctx;
 use crate::wire::json::Fields;
 
 const OP: &str = "CreateFileSystem";
 pub(crate) const LNET_MESSAGE: &str =
     "The file system cannot be created because the security groups do not permit Lustre LNET network traffic on port 988";
+/// FSx's message, verbatim from the user guide (cannot-create-fs, "Cannot create an EFA-enabled
+/// file system because of misconfigured security group"). The error code is not documented:
+/// `InvalidNetworkSettings`, as for the LNET check.
+pub(crate) const EFA_MESSAGE: &str = "Insufficient security group permissions to create an EFA-enabled file system. Update security group to allow all internal inbound and outbound traffic.";
 
 pub(crate) fn not_found(id: &str) -> ApiError {
     ApiError::new("FileSystemNotFound", format!("File system '{id}' does not exist.")).with_field("FileSystemId", id)
@@ -47,25 +52,53 @@ pub(crate) fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
     validate::storage_type(&deployment, &storage_type)?;
     let throughput = lustre_in.opt_i64("PerUnitStorageThroughput")?;
     validate::throughput(&deployment, &storage_type, throughput)?;
-    let capacity = match req.opt_i64("StorageCapacity")? {
-        Some(c) => c,
-        None if storage_type == "INTELLIGENT_TIERING" => 0,
-        None => return Err(ApiError::bad_request("StorageCapacity is required")),
+    let tiering = storage_type == "INTELLIGENT_TIERING";
+    // INTELLIGENT_TIERING storage is elastic: no StorageCapacity (API model, CreateFileSystem).
+    let capacity = match (req.opt_i64("StorageCapacity")?, tiering) {
+        (Some(_), true) => {
+            return Err(ApiError::bad_request(
+                "StorageCapacity is not supported for INTELLIGENT_TIERING storage; its storage capacity is elastic",
+            ))
+        }
+        (None, true) => 0,
+        (Some(c), false) => c,
+        (None, false) => return Err(ApiError::bad_request("StorageCapacity is required")),
     };
-    if storage_type != "INTELLIGENT_TIERING" {
+    if !tiering {
         validate::capacity(&deployment, &storage_type, throughput, capacity)?;
+    }
+    // EFA: PERSISTENT_2 with a metadata configuration, capacity in EFA steps (user guide,
+    // managing-storage-capacity and efa-file-systems).
+    let efa = lustre_in.opt_bool("EfaEnabled")?.unwrap_or(false);
+    if efa {
+        if deployment != "PERSISTENT_2" {
+            return Err(ApiError::bad_request("EfaEnabled is only supported for PERSISTENT_2 file systems"));
+        }
+        if !lustre_in.contains_key("MetadataConfiguration") {
+            return Err(ApiError::bad_request("EFA-enabled file systems require a MetadataConfiguration"));
+        }
+        if !tiering {
+            validate::efa_capacity(throughput, capacity)?;
+        }
     }
     let version = req
         .opt_str("FileSystemTypeVersion")?
         .map(str::to_string)
         .unwrap_or_else(|| ctx.cfg.default_file_system_type_version.clone());
     validate::version(&deployment, &version)?;
+    // "Enhanced metadata is available only for 2.15 file systems" (user guide,
+    // managing-metadata-performance).
+    if lustre_in.contains_key("MetadataConfiguration") && version != "2.15" {
+        return Err(ApiError::bad_request(format!(
+            "A MetadataConfiguration requires FileSystemTypeVersion 2.15 (requested {version})"
+        )));
+    }
     let kms = req.opt_str("KmsKeyId")?;
     if kms.is_some() && !validate::is_persistent(&deployment) {
         return Err(ApiError::bad_request("KmsKeyId is only supported for PERSISTENT deployment types"));
     }
     let tags = parse_tags(req, "Tags")?.unwrap_or_default();
-    let lustre = lustre_config(&lustre_in, &deployment, &storage_type)?;
+    let lustre = lustre_config(&lustre_in, ctx, &deployment, &storage_type, capacity)?;
 
     // Network: exactly one subnet that exists; security groups that exist in its VPC and admit LNET.
     let subnet_ids = req.opt_str_list("SubnetIds")?.unwrap_or_default();
@@ -105,6 +138,9 @@ pub(crate) fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
         }
     }
     check_lnet(state, ctx, &subnet.cidr, &sg_ids)?;
+    if efa {
+        check_efa(state, ctx, &subnet.cidr, &sg_ids)?;
+    }
 
     // Quotas.
     let count = state.file_systems.len() as u64;
@@ -165,6 +201,7 @@ pub(crate) fn create(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
         pending_update: None,
         deleting_since: None,
         last_storage_increase: None,
+        last_metadata_increase: None,
     };
     let rendered = render(&fs, ctx);
     state.file_systems.insert(id.clone(), fs);
@@ -202,6 +239,32 @@ fn check_lnet(state: &State, ctx: &Ctx<'_>, subnet_cidr: &str, sg_ids: &[String]
     Ok(())
 }
 
+/// An EFA-enabled file system's groups must allow all traffic (protocol -1) to and from
+/// themselves, inbound and outbound (user guide, limit-access-security-groups, EFA-enabled
+/// security groups): a rule naming one of the groups, or a CIDR containing the subnet.
+fn check_efa(state: &State, ctx: &Ctx<'_>, subnet_cidr: &str, sg_ids: &[String]) -> ApiResult<()> {
+    let visible_before = ctx.now - dur(ctx.cfg.network_check_delay);
+    let allows_all = |egress: bool| {
+        sg_ids.iter().filter_map(|id| state.security_groups.get(id)).any(|g| {
+            g.rules.iter().any(|r| {
+                r.added_at <= visible_before
+                    && r.egress == egress
+                    && r.protocol == "-1"
+                    && match &r.source {
+                        RuleSource::Group(peer) => sg_ids.contains(peer),
+                        RuleSource::Cidr(c) => cidr_contains(c, subnet_cidr),
+                        RuleSource::Ipv6(_) | RuleSource::PrefixList(_) => false,
+                    }
+            })
+        })
+    };
+    if allows_all(false) && allows_all(true) {
+        Ok(())
+    } else {
+        Err(ApiError::new("InvalidNetworkSettings", EFA_MESSAGE))
+    }
+}
+
 fn random_ip(cidr: &str) -> String {
     match parse_cidr(cidr) {
         Some((net, len)) if len < 31 => {
@@ -216,7 +279,13 @@ fn random_ip(cidr: &str) -> String {
 /// Validates the create-time LustreConfiguration and returns what DescribeFileSystems will show
 /// (besides DeploymentType, PerUnitStorageThroughput and MountName, which live on the model).
 // Long on purpose, it reads better whole: one field of LustreConfiguration after another, each with FSx's rule for it.
-fn lustre_config(input: &Map<String, Value>, deployment: &str, storage: &str) -> ApiResult<Map<String, Value>> {
+fn lustre_config(
+    input: &Map<String, Value>,
+    ctx: &Ctx<'_>,
+    deployment: &str,
+    storage: &str,
+    capacity: i64,
+) -> ApiResult<Map<String, Value>> {
     let mut out = Map::new();
     let persistent = validate::is_persistent(deployment);
     let weekly = match input.opt_str("WeeklyMaintenanceStartTime")? {
@@ -313,33 +382,78 @@ fn lustre_config(input: &Map<String, Value>, deployment: &str, storage: &str) ->
         out.insert("AutomaticBackupRetentionDays".into(), json!(retention.unwrap_or(0)));
         out.insert("CopyTagsToBackups".into(), json!(copy_tags.unwrap_or(false)));
     }
-    out.insert("LogConfiguration".into(), log_config(input)?.unwrap_or_else(|| json!({"Level": "DISABLED"})));
+    out.insert("LogConfiguration".into(), log_config(input, ctx)?.unwrap_or_else(|| json!({"Level": "DISABLED"})));
     if let Some(rs) = root_squash(input)? {
         out.insert("RootSquashConfiguration".into(), rs);
     }
-    if let Some(meta) = input.opt_obj("MetadataConfiguration")? {
-        if deployment != "PERSISTENT_2" {
-            return Err(ApiError::bad_request("MetadataConfiguration is only supported for PERSISTENT_2"));
+    let tiering = storage == "INTELLIGENT_TIERING";
+    match input.opt_obj("MetadataConfiguration")? {
+        Some(_) if deployment != "PERSISTENT_2" => {
+            return Err(ApiError::bad_request("MetadataConfiguration is only supported for PERSISTENT_2"))
         }
-        out.insert("MetadataConfiguration".into(), metadata(meta, None)?);
+        Some(meta) => {
+            out.insert("MetadataConfiguration".into(), create_metadata(meta, storage, capacity)?);
+        }
+        // "For Intelligent-Tiering file systems, you must choose User-provisioned mode" (user
+        // guide, managing-metadata-performance).
+        None if tiering => {
+            return Err(ApiError::bad_request(
+                "INTELLIGENT_TIERING file systems require a MetadataConfiguration with Mode USER_PROVISIONED",
+            ))
+        }
+        None => {}
+    }
+    // INTELLIGENT_TIERING: ThroughputCapacity (MBps) and the SSD read cache, both required.
+    let throughput_capacity = input.opt_i64("ThroughputCapacity")?;
+    let cache = input.opt_obj("DataReadCacheConfiguration")?;
+    if tiering {
+        let tc = throughput_capacity.ok_or_else(|| {
+            ApiError::bad_request("ThroughputCapacity is required for INTELLIGENT_TIERING storage")
+        })?;
+        validate::throughput_capacity(tc)?;
+        let cache = cache.ok_or_else(|| {
+            ApiError::bad_request("DataReadCacheConfiguration is required for INTELLIGENT_TIERING storage")
+        })?;
+        out.insert("ThroughputCapacity".into(), json!(tc));
+        out.insert("DataReadCacheConfiguration".into(), read_cache(cache, tc)?);
+    } else if throughput_capacity.is_some() {
+        return Err(ApiError::bad_request(
+            "ThroughputCapacity is only supported for INTELLIGENT_TIERING storage; use PerUnitStorageThroughput",
+        ));
+    } else if cache.is_some() {
+        return Err(ApiError::bad_request("DataReadCacheConfiguration is only supported for INTELLIGENT_TIERING storage"));
+    }
+    if let Some(efa) = input.opt_bool("EfaEnabled")? {
+        out.insert("EfaEnabled".into(), json!(efa));
     }
     Ok(out)
 }
 
-fn log_config(input: &Map<String, Value>) -> ApiResult<Option<Value>> {
+/// `LogConfiguration` as DescribeFileSystems shows it. The API model
+/// (LustreLogCreateConfiguration): no Destination with Level DISABLED; a Destination is a
+/// CloudWatch Logs group ARN in the file system's region and account named `/aws/fsx...`;
+/// without one FSx logs to `/aws/fsx/lustre`.
+pub(super) fn log_config(input: &Map<String, Value>, ctx: &Ctx<'_>) -> ApiResult<Option<Value>> {
     let Some(log) = input.opt_obj("LogConfiguration")? else {
         return Ok(None);
     };
     let level = log.opt_str("Level")?.ok_or_else(|| ApiError::bad_request("LogConfiguration.Level is required"))?;
     validate::one_of("LogConfiguration.Level", level, &["DISABLED", "WARN_ONLY", "ERROR_ONLY", "WARN_ERROR"])?;
-    let mut out = json!({"Level": level});
-    if let Some(dest) = log.opt_str("Destination")? {
-        out["Destination"] = json!(dest);
+    let dest = log.opt_str("Destination")?;
+    if level == "DISABLED" {
+        if dest.is_some() {
+            return Err(ApiError::bad_request("LogConfiguration.Destination cannot be set when Level is DISABLED"));
+        }
+        return Ok(Some(json!({"Level": level})));
     }
-    Ok(Some(out))
+    if let Some(d) = dest {
+        validate::log_destination(d, &ctx.cfg.region, &ctx.cfg.account_id)?;
+    }
+    let dest = dest.map_or_else(|| ctx.arn("logs", "log-group:/aws/fsx/lustre"), str::to_string);
+    Ok(Some(json!({"Level": level, "Destination": dest})))
 }
 
-fn root_squash(input: &Map<String, Value>) -> ApiResult<Option<Value>> {
+pub(super) fn root_squash(input: &Map<String, Value>) -> ApiResult<Option<Value>> {
     let Some(rs) = input.opt_obj("RootSquashConfiguration")? else {
         return Ok(None);
     };
@@ -355,33 +469,81 @@ fn root_squash(input: &Map<String, Value>) -> ApiResult<Option<Value>> {
         if nids.len() > 64 {
             return Err(ApiError::bad_request("At most 64 NoSquashNids are allowed"));
         }
+        if let Some(bad) = nids.iter().find(|n| !validate::no_squash_nid(n)) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid NoSquashNids entry {bad}: use a Lustre NID such as 10.0.1.6@tcp or 10.0.[2-10].[1-255]@tcp"
+            )));
+        }
         out.insert("NoSquashNids".into(), json!(nids));
     }
     Ok(Some(Value::Object(out)))
 }
 
-fn metadata(meta: &Map<String, Value>, current_iops: Option<i64>) -> ApiResult<Value> {
-    let mode = meta.opt_str("Mode")?.unwrap_or("AUTOMATIC");
+/// The create-time `MetadataConfiguration` (API model, CreateFileSystemLustreMetadataConfiguration):
+/// `Mode` required; AUTOMATIC (SSD only) takes no `Iops` and gets FSx's automatic value for the
+/// capacity; USER_PROVISIONED needs `Iops` valid for the storage type.
+fn create_metadata(meta: &Map<String, Value>, storage: &str, capacity: i64) -> ApiResult<Value> {
+    let mode = meta.opt_str("Mode")?.ok_or_else(|| ApiError::bad_request("MetadataConfiguration.Mode is required"))?;
     validate::one_of("MetadataConfiguration.Mode", mode, &["AUTOMATIC", "USER_PROVISIONED"])?;
-    let iops = meta.opt_i64("Iops")?;
-    match (mode, iops) {
+    match (mode, meta.opt_i64("Iops")?) {
+        ("AUTOMATIC", _) if storage == "INTELLIGENT_TIERING" => Err(ApiError::bad_request(
+            "AUTOMATIC metadata mode is not supported for INTELLIGENT_TIERING file systems; use USER_PROVISIONED",
+        )),
+        ("AUTOMATIC", Some(_)) => Err(ApiError::bad_request("Iops cannot be set when Mode is AUTOMATIC")),
+        ("AUTOMATIC", None) => Ok(json!({"Mode": mode, "Iops": validate::automatic_metadata_iops(capacity)})),
+        (_, None) => Err(ApiError::bad_request("Iops is required when Mode is USER_PROVISIONED")),
+        (_, Some(i)) => {
+            metadata_iops(storage, i)?;
+            Ok(json!({"Mode": mode, "Iops": i}))
+        }
+    }
+}
+
+pub(super) fn metadata_iops(storage: &str, iops: i64) -> ApiResult<()> {
+    if validate::metadata_iops_valid(storage, iops) {
+        Ok(())
+    } else if storage == "INTELLIGENT_TIERING" {
+        Err(ApiError::bad_request(format!(
+            "Invalid metadata Iops {iops} for INTELLIGENT_TIERING: use 6000 or 12000"
+        )))
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid metadata Iops {iops}: use 1500, 3000, 6000, 12000 or a multiple of 12000 up to 192000"
+        )))
+    }
+}
+
+/// `DataReadCacheConfiguration` for an INTELLIGENT_TIERING file system of `throughput_capacity`
+/// MBps (API model, LustreReadCacheConfiguration): `SizeGiB` with USER_PROVISIONED only, 32 to
+/// 131072 GiB per 4000 MBps.
+pub(super) fn read_cache(cache: &Map<String, Value>, throughput_capacity: i64) -> ApiResult<Value> {
+    let mode = cache
+        .opt_str("SizingMode")?
+        .ok_or_else(|| ApiError::bad_request("DataReadCacheConfiguration.SizingMode is required"))?;
+    validate::one_of(
+        "DataReadCacheConfiguration.SizingMode",
+        mode,
+        &["NO_CACHE", "USER_PROVISIONED", "PROPORTIONAL_TO_THROUGHPUT_CAPACITY"],
+    )?;
+    match (mode, cache.opt_i64("SizeGiB")?) {
         ("USER_PROVISIONED", None) => {
-            return Err(ApiError::bad_request("Iops is required when Mode is USER_PROVISIONED"))
+            Err(ApiError::bad_request("DataReadCacheConfiguration.SizeGiB is required when SizingMode is USER_PROVISIONED"))
         }
-        ("AUTOMATIC", Some(_)) => return Err(ApiError::bad_request("Iops cannot be set when Mode is AUTOMATIC")),
-        (_, Some(i))
-            if !([1500, 3000, 6000, 12000].contains(&i) || (i % 12000 == 0 && (12000..=192_000).contains(&i))) =>
-        {
-            return Err(ApiError::bad_request(format!("Invalid metadata Iops {i}")))
+        ("USER_PROVISIONED", Some(size)) => {
+            let (min, max) = validate::read_cache_bounds(throughput_capacity);
+            if (min..=max).contains(&size) {
+                Ok(json!({"SizingMode": mode, "SizeGiB": size}))
+            } else {
+                Err(ApiError::bad_request(format!(
+                    "Invalid DataReadCacheConfiguration.SizeGiB {size}: with {throughput_capacity} MBps of throughput capacity use {min} to {max} GiB (32 to 131072 GiB per 4000 MBps)"
+                )))
+            }
         }
-        _ => {}
+        (_, Some(_)) => Err(ApiError::bad_request(format!(
+            "DataReadCacheConfiguration.SizeGiB can only be set when SizingMode is USER_PROVISIONED (not {mode})"
+        ))),
+        (_, None) => Ok(json!({"SizingMode": mode})),
     }
-    if let (Some(cur), Some(new)) = (current_iops, iops) {
-        if new < cur {
-            return Err(ApiError::bad_request("Metadata Iops can only be increased"));
-        }
-    }
-    Ok(json!({"Mode": mode, "Iops": iops.unwrap_or(1500)}))
 }
 
 pub(crate) fn render(fs: &FileSystem, ctx: &Ctx<'_>) -> Value {
@@ -397,7 +559,6 @@ pub(crate) fn render(fs: &FileSystem, ctx: &Ctx<'_>) -> Value {
         "FileSystemId": fs.id,
         "FileSystemType": "LUSTRE",
         "Lifecycle": fs.lifecycle,
-        "StorageCapacity": fs.storage_capacity,
         "StorageType": fs.storage_type,
         "VpcId": fs.vpc_id,
         "SubnetIds": [fs.subnet_id],
@@ -408,6 +569,10 @@ pub(crate) fn render(fs: &FileSystem, ctx: &Ctx<'_>) -> Value {
         "LustreConfiguration": lustre,
         "FileSystemTypeVersion": fs.version,
     });
+    // INTELLIGENT_TIERING storage is elastic: no StorageCapacity (unverified: FSx may show one).
+    if fs.storage_type != "INTELLIGENT_TIERING" {
+        out["StorageCapacity"] = json!(fs.storage_capacity);
+    }
     if let Some(k) = &fs.kms_key_id {
         out["KmsKeyId"] = json!(k);
     }
@@ -415,25 +580,30 @@ pub(crate) fn render(fs: &FileSystem, ctx: &Ctx<'_>) -> Value {
         out["FailureDetails"] = json!({"Message": m});
     }
     if !fs.admin_actions.is_empty() {
-        out["AdministrativeActions"] = Value::Array(
-            fs.admin_actions
-                .iter()
-                .map(|a| {
-                    let mut v = json!({
-                        "AdministrativeActionType": a.action_type,
-                        "Status": a.status,
-                        "RequestTime": epoch(a.request_time),
-                        "TargetFileSystemValues": a.target,
-                    });
-                    if let Some(p) = a.progress_percent {
-                        v["ProgressPercent"] = json!(p);
-                    }
-                    v
-                })
-                .collect(),
-        );
+        out["AdministrativeActions"] = Value::Array(fs.admin_actions.iter().map(render_action).collect());
     }
     out
+}
+
+/// One `AdministrativeActions` entry as aws-sdk-fsx's `AdministrativeAction` parses it:
+/// `TargetFileSystemValues` (a FileSystem) for FILE_SYSTEM_UPDATE only, `ProgressPercent` for the
+/// optimizations only (the API model), `FailureDetails.Message` once FAILED.
+fn render_action(a: &crate::model::AdminAction) -> Value {
+    let mut v = json!({
+        "AdministrativeActionType": a.action_type,
+        "Status": a.status,
+        "RequestTime": epoch(a.request_time),
+    });
+    if !a.target.is_empty() {
+        v["TargetFileSystemValues"] = Value::Object(a.target.clone());
+    }
+    if let Some(p) = a.progress_percent {
+        v["ProgressPercent"] = json!(p);
+    }
+    if let Some(m) = &a.failure_message {
+        v["FailureDetails"] = json!({"Message": m});
+    }
+    v
 }
 
 pub(crate) fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
@@ -466,158 +636,6 @@ pub(crate) fn describe(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value
         out["NextToken"] = json!(n);
     }
     Ok(out)
-}
-
-// Long on purpose, it reads better whole: FSx's UpdateFileSystem checks in the order FSx applies them, then the change.
-pub(crate) fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
-    let id = req.req_str("FileSystemId")?;
-    if let Some(t) = req.opt_str("ClientRequestToken")? {
-        super::check_token(t)?;
-    }
-    let cfg = ctx.cfg;
-    let used: i64 = state.file_systems.values().map(|f| f.storage_capacity).sum();
-    let fs = state.file_systems.get_mut(id).ok_or_else(|| not_found(id))?;
-    let lustre_in = req.opt_obj("LustreConfiguration")?.cloned().unwrap_or_default();
-    let new_capacity = req.opt_i64("StorageCapacity")?;
-    let new_throughput = lustre_in.opt_i64("PerUnitStorageThroughput")?;
-    let new_version = req.opt_str("FileSystemTypeVersion")?;
-    let new_meta = lustre_in.opt_obj("MetadataConfiguration")?;
-    let heavy = new_capacity.is_some() || new_throughput.is_some() || new_version.is_some() || new_meta.is_some();
-
-    match fs.lifecycle.as_str() {
-        "AVAILABLE" | "MISCONFIGURED" => {}
-        "UPDATING" if heavy => return Err(ApiError::bad_request("There is an update already in progress")),
-        "UPDATING" => {}
-        other => return Err(ApiError::bad_request(format!("Unable to update file system {id} while it is {other}"))),
-    }
-
-    let mut target = Map::new();
-    if let Some(c) = new_capacity {
-        if fs.deployment_type == "SCRATCH_1" {
-            return Err(ApiError::bad_request("Storage capacity of SCRATCH_1 file systems cannot be increased"));
-        }
-        if fs.storage_type == "INTELLIGENT_TIERING" {
-            return Err(ApiError::bad_request("StorageCapacity cannot be set for INTELLIGENT_TIERING storage"));
-        }
-        if c <= fs.storage_capacity {
-            return Err(ApiError::bad_request(format!(
-                "The new storage capacity ({c} GiB) must be larger than the current storage capacity ({} GiB)",
-                fs.storage_capacity
-            )));
-        }
-        validate::capacity(&fs.deployment_type, &fs.storage_type, fs.throughput, c)?;
-        if let Some(last) = fs.last_storage_increase {
-            if ctx.now < last + dur(cfg.storage_increase_cooldown) {
-                return Err(ApiError::bad_request(
-                    "Storage capacity can only be increased 6 hours after the last increase or after storage optimization finishes",
-                ));
-            }
-        }
-        if used - fs.storage_capacity + c > i64::try_from(cfg.storage_quota_gib).unwrap_or(i64::MAX) {
-            return Err(ApiError::new("ServiceLimitExceeded", "Account limit for total storage exceeded")
-                .with_field("Limit", "TOTAL_STORAGE"));
-        }
-        target.insert("StorageCapacity".into(), json!(c));
-    }
-    if let Some(t) = new_throughput {
-        if !validate::is_persistent(&fs.deployment_type) || fs.storage_type != "SSD" {
-            return Err(ApiError::bad_request(
-                "PerUnitStorageThroughput can only be changed on persistent SSD file systems",
-            ));
-        }
-        validate::throughput(&fs.deployment_type, &fs.storage_type, Some(t))?;
-        target.insert("LustreConfiguration".into(), json!({"PerUnitStorageThroughput": t}));
-    }
-    if let Some(v) = new_version {
-        validate::version(&fs.deployment_type, v)?;
-        if validate::version_rank(v) <= validate::version_rank(&fs.version) {
-            return Err(ApiError::bad_request(format!(
-                "FileSystemTypeVersion can only be upgraded; current version is {}",
-                fs.version
-            )));
-        }
-        target.insert("FileSystemTypeVersion".into(), json!(v));
-    }
-    let meta = match new_meta {
-        Some(m) => {
-            if fs.deployment_type != "PERSISTENT_2" {
-                return Err(ApiError::bad_request("MetadataConfiguration is only supported for PERSISTENT_2"));
-            }
-            let current = fs.lustre.get("MetadataConfiguration").and_then(|m| m.get("Iops")).and_then(Value::as_i64);
-            Some(metadata(m, current)?)
-        }
-        None => None,
-    };
-
-    // Simple settings, validated before anything changes.
-    let mut simple = Map::new();
-    if let Some(w) = lustre_in.opt_str("WeeklyMaintenanceStartTime")? {
-        validate::weekly_time(w)?;
-        simple.insert("WeeklyMaintenanceStartTime".into(), json!(w));
-    }
-    if let Some(d) = lustre_in.opt_str("DailyAutomaticBackupStartTime")? {
-        validate::daily_time(d)?;
-        simple.insert("DailyAutomaticBackupStartTime".into(), json!(d));
-    }
-    if let Some(r) = lustre_in.opt_i64("AutomaticBackupRetentionDays")? {
-        if !validate::is_persistent(&fs.deployment_type) && r > 0 {
-            return Err(ApiError::bad_request("Automatic backups are not supported for SCRATCH deployment types"));
-        }
-        if !(0..=90).contains(&r) {
-            return Err(ApiError::bad_request("AutomaticBackupRetentionDays must be between 0 and 90"));
-        }
-        simple.insert("AutomaticBackupRetentionDays".into(), json!(r));
-    }
-    if let Some(c) = lustre_in.opt_str("DataCompressionType")? {
-        validate::one_of("DataCompressionType", c, &["NONE", "LZ4"])?;
-        simple.insert("DataCompressionType".into(), json!(c));
-    }
-    if let Some(l) = log_config(&lustre_in)? {
-        simple.insert("LogConfiguration".into(), l);
-    }
-    if let Some(rs) = root_squash(&lustre_in)? {
-        simple.insert("RootSquashConfiguration".into(), rs);
-    }
-    let auto_import = lustre_in.opt_str("AutoImportPolicy")?;
-    if let Some(p) = auto_import {
-        validate::one_of("AutoImportPolicy", p, &["NONE", "NEW", "NEW_CHANGED", "NEW_CHANGED_DELETED"])?;
-        if !fs.lustre.contains_key("DataRepositoryConfiguration") {
-            return Err(ApiError::bad_request("AutoImportPolicy requires a file system linked to S3 with ImportPath"));
-        }
-    }
-
-    // Apply.
-    for (k, v) in simple {
-        fs.lustre.insert(k, v);
-    }
-    if let Some(p) = auto_import {
-        if let Some(Value::Object(drc)) = fs.lustre.get_mut("DataRepositoryConfiguration") {
-            drc.insert("AutoImportPolicy".into(), json!(p));
-        }
-    }
-    if heavy {
-        fs.lifecycle = "UPDATING".into();
-        fs.pending_update = Some(PendingUpdate {
-            started_at: ctx.now,
-            done_at: ctx.now + dur(cfg.update_duration),
-            storage_capacity: new_capacity,
-            throughput: new_throughput,
-            version: new_version.map(str::to_string),
-            metadata: meta,
-        });
-        fs.admin_actions.push(AdminAction {
-            action_type: "FILE_SYSTEM_UPDATE".into(),
-            status: "IN_PROGRESS".into(),
-            progress_percent: Some(0),
-            request_time: ctx.now,
-            target,
-        });
-        if fs.admin_actions.len() > 50 {
-            let excess = fs.admin_actions.len() - 50;
-            fs.admin_actions.drain(..excess);
-        }
-    }
-    Ok(json!({ "FileSystem": render(fs, ctx) }))
 }
 
 pub(crate) fn delete(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {

@@ -4,6 +4,7 @@ mod associations;
 mod file_systems;
 mod tags;
 mod tasks;
+mod update;
 mod validate;
 
 use chrono::{DateTime, Utc};
@@ -28,7 +29,7 @@ const fn op(name: &'static str, mutating: bool, handler: Handler) -> Operation<H
 pub(crate) const OPERATIONS: &[Operation<Handler>] = &[
     op("CreateFileSystem", true, file_systems::create),
     op("DescribeFileSystems", false, file_systems::describe),
-    op("UpdateFileSystem", true, file_systems::update),
+    op("UpdateFileSystem", true, update::update),
     op("DeleteFileSystem", true, file_systems::delete),
     op("TagResource", true, tags::tag),
     op("UntagResource", true, tags::untag),

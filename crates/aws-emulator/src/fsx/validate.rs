@@ -148,6 +148,113 @@ pub(crate) fn one_of(field: &str, value: &str, allowed: &[&str]) -> ApiResult<()
     }
 }
 
+/// INTELLIGENT_TIERING `ThroughputCapacity` (MBps): 4000 or multiples of 4000 up to 2,000,000
+/// (API model, CreateFileSystemLustreConfiguration.ThroughputCapacity; user guide,
+/// managing-throughput-capacity).
+pub(crate) const IT_THROUGHPUT_STEP: i64 = 4000;
+pub(crate) const IT_THROUGHPUT_MAX: i64 = 2_000_000;
+
+pub(crate) fn throughput_capacity(value: i64) -> ApiResult<()> {
+    if value >= IT_THROUGHPUT_STEP && value % IT_THROUGHPUT_STEP == 0 && value <= IT_THROUGHPUT_MAX {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid ThroughputCapacity {value} MBps: use 4000 MBps or a multiple of 4000 MBps up to {IT_THROUGHPUT_MAX}"
+        )))
+    }
+}
+
+/// The SSD read cache sizes (GiB) an INTELLIGENT_TIERING file system of `throughput_capacity`
+/// MBps accepts with `SizingMode` USER_PROVISIONED: 32 to 131072 GiB per 4000 MBps (API model,
+/// LustreReadCacheConfiguration.SizeGiB).
+pub(crate) fn read_cache_bounds(throughput_capacity: i64) -> (i64, i64) {
+    let units = (throughput_capacity / IT_THROUGHPUT_STEP).max(1);
+    (32 * units, 131_072 * units)
+}
+
+/// Whether `iops` is a valid metadata IOPS value for the storage type: SSD 1500, 3000, 6000,
+/// 12000, then multiples of 12000 up to 192000; INTELLIGENT_TIERING 6000 or 12000 (API model,
+/// CreateFileSystemLustreMetadataConfiguration.Iops).
+pub(crate) fn metadata_iops_valid(storage: &str, iops: i64) -> bool {
+    if storage == "INTELLIGENT_TIERING" {
+        return iops == 6000 || iops == 12000;
+    }
+    [1500, 3000, 6000, 12000].contains(&iops) || (iops % 12000 == 0 && (12000..=192_000).contains(&iops))
+}
+
+/// The metadata IOPS FSx provisions in AUTOMATIC mode for an SSD capacity (GiB): 1200 GiB 1500,
+/// 2400 GiB 3000, 4800-9600 GiB 6000, 12000-45600 GiB 12000, from 48000 GiB 12000 per 24000 GiB
+/// (user guide, performance.html#dne-metadata-performance), at most 192000.
+pub(crate) fn automatic_metadata_iops(capacity: i64) -> i64 {
+    match capacity {
+        ..=1200 => 1500,
+        ..=2400 => 3000,
+        ..=9600 => 6000,
+        ..=47_999 => 12000,
+        c => (12000 * (c / 24000)).min(192_000),
+    }
+}
+
+/// EFA-enabled file systems grow in steps of 38400 / 19200 / 9600 / 4800 GiB at
+/// 125 / 250 / 500 / 1000 MB/s/TiB (user guide, managing-storage-capacity).
+pub(crate) fn efa_capacity_step(throughput: Option<i64>) -> Option<i64> {
+    match throughput {
+        Some(125) => Some(38400),
+        Some(250) => Some(19200),
+        Some(500) => Some(9600),
+        Some(1000) => Some(4800),
+        _ => None,
+    }
+}
+
+pub(crate) fn efa_capacity(throughput: Option<i64>, capacity: i64) -> ApiResult<()> {
+    match efa_capacity_step(throughput) {
+        Some(step) if capacity > 0 && capacity % step == 0 => Ok(()),
+        Some(step) => Err(ApiError::bad_request(format!(
+            "Invalid storage capacity {capacity} GiB for an EFA-enabled file system at {} MB/s/TiB: use a multiple of {step} GiB",
+            throughput.unwrap_or_default()
+        ))),
+        None => Err(ApiError::bad_request(
+            "EFA-enabled file systems require PERSISTENT_2 SSD with PerUnitStorageThroughput 125, 250, 500 or 1000",
+        )),
+    }
+}
+
+/// A Lustre NID for `NoSquashNids`: `10.0.1.6@tcp` or with ranges, `10.0.[2-10].[1-255]@tcp`
+/// (API model, LustreRootSquashConfiguration.NoSquashNids).
+pub(crate) fn no_squash_nid(nid: &str) -> bool {
+    let Some(address) = nid.strip_suffix("@tcp") else {
+        return false;
+    };
+    let parts: Vec<&str> = address.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && match p.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                    Some(range) => range.split_once('-').is_some_and(|(a, b)| octet(a) && octet(b)),
+                    None => octet(p),
+                }
+        })
+}
+
+fn octet(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u16>().is_ok_and(|n| n < 256)
+}
+
+/// A `LogConfiguration.Destination`: a CloudWatch Logs log group ARN in the file system's
+/// region and account whose name begins with `/aws/fsx` (API model, LustreLogCreateConfiguration).
+pub(crate) fn log_destination(dest: &str, region: &str, account: &str) -> ApiResult<()> {
+    let prefix = format!("arn:aws:logs:{region}:{account}:log-group:");
+    let ok = dest.strip_prefix(&prefix).is_some_and(|name| name.trim_end_matches(":*").starts_with("/aws/fsx"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid LogConfiguration.Destination {dest}: use a CloudWatch Logs log group ARN ({prefix}/aws/fsx...) in the file system's region and account"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +279,58 @@ mod tests {
         assert!(weekly_time("1:24:00").is_err());
         assert!(daily_time("23:59").is_ok());
         assert!(daily_time("2:00").is_err());
+    }
+
+    #[test]
+    fn automatic_metadata_iops_follows_the_user_guide_table() {
+        for (gib, iops) in [(1200, 1500), (2400, 3000), (4800, 6000), (9600, 6000), (12000, 12000), (45600, 12000)] {
+            assert_eq!(automatic_metadata_iops(gib), iops, "{gib} GiB");
+        }
+        for (gib, iops) in [(48000, 24000), (72000, 36000), (96000, 48000), (600_000, 192_000)] {
+            assert_eq!(automatic_metadata_iops(gib), iops, "{gib} GiB");
+        }
+    }
+
+    #[test]
+    fn metadata_iops_values() {
+        for ok in [1500, 3000, 6000, 12000, 24000, 192_000] {
+            assert!(metadata_iops_valid("SSD", ok), "{ok}");
+        }
+        for bad in [0, 1000, 9000, 18000, 204_000] {
+            assert!(!metadata_iops_valid("SSD", bad), "{bad}");
+        }
+        assert!(metadata_iops_valid("INTELLIGENT_TIERING", 6000));
+        assert!(!metadata_iops_valid("INTELLIGENT_TIERING", 1500));
+        assert!(!metadata_iops_valid("INTELLIGENT_TIERING", 24000));
+    }
+
+    #[test]
+    fn efa_steps_and_read_cache_bounds() {
+        assert!(efa_capacity(Some(125), 38400).is_ok());
+        assert!(efa_capacity(Some(125), 19200).is_err());
+        assert!(efa_capacity(Some(1000), 4800).is_ok());
+        assert!(efa_capacity(Some(1000), 2400).is_err());
+        assert!(efa_capacity(Some(500), 28800).is_ok());
+        assert_eq!(read_cache_bounds(4000), (32, 131_072));
+        assert_eq!(read_cache_bounds(8000), (64, 262_144));
+        assert!(throughput_capacity(4000).is_ok());
+        assert!(throughput_capacity(6000).is_err());
+        assert!(throughput_capacity(2_004_000).is_err());
+    }
+
+    #[test]
+    fn nids_and_log_destinations() {
+        for ok in ["10.0.1.6@tcp", "10.0.[2-10].[1-255]@tcp"] {
+            assert!(no_squash_nid(ok), "{ok}");
+        }
+        for bad in ["10.0.1.6", "10.0.1@tcp", "10.0.1.256@tcp", "10.0.[2].1@tcp", "a.b.c.d@tcp"] {
+            assert!(!no_squash_nid(bad), "{bad}");
+        }
+        let arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/fsx/lustre";
+        assert!(log_destination(arn, "us-east-1", "123456789012").is_ok());
+        assert!(log_destination(&format!("{arn}:*"), "us-east-1", "123456789012").is_ok());
+        assert!(log_destination(arn, "eu-west-1", "123456789012").is_err());
+        let other = "arn:aws:logs:us-east-1:123456789012:log-group:/my/logs";
+        assert!(log_destination(other, "us-east-1", "123456789012").is_err());
     }
 }

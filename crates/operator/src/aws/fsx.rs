@@ -80,9 +80,27 @@ impl Aws {
         })
     }
 
+    /// One UpdateFileSystem with what `update` changes; `token` makes a retried call the same one.
     #[tracing::instrument(skip(self), err)]
-    pub(crate) async fn grow_file_system(&self, id: &str, capacity_gib: i32) -> Result<(), AwsError> {
-        let request = self.fsx.update_file_system().file_system_id(id).storage_capacity(capacity_gib);
+    pub(crate) async fn update_file_system(
+        &self,
+        id: &str,
+        update: &super::model::FileSystemUpdate,
+        token: &str,
+    ) -> Result<(), AwsError> {
+        let lustre = aws_sdk_fsx::types::UpdateFileSystemLustreConfiguration::builder()
+            .set_per_unit_storage_throughput(update.per_unit_storage_throughput)
+            .set_data_compression_type(update.data_compression.as_deref().map(DataCompressionType::from))
+            .set_weekly_maintenance_start_time(update.weekly_maintenance_start_time.clone())
+            .set_automatic_backup_retention_days(update.automatic_backup_retention_days)
+            .build();
+        let request = self
+            .fsx
+            .update_file_system()
+            .file_system_id(id)
+            .client_request_token(token)
+            .set_storage_capacity(update.capacity_gib)
+            .lustre_configuration(lustre);
         self.call("fsx", "UpdateFileSystem", || request.send()).await.map(|_| ())
     }
 
@@ -126,6 +144,12 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
             .iter()
             .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
             .collect(),
+        actions: fs.administrative_actions().iter().map(admin_action).collect(),
+        per_unit_storage_throughput: lustre.and_then(|l| l.per_unit_storage_throughput()),
+        data_compression: lustre.and_then(|l| l.data_compression_type()).map(|c| c.as_str().to_string()),
+        weekly_maintenance_start_time: lustre.and_then(|l| l.weekly_maintenance_start_time()).map(str::to_string),
+        automatic_backup_retention_days: lustre.and_then(|l| l.automatic_backup_retention_days()),
+        hdd: fs.storage_type().is_some_and(|t| t.as_str() == "HDD"),
         actions_in_progress: fs
             .administrative_actions()
             .iter()
@@ -139,6 +163,18 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
                 )
             })
             .collect(),
+    }
+}
+
+fn admin_action(a: &aws_sdk_fsx::types::AdministrativeAction) -> super::model::AdminAction {
+    let target = a.target_file_system_values();
+    super::model::AdminAction {
+        action_type: a.administrative_action_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+        status: a.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        progress_percent: a.progress_percent(),
+        requested_at_ms: a.request_time().and_then(|t| t.to_millis().ok()),
+        target_capacity_gib: target.and_then(|t| t.storage_capacity()),
+        target_throughput: target.and_then(|t| t.lustre_configuration()).and_then(|l| l.per_unit_storage_throughput()),
     }
 }
 

@@ -11,6 +11,7 @@ mod fsx;
 mod model;
 pub mod poller;
 mod security_group_lookup;
+pub mod server_clock;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,8 +21,8 @@ use std::time::Instant;
 use aws_sdk_fsx::error::{ProvideErrorMetadata, SdkError};
 
 pub(crate) use model::{
-    Association, AssociationLifecycle, AssociationRequest, FileSystem, FileSystemRequest, IngressRule, Lifecycle,
-    SecurityGroup, Subnet, Task, TaskLifecycle, TaskRequest,
+    AdminAction, Association, AssociationLifecycle, AssociationRequest, FileSystem, FileSystemRequest,
+    FileSystemUpdate, IngressRule, Lifecycle, SecurityGroup, Subnet, Task, TaskLifecycle, TaskRequest,
 };
 
 pub use budget::{CallBudget, Priority};
@@ -144,6 +145,8 @@ pub struct Aws {
     subnet_misses: Arc<tokio::sync::Mutex<()>>,
     /// Lookups of single security groups waiting to share a call.
     sg_lookups: Arc<security_group_lookup::Lookups>,
+    /// AWS's time, from the `Date` of its answers.
+    pub(crate) clock: server_clock::ServerClock,
 }
 
 impl Aws {
@@ -156,9 +159,13 @@ impl Aws {
         budget: Option<CallBudget>,
         creations: Option<CallBudget>,
     ) -> Aws {
+        let clock = server_clock::ServerClock::default();
+        let fsx = aws_sdk_fsx::config::Builder::from(config).interceptor(clock.clone()).build();
+        let ec2 = aws_sdk_ec2::config::Builder::from(config).interceptor(clock.clone()).build();
         Aws {
-            fsx: aws_sdk_fsx::Client::new(config),
-            ec2: aws_sdk_ec2::Client::new(config),
+            fsx: aws_sdk_fsx::Client::from_conf(fsx),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2),
+            clock,
             metrics,
             budget: budget.map(Arc::new),
             creations: creations.map(Arc::new),

@@ -83,8 +83,68 @@ pub(crate) struct FileSystem {
     pub(crate) tags: BTreeMap<String, String>,
     /// Administrative actions in progress, as "TYPE STATUS PERCENT%".
     pub(crate) actions_in_progress: Vec<String>,
+    /// Every administrative action FSx reports (running and finished), oldest first.
+    pub(crate) actions: Vec<AdminAction>,
+    /// PerUnitStorageThroughput (persistent types).
+    pub(crate) per_unit_storage_throughput: Option<i32>,
+    /// DataCompressionType (NONE or LZ4).
+    pub(crate) data_compression: Option<String>,
+    pub(crate) weekly_maintenance_start_time: Option<String>,
+    pub(crate) automatic_backup_retention_days: Option<i32>,
+    /// HDD storage (its throughput cannot change).
+    pub(crate) hdd: bool,
     /// FSx's CreationTime, milliseconds since the epoch.
     pub(crate) created_at_ms: Option<i64>,
+}
+
+/// An UpdateFileSystem request: what changes (None: unchanged).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FileSystemUpdate {
+    pub(crate) capacity_gib: Option<i32>,
+    pub(crate) per_unit_storage_throughput: Option<i32>,
+    pub(crate) data_compression: Option<String>,
+    pub(crate) weekly_maintenance_start_time: Option<String>,
+    pub(crate) automatic_backup_retention_days: Option<i32>,
+}
+
+impl FileSystemUpdate {
+    /// Settings FSx applies at once (everything but capacity and throughput).
+    pub(crate) fn has_changes(&self) -> bool {
+        *self != FileSystemUpdate::default()
+    }
+
+    /// A stable text of the values asked for (part of the request's idempotency token).
+    pub(crate) fn fingerprint(&self) -> String {
+        format!(
+            "capacity={:?};throughput={:?};compression={:?};maintenance={:?};backups={:?}",
+            self.capacity_gib,
+            self.per_unit_storage_throughput,
+            self.data_compression,
+            self.weekly_maintenance_start_time,
+            self.automatic_backup_retention_days
+        )
+    }
+}
+
+/// One administrative action of a file system, as FSx reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AdminAction {
+    pub(crate) action_type: String,
+    pub(crate) status: String,
+    pub(crate) progress_percent: Option<i32>,
+    /// When it was asked for, milliseconds since the epoch (FSx's clock).
+    pub(crate) requested_at_ms: Option<i64>,
+    /// The storage capacity it moves to, when it is a storage increase.
+    pub(crate) target_capacity_gib: Option<i32>,
+    /// The throughput it moves to, when it changes throughput.
+    pub(crate) target_throughput: Option<i32>,
+}
+
+impl AdminAction {
+    /// Still running (FSx keeps finished ones in the list for a while).
+    pub(crate) fn running(&self) -> bool {
+        matches!(self.status.as_str(), "PENDING" | "IN_PROGRESS" | "UPDATED_OPTIMIZING")
+    }
 }
 
 impl FileSystem {

@@ -292,29 +292,6 @@ pub(crate) async fn create(ctx: &Context, lv: &LustreVolume, security_groups: &[
     }
 }
 
-/// Grows the file system when the spec asks for more capacity than it has.
-pub(crate) async fn grow_if_asked(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<()> {
-    let settled = fs.lifecycle == Lifecycle::Available && fs.actions_in_progress.is_empty();
-    if lv.spec.file_system_id.is_some() || !settled {
-        return Ok(());
-    }
-    let (Some(want), Some(have)) = (lv.spec.storage_capacity_gib, fs.capacity_gib) else { return Ok(()) };
-    if want <= have {
-        return Ok(());
-    }
-    match ctx.aws.grow_file_system(&fs.id, want).await {
-        Ok(()) => {
-            ctx.poller.refresh(&fs.id);
-            let note = format!("growing {} from {have} to {want} GiB", fs.id);
-            ctx.events.normal(lv, "CapacityIncreaseRequested", &note).await;
-            Ok(())
-        }
-        // e.g. the 6-hour wait between increases: say so and retry later.
-        Err(e) if e.is("BadRequest") => Err(Error::Waiting(format!("cannot grow {} yet: {}", fs.id, e.message))),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Where the deletion of the file system stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Removal {

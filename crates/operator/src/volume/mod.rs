@@ -25,6 +25,7 @@ use kube::ResourceExt;
 use lustre_api::{tags, DeletionPolicy, LustreVolume, LustreVolumeStatus, Phase};
 
 pub(crate) mod associations;
+pub(crate) mod day_two;
 pub(crate) mod file_system;
 pub(crate) mod final_export;
 pub(crate) mod kubernetes_objects;
@@ -240,6 +241,8 @@ fn error_policy(lv: Arc<LustreVolume>, error: &Error, scope: Arc<Scope>) -> Acti
         Error::AwsRefused(_) => return Action::requeue(ctx.timing.resync),
         // The restore-from annotation decides; setting it wakes the volume.
         Error::PreviousFileSystem(_) => return Action::requeue(ctx.timing.resync),
+        // FSx refused an update for a rule not modelled: not before the resync.
+        Error::UpdateRefused(_) => return Action::requeue(ctx.timing.resync),
         Error::Conflict(_) | Error::AdoptionRefused(_) => {
             ctx.next_backoff(&k, Duration::from_secs(30), Duration::from_secs(600))
         }
@@ -312,6 +315,15 @@ async fn apply(lv: &LustreVolume, scope: &Scope) -> Result<Action> {
         return Err(e);
     }
     let next = status::next(&obs);
+    // A change waiting for one of FSx's windows: looked at again every little while (FSx's
+    // clock, which decides, comes with its answers); each look costs one DescribeFileSystems.
+    if let (Some(opens), Observed::Present(fs)) =
+        (obs.day_two.as_ref().and_then(|p| p.next_allowed_at_ms), &obs.file_system)
+    {
+        let until = u64::try_from(opens.saturating_sub(ctx.aws.clock.now_ms())).unwrap_or(0);
+        ctx.poller.refresh(&fs.id);
+        return Ok(Action::requeue(Duration::from_millis(until).min(ctx.timing.in_transition)));
+    }
     tracing::debug!(
         volume = %lv.name_any(),
         ?next,
@@ -385,7 +397,7 @@ async fn act(
         *written = early;
     }
     let Observed::Present(fs) = &obs.file_system else { return Ok(()) };
-    Box::pin(file_system::grow_if_asked(ctx, lv, fs)).await.map_err(at(Step::FileSystem))?;
+    obs.day_two = Some(Box::pin(day_two::apply(ctx, lv, fs)).await.map_err(at(Step::FileSystem))?);
     Box::pin(file_system::keep_policy_recorded(ctx, lv, explicit_policy, fs)).await.map_err(at(Step::FileSystem))?;
     if fs.lifecycle.is_mountable() {
         // Class, claim, PV: the claim's class exists when the binder first looks at the claim,

@@ -45,6 +45,8 @@ pub(crate) struct Observation {
     pub(crate) claim_new: bool,
     /// The data repository associations, when that step looked at them this pass.
     pub(crate) associations: Option<Associations>,
+    /// The day-two step's plan, when it ran this pass: what it sent and what waits.
+    pub(crate) day_two: Option<super::day_two::Plan>,
     /// The error that stopped the pass, and where.
     pub(crate) failure: Option<(Step, Error)>,
 }
@@ -58,6 +60,7 @@ impl Default for Observation {
             claim: None,
             claim_new: false,
             associations: None,
+            day_two: None,
             failure: None,
         }
     }
@@ -147,6 +150,13 @@ pub(crate) fn compose(
             st.dns_name = fs.dns_name.clone();
             st.mount_name = fs.mount_name.clone();
             st.capacity_gib = fs.capacity_gib;
+            st.per_unit_storage_throughput = fs.per_unit_storage_throughput;
+            st.administrative_actions = fs.actions.iter().filter(|a| a.running()).map(action_status).collect();
+            if let Some(plan) = &obs.day_two {
+                st.pending_changes = plan.pending.clone();
+                st.next_update_allowed_at =
+                    plan.next_allowed_at_ms.and_then(|ms| Timestamp::from_millisecond(ms).ok()).map(|t| t.to_string());
+            }
             let phase = phase_for(fs);
             st.phase = Some(phase);
             let (reason, message) = file_system_condition(fs);
@@ -161,7 +171,11 @@ pub(crate) fn compose(
                     st.storage_class_name = Some(crate::ownership::cluster_object_name(lv));
                     st.persistent_volume_name = Some(crate::ownership::cluster_object_name(lv));
                     if bound {
-                        set(&mut st, READY, true, "Bound", &format!("mount PersistentVolumeClaim {name}"));
+                        let mut message = format!("mount PersistentVolumeClaim {name}");
+                        if !st.pending_changes.is_empty() {
+                            message.push_str(&format!("; pending: {}", st.pending_changes.join("; ")));
+                        }
+                        set(&mut st, READY, true, "Bound", &message);
                     } else {
                         set(&mut st, READY, false, "ClaimPending", "waiting for the claim to bind");
                     }
@@ -183,6 +197,21 @@ pub(crate) fn compose(
         set(&mut st, READY, false, e.reason(), &e.to_string());
     }
     st
+}
+
+/// An administrative action as the status shows it.
+fn action_status(a: &crate::aws::AdminAction) -> lustre_api::AdministrativeActionStatus {
+    let target = match (a.target_capacity_gib, a.target_throughput) {
+        (Some(gib), _) => Some(format!("storageCapacityGiB {gib}")),
+        (None, Some(t)) => Some(format!("perUnitStorageThroughput {t}")),
+        (None, None) => None,
+    };
+    lustre_api::AdministrativeActionStatus {
+        action_type: a.action_type.clone(),
+        status: a.status.clone(),
+        progress_percent: a.progress_percent,
+        target,
+    }
 }
 
 /// The associations and their condition; Ready waits for them.

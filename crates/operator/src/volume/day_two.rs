@@ -1,0 +1,296 @@
+//! Day two: changes of a live volume sent to FSx the way FSx allows them.
+//!
+//! What the spec asks for is compared with what FSx reports (never with what the operator sent
+//! before, so a restart between an UpdateFileSystem and its status write sends nothing again:
+//! FSx shows the change made or under way). FSx makes one update at a time and at least 6 hours
+//! between two storage increases; the operator never sends an update FSx would refuse for those:
+//! while an administrative action runs, or before a window opens, the changes wait in
+//! `status.pendingChanges` (with `nextUpdateAllowedAt`), coalesced, and go when allowed. Settings
+//! FSx applies at once (compression, maintenance window, backups) go together in one call; a
+//! change FSx works on for a while (capacity, throughput) goes alone, capacity first. "Now" is
+//! FSx's clock (the `Date` of its answers), against which its request times are judged.
+
+use lustre_api::{DataCompression, LustreVolume};
+
+use crate::aws::{FileSystem, FileSystemUpdate, Lifecycle};
+use crate::context::Context;
+use crate::error::{Error, Result};
+
+/// FSx's wait between two storage increases.
+pub(crate) const STORAGE_INCREASE_WINDOW_MS: i64 = 6 * 3600 * 1000;
+
+/// What to do now: one update to send (if any), and what waits, with why.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub(crate) send: Option<FileSystemUpdate>,
+    /// What this pass sends, in words ("perUnitStorageThroughput 125 -> 250").
+    pub(crate) sending: Vec<String>,
+    /// What waits, in words, with what it waits for.
+    pub(crate) pending: Vec<String>,
+    /// When the earliest window a pending change waits for opens (FSx's clock, ms).
+    pub(crate) next_allowed_at_ms: Option<i64>,
+}
+
+fn compression_name(c: DataCompression) -> &'static str {
+    c.as_str()
+}
+
+/// The plan for `lv` (its class applied) on `fs` at FSx time `now_ms`. Pure.
+pub(crate) fn plan(lv: &LustreVolume, fs: &FileSystem, now_ms: i64) -> Plan {
+    let s = &lv.spec;
+    let mut simple = FileSystemUpdate::default();
+    let mut simple_words = Vec::new();
+    if let Some(want) = s.data_compression.map(compression_name) {
+        let have = fs.data_compression.as_deref().unwrap_or("NONE");
+        if want != have {
+            simple.data_compression = Some(want.to_string());
+            simple_words.push(format!("dataCompression {have} -> {want}"));
+        }
+    }
+    if let Some(want) = s.weekly_maintenance_start_time.as_deref() {
+        if fs.weekly_maintenance_start_time.as_deref() != Some(want) {
+            simple.weekly_maintenance_start_time = Some(want.to_string());
+            let have = fs.weekly_maintenance_start_time.as_deref().unwrap_or("none");
+            simple_words.push(format!("weeklyMaintenanceStartTime {have} -> {want}"));
+        }
+    }
+    if let Some(want) = s.automatic_backup_retention_days {
+        let have = fs.automatic_backup_retention_days.unwrap_or(0);
+        if s.deployment_type.is_persistent() && want != have {
+            simple.automatic_backup_retention_days = Some(want);
+            simple_words.push(format!("automaticBackupRetentionDays {have} -> {want}"));
+        }
+    }
+    let mut capacity = None;
+    if let (Some(want), Some(have)) = (s.storage_capacity_gib, fs.capacity_gib) {
+        if want > have {
+            capacity = Some((have, want));
+        }
+    }
+    let mut throughput = None;
+    if let (Some(want), Some(have)) = (s.per_unit_storage_throughput, fs.per_unit_storage_throughput) {
+        if want != have && s.deployment_type.is_persistent() && !fs.hdd {
+            throughput = Some((have, want));
+        }
+    }
+    let capacity_words = capacity.map(|(have, want)| format!("storageCapacityGiB {have} -> {want}"));
+    let throughput_words = throughput.map(|(have, want)| format!("perUnitStorageThroughput {have} -> {want}"));
+    let mut plan = Plan::default();
+    let all: Vec<String> =
+        simple_words.iter().cloned().chain(capacity_words.clone()).chain(throughput_words.clone()).collect();
+    if all.is_empty() {
+        return plan;
+    }
+
+    // One update at a time: nothing while FSx works on the file system.
+    let running: Vec<String> =
+        fs.actions.iter().filter(|a| a.running()).map(|a| format!("{} {}", a.action_type, a.status)).collect();
+    if fs.lifecycle != Lifecycle::Available || !running.is_empty() {
+        let what = if running.is_empty() { format!("the file system is {}", fs.lifecycle) } else { running.join(", ") };
+        plan.pending = all.into_iter().map(|w| format!("{w}: waiting for {what} to finish")).collect();
+        return plan;
+    }
+    if simple.has_changes() {
+        plan.send = Some(simple);
+        plan.sending = simple_words;
+        plan.pending = capacity_words
+            .into_iter()
+            .chain(throughput_words)
+            .map(|w| format!("{w}: after the settings update (one update at a time)"))
+            .collect();
+        return plan;
+    }
+    // Capacity first, when its window is open; else throughput meanwhile.
+    let capacity_opens = last_storage_increase_ms(fs).map(|t| t + STORAGE_INCREASE_WINDOW_MS).filter(|t| *t > now_ms);
+    match (capacity, capacity_opens) {
+        (Some((_, want)), None) => {
+            plan.send = Some(FileSystemUpdate { capacity_gib: Some(want), ..Default::default() });
+            plan.sending = capacity_words.into_iter().collect();
+            plan.pending = throughput_words.into_iter().map(|w| format!("{w}: after the capacity increase")).collect();
+        }
+        (Some(_), Some(opens)) => {
+            plan.next_allowed_at_ms = Some(opens);
+            plan.pending = capacity_words
+                .into_iter()
+                .map(|w| format!("{w}: FSx allows one storage increase every 6 hours"))
+                .collect();
+            if let Some((_, want)) = throughput {
+                plan.send = Some(FileSystemUpdate { per_unit_storage_throughput: Some(want), ..Default::default() });
+                plan.sending = throughput_words.into_iter().collect();
+            }
+        }
+        (None, _) => {
+            if let Some((_, want)) = throughput {
+                plan.send = Some(FileSystemUpdate { per_unit_storage_throughput: Some(want), ..Default::default() });
+                plan.sending = throughput_words.into_iter().collect();
+            }
+        }
+    }
+    plan
+}
+
+/// When the latest storage increase was asked for (FSx's clock, ms).
+fn last_storage_increase_ms(fs: &FileSystem) -> Option<i64> {
+    fs.actions
+        .iter()
+        .filter(|a| a.action_type == "FILE_SYSTEM_UPDATE" && a.target_capacity_gib.is_some())
+        .filter_map(|a| a.requested_at_ms)
+        .max()
+}
+
+/// Sends what [`plan`] allows now. Ok with the plan (its `pending` goes to status); a refusal FSx
+/// still answers (a rule not modelled here) is reported with FSx's message and tried again at
+/// the resync, not before.
+pub(crate) async fn apply(ctx: &Context, lv: &LustreVolume, fs: &FileSystem) -> Result<Plan> {
+    if lv.spec.file_system_id.is_some() {
+        return Ok(Plan::default());
+    }
+    let plan = plan(lv, fs, ctx.aws.clock.now_ms());
+    let Some(update) = &plan.send else { return Ok(plan) };
+    let token = crate::ownership::idempotency_token(
+        crate::ownership::TokenPurpose::Update,
+        crate::ownership::uid(lv),
+        &[&update.fingerprint()],
+    );
+    match ctx.aws.update_file_system(&fs.id, update, &token).await {
+        Ok(()) => {
+            ctx.poller.refresh(&fs.id);
+            let note = format!("asked FSx to change {}: {}", fs.id, plan.sending.join(", "));
+            ctx.events.normal(lv, "UpdateRequested", &note).await;
+            Ok(plan)
+        }
+        Err(e) if e.is("BadRequest") || e.is("IncompatibleParameterError") || e.is("UnsupportedOperation") => {
+            Err(Error::UpdateRefused(format!(
+                "FSx refused to change {} ({}): {}; the operator tries again at the next resync",
+                fs.id,
+                plan.sending.join(", "),
+                e.message
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::AdminAction;
+
+    const HOUR: i64 = 3600 * 1000;
+
+    fn lv(spec: serde_json::Value) -> LustreVolume {
+        crate::fixtures::volume("ml", "train", "u-1", spec)
+    }
+
+    fn p2(capacity: i32, throughput: i32) -> FileSystem {
+        FileSystem {
+            id: "fs-1".into(),
+            is_lustre: true,
+            lifecycle: Lifecycle::Available,
+            capacity_gib: Some(capacity),
+            per_unit_storage_throughput: Some(throughput),
+            persistent: true,
+            ..Default::default()
+        }
+    }
+
+    fn spec(capacity: i32, throughput: i32, extra: serde_json::Value) -> serde_json::Value {
+        let mut s = serde_json::json!({"storageCapacityGiB": capacity, "deploymentType": "PERSISTENT_2",
+                                       "perUnitStorageThroughput": throughput,
+                                       "network": {"subnetId": "subnet-0123456789abcdef0"}});
+        if let (Some(base), serde_json::Value::Object(more)) = (s.as_object_mut(), extra) {
+            base.extend(more);
+        }
+        s
+    }
+
+    #[test]
+    fn nothing_to_do_sends_nothing() {
+        let p = plan(&lv(spec(1200, 125, serde_json::json!({}))), &p2(1200, 125), 0);
+        assert_eq!(p, Plan::default());
+    }
+
+    #[test]
+    fn a_throughput_change_goes_alone_and_says_what() {
+        let p = plan(&lv(spec(1200, 250, serde_json::json!({}))), &p2(1200, 125), 0);
+        assert_eq!(p.send.as_ref().and_then(|u| u.per_unit_storage_throughput), Some(250));
+        assert_eq!(p.sending, vec!["perUnitStorageThroughput 125 -> 250".to_string()]);
+        assert!(p.pending.is_empty());
+    }
+
+    #[test]
+    fn while_fsx_works_everything_waits_and_nothing_is_sent() {
+        let mut fs = p2(1200, 125);
+        fs.actions.push(AdminAction {
+            action_type: "FILE_SYSTEM_UPDATE".into(),
+            status: "IN_PROGRESS".into(),
+            ..Default::default()
+        });
+        let p = plan(&lv(spec(2400, 250, serde_json::json!({"dataCompression": "LZ4"}))), &fs, 0);
+        assert_eq!(p.send, None);
+        assert_eq!(p.pending.len(), 3, "{:?}", p.pending);
+        assert!(p.pending.iter().all(|w| w.contains("FILE_SYSTEM_UPDATE IN_PROGRESS")));
+        fs.actions[0].status = "COMPLETED".into();
+        fs.lifecycle = Lifecycle::Updating;
+        assert_eq!(plan(&lv(spec(2400, 250, serde_json::json!({}))), &fs, 0).send, None, "not while UPDATING");
+    }
+
+    #[test]
+    fn settings_go_together_first_then_capacity_then_throughput() {
+        let v =
+            lv(spec(2400, 250, serde_json::json!({"dataCompression": "LZ4", "weeklyMaintenanceStartTime": "2:03:00"})));
+        let p = plan(&v, &p2(1200, 125), 0);
+        let sent = p.send.clone().expect("an update");
+        assert_eq!(
+            (sent.data_compression.as_deref(), sent.weekly_maintenance_start_time.as_deref()),
+            (Some("LZ4"), Some("2:03:00"))
+        );
+        assert_eq!((sent.capacity_gib, sent.per_unit_storage_throughput), (None, None), "heavy changes go alone");
+        assert_eq!(p.pending.len(), 2);
+        // Settings applied: capacity next, throughput after it.
+        let mut fs = p2(1200, 125);
+        fs.data_compression = Some("LZ4".into());
+        fs.weekly_maintenance_start_time = Some("2:03:00".into());
+        let p = plan(&v, &fs, 0);
+        assert_eq!(p.send.as_ref().and_then(|u| u.capacity_gib), Some(2400));
+        assert_eq!(p.pending, vec!["perUnitStorageThroughput 125 -> 250: after the capacity increase".to_string()]);
+    }
+
+    #[test]
+    fn a_second_storage_increase_waits_for_its_window_and_throughput_goes_meanwhile() {
+        let mut fs = p2(2400, 125);
+        fs.actions.push(AdminAction {
+            action_type: "FILE_SYSTEM_UPDATE".into(),
+            status: "COMPLETED".into(),
+            requested_at_ms: Some(10 * HOUR),
+            target_capacity_gib: Some(2400),
+            ..Default::default()
+        });
+        let v = lv(spec(4800, 125, serde_json::json!({})));
+        let p = plan(&v, &fs, 12 * HOUR);
+        assert_eq!(p.send, None, "no increase inside the 6 hours");
+        assert_eq!(p.next_allowed_at_ms, Some(16 * HOUR));
+        assert!(p.pending[0].contains("one storage increase every 6 hours"));
+        assert_eq!(plan(&v, &fs, 16 * HOUR).send.and_then(|u| u.capacity_gib), Some(4800), "sent once it opens");
+        let both = lv(spec(4800, 500, serde_json::json!({})));
+        let p = plan(&both, &fs, 12 * HOUR);
+        assert_eq!(p.send.and_then(|u| u.per_unit_storage_throughput), Some(500), "throughput has no window");
+        assert_eq!(p.next_allowed_at_ms, Some(16 * HOUR));
+    }
+
+    #[test]
+    fn what_fsx_cannot_change_is_not_asked() {
+        let mut hdd = p2(6000, 12);
+        hdd.hdd = true;
+        let v =
+            lv(serde_json::json!({"storageCapacityGiB": 6000, "deploymentType": "PERSISTENT_1", "storageType": "HDD",
+                                      "perUnitStorageThroughput": 40, "driveCacheType": "NONE",
+                                      "network": {"subnetId": "subnet-0123456789abcdef0"}}));
+        assert_eq!(plan(&v, &hdd, 0).send, None, "HDD throughput never changes");
+        let scratch = lv(serde_json::json!({"storageCapacityGiB": 1200, "automaticBackupRetentionDays": 0,
+                                            "network": {"subnetId": "subnet-0123456789abcdef0"}}));
+        let mut fs = p2(1200, 125);
+        fs.per_unit_storage_throughput = None;
+        assert_eq!(plan(&scratch, &fs, 0), Plan::default(), "no backups on scratch");
+    }
+}
