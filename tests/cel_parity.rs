@@ -546,12 +546,12 @@ fn transition_fixtures() -> Vec<Transition> {
             p1_ssd(json!({"tags": {"team": "ml"}, "weeklyMaintenanceStartTime": "2:04:30"})),
             json!({"tags": {"team": "ml"}, "weeklyMaintenanceStartTime": "2:04:30"}),
         ),
-        // FSx settings the operator does not apply to an existing file system yet.
-        refused(
-            "throughput-p1",
-            p1_ssd(json!({})),
-            json!({"perUnitStorageThroughput": 200}),
-            "perUnitStorageThroughput cannot be changed",
+        // Day two: what FSx changes in place (the operator applies it), and what it does not.
+        allowed("throughput-p1-changed", p1_ssd(json!({})), json!({"perUnitStorageThroughput": 200})),
+        allowed(
+            "throughput-p2-lowered",
+            p2(json!({"perUnitStorageThroughput": 500})),
+            json!({"perUnitStorageThroughput": 125}),
         ),
         refused(
             "drive-cache",
@@ -559,29 +559,13 @@ fn transition_fixtures() -> Vec<Transition> {
             json!({"driveCacheType": "NONE"}),
             "driveCacheType cannot be changed",
         ),
-        refused(
-            "compression-added",
-            spec(json!({})),
-            json!({"dataCompression": "LZ4"}),
-            "dataCompression cannot be changed",
-        ),
-        refused(
-            "compression-changed",
-            spec(json!({"dataCompression": "LZ4"})),
-            json!({"dataCompression": "NONE"}),
-            "dataCompression cannot be changed",
-        ),
-        refused(
-            "maintenance-window",
-            p1_ssd(json!({})),
-            json!({"weeklyMaintenanceStartTime": "2:04:30"}),
-            "weeklyMaintenanceStartTime cannot be changed",
-        ),
-        refused(
+        allowed("compression-added", spec(json!({})), json!({"dataCompression": "LZ4"})),
+        allowed("compression-changed", spec(json!({"dataCompression": "LZ4"})), json!({"dataCompression": "NONE"})),
+        allowed("maintenance-window", p1_ssd(json!({})), json!({"weeklyMaintenanceStartTime": "2:04:30"})),
+        allowed(
             "backups",
             p1_ssd(json!({"automaticBackupRetentionDays": 7})),
             json!({"automaticBackupRetentionDays": 14}),
-            "automaticBackupRetentionDays cannot be changed",
         ),
         refused("tags-added", spec(json!({})), json!({"tags": {"team": "ml"}}), "tags cannot be changed"),
         refused(

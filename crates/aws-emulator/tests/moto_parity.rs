@@ -9,12 +9,22 @@
 //! Create/Describe/CancelDataRepositoryTask(s) all answer HTTP 500 there. `data_repository_scenario`
 //! pins that gap (it fails once moto implements one of them: the cue to add a real parity scenario)
 //! and checks that ours serves the same calls; their behaviour is tested in `data_workflows.rs`.
+//!
+//! UpdateFileSystem is not implemented by moto 5.2.1 either (HTTP 500), and its CreateFileSystem
+//! stores LustreConfiguration as sent without any rule. `day_two_scenario` checks what both share
+//! (valid INTELLIGENT_TIERING and EFA creates are accepted and echoed) and pins the rest: an
+//! INTELLIGENT_TIERING create with a StorageCapacity (refused by FSx: its storage is elastic) and
+//! UpdateFileSystem; their FSx rules are tested in `file_system_updates.rs`.
 
 mod common;
 
 use aws_emulator::{Emulator, EmulatorConfig};
 use aws_sdk_ec2::types::Filter;
-use aws_sdk_fsx::types::{DataRepositoryTaskType, FileSystemType};
+use aws_sdk_fsx::types::{
+    CreateFileSystemLustreConfiguration, CreateFileSystemLustreMetadataConfiguration, DataRepositoryTaskType,
+    FileSystemType, LustreDeploymentType, LustreReadCacheConfiguration, LustreReadCacheSizingMode,
+    MetadataConfigurationMode, StorageType, UpdateFileSystemLustreConfiguration,
+};
 use common::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +163,68 @@ async fn data_repository_scenario(t: &Target) {
     }
 }
 
+fn user_metadata(iops: i32) -> CreateFileSystemLustreMetadataConfiguration {
+    CreateFileSystemLustreMetadataConfiguration::builder().mode(MetadataConfigurationMode::UserProvisioned).iops(iops).build()
+}
+
+async fn day_two_scenario(t: &Target) {
+    let ec2 = &t.c.ec2;
+    let sg = lustre_sg(ec2, &t.vpc_id, "parity-efa").await;
+    let all = aws_sdk_ec2::types::IpPermission::builder().ip_protocol("-1").user_id_group_pairs(self_ref(&sg)).build();
+    authorize(ec2, &sg, &[all]).send().await.expect("all traffic from itself");
+    let fsx = &t.c.fsx;
+
+    // A valid INTELLIGENT_TIERING create: accepted and echoed by both.
+    let cache = LustreReadCacheConfiguration::builder()
+        .sizing_mode(LustreReadCacheSizingMode::ProportionalToThroughputCapacity)
+        .build();
+    let tiering_lc = CreateFileSystemLustreConfiguration::builder()
+        .deployment_type(LustreDeploymentType::Persistent2)
+        .throughput_capacity(4000)
+        .data_read_cache_configuration(cache)
+        .metadata_configuration(user_metadata(6000));
+    let tiering = || {
+        fsx.create_file_system()
+            .file_system_type(FileSystemType::Lustre)
+            .storage_type(StorageType::IntelligentTiering)
+            .subnet_ids(&t.subnet_id)
+            .security_group_ids(&sg)
+            .lustre_configuration(tiering_lc.clone().build())
+    };
+    let it = tiering().created().await;
+    let id = it.file_system_id().expect("id").to_string();
+    let d = fsx.describe_file_systems().file_system_ids(&id).send().await.expect("describe");
+    let f = &d.file_systems()[0];
+    assert_eq!(f.storage_type(), Some(&StorageType::IntelligentTiering), "{:?}", t.kind);
+    let l = f.lustre_configuration().expect("lustre");
+    assert_eq!(l.throughput_capacity(), Some(4000), "{:?}", t.kind);
+    let meta = l.metadata_configuration().expect("metadata");
+    assert_eq!((meta.mode(), meta.iops()), (Some(&MetadataConfigurationMode::UserProvisioned), Some(6000)));
+
+    // A valid EFA create (38400 GiB at 125 MB/s/TiB, a metadata configuration): both accept it.
+    let efa_lc = CreateFileSystemLustreConfiguration::builder()
+        .deployment_type(LustreDeploymentType::Persistent2)
+        .per_unit_storage_throughput(125)
+        .efa_enabled(true)
+        .metadata_configuration(user_metadata(12000))
+        .build();
+    let efa = create_fs(fsx, &t.subnet_id, &sg).storage_capacity(38400).lustre_configuration(efa_lc).created().await;
+    assert_eq!(efa.lustre_configuration().and_then(|l| l.efa_enabled()), Some(true), "{:?}", t.kind);
+
+    // Pinned differences: moto validates nothing and has no UpdateFileSystem.
+    let window = UpdateFileSystemLustreConfiguration::builder().weekly_maintenance_start_time("2:03:00").build();
+    let statuses = [
+        // FSx refuses a StorageCapacity on INTELLIGENT_TIERING (BadRequest).
+        status(&tiering().storage_capacity(1200).send().await),
+        // Ours: the file system is still CREATING (BadRequest); moto: not implemented.
+        status(&fsx.update_file_system().file_system_id(&id).lustre_configuration(window).send().await),
+    ];
+    match t.kind {
+        Kind::Ours => assert_eq!(statuses, [400, 400]),
+        Kind::Moto => assert_eq!(statuses, [200, 500], "moto validates or updates now: cross-check the rules"),
+    }
+}
+
 /// Each scenario as two tests: one against ours, one against moto (skipped when it is not installed).
 macro_rules! on_ours_and_moto {
     ($scenario:ident: $on_ours:ident, $on_moto:ident) => {
@@ -175,3 +247,4 @@ on_ours_and_moto!(file_system_scenario: file_systems_match_on_ours, file_systems
 on_ours_and_moto!(
     data_repository_scenario: data_repository_calls_on_ours, data_repository_calls_are_not_implemented_on_moto
 );
+on_ours_and_moto!(day_two_scenario: day_two_rules_on_ours, day_two_rules_are_not_implemented_on_moto);
