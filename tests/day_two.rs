@@ -26,6 +26,7 @@ async fn cluster(prefix: &str) -> anyhow::Result<Cluster> {
     let mut c = Cluster::start(prefix, 1, emulator(), OperatorOptions::default(), |_, class| {
         class.deployment_types = vec![DeploymentType::Persistent2];
         class.per_unit_storage_throughputs = vec![125, 250, 500];
+        class.max_metadata_iops = Some(6000);
     })
     .await?;
     testkit::tenancy::apply_admission_policy(&c.client).await?;
@@ -190,10 +191,56 @@ async fn an_operator_killed_after_its_update_sends_no_second_one() -> anyhow::Re
     c.emulator.clear_faults();
     c.start_operator().await?;
     wait_for(&lvs, "crash", Duration::from_secs(120), "Available at 250", |lv| {
-        lv.status.as_ref().is_some_and(|s| s.per_unit_storage_throughput == Some(250) && s.phase == Some(Phase::Available))
+        lv.status
+            .as_ref()
+            .is_some_and(|s| s.per_unit_storage_throughput == Some(250) && s.phase == Some(Phase::Available))
     })
     .await
     .with_context(|| c.operator_log())?;
     assert_eq!(updates(&c), 1, "the restarted operator saw FSx at work and sent nothing again");
+    Ok(())
+}
+
+#[tokio::test]
+async fn metadata_iops_grow_in_place_within_what_the_class_allows() -> anyhow::Result<()> {
+    let c = cluster("metadata").await?;
+    let t = c.tenant(0);
+    let v =
+        volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "meta"},
+        "spec": {"storageCapacityGiB": 1200, "deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125,
+                 "className": t.class, "metadataConfiguration": {"mode": "USER_PROVISIONED", "iops": 1500}}}));
+    t.lvs().create(&PostParams::default(), &v).await?;
+    let lv = ready(&c, t, "meta").await?;
+    let uid = lv.metadata.uid.clone().unwrap_or_default();
+    let iops = |c: &Cluster| c.file_systems_of(&uid).first().and_then(|f| f.metadata_iops);
+    assert_eq!(iops(&c), Some(1500), "made with its metadata configuration");
+
+    // Past the class's 6000: refused at admission, no AWS call.
+    let calls = c.calls().total();
+    let refused =
+        edit(t, "meta", json!({"metadataConfiguration": {"mode": "USER_PROVISIONED", "iops": 12000}})).await?;
+    assert!(refused.is_err_and(|m| m.contains("metadata IOPS")), "the class allows at most 6000");
+    assert_eq!(c.calls().total(), calls);
+    // Lowering is refused by the CRD: FSx cannot.
+    let lower = edit(t, "meta", json!({"metadataConfiguration": {"mode": "USER_PROVISIONED", "iops": 1200}})).await?;
+    assert!(lower.is_err());
+
+    assert_eq!(
+        edit(t, "meta", json!({"metadataConfiguration": {"mode": "USER_PROVISIONED", "iops": 6000}})).await?,
+        Ok(())
+    );
+    testkit::wait_until(Duration::from_secs(120), "6000 metadata IOPS at FSx", || {
+        let now = iops(&c);
+        async move {
+            if now == Some(6000) {
+                Ok(true)
+            } else {
+                Err(format!("{now:?}"))
+            }
+        }
+    })
+    .await
+    .with_context(|| c.operator_log())?;
+    assert_eq!(updates(&c), 1, "one UpdateFileSystem");
     Ok(())
 }

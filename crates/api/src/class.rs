@@ -71,6 +71,11 @@ pub struct LustreClassSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_backup_retention_days: Option<i32>,
 
+    /// The most metadata IOPS (USER_PROVISIONED) a volume may ask for. Omitted: volumes may not
+    /// provision metadata IOPS (AUTOMATIC only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_metadata_iops: Option<i32>,
+
     /// Weekly maintenance window for volumes that do not choose one (d:HH:MM, UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weekly_maintenance_start_time: Option<String>,

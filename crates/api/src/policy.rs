@@ -164,6 +164,17 @@ fn judged(
     if s.weekly_maintenance_start_time.is_none() {
         s.weekly_maintenance_start_time = c.weekly_maintenance_start_time.clone();
     }
+    if let Some(iops) = s.metadata_configuration.and_then(|m| m.iops) {
+        let max = c.max_metadata_iops.unwrap_or(0);
+        if iops > max {
+            let allowed = if max == 0 {
+                "no user-provisioned metadata IOPS".to_string()
+            } else {
+                format!("at most {max} metadata IOPS")
+            };
+            bad(".metadataConfiguration", format!("LustreClass {class_name} allows {allowed}, not {iops}"));
+        }
+    }
     let max_days = c.max_backup_retention_days.unwrap_or(0);
     if s.automatic_backup_retention_days.unwrap_or(0) > max_days {
         bad(".automaticBackupRetentionDays", format!("LustreClass {class_name} keeps backups at most {max_days} days"));

@@ -221,8 +221,21 @@ pub(crate) const MOUNT_OPTIONS_FORMAT: SpecRule = r(
     ".mountOptions",
 );
 
+pub(crate) const METADATA_ONLY_PERSISTENT_2: SpecRule = r(
+    "!has(self.metadataConfiguration) || (self.deploymentType == 'PERSISTENT_2' && self.lustreVersion == '2.15')",
+    "metadataConfiguration is only for PERSISTENT_2 with lustreVersion 2.15",
+    ".metadataConfiguration",
+);
+pub(crate) const METADATA_IOPS: SpecRule = r(
+    "!has(self.metadataConfiguration) || (self.metadataConfiguration.mode == 'AUTOMATIC' ? !has(self.metadataConfiguration.iops) : (has(self.metadataConfiguration.iops) && (self.metadataConfiguration.iops in [1500, 3000, 6000, 12000] || (self.metadataConfiguration.iops % 12000 == 0 && self.metadataConfiguration.iops <= 192000))))",
+    "metadataConfiguration: AUTOMATIC takes no iops; USER_PROVISIONED needs iops 1500, 3000, 6000, 12000 or a multiple of 12000 up to 192000",
+    ".metadataConfiguration",
+);
+
 /// Rules evaluated on create and update.
 pub const SPEC_RULES: &[SpecRule] = &[
+    METADATA_ONLY_PERSISTENT_2,
+    METADATA_IOPS,
     CAPACITY_REQUIRED,
     CAPACITY_MINIMUM,
     CAPACITY_SCRATCH_1,
@@ -312,6 +325,12 @@ pub const SPEC_TRANSITION_RULES: &[SpecRule] = &[
     r("self.deploymentType != 'SCRATCH_1' || !has(oldSelf.storageCapacityGiB) || !has(self.storageCapacityGiB) || self.storageCapacityGiB == oldSelf.storageCapacityGiB",
       "SCRATCH_1 file systems cannot grow; use SCRATCH_2 or a persistent type",
       ".storageCapacityGiB"),
+    r("!has(oldSelf.metadataConfiguration) || has(self.metadataConfiguration)",
+      "metadataConfiguration cannot be removed",
+      ".metadataConfiguration"),
+    r("!has(oldSelf.metadataConfiguration) || !has(oldSelf.metadataConfiguration.iops) || !has(self.metadataConfiguration) || !has(self.metadataConfiguration.iops) || self.metadataConfiguration.iops >= oldSelf.metadataConfiguration.iops",
+      "metadataConfiguration.iops can only grow: FSx cannot lower metadata IOPS",
+      ".metadataConfiguration"),
     r("has(self.driveCacheType) == has(oldSelf.driveCacheType) && (!has(self.driveCacheType) || self.driveCacheType == oldSelf.driveCacheType)",
       "driveCacheType cannot be changed yet: the operator does not apply it to an existing file system; create a new LustreVolume",
       ".driveCacheType"),

@@ -67,6 +67,13 @@ pub struct LustreVolumeSpec {
     #[serde(default)]
     pub lustre_version: LustreVersion,
 
+    /// Metadata performance of a PERSISTENT_2 file system (Lustre 2.15): mode AUTOMATIC (FSx
+    /// sizes it with the storage) or USER_PROVISIONED with `iops` (1500, 3000, 6000, 12000, then
+    /// multiples of 12000 up to 192000), at most what the class allows. The IOPS only grow, in
+    /// place, at least 6 hours apart (FSx's rule); it cannot be removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_configuration: Option<MetadataSpec>,
+
     /// Data compression: NONE (default) or LZ4. Changes in place (new writes only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_compression: Option<DataCompression>,
@@ -312,6 +319,35 @@ pub enum LustreVersion {
     #[default]
     #[serde(rename = "2.15")]
     V2_15,
+}
+
+/// Metadata performance (PERSISTENT_2).
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetadataSpec {
+    /// AUTOMATIC or USER_PROVISIONED.
+    pub mode: MetadataMode,
+    /// Metadata IOPS, with USER_PROVISIONED only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1500, max = 192000))]
+    pub iops: Option<i32>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum MetadataMode {
+    #[serde(rename = "AUTOMATIC")]
+    Automatic,
+    #[serde(rename = "USER_PROVISIONED")]
+    UserProvisioned,
+}
+
+impl MetadataMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetadataMode::Automatic => "AUTOMATIC",
+            MetadataMode::UserProvisioned => "USER_PROVISIONED",
+        }
+    }
 }
 
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

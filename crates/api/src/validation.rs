@@ -143,6 +143,21 @@ pub fn validate(spec: &LustreVolumeSpec) -> Result<(), InvalidSpec> {
     if dt == DeploymentType::Persistent2 && spec.lustre_version == LustreVersion::V2_10 {
         broken(&PERSISTENT_2_VERSION);
     }
+    if let Some(m) = spec.metadata_configuration {
+        if dt != DeploymentType::Persistent2 || spec.lustre_version != LustreVersion::V2_15 {
+            broken(&METADATA_ONLY_PERSISTENT_2);
+        }
+        let iops_ok = match (m.mode, m.iops) {
+            (crate::types::MetadataMode::Automatic, iops) => iops.is_none(),
+            (crate::types::MetadataMode::UserProvisioned, None) => false,
+            (crate::types::MetadataMode::UserProvisioned, Some(i)) => {
+                [1500, 3000, 6000, 12000].contains(&i) || (i > 0 && i % 12000 == 0 && i <= 192_000)
+            }
+        };
+        if !iops_ok {
+            broken(&METADATA_IOPS);
+        }
+    }
     if let Some(days) = spec.automatic_backup_retention_days {
         if !(0..=90).contains(&days) {
             broken(&BACKUP_DAYS_RANGE);

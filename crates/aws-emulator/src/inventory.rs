@@ -52,6 +52,8 @@ pub struct FileSystemInfo {
     pub storage_type: String,
     pub deployment_type: String,
     pub per_unit_storage_throughput: Option<i64>,
+    /// The metadata configuration's IOPS (PERSISTENT_2), when it has one.
+    pub metadata_iops: Option<i64>,
     pub file_system_type_version: String,
     pub dns_name: String,
     pub mount_name: String,
@@ -224,6 +226,11 @@ impl State {
                     storage_type: fs.storage_type.clone(),
                     deployment_type: fs.deployment_type.clone(),
                     per_unit_storage_throughput: fs.throughput,
+                    metadata_iops: fs
+                        .lustre
+                        .get("MetadataConfiguration")
+                        .and_then(|m| m.get("Iops"))
+                        .and_then(serde_json::Value::as_i64),
                     file_system_type_version: fs.version.clone(),
                     dns_name: fs.dns_name.clone(),
                     mount_name: fs.mount_name.clone(),

@@ -9,17 +9,17 @@ mod common;
 use std::time::Duration;
 
 use aws_emulator::{Emulator, EmulatorConfig};
+use aws_sdk_fsx::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_fsx::operation::create_file_system::builders::CreateFileSystemFluentBuilder;
 use aws_sdk_fsx::operation::update_file_system::builders::UpdateFileSystemFluentBuilder;
 use aws_sdk_fsx::types::builders::CreateFileSystemLustreConfigurationBuilder;
 use aws_sdk_fsx::types::{
     AdministrativeAction, AdministrativeActionType, AutoImportPolicyType, CreateFileSystemLustreConfiguration,
-    CreateFileSystemLustreMetadataConfiguration, DataCompressionType, DriveCacheType, FileSystem,
-    FileSystemLifecycle, FileSystemType, LustreAccessAuditLogLevel, LustreDeploymentType, LustreLogCreateConfiguration,
+    CreateFileSystemLustreMetadataConfiguration, DataCompressionType, DriveCacheType, FileSystem, FileSystemLifecycle,
+    FileSystemType, LustreAccessAuditLogLevel, LustreDeploymentType, LustreLogCreateConfiguration,
     LustreReadCacheConfiguration, LustreReadCacheSizingMode, LustreRootSquashConfiguration, MetadataConfigurationMode,
     Status, StorageType, UpdateFileSystemLustreConfiguration, UpdateFileSystemLustreMetadataConfiguration,
 };
-use aws_sdk_fsx::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_fsx::Client as Fsx;
 use common::*;
 
@@ -66,7 +66,10 @@ fn p2() -> CreateFileSystemLustreConfigurationBuilder {
 }
 
 fn user_metadata(iops: i32) -> CreateFileSystemLustreMetadataConfiguration {
-    CreateFileSystemLustreMetadataConfiguration::builder().mode(MetadataConfigurationMode::UserProvisioned).iops(iops).build()
+    CreateFileSystemLustreMetadataConfiguration::builder()
+        .mode(MetadataConfigurationMode::UserProvisioned)
+        .iops(iops)
+        .build()
 }
 
 fn automatic_metadata() -> CreateFileSystemLustreMetadataConfiguration {
@@ -124,7 +127,9 @@ fn create_request(fsx: &Fsx, subnet: &str, sg: &str, kind: Kind) -> CreateFileSy
         Kind::P2User3000 => base.lustre_configuration(p2().metadata_configuration(user_metadata(3000)).build()),
         Kind::P2Auto => base.lustre_configuration(p2().metadata_configuration(automatic_metadata()).build()),
         Kind::P2Plain => base.lustre_configuration(p2().build()),
-        Kind::P1Ssd => base.lustre_configuration(lustre(LustreDeploymentType::Persistent1).per_unit_storage_throughput(50).build()),
+        Kind::P1Ssd => {
+            base.lustre_configuration(lustre(LustreDeploymentType::Persistent1).per_unit_storage_throughput(50).build())
+        }
         Kind::P1V210 => base
             .file_system_type_version("2.10")
             .lustre_configuration(lustre(LustreDeploymentType::Persistent1).per_unit_storage_throughput(50).build()),
@@ -196,9 +201,19 @@ fn table() -> Vec<(Kind, &'static str, Edit, Expect)> {
     vec![
         // StorageCapacity: increase only, in steps; USER_PROVISIONED IOPS must cover the new size.
         (Kind::P2Auto, "grow 1200 -> 2400", |u| u.storage_capacity(2400), Heavy),
-        (Kind::P2Auto, "grow to a wrong step", |u| u.storage_capacity(3600), Refused(BAD, "Invalid storage capacity 3600")),
+        (
+            Kind::P2Auto,
+            "grow to a wrong step",
+            |u| u.storage_capacity(3600),
+            Refused(BAD, "Invalid storage capacity 3600"),
+        ),
         (Kind::P2Auto, "same capacity", |u| u.storage_capacity(1200), Refused(BAD, "must be larger")),
-        (Kind::P2User1500, "grow past the IOPS", |u| u.storage_capacity(2400), Refused(BAD, "needs at least 3000 metadata IOPS")),
+        (
+            Kind::P2User1500,
+            "grow past the IOPS",
+            |u| u.storage_capacity(2400),
+            Refused(BAD, "needs at least 3000 metadata IOPS"),
+        ),
         (Kind::P2User3000, "grow within the IOPS", |u| u.storage_capacity(2400), Heavy),
         (Kind::Scratch1, "grow SCRATCH_1", |u| u.storage_capacity(3600), Refused(BAD, "SCRATCH_1")),
         (Kind::Scratch2, "grow SCRATCH_2", |u| u.storage_capacity(2400), Heavy),
@@ -208,8 +223,18 @@ fn table() -> Vec<(Kind, &'static str, Edit, Expect)> {
         (Kind::Efa, "grow EFA off-step", |u| u.storage_capacity(40800), Refused(BAD, "multiple of 38400")),
         (Kind::Tiering, "StorageCapacity on tiering", |u| u.storage_capacity(2400), Refused(BAD, "elastic")),
         // PerUnitStorageThroughput: up or down on persistent SSD only, never HDD or EFA.
-        (Kind::P2Plain, "P2 up to 250", |u| u.lustre_configuration(lc().per_unit_storage_throughput(250).build()), Heavy),
-        (Kind::P2Plain, "P2 up to 1000", |u| u.lustre_configuration(lc().per_unit_storage_throughput(1000).build()), Heavy),
+        (
+            Kind::P2Plain,
+            "P2 up to 250",
+            |u| u.lustre_configuration(lc().per_unit_storage_throughput(250).build()),
+            Heavy,
+        ),
+        (
+            Kind::P2Plain,
+            "P2 up to 1000",
+            |u| u.lustre_configuration(lc().per_unit_storage_throughput(1000).build()),
+            Heavy,
+        ),
         (
             Kind::P2Plain,
             "P2 300",
@@ -254,7 +279,12 @@ fn table() -> Vec<(Kind, &'static str, Edit, Expect)> {
             Refused(BAD, "persistent SSD"),
         ),
         // ThroughputCapacity (INTELLIGENT_TIERING): increase only, steps of 4000.
-        (Kind::Tiering, "tiering up to 8000", |u| u.lustre_configuration(lc().throughput_capacity(8000).build()), Heavy),
+        (
+            Kind::Tiering,
+            "tiering up to 8000",
+            |u| u.lustre_configuration(lc().throughput_capacity(8000).build()),
+            Heavy,
+        ),
         (
             Kind::Tiering,
             "tiering 6000",
@@ -313,7 +343,12 @@ fn table() -> Vec<(Kind, &'static str, Edit, Expect)> {
         // MetadataConfiguration: PERSISTENT_2 created with one; IOPS only grow; AUTOMATIC back
         // only within the automatic value.
         (Kind::P2User1500, "IOPS 1500 -> 3000", |u| u.lustre_configuration(user(3000)), Heavy),
-        (Kind::P2User1500, "IOPS 1000", |u| u.lustre_configuration(user(1000)), Refused(BAD, "Invalid metadata Iops 1000")),
+        (
+            Kind::P2User1500,
+            "IOPS 1000",
+            |u| u.lustre_configuration(user(1000)),
+            Refused(BAD, "Invalid metadata Iops 1000"),
+        ),
         (Kind::P2User1500, "IOPS unchanged", |u| u.lustre_configuration(user(1500)), Refused(BAD, "already has 1500")),
         (Kind::P2User1500, "back to AUTOMATIC (1500 <= 1500)", |u| u.lustre_configuration(to_automatic()), Heavy),
         (
@@ -343,7 +378,12 @@ fn table() -> Vec<(Kind, &'static str, Edit, Expect)> {
             |u| u.lustre_configuration(metadata(None, Some(3000))),
             Refused(BAD, "Iops cannot be set when Mode is AUTOMATIC"),
         ),
-        (Kind::P2Auto, "AUTOMATIC again", |u| u.lustre_configuration(to_automatic()), Refused(BAD, "already AUTOMATIC")),
+        (
+            Kind::P2Auto,
+            "AUTOMATIC again",
+            |u| u.lustre_configuration(to_automatic()),
+            Refused(BAD, "already AUTOMATIC"),
+        ),
         (
             Kind::P2Plain,
             "metadata on a file system created without",
@@ -358,7 +398,12 @@ fn table() -> Vec<(Kind, &'static str, Edit, Expect)> {
             |u| u.lustre_configuration(to_automatic()),
             Refused(BAD, "not supported for INTELLIGENT_TIERING"),
         ),
-        (Kind::Tiering, "tiering IOPS 24000", |u| u.lustre_configuration(user(24000)), Refused(BAD, "use 6000 or 12000")),
+        (
+            Kind::Tiering,
+            "tiering IOPS 24000",
+            |u| u.lustre_configuration(user(24000)),
+            Refused(BAD, "use 6000 or 12000"),
+        ),
         (
             Kind::P2User3000,
             "capacity and IOPS at once",
@@ -371,14 +416,24 @@ fn table() -> Vec<(Kind, &'static str, Edit, Expect)> {
         (Kind::P2Plain, "2.15 -> 2.12", |u| u.file_system_type_version("2.12"), Refused(BAD, "can only be upgraded")),
         (Kind::P1V210, "2.9", |u| u.file_system_type_version("2.9"), Refused(BAD, "Invalid FileSystemTypeVersion")),
         // Simple settings: applied at once, validated like CreateFileSystem's.
-        (Kind::P2Plain, "maintenance window", |u| u.lustre_configuration(lc().weekly_maintenance_start_time("3:10:00").build()), Simple),
+        (
+            Kind::P2Plain,
+            "maintenance window",
+            |u| u.lustre_configuration(lc().weekly_maintenance_start_time("3:10:00").build()),
+            Simple,
+        ),
         (
             Kind::P2Plain,
             "maintenance day 8",
             |u| u.lustre_configuration(lc().weekly_maintenance_start_time("8:00:00").build()),
             Refused(BAD, "Invalid WeeklyMaintenanceStartTime"),
         ),
-        (Kind::P2Plain, "backups 30 days", |u| u.lustre_configuration(lc().automatic_backup_retention_days(30).build()), Simple),
+        (
+            Kind::P2Plain,
+            "backups 30 days",
+            |u| u.lustre_configuration(lc().automatic_backup_retention_days(30).build()),
+            Simple,
+        ),
         (
             Kind::P2Plain,
             "backups 91 days",
@@ -397,7 +452,12 @@ fn table() -> Vec<(Kind, &'static str, Edit, Expect)> {
             |u| u.lustre_configuration(lc().daily_automatic_backup_start_time("01:00").build()),
             Refused(BAD, "not supported for SCRATCH"),
         ),
-        (Kind::P2Plain, "backup time", |u| u.lustre_configuration(lc().daily_automatic_backup_start_time("01:00").build()), Simple),
+        (
+            Kind::P2Plain,
+            "backup time",
+            |u| u.lustre_configuration(lc().daily_automatic_backup_start_time("01:00").build()),
+            Simple,
+        ),
         (
             Kind::P2Plain,
             "LZ4",
@@ -496,7 +556,11 @@ async fn accepted_and_refused_updates() {
                 let fs = out.file_system.expect("the file system");
                 assert_eq!(fs.lifecycle(), Some(&FileSystemLifecycle::Updating), "{what}");
                 let action = fs.administrative_actions().first().expect("an action");
-                assert_eq!(action.administrative_action_type(), Some(&AdministrativeActionType::FileSystemUpdate), "{what}");
+                assert_eq!(
+                    action.administrative_action_type(),
+                    Some(&AdministrativeActionType::FileSystemUpdate),
+                    "{what}"
+                );
                 assert_eq!(action.status(), Some(&Status::InProgress), "{what}");
                 assert!(action.target_file_system_values().is_some(), "{what}: TargetFileSystemValues");
             }
@@ -578,17 +642,29 @@ async fn storage_increase_goes_updating_then_optimizing_with_progress() {
     assert_eq!((fs.lifecycle(), fs.storage_capacity()), (Some(&FileSystemLifecycle::Available), Some(2400)));
     let meta = fs.lustre_configuration().and_then(|l| l.metadata_configuration()).expect("metadata");
     assert_eq!(meta.iops(), Some(3000), "AUTOMATIC metadata IOPS follow the capacity");
-    assert_eq!(state_of(action(&fs, &AdministrativeActionType::FileSystemUpdate)), (Some(&Status::UpdatedOptimizing), None));
-    assert_eq!(state_of(action(&fs, &AdministrativeActionType::StorageOptimization)), (Some(&Status::InProgress), Some(10)));
+    assert_eq!(
+        state_of(action(&fs, &AdministrativeActionType::FileSystemUpdate)),
+        (Some(&Status::UpdatedOptimizing), None)
+    );
+    assert_eq!(
+        state_of(action(&fs, &AdministrativeActionType::StorageOptimization)),
+        (Some(&Status::InProgress), Some(10))
+    );
 
     emu.advance_clock(Duration::from_secs(4));
     let fs = describe(&c.fsx, &id).await;
-    assert_eq!(state_of(action(&fs, &AdministrativeActionType::StorageOptimization)), (Some(&Status::InProgress), Some(50)));
+    assert_eq!(
+        state_of(action(&fs, &AdministrativeActionType::StorageOptimization)),
+        (Some(&Status::InProgress), Some(50))
+    );
 
     emu.advance_clock(Duration::from_secs(6));
     let fs = describe(&c.fsx, &id).await;
     assert_eq!(state_of(action(&fs, &AdministrativeActionType::FileSystemUpdate)), (Some(&Status::Completed), None));
-    assert_eq!(state_of(action(&fs, &AdministrativeActionType::StorageOptimization)), (Some(&Status::Completed), Some(100)));
+    assert_eq!(
+        state_of(action(&fs, &AdministrativeActionType::StorageOptimization)),
+        (Some(&Status::Completed), Some(100))
+    );
 }
 
 #[tokio::test]
@@ -611,10 +687,16 @@ async fn throughput_metadata_and_version_changes_run_their_own_actions() {
     emu.advance_clock(Duration::from_secs(4));
     let fs = describe(&c.fsx, &fs_id).await;
     assert_eq!(fs.lustre_configuration().and_then(|l| l.per_unit_storage_throughput()), Some(500));
-    assert_eq!(state_of(action(&fs, &AdministrativeActionType::ThroughputOptimization)), (Some(&Status::InProgress), Some(50)));
+    assert_eq!(
+        state_of(action(&fs, &AdministrativeActionType::ThroughputOptimization)),
+        (Some(&Status::InProgress), Some(50))
+    );
     emu.advance_clock(Duration::from_secs(2));
     let fs = describe(&c.fsx, &fs_id).await;
-    assert_eq!(state_of(action(&fs, &AdministrativeActionType::ThroughputOptimization)), (Some(&Status::Completed), Some(100)));
+    assert_eq!(
+        state_of(action(&fs, &AdministrativeActionType::ThroughputOptimization)),
+        (Some(&Status::Completed), Some(100))
+    );
     assert_eq!(action(&fs, &AdministrativeActionType::FileSystemUpdate).status(), Some(&Status::Completed));
 
     update(&fs_id).lustre_configuration(user(3000)).send().await.expect("IOPS");
@@ -622,7 +704,10 @@ async fn throughput_metadata_and_version_changes_run_their_own_actions() {
     let fs = describe(&c.fsx, &fs_id).await;
     let meta = fs.lustre_configuration().and_then(|l| l.metadata_configuration()).expect("metadata");
     assert_eq!((meta.mode(), meta.iops()), (Some(&MetadataConfigurationMode::UserProvisioned), Some(3000)));
-    assert_eq!(state_of(action(&fs, &AdministrativeActionType::IopsOptimization)), (Some(&Status::InProgress), Some(25)));
+    assert_eq!(
+        state_of(action(&fs, &AdministrativeActionType::IopsOptimization)),
+        (Some(&Status::InProgress), Some(25))
+    );
 
     // A version upgrade has no optimization: COMPLETED when UPDATING ends.
     let old = available(&emu, &c, subnet, &sg, Kind::P1V210).await;
@@ -669,7 +754,8 @@ async fn one_update_at_a_time() {
     for phase in ["updating", "optimizing"] {
         let err = update().storage_capacity(4800).send().await.expect_err(phase);
         assert_eq!(refusal(err), (BAD.to_string(), STORAGE_IN_PROGRESS.to_string()), "{phase}");
-        let err = update().lustre_configuration(lc().per_unit_storage_throughput(250).build()).send().await.expect_err(phase);
+        let err =
+            update().lustre_configuration(lc().per_unit_storage_throughput(250).build()).send().await.expect_err(phase);
         assert_eq!(
             message(err),
             "Unable to perform the throughput capacity update. There is an update already in progress.",
@@ -695,6 +781,21 @@ async fn one_update_at_a_time() {
     let out = update().lustre_configuration(window()).send().await.expect("window").file_system.expect("fs");
     assert_eq!(out.lustre_configuration().and_then(|l| l.weekly_maintenance_start_time()), Some("4:00:00"));
     update().lustre_configuration(lc().per_unit_storage_throughput(250).build()).send().await.expect("throughput");
+}
+
+#[tokio::test]
+async fn a_retried_update_with_its_token_is_the_same_update() {
+    let (emu, c, seed, sg) = paused_with_sg(config(), "token").await;
+    let id = available(&emu, &c, &seed.subnet_ids[0], &sg, Kind::P2Auto).await;
+    let grow =
+        |gib: i32| c.fsx.update_file_system().file_system_id(&id).client_request_token("grow-1").storage_capacity(gib);
+    grow(2400).send().await.expect("first");
+    emu.advance_clock(Duration::from_secs(1));
+    // The same token and parameters: FSx answers the update it already runs, not "in progress".
+    let again = grow(2400).send().await.expect("retry").file_system.expect("fs");
+    assert_eq!(again.administrative_actions().len(), 2, "still one FILE_SYSTEM_UPDATE and its optimization");
+    let err = grow(4800).send().await.expect_err("same token, other parameters");
+    assert_eq!(code(err), "IncompatibleParameterError");
 }
 
 #[tokio::test]
@@ -808,7 +909,12 @@ async fn create_rules_for_tiering_efa_and_metadata() {
     let refused: Vec<(&str, CreateFileSystemFluentBuilder, &str, &str)> = vec![
         ("tiering with StorageCapacity", tiering(&c.fsx, subnet, &sg).storage_capacity(1200), BAD, "elastic"),
         ("tiering 6000 MBps", it_with(tiering_lc().throughput_capacity(6000).build()), BAD, "multiple of 4000"),
-        ("tiering without ThroughputCapacity", it_with(tiering_lc().set_throughput_capacity(None).build()), BAD, "ThroughputCapacity is required"),
+        (
+            "tiering without ThroughputCapacity",
+            it_with(tiering_lc().set_throughput_capacity(None).build()),
+            BAD,
+            "ThroughputCapacity is required",
+        ),
         (
             "tiering without a read cache",
             it_with(tiering_lc().set_data_read_cache_configuration(None).build()),
@@ -817,13 +923,21 @@ async fn create_rules_for_tiering_efa_and_metadata() {
         ),
         (
             "tiering read cache too small",
-            it_with(tiering_lc().data_read_cache_configuration(cache(LustreReadCacheSizingMode::UserProvisioned, Some(16))).build()),
+            it_with(
+                tiering_lc()
+                    .data_read_cache_configuration(cache(LustreReadCacheSizingMode::UserProvisioned, Some(16)))
+                    .build(),
+            ),
             BAD,
             "use 32 to 131072 GiB",
         ),
         (
             "tiering read cache without a size",
-            it_with(tiering_lc().data_read_cache_configuration(cache(LustreReadCacheSizingMode::UserProvisioned, None)).build()),
+            it_with(
+                tiering_lc()
+                    .data_read_cache_configuration(cache(LustreReadCacheSizingMode::UserProvisioned, None))
+                    .build(),
+            ),
             BAD,
             "SizeGiB is required",
         ),
@@ -833,7 +947,12 @@ async fn create_rules_for_tiering_efa_and_metadata() {
             BAD,
             "not supported for INTELLIGENT_TIERING",
         ),
-        ("tiering 1500 IOPS", it_with(tiering_lc().metadata_configuration(user_metadata(1500)).build()), BAD, "use 6000 or 12000"),
+        (
+            "tiering 1500 IOPS",
+            it_with(tiering_lc().metadata_configuration(user_metadata(1500)).build()),
+            BAD,
+            "use 6000 or 12000",
+        ),
         (
             "tiering without metadata",
             it_with(tiering_lc().set_metadata_configuration(None).build()),
@@ -846,7 +965,12 @@ async fn create_rules_for_tiering_efa_and_metadata() {
             BAD,
             "PerUnitStorageThroughput is not supported",
         ),
-        ("tiering on 2.12", tiering(&c.fsx, subnet, &sg).file_system_type_version("2.12"), BAD, "requires FileSystemTypeVersion 2.15"),
+        (
+            "tiering on 2.12",
+            tiering(&c.fsx, subnet, &sg).file_system_type_version("2.12"),
+            BAD,
+            "requires FileSystemTypeVersion 2.15",
+        ),
         (
             "tiering on PERSISTENT_1",
             tiering(&c.fsx, subnet, &sg).lustre_configuration(
@@ -866,12 +990,18 @@ async fn create_rules_for_tiering_efa_and_metadata() {
         ),
         (
             "a read cache on SSD",
-            create_fs(&c.fsx, subnet, &sg)
-                .lustre_configuration(p2().data_read_cache_configuration(cache(LustreReadCacheSizingMode::NoCache, None)).build()),
+            create_fs(&c.fsx, subnet, &sg).lustre_configuration(
+                p2().data_read_cache_configuration(cache(LustreReadCacheSizingMode::NoCache, None)).build(),
+            ),
             BAD,
             "only supported for INTELLIGENT_TIERING",
         ),
-        ("EFA at 1200 GiB", create_fs(&c.fsx, subnet, &sg).lustre_configuration(efa_lc().build()), BAD, "multiple of 38400"),
+        (
+            "EFA at 1200 GiB",
+            create_fs(&c.fsx, subnet, &sg).lustre_configuration(efa_lc().build()),
+            BAD,
+            "multiple of 38400",
+        ),
         (
             "EFA 19200 GiB at 125",
             create_fs(&c.fsx, subnet, &sg).storage_capacity(19200).lustre_configuration(efa_lc().build()),
@@ -903,7 +1033,8 @@ async fn create_rules_for_tiering_efa_and_metadata() {
         (
             "metadata without Mode",
             create_fs(&c.fsx, subnet, &sg).lustre_configuration(
-                p2().metadata_configuration(CreateFileSystemLustreMetadataConfiguration::builder().iops(3000).build()).build(),
+                p2().metadata_configuration(CreateFileSystemLustreMetadataConfiguration::builder().iops(3000).build())
+                    .build(),
             ),
             BAD,
             "Mode is required",
@@ -926,7 +1057,9 @@ async fn create_rules_for_tiering_efa_and_metadata() {
             "USER_PROVISIONED without Iops",
             create_fs(&c.fsx, subnet, &sg).lustre_configuration(
                 p2().metadata_configuration(
-                    CreateFileSystemLustreMetadataConfiguration::builder().mode(MetadataConfigurationMode::UserProvisioned).build(),
+                    CreateFileSystemLustreMetadataConfiguration::builder()
+                        .mode(MetadataConfigurationMode::UserProvisioned)
+                        .build(),
                 )
                 .build(),
             ),
@@ -935,7 +1068,8 @@ async fn create_rules_for_tiering_efa_and_metadata() {
         ),
         (
             "9000 IOPS",
-            create_fs(&c.fsx, subnet, &sg).lustre_configuration(p2().metadata_configuration(user_metadata(9000)).build()),
+            create_fs(&c.fsx, subnet, &sg)
+                .lustre_configuration(p2().metadata_configuration(user_metadata(9000)).build()),
             BAD,
             "Invalid metadata Iops 9000",
         ),

@@ -164,7 +164,10 @@ async fn data_repository_scenario(t: &Target) {
 }
 
 fn user_metadata(iops: i32) -> CreateFileSystemLustreMetadataConfiguration {
-    CreateFileSystemLustreMetadataConfiguration::builder().mode(MetadataConfigurationMode::UserProvisioned).iops(iops).build()
+    CreateFileSystemLustreMetadataConfiguration::builder()
+        .mode(MetadataConfigurationMode::UserProvisioned)
+        .iops(iops)
+        .build()
 }
 
 async fn day_two_scenario(t: &Target) {

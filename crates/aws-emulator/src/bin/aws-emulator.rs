@@ -26,6 +26,21 @@ struct Args {
     delete_seconds: f64,
     #[arg(long, default_value_t = 2.0)]
     update_seconds: f64,
+    /// STORAGE_OPTIMIZATION after a storage-capacity increase's UPDATING phase.
+    #[arg(long, default_value_t = 2.0)]
+    storage_optimization_seconds: f64,
+    /// THROUGHPUT_OPTIMIZATION after a throughput change's UPDATING phase.
+    #[arg(long, default_value_t = 2.0)]
+    throughput_optimization_seconds: f64,
+    /// IOPS_OPTIMIZATION after a metadata IOPS increase's UPDATING phase.
+    #[arg(long, default_value_t = 2.0)]
+    iops_optimization_seconds: f64,
+    /// Minimum time between two storage-capacity increase requests (FSx: 6 h).
+    #[arg(long, default_value_t = 6.0 * 3600.0)]
+    storage_increase_cooldown_seconds: f64,
+    /// Minimum time between two metadata IOPS increase requests (FSx: 6 h).
+    #[arg(long, default_value_t = 6.0 * 3600.0)]
+    metadata_increase_cooldown_seconds: f64,
     #[arg(long, default_value_t = 1.0)]
     task_pending_seconds: f64,
     #[arg(long, default_value_t = 2.0)]
@@ -62,6 +77,11 @@ async fn main() -> anyhow::Result<()> {
         create_spread: secs("create-spread-seconds", a.create_spread_seconds)?,
         delete_duration: secs("delete-seconds", a.delete_seconds)?,
         update_duration: secs("update-seconds", a.update_seconds)?,
+        storage_optimization_duration: secs("storage-optimization-seconds", a.storage_optimization_seconds)?,
+        throughput_optimization_duration: secs("throughput-optimization-seconds", a.throughput_optimization_seconds)?,
+        iops_optimization_duration: secs("iops-optimization-seconds", a.iops_optimization_seconds)?,
+        storage_increase_cooldown: secs("storage-increase-cooldown-seconds", a.storage_increase_cooldown_seconds)?,
+        metadata_increase_cooldown: secs("metadata-increase-cooldown-seconds", a.metadata_increase_cooldown_seconds)?,
         task_pending_duration: secs("task-pending-seconds", a.task_pending_seconds)?,
         task_duration: secs("task-seconds", a.task_seconds)?,
         token_window: secs("token-window-seconds", a.token_window_seconds)?,

@@ -407,9 +407,8 @@ fn lustre_config(
     let throughput_capacity = input.opt_i64("ThroughputCapacity")?;
     let cache = input.opt_obj("DataReadCacheConfiguration")?;
     if tiering {
-        let tc = throughput_capacity.ok_or_else(|| {
-            ApiError::bad_request("ThroughputCapacity is required for INTELLIGENT_TIERING storage")
-        })?;
+        let tc = throughput_capacity
+            .ok_or_else(|| ApiError::bad_request("ThroughputCapacity is required for INTELLIGENT_TIERING storage"))?;
         validate::throughput_capacity(tc)?;
         let cache = cache.ok_or_else(|| {
             ApiError::bad_request("DataReadCacheConfiguration is required for INTELLIGENT_TIERING storage")
@@ -421,7 +420,9 @@ fn lustre_config(
             "ThroughputCapacity is only supported for INTELLIGENT_TIERING storage; use PerUnitStorageThroughput",
         ));
     } else if cache.is_some() {
-        return Err(ApiError::bad_request("DataReadCacheConfiguration is only supported for INTELLIGENT_TIERING storage"));
+        return Err(ApiError::bad_request(
+            "DataReadCacheConfiguration is only supported for INTELLIGENT_TIERING storage",
+        ));
     }
     if let Some(efa) = input.opt_bool("EfaEnabled")? {
         out.insert("EfaEnabled".into(), json!(efa));
@@ -503,9 +504,7 @@ pub(super) fn metadata_iops(storage: &str, iops: i64) -> ApiResult<()> {
     if validate::metadata_iops_valid(storage, iops) {
         Ok(())
     } else if storage == "INTELLIGENT_TIERING" {
-        Err(ApiError::bad_request(format!(
-            "Invalid metadata Iops {iops} for INTELLIGENT_TIERING: use 6000 or 12000"
-        )))
+        Err(ApiError::bad_request(format!("Invalid metadata Iops {iops} for INTELLIGENT_TIERING: use 6000 or 12000")))
     } else {
         Err(ApiError::bad_request(format!(
             "Invalid metadata Iops {iops}: use 1500, 3000, 6000, 12000 or a multiple of 12000 up to 192000"
@@ -526,9 +525,9 @@ pub(super) fn read_cache(cache: &Map<String, Value>, throughput_capacity: i64) -
         &["NO_CACHE", "USER_PROVISIONED", "PROPORTIONAL_TO_THROUGHPUT_CAPACITY"],
     )?;
     match (mode, cache.opt_i64("SizeGiB")?) {
-        ("USER_PROVISIONED", None) => {
-            Err(ApiError::bad_request("DataReadCacheConfiguration.SizeGiB is required when SizingMode is USER_PROVISIONED"))
-        }
+        ("USER_PROVISIONED", None) => Err(ApiError::bad_request(
+            "DataReadCacheConfiguration.SizeGiB is required when SizingMode is USER_PROVISIONED",
+        )),
         ("USER_PROVISIONED", Some(size)) => {
             let (min, max) = validate::read_cache_bounds(throughput_capacity);
             if (min..=max).contains(&size) {

@@ -37,6 +37,8 @@ use crate::wire::json::Fields;
 pub(crate) const STORAGE_UPDATE_IN_PROGRESS: &str =
     "Unable to perform the storage capacity update. There is an update already in progress.";
 
+const OP: &str = "UpdateFileSystem";
+
 fn dur(d: std::time::Duration) -> chrono::Duration {
     crate::clock::span(d)
 }
@@ -50,7 +52,7 @@ fn window(d: std::time::Duration) -> String {
     let secs = d.as_secs();
     match secs / 3600 {
         1 if secs == 3600 => "1 hour".to_string(),
-        h if h > 0 && secs % 3600 == 0 => format!("{h} hours"),
+        h if h > 0 && secs.is_multiple_of(3600) => format!("{h} hours"),
         _ => format!("{secs} seconds"),
     }
 }
@@ -126,8 +128,13 @@ fn kind(req: &Map<String, Value>, lustre: &Map<String, Value>) -> &'static str {
 // Long on purpose, it reads better whole: FSx's checks in the order it applies them, then the change.
 pub(crate) fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>) -> ApiResult<Value> {
     let id = req.req_str("FileSystemId")?;
-    if let Some(t) = req.opt_str("ClientRequestToken")? {
-        super::check_token(t)?;
+    // "A string ... that Amazon FSx uses to ensure idempotent updates" (API model): a retry with
+    // the same token and parameters answers the file system as it is now, starting nothing new.
+    let token = req.opt_str("ClientRequestToken")?;
+    if let Some(same) = super::token_lookup(state, OP, token, req)? {
+        if let Some(fs) = state.file_systems.get(&same) {
+            return Ok(json!({ "FileSystem": render(fs, ctx) }));
+        }
     }
     let used: i64 = state.file_systems.values().map(|f| f.storage_capacity).sum();
     let fs = state.file_systems.get(id).ok_or_else(|| not_found(id))?;
@@ -192,7 +199,9 @@ pub(crate) fn update(state: &mut State, ctx: &Ctx<'_>, req: &Map<String, Value>)
         return Err(not_found(id));
     };
     apply(fs, ctx, plan);
-    Ok(json!({ "FileSystem": render(fs, ctx) }))
+    let rendered = render(fs, ctx);
+    super::token_remember(state, ctx, OP, token, req, id);
+    Ok(json!({ "FileSystem": rendered }))
 }
 
 fn current_metadata(fs: &FileSystem) -> Option<(&str, i64)> {

@@ -186,12 +186,16 @@ pub(crate) fn metadata_iops_valid(storage: &str, iops: i64) -> bool {
 /// 2400 GiB 3000, 4800-9600 GiB 6000, 12000-45600 GiB 12000, from 48000 GiB 12000 per 24000 GiB
 /// (user guide, performance.html#dne-metadata-performance), at most 192000.
 pub(crate) fn automatic_metadata_iops(capacity: i64) -> i64 {
-    match capacity {
-        ..=1200 => 1500,
-        ..=2400 => 3000,
-        ..=9600 => 6000,
-        ..=47_999 => 12000,
-        c => (12000 * (c / 24000)).min(192_000),
+    if capacity <= 1200 {
+        1500
+    } else if capacity <= 2400 {
+        3000
+    } else if capacity <= 9600 {
+        6000
+    } else if capacity < 48_000 {
+        12000
+    } else {
+        (12000 * (capacity / 24000)).min(192_000)
     }
 }
 

@@ -53,6 +53,13 @@ impl Aws {
         if let Some(p) = r.auto_import_policy {
             lustre = lustre.auto_import_policy(AutoImportPolicyType::from(p.as_str()));
         }
+        if let Some((mode, iops)) = &r.metadata {
+            let m = aws_sdk_fsx::types::CreateFileSystemLustreMetadataConfiguration::builder()
+                .mode(aws_sdk_fsx::types::MetadataConfigurationMode::from(mode.as_str()))
+                .set_iops(*iops)
+                .build();
+            lustre = lustre.metadata_configuration(m);
+        }
         let tags: Vec<Tag> = r.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
         let call = self
             .fsx
@@ -88,7 +95,14 @@ impl Aws {
         update: &super::model::FileSystemUpdate,
         token: &str,
     ) -> Result<(), AwsError> {
+        let metadata = update.metadata.as_ref().map(|(mode, iops)| {
+            aws_sdk_fsx::types::UpdateFileSystemLustreMetadataConfiguration::builder()
+                .mode(aws_sdk_fsx::types::MetadataConfigurationMode::from(mode.as_str()))
+                .set_iops(*iops)
+                .build()
+        });
         let lustre = aws_sdk_fsx::types::UpdateFileSystemLustreConfiguration::builder()
+            .set_metadata_configuration(metadata)
             .set_per_unit_storage_throughput(update.per_unit_storage_throughput)
             .set_data_compression_type(update.data_compression.as_deref().map(DataCompressionType::from))
             .set_weekly_maintenance_start_time(update.weekly_maintenance_start_time.clone())
@@ -150,6 +164,11 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
         weekly_maintenance_start_time: lustre.and_then(|l| l.weekly_maintenance_start_time()).map(str::to_string),
         automatic_backup_retention_days: lustre.and_then(|l| l.automatic_backup_retention_days()),
         hdd: fs.storage_type().is_some_and(|t| t.as_str() == "HDD"),
+        metadata_mode: lustre
+            .and_then(|l| l.metadata_configuration())
+            .and_then(|m| m.mode())
+            .map(|m| m.as_str().to_string()),
+        metadata_iops: lustre.and_then(|l| l.metadata_configuration()).and_then(|m| m.iops()),
         actions_in_progress: fs
             .administrative_actions()
             .iter()
@@ -175,6 +194,10 @@ fn admin_action(a: &aws_sdk_fsx::types::AdministrativeAction) -> super::model::A
         requested_at_ms: a.request_time().and_then(|t| t.to_millis().ok()),
         target_capacity_gib: target.and_then(|t| t.storage_capacity()),
         target_throughput: target.and_then(|t| t.lustre_configuration()).and_then(|l| l.per_unit_storage_throughput()),
+        target_metadata_iops: target
+            .and_then(|t| t.lustre_configuration())
+            .and_then(|l| l.metadata_configuration())
+            .and_then(|m| m.iops()),
     }
 }
 

@@ -93,6 +93,9 @@ pub(crate) struct FileSystem {
     pub(crate) automatic_backup_retention_days: Option<i32>,
     /// HDD storage (its throughput cannot change).
     pub(crate) hdd: bool,
+    /// The metadata configuration's mode and IOPS (PERSISTENT_2).
+    pub(crate) metadata_mode: Option<String>,
+    pub(crate) metadata_iops: Option<i32>,
     /// FSx's CreationTime, milliseconds since the epoch.
     pub(crate) created_at_ms: Option<i64>,
 }
@@ -105,6 +108,8 @@ pub(crate) struct FileSystemUpdate {
     pub(crate) data_compression: Option<String>,
     pub(crate) weekly_maintenance_start_time: Option<String>,
     pub(crate) automatic_backup_retention_days: Option<i32>,
+    /// (mode, IOPS) of the metadata configuration.
+    pub(crate) metadata: Option<(String, Option<i32>)>,
 }
 
 impl FileSystemUpdate {
@@ -116,12 +121,13 @@ impl FileSystemUpdate {
     /// A stable text of the values asked for (part of the request's idempotency token).
     pub(crate) fn fingerprint(&self) -> String {
         format!(
-            "capacity={:?};throughput={:?};compression={:?};maintenance={:?};backups={:?}",
+            "capacity={:?};throughput={:?};compression={:?};maintenance={:?};backups={:?};metadata={:?}",
             self.capacity_gib,
             self.per_unit_storage_throughput,
             self.data_compression,
             self.weekly_maintenance_start_time,
-            self.automatic_backup_retention_days
+            self.automatic_backup_retention_days,
+            self.metadata
         )
     }
 }
@@ -138,6 +144,8 @@ pub(crate) struct AdminAction {
     pub(crate) target_capacity_gib: Option<i32>,
     /// The throughput it moves to, when it changes throughput.
     pub(crate) target_throughput: Option<i32>,
+    /// The metadata IOPS it moves to, when it changes them.
+    pub(crate) target_metadata_iops: Option<i32>,
 }
 
 impl AdminAction {
@@ -168,6 +176,8 @@ pub(crate) struct FileSystemRequest {
     pub(crate) drive_cache_type: Option<DriveCacheType>,
     pub(crate) data_compression: Option<DataCompression>,
     pub(crate) lustre_version: LustreVersion,
+    /// (mode, IOPS) of the metadata configuration (PERSISTENT_2).
+    pub(crate) metadata: Option<(String, Option<i32>)>,
     pub(crate) kms_key_id: Option<String>,
     pub(crate) weekly_maintenance_start_time: Option<String>,
     pub(crate) automatic_backup_retention_days: Option<i32>,

@@ -73,11 +73,25 @@ pub(crate) fn plan(lv: &LustreVolume, fs: &FileSystem, now_ms: i64) -> Plan {
             throughput = Some((have, want));
         }
     }
-    let capacity_words = capacity.map(|(have, want)| format!("storageCapacityGiB {have} -> {want}"));
-    let throughput_words = throughput.map(|(have, want)| format!("perUnitStorageThroughput {have} -> {want}"));
+    let metadata = metadata_change(lv, fs);
+    // The changes FSx works on for a while, in the order they go: (words, request, window).
+    let mut heavy: Vec<(String, FileSystemUpdate, Option<i64>)> = Vec::new();
+    if let Some((have, want)) = capacity {
+        let update = FileSystemUpdate { capacity_gib: Some(want), ..Default::default() };
+        let opens = last_increase_ms(fs, |a| a.target_capacity_gib.is_some()).map(|t| t + STORAGE_INCREASE_WINDOW_MS);
+        heavy.push((format!("storageCapacityGiB {have} -> {want}"), update, opens));
+    }
+    if let Some((words, m)) = metadata {
+        let update = FileSystemUpdate { metadata: Some(m), ..Default::default() };
+        let opens = last_increase_ms(fs, |a| a.target_metadata_iops.is_some()).map(|t| t + STORAGE_INCREASE_WINDOW_MS);
+        heavy.push((words, update, opens));
+    }
+    if let Some((have, want)) = throughput {
+        let update = FileSystemUpdate { per_unit_storage_throughput: Some(want), ..Default::default() };
+        heavy.push((format!("perUnitStorageThroughput {have} -> {want}"), update, None));
+    }
     let mut plan = Plan::default();
-    let all: Vec<String> =
-        simple_words.iter().cloned().chain(capacity_words.clone()).chain(throughput_words.clone()).collect();
+    let all: Vec<String> = simple_words.iter().cloned().chain(heavy.iter().map(|(w, _, _)| w.clone())).collect();
     if all.is_empty() {
         return plan;
     }
@@ -93,49 +107,54 @@ pub(crate) fn plan(lv: &LustreVolume, fs: &FileSystem, now_ms: i64) -> Plan {
     if simple.has_changes() {
         plan.send = Some(simple);
         plan.sending = simple_words;
-        plan.pending = capacity_words
+        plan.pending = heavy
             .into_iter()
-            .chain(throughput_words)
-            .map(|w| format!("{w}: after the settings update (one update at a time)"))
+            .map(|(w, _, _)| format!("{w}: after the settings update (one update at a time)"))
             .collect();
         return plan;
     }
-    // Capacity first, when its window is open; else throughput meanwhile.
-    let capacity_opens = last_storage_increase_ms(fs).map(|t| t + STORAGE_INCREASE_WINDOW_MS).filter(|t| *t > now_ms);
-    match (capacity, capacity_opens) {
-        (Some((_, want)), None) => {
-            plan.send = Some(FileSystemUpdate { capacity_gib: Some(want), ..Default::default() });
-            plan.sending = capacity_words.into_iter().collect();
-            plan.pending = throughput_words.into_iter().map(|w| format!("{w}: after the capacity increase")).collect();
-        }
-        (Some(_), Some(opens)) => {
-            plan.next_allowed_at_ms = Some(opens);
-            plan.pending = capacity_words
-                .into_iter()
-                .map(|w| format!("{w}: FSx allows one storage increase every 6 hours"))
-                .collect();
-            if let Some((_, want)) = throughput {
-                plan.send = Some(FileSystemUpdate { per_unit_storage_throughput: Some(want), ..Default::default() });
-                plan.sending = throughput_words.into_iter().collect();
+    // The first whose window is open goes; the others wait, for their window or for it.
+    let mut sent: Option<String> = None;
+    for (words, update, opens) in heavy {
+        let window = opens.filter(|t| *t > now_ms);
+        match (&sent, window) {
+            (None, None) => {
+                plan.send = Some(update);
+                plan.sending = vec![words.clone()];
+                sent = Some(words);
             }
-        }
-        (None, _) => {
-            if let Some((_, want)) = throughput {
-                plan.send = Some(FileSystemUpdate { per_unit_storage_throughput: Some(want), ..Default::default() });
-                plan.sending = throughput_words.into_iter().collect();
+            (_, Some(t)) => {
+                plan.next_allowed_at_ms = Some(plan.next_allowed_at_ms.map_or(t, |n| n.min(t)));
+                plan.pending.push(format!("{words}: FSx allows one such increase every 6 hours"));
             }
+            (Some(first), None) => plan.pending.push(format!("{words}: after {first}")),
         }
     }
     plan
 }
 
-/// When the latest storage increase was asked for (FSx's clock, ms).
-fn last_storage_increase_ms(fs: &FileSystem) -> Option<i64> {
+/// When the latest increase of one kind (`kind` picks its actions) was asked for (FSx's clock).
+fn last_increase_ms(fs: &FileSystem, kind: impl Fn(&crate::aws::AdminAction) -> bool) -> Option<i64> {
     fs.actions
         .iter()
-        .filter(|a| a.action_type == "FILE_SYSTEM_UPDATE" && a.target_capacity_gib.is_some())
+        .filter(|a| a.action_type == "FILE_SYSTEM_UPDATE" && kind(a))
         .filter_map(|a| a.requested_at_ms)
         .max()
+}
+
+/// The metadata change the spec asks for, in words and as (mode, IOPS): more IOPS, or a change
+/// of mode. Fewer IOPS are never asked (FSx cannot lower them; admission refuses it too).
+fn metadata_change(lv: &LustreVolume, fs: &FileSystem) -> Option<(String, (String, Option<i32>))> {
+    let want = lv.spec.metadata_configuration?;
+    let have_mode = fs.metadata_mode.as_deref()?;
+    let want_mode = want.mode.as_str();
+    let more = matches!((want.iops, fs.metadata_iops), (Some(w), Some(h)) if w > h);
+    if want_mode == have_mode && !more {
+        return None;
+    }
+    let have = format!("{have_mode} {}", fs.metadata_iops.map(|i| i.to_string()).unwrap_or_default());
+    let wanted = format!("{want_mode} {}", want.iops.map(|i| i.to_string()).unwrap_or_default());
+    Some((format!("metadataConfiguration {} -> {}", have.trim(), wanted.trim()), (want_mode.to_string(), want.iops)))
 }
 
 /// Sends what [`plan`] allows now. Ok with the plan (its `pending` goes to status); a refusal FSx
@@ -253,7 +272,10 @@ mod tests {
         fs.weekly_maintenance_start_time = Some("2:03:00".into());
         let p = plan(&v, &fs, 0);
         assert_eq!(p.send.as_ref().and_then(|u| u.capacity_gib), Some(2400));
-        assert_eq!(p.pending, vec!["perUnitStorageThroughput 125 -> 250: after the capacity increase".to_string()]);
+        assert_eq!(
+            p.pending,
+            vec!["perUnitStorageThroughput 125 -> 250: after storageCapacityGiB 1200 -> 2400".to_string()]
+        );
     }
 
     #[test]
@@ -270,12 +292,45 @@ mod tests {
         let p = plan(&v, &fs, 12 * HOUR);
         assert_eq!(p.send, None, "no increase inside the 6 hours");
         assert_eq!(p.next_allowed_at_ms, Some(16 * HOUR));
-        assert!(p.pending[0].contains("one storage increase every 6 hours"));
+        assert!(p.pending[0].contains("one such increase every 6 hours"));
         assert_eq!(plan(&v, &fs, 16 * HOUR).send.and_then(|u| u.capacity_gib), Some(4800), "sent once it opens");
         let both = lv(spec(4800, 500, serde_json::json!({})));
         let p = plan(&both, &fs, 12 * HOUR);
         assert_eq!(p.send.and_then(|u| u.per_unit_storage_throughput), Some(500), "throughput has no window");
         assert_eq!(p.next_allowed_at_ms, Some(16 * HOUR));
+    }
+
+    #[test]
+    fn metadata_iops_grow_after_capacity_with_their_own_window() {
+        let mut fs = p2(1200, 125);
+        fs.metadata_mode = Some("USER_PROVISIONED".into());
+        fs.metadata_iops = Some(1500);
+        let v = lv(spec(
+            1200,
+            125,
+            serde_json::json!({"metadataConfiguration": {"mode": "USER_PROVISIONED", "iops": 3000}}),
+        ));
+        let p = plan(&v, &fs, 0);
+        let m = p.send.as_ref().and_then(|u| u.metadata.clone());
+        assert_eq!(m, Some(("USER_PROVISIONED".to_string(), Some(3000))));
+        assert_eq!(p.sending, vec!["metadataConfiguration USER_PROVISIONED 1500 -> USER_PROVISIONED 3000".to_string()]);
+        fs.actions.push(AdminAction {
+            action_type: "FILE_SYSTEM_UPDATE".into(),
+            status: "COMPLETED".into(),
+            requested_at_ms: Some(HOUR),
+            target_metadata_iops: Some(1500),
+            ..Default::default()
+        });
+        let p = plan(&v, &fs, 2 * HOUR);
+        assert_eq!(p.send, None);
+        assert_eq!(p.next_allowed_at_ms, Some(7 * HOUR));
+        let fewer = lv(spec(
+            1200,
+            125,
+            serde_json::json!({"metadataConfiguration": {"mode": "USER_PROVISIONED", "iops": 1500}}),
+        ));
+        fs.metadata_iops = Some(3000);
+        assert_eq!(plan(&fewer, &fs, 8 * HOUR), Plan::default(), "fewer IOPS are never asked");
     }
 
     #[test]
