@@ -284,6 +284,7 @@ mod tests {
             drive_cache_type: None,
             data_compression: None,
             lustre_version: Default::default(),
+            metadata: None,
             kms_key_id: None,
             weekly_maintenance_start_time: None,
             automatic_backup_retention_days: None,
