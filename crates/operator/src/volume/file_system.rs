@@ -14,6 +14,9 @@ use crate::ownership;
 
 /// What the file-system step saw.
 #[derive(Debug, Clone, PartialEq)]
+// One per pass, on the stack of the step that looks: nearly always Present, so boxing it would
+// add an allocation per pass and save nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Observed {
     /// No file system yet (nothing in status, nothing carries the owner tag).
     Absent,
@@ -314,6 +317,8 @@ fn final_backup(lv: &LustreVolume) -> bool {
 
 /// The file system a deletion has to deal with.
 #[derive(Debug, Clone, PartialEq)]
+// One per deletion pass (see Observed).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Doomed {
     /// Nothing to delete.
     Removed(Removal),
