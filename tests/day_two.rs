@@ -244,3 +244,43 @@ async fn metadata_iops_grow_in_place_within_what_the_class_allows() -> anyhow::R
     assert_eq!(updates(&c), 1, "one UpdateFileSystem");
     Ok(())
 }
+
+#[tokio::test]
+async fn root_squash_follows_the_class_and_turns_off_and_on_where_it_allows() -> anyhow::Result<()> {
+    let c = cluster("squash").await?;
+    let squash = |allow_disable: bool| lustre_api::class::ClassRootSquash {
+        squash: "65534:65534".into(),
+        no_squash_nids: vec!["10.0.1.6@tcp".into()],
+        allow_disable,
+    };
+    c.update_class(0, |class| class.root_squash = Some(squash(true))).await?;
+    let t = c.tenant(0);
+    t.lvs().create(&PostParams::default(), &persistent(t, "shared")).await?;
+    let lv = ready(&c, t, "shared").await?;
+    let uid = lv.metadata.uid.clone().unwrap_or_default();
+    let squashed = |c: &Cluster| c.file_systems_of(&uid).first().and_then(|f| f.root_squash.clone());
+    assert_eq!(squashed(&c).as_deref(), Some("65534:65534"), "made with the class's root squash");
+
+    for (on, want, calls) in [(false, "0:0", 1), (true, "65534:65534", 2)] {
+        assert_eq!(edit(t, "shared", json!({"rootSquash": on})).await?, Ok(()));
+        testkit::wait_until(DEADLINE, &format!("root squash {want} at FSx"), || {
+            let now = squashed(&c);
+            async move {
+                if now.as_deref() == Some(want) {
+                    Ok(true)
+                } else {
+                    Err(format!("{now:?}"))
+                }
+            }
+        })
+        .await
+        .with_context(|| c.operator_log())?;
+        assert_eq!(updates(&c), calls, "one UpdateFileSystem per change");
+    }
+
+    // A class that keeps root squash on: turning it off is refused at admission.
+    c.update_class(0, |class| class.root_squash = Some(squash(false))).await?;
+    let refused = edit(t, "shared", json!({"rootSquash": false})).await?;
+    assert!(refused.is_err_and(|m| m.contains("root squash off")), "the class does not allow it");
+    Ok(())
+}

@@ -109,6 +109,11 @@ pub struct LustreClassSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 
+    /// Root squash for the class's volumes (on unless a volume turns it off where allowed).
+    /// Omitted: no root squash, and volumes may not ask for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_squash: Option<ClassRootSquash>,
+
     /// Whether and what volumes may adopt with `fileSystemId`. Omitted: no adoption.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adoption: Option<ClassAdoption>,
@@ -165,6 +170,28 @@ pub struct ClassLimits {
     /// Number of this class's volumes in one namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_volumes_per_namespace: Option<i32>,
+}
+
+/// Root squash as the class sets it.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassRootSquash {
+    /// The UID:GID root on clients acts as (default 65534:65534, nobody).
+    #[serde(default = "default_squash")]
+    #[schemars(length(max = 32))]
+    pub squash: String,
+    /// Clients whose root stays root (Lustre NIDs such as 10.0.1.6@tcp or 10.0.[2-10].[1-255]@tcp),
+    /// at most 64.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub no_squash_nids: Vec<String>,
+    /// Whether volumes may turn root squash off (`spec.rootSquash: false`).
+    #[serde(default)]
+    pub allow_disable: bool,
+}
+
+fn default_squash() -> String {
+    "65534:65534".to_string()
 }
 
 /// What volumes of a class may adopt.

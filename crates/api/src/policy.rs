@@ -259,6 +259,36 @@ fn judged(
         }
     }
 
+    match (&c.root_squash, s.root_squash) {
+        (None, Some(true)) => bad(
+            ".rootSquash",
+            format!(
+                "LustreClass {class_name} does not configure root squash; omit rootSquash or ask the platform team"
+            ),
+        ),
+        (Some(rs), Some(false)) if !rs.allow_disable => {
+            bad(".rootSquash", format!("LustreClass {class_name} does not let volumes turn root squash off"))
+        }
+        (Some(rs), on) => {
+            let valid =
+                rs.squash.split_once(':').is_some_and(|(u, g)| u.parse::<u32>().is_ok() && g.parse::<u32>().is_ok());
+            if !valid {
+                bad(
+                    ".rootSquash",
+                    format!(
+                        "LustreClass {class_name}'s rootSquash.squash must be UID:GID, not {:?}; ask the platform team",
+                        rs.squash
+                    ),
+                );
+            }
+            s.root_squash_configuration = Some(if on == Some(false) {
+                ("0:0".to_string(), Vec::new())
+            } else {
+                (rs.squash.clone(), rs.no_squash_nids.clone())
+            });
+        }
+        (None, _) => {}
+    }
     match c.network_for(s.availability_zone.as_deref()) {
         Some(network) => s.network = network,
         None => {

@@ -107,11 +107,25 @@ pub struct LustreVolumeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability_zone: Option<String>,
 
+    /// Root squash: true (root on clients acts as the class's UID:GID, except from the class's
+    /// no-squash NIDs) or false (root stays root). Omitted: as the class says. Turning it on needs
+    /// a class with `rootSquash`; turning it off needs one whose `rootSquash.allowDisable` is
+    /// true. Changes in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_squash: Option<bool>,
+
     /// Filled in by the operator from the class, never read from or written to the API: a
     /// tenant cannot name a subnet, CIDR or security group.
     #[serde(skip)]
     #[schemars(skip)]
     pub network: NetworkSpec,
+
+    /// Filled in by the operator from the class and `rootSquash`, never read from or written to
+    /// the API: the RootSquashConfiguration to ask FSx for, (UID:GID, no-squash NIDs); "0:0"
+    /// means none. None: the volume and its class say nothing.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub root_squash_configuration: Option<(String, Vec<String>)>,
 
     /// Links to S3: data repository associations (`associations`, Lustre 2.12 or later, not
     /// SCRATCH_1), or the legacy import/export link (`importPath`, SCRATCH_1, SCRATCH_2 and

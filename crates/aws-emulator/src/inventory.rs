@@ -54,6 +54,8 @@ pub struct FileSystemInfo {
     pub per_unit_storage_throughput: Option<i64>,
     /// The metadata configuration's IOPS (PERSISTENT_2), when it has one.
     pub metadata_iops: Option<i64>,
+    /// RootSquashConfiguration.RootSquash (UID:GID), when it has one.
+    pub root_squash: Option<String>,
     pub file_system_type_version: String,
     pub dns_name: String,
     pub mount_name: String,
@@ -231,6 +233,12 @@ impl State {
                         .get("MetadataConfiguration")
                         .and_then(|m| m.get("Iops"))
                         .and_then(serde_json::Value::as_i64),
+                    root_squash: fs
+                        .lustre
+                        .get("RootSquashConfiguration")
+                        .and_then(|r| r.get("RootSquash"))
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_string),
                     file_system_type_version: fs.version.clone(),
                     dns_name: fs.dns_name.clone(),
                     mount_name: fs.mount_name.clone(),

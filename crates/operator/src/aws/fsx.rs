@@ -53,6 +53,9 @@ impl Aws {
         if let Some(p) = r.auto_import_policy {
             lustre = lustre.auto_import_policy(AutoImportPolicyType::from(p.as_str()));
         }
+        if let Some((squash, nids)) = &r.root_squash {
+            lustre = lustre.root_squash_configuration(root_squash(squash, nids));
+        }
         if let Some((mode, iops)) = &r.metadata {
             let m = aws_sdk_fsx::types::CreateFileSystemLustreMetadataConfiguration::builder()
                 .mode(aws_sdk_fsx::types::MetadataConfigurationMode::from(mode.as_str()))
@@ -102,6 +105,7 @@ impl Aws {
                 .build()
         });
         let lustre = aws_sdk_fsx::types::UpdateFileSystemLustreConfiguration::builder()
+            .set_root_squash_configuration(update.root_squash.as_ref().map(|(s, n)| root_squash(s, n)))
             .set_metadata_configuration(metadata)
             .set_per_unit_storage_throughput(update.per_unit_storage_throughput)
             .set_data_compression_type(update.data_compression.as_deref().map(DataCompressionType::from))
@@ -169,6 +173,9 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
             .and_then(|m| m.mode())
             .map(|m| m.as_str().to_string()),
         metadata_iops: lustre.and_then(|l| l.metadata_configuration()).and_then(|m| m.iops()),
+        root_squash: lustre
+            .and_then(|l| l.root_squash_configuration())
+            .and_then(|r| r.root_squash().map(|s| (s.to_string(), r.no_squash_nids().to_vec()))),
         actions_in_progress: fs
             .administrative_actions()
             .iter()
@@ -183,6 +190,13 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
             })
             .collect(),
     }
+}
+
+fn root_squash(squash: &str, nids: &[String]) -> aws_sdk_fsx::types::LustreRootSquashConfiguration {
+    aws_sdk_fsx::types::LustreRootSquashConfiguration::builder()
+        .root_squash(squash)
+        .set_no_squash_nids((!nids.is_empty()).then(|| nids.to_vec()))
+        .build()
 }
 
 fn admin_action(a: &aws_sdk_fsx::types::AdministrativeAction) -> super::model::AdminAction {

@@ -285,6 +285,7 @@ mod tests {
             data_compression: None,
             lustre_version: Default::default(),
             metadata: None,
+            root_squash: None,
             kms_key_id: None,
             weekly_maintenance_start_time: None,
             automatic_backup_retention_days: None,

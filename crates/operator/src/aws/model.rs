@@ -96,6 +96,8 @@ pub(crate) struct FileSystem {
     /// The metadata configuration's mode and IOPS (PERSISTENT_2).
     pub(crate) metadata_mode: Option<String>,
     pub(crate) metadata_iops: Option<i32>,
+    /// The root squash configuration: (UID:GID, no-squash NIDs); None when FSx reports none.
+    pub(crate) root_squash: Option<(String, Vec<String>)>,
     /// FSx's CreationTime, milliseconds since the epoch.
     pub(crate) created_at_ms: Option<i64>,
 }
@@ -110,6 +112,8 @@ pub(crate) struct FileSystemUpdate {
     pub(crate) automatic_backup_retention_days: Option<i32>,
     /// (mode, IOPS) of the metadata configuration.
     pub(crate) metadata: Option<(String, Option<i32>)>,
+    /// (UID:GID, no-squash NIDs) of the root squash configuration.
+    pub(crate) root_squash: Option<(String, Vec<String>)>,
 }
 
 impl FileSystemUpdate {
@@ -121,13 +125,14 @@ impl FileSystemUpdate {
     /// A stable text of the values asked for (part of the request's idempotency token).
     pub(crate) fn fingerprint(&self) -> String {
         format!(
-            "capacity={:?};throughput={:?};compression={:?};maintenance={:?};backups={:?};metadata={:?}",
+            "capacity={:?};throughput={:?};compression={:?};maintenance={:?};backups={:?};metadata={:?};squash={:?}",
             self.capacity_gib,
             self.per_unit_storage_throughput,
             self.data_compression,
             self.weekly_maintenance_start_time,
             self.automatic_backup_retention_days,
-            self.metadata
+            self.metadata,
+            self.root_squash
         )
     }
 }
@@ -178,6 +183,8 @@ pub(crate) struct FileSystemRequest {
     pub(crate) lustre_version: LustreVersion,
     /// (mode, IOPS) of the metadata configuration (PERSISTENT_2).
     pub(crate) metadata: Option<(String, Option<i32>)>,
+    /// (UID:GID, no-squash NIDs) of the root squash configuration.
+    pub(crate) root_squash: Option<(String, Vec<String>)>,
     pub(crate) kms_key_id: Option<String>,
     pub(crate) weekly_maintenance_start_time: Option<String>,
     pub(crate) automatic_backup_retention_days: Option<i32>,

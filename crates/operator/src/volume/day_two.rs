@@ -61,6 +61,18 @@ pub(crate) fn plan(lv: &LustreVolume, fs: &FileSystem, now_ms: i64) -> Plan {
             simple_words.push(format!("automaticBackupRetentionDays {have} -> {want}"));
         }
     }
+    if let Some((squash, nids)) = &s.root_squash_configuration {
+        let (have, have_nids) = fs.root_squash.clone().unwrap_or_else(|| ("0:0".to_string(), Vec::new()));
+        let mut want_nids = nids.clone();
+        let mut have_sorted = have_nids;
+        want_nids.sort();
+        have_sorted.sort();
+        if *squash != have || (squash != "0:0" && want_nids != have_sorted) {
+            simple.root_squash = Some((squash.clone(), nids.clone()));
+            let word = |s: &str| if s == "0:0" { "off".to_string() } else { s.to_string() };
+            simple_words.push(format!("rootSquash {} -> {}", word(&have), word(squash)));
+        }
+    }
     let mut capacity = None;
     if let (Some(want), Some(have)) = (s.storage_capacity_gib, fs.capacity_gib) {
         if want > have {
@@ -331,6 +343,21 @@ mod tests {
         ));
         fs.metadata_iops = Some(3000);
         assert_eq!(plan(&fewer, &fs, 8 * HOUR), Plan::default(), "fewer IOPS are never asked");
+    }
+
+    #[test]
+    fn root_squash_goes_with_the_settings_and_only_when_it_differs() {
+        let mut v = lv(spec(1200, 125, serde_json::json!({})));
+        v.spec.root_squash_configuration = Some(("0:0".into(), Vec::new()));
+        let mut fs = p2(1200, 125);
+        assert_eq!(plan(&v, &fs, 0), Plan::default(), "no configuration at FSx is no squash");
+        v.spec.root_squash_configuration = Some(("65534:65534".into(), vec!["10.0.1.6@tcp".into()]));
+        let p = plan(&v, &fs, 0);
+        assert_eq!(p.sending, vec!["rootSquash off -> 65534:65534".to_string()]);
+        fs.root_squash = Some(("65534:65534".into(), vec!["10.0.1.6@tcp".into()]));
+        assert_eq!(plan(&v, &fs, 0), Plan::default());
+        v.spec.root_squash_configuration = Some(("65534:65534".into(), vec!["10.0.2.9@tcp".into()]));
+        assert!(plan(&v, &fs, 0).send.and_then(|u| u.root_squash).is_some(), "other no-squash NIDs");
     }
 
     #[test]

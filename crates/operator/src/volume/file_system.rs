@@ -39,6 +39,7 @@ pub(crate) fn desired(lv: &LustreVolume, security_groups: &[String]) -> FileSyst
         data_compression: s.data_compression,
         lustre_version: s.lustre_version,
         metadata: s.metadata_configuration.map(|m| (m.mode.as_str().to_string(), m.iops)),
+        root_squash: s.root_squash_configuration.clone(),
         kms_key_id: s.kms_key_id.clone(),
         weekly_maintenance_start_time: s.weekly_maintenance_start_time.clone(),
         automatic_backup_retention_days: s.automatic_backup_retention_days,
