@@ -284,3 +284,39 @@ async fn root_squash_follows_the_class_and_turns_off_and_on_where_it_allows() ->
     assert!(refused.is_err_and(|m| m.contains("root squash off")), "the class does not allow it");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_lustre_version_is_upgraded_in_place_and_never_downgraded() -> anyhow::Result<()> {
+    let c = cluster("upgrade").await?;
+    c.update_class(0, |class| {
+        class.lustre_versions = vec![lustre_api::LustreVersion::V2_12, lustre_api::LustreVersion::V2_15]
+    })
+    .await?;
+    let t = c.tenant(0);
+    let v =
+        volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "old"},
+        "spec": {"storageCapacityGiB": 1200, "deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125,
+                 "lustreVersion": "2.12", "className": t.class}}));
+    t.lvs().create(&PostParams::default(), &v).await?;
+    let lv = ready(&c, t, "old").await?;
+    let uid = lv.metadata.uid.clone().unwrap_or_default();
+    let version = |c: &Cluster| c.file_systems_of(&uid).first().map(|f| f.file_system_type_version.clone());
+    assert_eq!(version(&c).as_deref(), Some("2.12"));
+    assert_eq!(edit(t, "old", json!({"lustreVersion": "2.15"})).await?, Ok(()));
+    testkit::wait_until(Duration::from_secs(120), "Lustre 2.15 at FSx", || {
+        let now = version(&c);
+        async move {
+            if now.as_deref() == Some("2.15") {
+                Ok(true)
+            } else {
+                Err(format!("{now:?}"))
+            }
+        }
+    })
+    .await
+    .with_context(|| c.operator_log())?;
+    assert_eq!(updates(&c), 1);
+    let back = edit(t, "old", json!({"lustreVersion": "2.12"})).await?;
+    assert!(back.is_err_and(|m| m.contains("can only be upgraded")));
+    Ok(())
+}

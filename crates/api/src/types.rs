@@ -63,7 +63,7 @@ pub struct LustreVolumeSpec {
     pub drive_cache_type: Option<DriveCacheType>,
 
     /// Lustre version: "2.10", "2.12" or "2.15" (default). PERSISTENT_2 needs 2.12 or later.
-    /// Immutable.
+    /// Upgrades in place (newer only, among the class's versions).
     #[serde(default)]
     pub lustre_version: LustreVersion,
 

@@ -118,6 +118,7 @@ impl Aws {
             .file_system_id(id)
             .client_request_token(token)
             .set_storage_capacity(update.capacity_gib)
+            .set_file_system_type_version(update.lustre_version.clone())
             .lustre_configuration(lustre);
         self.call("fsx", "UpdateFileSystem", || request.send()).await.map(|_| ())
     }
@@ -173,6 +174,7 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
             .and_then(|m| m.mode())
             .map(|m| m.as_str().to_string()),
         metadata_iops: lustre.and_then(|l| l.metadata_configuration()).and_then(|m| m.iops()),
+        lustre_version: fs.file_system_type_version().map(str::to_string),
         root_squash: lustre
             .and_then(|l| l.root_squash_configuration())
             .and_then(|r| r.root_squash().map(|s| (s.to_string(), r.no_squash_nids().to_vec()))),

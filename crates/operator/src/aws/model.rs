@@ -96,6 +96,8 @@ pub(crate) struct FileSystem {
     /// The metadata configuration's mode and IOPS (PERSISTENT_2).
     pub(crate) metadata_mode: Option<String>,
     pub(crate) metadata_iops: Option<i32>,
+    /// FileSystemTypeVersion ("2.10", "2.12", "2.15").
+    pub(crate) lustre_version: Option<String>,
     /// The root squash configuration: (UID:GID, no-squash NIDs); None when FSx reports none.
     pub(crate) root_squash: Option<(String, Vec<String>)>,
     /// FSx's CreationTime, milliseconds since the epoch.
@@ -114,6 +116,8 @@ pub(crate) struct FileSystemUpdate {
     pub(crate) metadata: Option<(String, Option<i32>)>,
     /// (UID:GID, no-squash NIDs) of the root squash configuration.
     pub(crate) root_squash: Option<(String, Vec<String>)>,
+    /// FileSystemTypeVersion to upgrade to.
+    pub(crate) lustre_version: Option<String>,
 }
 
 impl FileSystemUpdate {
@@ -125,14 +129,15 @@ impl FileSystemUpdate {
     /// A stable text of the values asked for (part of the request's idempotency token).
     pub(crate) fn fingerprint(&self) -> String {
         format!(
-            "capacity={:?};throughput={:?};compression={:?};maintenance={:?};backups={:?};metadata={:?};squash={:?}",
+            "capacity={:?};throughput={:?};compression={:?};maintenance={:?};backups={:?};metadata={:?};squash={:?};version={:?}",
             self.capacity_gib,
             self.per_unit_storage_throughput,
             self.data_compression,
             self.weekly_maintenance_start_time,
             self.automatic_backup_retention_days,
             self.metadata,
-            self.root_squash
+            self.root_squash,
+            self.lustre_version
         )
     }
 }

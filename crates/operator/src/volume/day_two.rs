@@ -102,6 +102,14 @@ pub(crate) fn plan(lv: &LustreVolume, fs: &FileSystem, now_ms: i64) -> Plan {
         let update = FileSystemUpdate { per_unit_storage_throughput: Some(want), ..Default::default() };
         heavy.push((format!("perUnitStorageThroughput {have} -> {want}"), update, None));
     }
+    // Newer only (admission refuses older); a file system FSx reports newer is left alone.
+    if let Some(have) = fs.lustre_version.as_deref() {
+        let want = s.lustre_version.as_str();
+        if version_rank(want) > version_rank(have) {
+            let update = FileSystemUpdate { lustre_version: Some(want.to_string()), ..Default::default() };
+            heavy.push((format!("lustreVersion {have} -> {want}"), update, None));
+        }
+    }
     let mut plan = Plan::default();
     let all: Vec<String> = simple_words.iter().cloned().chain(heavy.iter().map(|(w, _, _)| w.clone())).collect();
     if all.is_empty() {
@@ -143,6 +151,15 @@ pub(crate) fn plan(lv: &LustreVolume, fs: &FileSystem, now_ms: i64) -> Plan {
         }
     }
     plan
+}
+
+fn version_rank(v: &str) -> u32 {
+    match v {
+        "2.10" => 1,
+        "2.12" => 2,
+        "2.15" => 3,
+        _ => 0,
+    }
 }
 
 /// When the latest increase of one kind (`kind` picks its actions) was asked for (FSx's clock).
@@ -358,6 +375,17 @@ mod tests {
         assert_eq!(plan(&v, &fs, 0), Plan::default());
         v.spec.root_squash_configuration = Some(("65534:65534".into(), vec!["10.0.2.9@tcp".into()]));
         assert!(plan(&v, &fs, 0).send.and_then(|u| u.root_squash).is_some(), "other no-squash NIDs");
+    }
+
+    #[test]
+    fn the_lustre_version_is_upgraded_never_downgraded() {
+        let mut fs = p2(1200, 125);
+        fs.lustre_version = Some("2.12".into());
+        let v = lv(spec(1200, 125, serde_json::json!({"lustreVersion": "2.15"})));
+        assert_eq!(plan(&v, &fs, 0).send.and_then(|u| u.lustre_version).as_deref(), Some("2.15"));
+        fs.lustre_version = Some("2.15".into());
+        let older = lv(spec(1200, 125, serde_json::json!({"lustreVersion": "2.12"})));
+        assert_eq!(plan(&older, &fs, 0), Plan::default());
     }
 
     #[test]
