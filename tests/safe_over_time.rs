@@ -234,6 +234,7 @@ async fn a_class_the_operator_cannot_parse_is_reported_and_every_other_class_goe
     assert!(message.contains(&bad_name), "{message}");
     assert_eq!(c.calls().total(), calls, "no AWS call for the volume of the unreadable class");
     assert!(c.operator_log().contains("cannot be parsed"), "the operator says which object it skips");
+    assert!(!c.operator_log().contains('\x1b'), "text logs written to a file carry no ANSI colour codes");
     classes.delete(&bad_name, &DeleteParams::default()).await?;
     Ok(())
 }
