@@ -35,6 +35,12 @@ mkdir -p "$WORK"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 export CGO_ENABLED=0
 start=$(date +%s)
+# Go's own output (module downloads, one line per module) goes here, not to the terminal; a
+# failure names the file.
+LOG="$CACHE_ROOT/build.log"
+: >"$LOG"
+say "Go's output goes to $LOG"
+quiet() { "$@" >>"$LOG" 2>&1; }
 
 build_etcd() {
   [ -x "$BIN_DIR/etcd" ] && return 0
@@ -54,8 +60,8 @@ import (
 func main() { etcdmain.Main(os.Args) }
 GO
   (cd "$d" && [ -f go.mod ] || (cd "$d" && go mod init local/etcd >/dev/null 2>&1))
-  (cd "$d" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" && go mod tidy && go build -o "$BIN_DIR/etcd.tmp" . && mv "$BIN_DIR/etcd.tmp" "$BIN_DIR/etcd") \
-    || die "building etcd failed (is the Go module proxy reachable?)"
+  (cd "$d" && quiet go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" && quiet go mod tidy && quiet go build -o "$BIN_DIR/etcd.tmp" . && mv "$BIN_DIR/etcd.tmp" "$BIN_DIR/etcd") \
+    || die "building etcd failed (is the Go module proxy reachable?); Go's output: $LOG"
 }
 
 build_kubernetes() {
@@ -65,8 +71,8 @@ build_kubernetes() {
   mkdir -p "$d"
   say "downloading the k8s.io/kubernetes@$K8S_VERSION module ..."
   local modfile
-  modfile=$(cd "$d" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-  [ -f "$modfile" ] || die "could not download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy"
+  modfile=$(cd "$d" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" 2>>"$LOG" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  [ -f "$modfile" ] || die "could not download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy; Go's output: $LOG"
   # Pin every staging module (replaced by ./staging/src/... in kubernetes' own go.mod) to the release.
   {
     echo "module local/kube-control-plane"
@@ -93,8 +99,8 @@ GO
   for cmd in kube-apiserver kube-controller-manager; do
     [ -x "$BIN_DIR/$cmd" ] && continue
     say "compiling $cmd ..."
-    (cd "$d" && go build -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$K8S_MINOR" -o "$BIN_DIR/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd") \
-      || die "building $cmd failed"
+    (cd "$d" && quiet go build -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$K8S_MINOR" -o "$BIN_DIR/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd") \
+      || die "building $cmd failed; Go's output: $LOG"
     mv "$BIN_DIR/$cmd.tmp" "$BIN_DIR/$cmd"
   done
 }
@@ -102,7 +108,7 @@ GO
 build_helm() {
   [ -x "$BIN_DIR/helm" ] && return 0
   say "building helm $HELM_VERSION ..."
-  GOBIN="$BIN_DIR" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" || die "building helm failed"
+  GOBIN="$BIN_DIR" quiet go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" || die "building helm failed; Go's output: $LOG"
 }
 
 build_etcd

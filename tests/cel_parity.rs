@@ -1187,31 +1187,6 @@ async fn apiserver_and_validate_task_agree_on_every_task_fixture() -> Result<()>
 // ---------------------------------------------------------------------------------------------
 // the class's S3 prefixes: the admission policy and `lustre_api::policy::effective`
 
-/// Applies every document of the LustreClass admission policy (server-side apply).
-async fn apply_class_policy(client: &kube::Client) -> Result<()> {
-    use kube::api::{Patch, PatchParams};
-    use kube::core::GroupVersionKind;
-    let text = std::fs::read_to_string(testkit::workspace_root().join("manifests/class-admission-policy.yaml"))?;
-    for doc in serde_yaml::Deserializer::from_str(&text) {
-        let value: Value = serde::Deserialize::deserialize(doc)?;
-        if value.is_null() {
-            continue;
-        }
-        let (group, version) = value["apiVersion"].as_str().context("apiVersion")?.split_once('/').context("group")?;
-        let kind = value["kind"].as_str().context("kind")?;
-        let lower = kind.to_ascii_lowercase();
-        let plural = match lower.strip_suffix('y') {
-            Some(stem) => format!("{stem}ies"),
-            None => format!("{lower}s"),
-        };
-        let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
-        let name = value["metadata"]["name"].as_str().context("name")?;
-        api.patch(name, &PatchParams::apply("cel-parity").force(), &Patch::Apply(&value)).await?;
-    }
-    Ok(())
-}
-
 /// (importPath, accepted) for namespace `ns` under the prefix `s3://ml-data/${namespace}/`.
 /// FSx reads a data repository path as a string prefix: without its slash the prefix would also
 /// reach `s3://ml-data/<ns>b/`.
@@ -1232,7 +1207,7 @@ async fn class_policy_and_effective_agree_on_the_s3_prefix_boundary() -> Result<
     testkit::install_crypto_provider();
     let ns = testkit::namespace("cel-s3-prefix").await?;
     testkit::install_crds(&ns.client).await?;
-    apply_class_policy(&ns.client).await?;
+    testkit::tenancy::apply_admission_policy(&ns.client).await?;
     let class_name = format!("s3-prefix-{}", ns.name);
     let class: LustreClass = serde_json::from_value(json!({
         "apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreClass", "metadata": {"name": class_name},
