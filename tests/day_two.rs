@@ -320,3 +320,36 @@ async fn the_lustre_version_is_upgraded_in_place_and_never_downgraded() -> anyho
     assert!(back.is_err_and(|m| m.contains("can only be upgraded")));
     Ok(())
 }
+
+#[tokio::test]
+async fn logging_goes_to_the_class_s_log_group_and_changes_in_place() -> anyhow::Result<()> {
+    let c = cluster("logging").await?;
+    let account = c.emulator.config().account_id.clone();
+    let group = format!("arn:aws:logs:us-east-1:{account}:log-group:/aws/fsx/platform");
+    c.update_class(0, |class| class.log_destination = Some(group.clone())).await?;
+    let t = c.tenant(0);
+    let v =
+        volume(json!({"apiVersion": "lustre.fsx.dev/v1alpha1", "kind": "LustreVolume", "metadata": {"name": "logs"},
+        "spec": {"storageCapacityGiB": 1200, "deploymentType": "PERSISTENT_2", "perUnitStorageThroughput": 125,
+                 "className": t.class, "logLevel": "WARN_ERROR"}}));
+    t.lvs().create(&PostParams::default(), &v).await?;
+    let lv = ready(&c, t, "logs").await?;
+    let uid = lv.metadata.uid.clone().unwrap_or_default();
+    let log = |c: &Cluster| c.file_systems_of(&uid).first().and_then(|f| f.log.clone());
+    assert_eq!(log(&c), Some(("WARN_ERROR".to_string(), Some(group.clone()))), "made logging to the class's group");
+    assert_eq!(edit(t, "logs", json!({"logLevel": "DISABLED"})).await?, Ok(()));
+    testkit::wait_until(DEADLINE, "logging off at FSx", || {
+        let now = log(&c);
+        async move {
+            if now.as_ref().is_some_and(|(l, _)| l == "DISABLED") {
+                Ok(true)
+            } else {
+                Err(format!("{now:?}"))
+            }
+        }
+    })
+    .await
+    .with_context(|| c.operator_log())?;
+    assert_eq!(updates(&c), 1);
+    Ok(())
+}

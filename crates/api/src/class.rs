@@ -109,6 +109,12 @@ pub struct LustreClassSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 
+    /// The CloudWatch Logs group ARN (its name starting with /aws/fsx) the class's volumes log
+    /// to when they set `logLevel`. Omitted: FSx's default group /aws/fsx/lustre.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 512))]
+    pub log_destination: Option<String>,
+
     /// Root squash for the class's volumes (on unless a volume turns it off where allowed).
     /// Omitted: no root squash, and volumes may not ask for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

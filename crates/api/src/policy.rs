@@ -259,6 +259,14 @@ fn judged(
         }
     }
 
+    if s.log_level.is_some_and(|l| l != crate::types::LogLevel::Disabled) {
+        if let Some(dest) = &c.log_destination {
+            if !dest.starts_with("arn:aws:logs:") || !dest.contains(":log-group:/aws/fsx") {
+                bad(".logLevel", format!("LustreClass {class_name}'s logDestination must be a CloudWatch Logs group ARN named /aws/fsx...; ask the platform team"));
+            }
+            s.log_destination = Some(dest.clone());
+        }
+    }
     match (&c.root_squash, s.root_squash) {
         (None, Some(true)) => bad(
             ".rootSquash",

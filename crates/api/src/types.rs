@@ -120,12 +120,24 @@ pub struct LustreVolumeSpec {
     #[schemars(skip)]
     pub network: NetworkSpec,
 
+    /// Lustre logging of data repository events to CloudWatch Logs: DISABLED, WARN_ONLY,
+    /// ERROR_ONLY or WARN_ERROR, to the class's `logDestination` (FSx's default log group
+    /// `/aws/fsx/lustre` when the class names none). Omitted: as FSx sets it. Changes in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<LogLevel>,
+
     /// Filled in by the operator from the class and `rootSquash`, never read from or written to
     /// the API: the RootSquashConfiguration to ask FSx for, (UID:GID, no-squash NIDs); "0:0"
     /// means none. None: the volume and its class say nothing.
     #[serde(skip)]
     #[schemars(skip)]
     pub root_squash_configuration: Option<(String, Vec<String>)>,
+
+    /// Filled in by the operator from the class, never read from or written to the API: the
+    /// CloudWatch Logs group ARN logs go to (the class's `logDestination`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub log_destination: Option<String>,
 
     /// Links to S3: data repository associations (`associations`, Lustre 2.12 or later, not
     /// SCRATCH_1), or the legacy import/export link (`importPath`, SCRATCH_1, SCRATCH_2 and
@@ -333,6 +345,30 @@ pub enum LustreVersion {
     #[default]
     #[serde(rename = "2.15")]
     V2_15,
+}
+
+/// What FSx logs (data repository events).
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum LogLevel {
+    #[serde(rename = "DISABLED")]
+    Disabled,
+    #[serde(rename = "WARN_ONLY")]
+    WarnOnly,
+    #[serde(rename = "ERROR_ONLY")]
+    ErrorOnly,
+    #[serde(rename = "WARN_ERROR")]
+    WarnError,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Disabled => "DISABLED",
+            LogLevel::WarnOnly => "WARN_ONLY",
+            LogLevel::ErrorOnly => "ERROR_ONLY",
+            LogLevel::WarnError => "WARN_ERROR",
+        }
+    }
 }
 
 /// Metadata performance (PERSISTENT_2).

@@ -56,6 +56,8 @@ pub struct FileSystemInfo {
     pub metadata_iops: Option<i64>,
     /// RootSquashConfiguration.RootSquash (UID:GID), when it has one.
     pub root_squash: Option<String>,
+    /// LogConfiguration (Level, Destination), when it has one.
+    pub log: Option<(String, Option<String>)>,
     pub file_system_type_version: String,
     pub dns_name: String,
     pub mount_name: String,
@@ -233,6 +235,10 @@ impl State {
                         .get("MetadataConfiguration")
                         .and_then(|m| m.get("Iops"))
                         .and_then(serde_json::Value::as_i64),
+                    log: fs.lustre.get("LogConfiguration").map(|l| {
+                        let get = |k: &str| l.get(k).and_then(serde_json::Value::as_str).map(str::to_string);
+                        (get("Level").unwrap_or_default(), get("Destination"))
+                    }),
                     root_squash: fs
                         .lustre
                         .get("RootSquashConfiguration")

@@ -53,6 +53,9 @@ impl Aws {
         if let Some(p) = r.auto_import_policy {
             lustre = lustre.auto_import_policy(AutoImportPolicyType::from(p.as_str()));
         }
+        if let Some((level, dest)) = &r.log {
+            lustre = lustre.log_configuration(log_configuration(level, dest.as_deref()));
+        }
         if let Some((squash, nids)) = &r.root_squash {
             lustre = lustre.root_squash_configuration(root_squash(squash, nids));
         }
@@ -106,6 +109,7 @@ impl Aws {
         });
         let lustre = aws_sdk_fsx::types::UpdateFileSystemLustreConfiguration::builder()
             .set_root_squash_configuration(update.root_squash.as_ref().map(|(s, n)| root_squash(s, n)))
+            .set_log_configuration(update.log.as_ref().map(|(l, d)| log_configuration(l, d.as_deref())))
             .set_metadata_configuration(metadata)
             .set_per_unit_storage_throughput(update.per_unit_storage_throughput)
             .set_data_compression_type(update.data_compression.as_deref().map(DataCompressionType::from))
@@ -175,6 +179,9 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
             .map(|m| m.as_str().to_string()),
         metadata_iops: lustre.and_then(|l| l.metadata_configuration()).and_then(|m| m.iops()),
         lustre_version: fs.file_system_type_version().map(str::to_string),
+        log: lustre.and_then(|l| l.log_configuration()).map(|c| {
+            (c.level().map(|l| l.as_str()).unwrap_or("DISABLED").to_string(), c.destination().map(str::to_string))
+        }),
         root_squash: lustre
             .and_then(|l| l.root_squash_configuration())
             .and_then(|r| r.root_squash().map(|s| (s.to_string(), r.no_squash_nids().to_vec()))),
@@ -192,6 +199,13 @@ fn file_system(fs: &aws_sdk_fsx::types::FileSystem) -> FileSystem {
             })
             .collect(),
     }
+}
+
+fn log_configuration(level: &str, destination: Option<&str>) -> aws_sdk_fsx::types::LustreLogCreateConfiguration {
+    aws_sdk_fsx::types::LustreLogCreateConfiguration::builder()
+        .level(aws_sdk_fsx::types::LustreAccessAuditLogLevel::from(level))
+        .set_destination(destination.map(str::to_string))
+        .build()
 }
 
 fn root_squash(squash: &str, nids: &[String]) -> aws_sdk_fsx::types::LustreRootSquashConfiguration {

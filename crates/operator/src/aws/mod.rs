@@ -286,6 +286,7 @@ mod tests {
             lustre_version: Default::default(),
             metadata: None,
             root_squash: None,
+            log: None,
             kms_key_id: None,
             weekly_maintenance_start_time: None,
             automatic_backup_retention_days: None,

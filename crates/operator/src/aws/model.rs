@@ -98,6 +98,8 @@ pub(crate) struct FileSystem {
     pub(crate) metadata_iops: Option<i32>,
     /// FileSystemTypeVersion ("2.10", "2.12", "2.15").
     pub(crate) lustre_version: Option<String>,
+    /// The log configuration: (level, destination).
+    pub(crate) log: Option<(String, Option<String>)>,
     /// The root squash configuration: (UID:GID, no-squash NIDs); None when FSx reports none.
     pub(crate) root_squash: Option<(String, Vec<String>)>,
     /// FSx's CreationTime, milliseconds since the epoch.
@@ -118,6 +120,8 @@ pub(crate) struct FileSystemUpdate {
     pub(crate) root_squash: Option<(String, Vec<String>)>,
     /// FileSystemTypeVersion to upgrade to.
     pub(crate) lustre_version: Option<String>,
+    /// (level, destination) of the log configuration.
+    pub(crate) log: Option<(String, Option<String>)>,
 }
 
 impl FileSystemUpdate {
@@ -129,7 +133,7 @@ impl FileSystemUpdate {
     /// A stable text of the values asked for (part of the request's idempotency token).
     pub(crate) fn fingerprint(&self) -> String {
         format!(
-            "capacity={:?};throughput={:?};compression={:?};maintenance={:?};backups={:?};metadata={:?};squash={:?};version={:?}",
+            "capacity={:?};throughput={:?};compression={:?};maintenance={:?};backups={:?};metadata={:?};squash={:?};version={:?};log={:?}",
             self.capacity_gib,
             self.per_unit_storage_throughput,
             self.data_compression,
@@ -137,7 +141,8 @@ impl FileSystemUpdate {
             self.automatic_backup_retention_days,
             self.metadata,
             self.root_squash,
-            self.lustre_version
+            self.lustre_version,
+            self.log
         )
     }
 }
@@ -190,6 +195,8 @@ pub(crate) struct FileSystemRequest {
     pub(crate) metadata: Option<(String, Option<i32>)>,
     /// (UID:GID, no-squash NIDs) of the root squash configuration.
     pub(crate) root_squash: Option<(String, Vec<String>)>,
+    /// (level, destination) of the log configuration.
+    pub(crate) log: Option<(String, Option<String>)>,
     pub(crate) kms_key_id: Option<String>,
     pub(crate) weekly_maintenance_start_time: Option<String>,
     pub(crate) automatic_backup_retention_days: Option<i32>,

@@ -73,6 +73,15 @@ pub(crate) fn plan(lv: &LustreVolume, fs: &FileSystem, now_ms: i64) -> Plan {
             simple_words.push(format!("rootSquash {} -> {}", word(&have), word(squash)));
         }
     }
+    if let Some(level) = s.log_level {
+        let want_dest = s.log_destination.clone().filter(|_| level != lustre_api::LogLevel::Disabled);
+        let (have, have_dest) = fs.log.clone().unwrap_or_else(|| ("DISABLED".to_string(), None));
+        let dest_differs = want_dest.is_some() && want_dest != have_dest;
+        if level.as_str() != have || dest_differs {
+            simple.log = Some((level.as_str().to_string(), want_dest));
+            simple_words.push(format!("logLevel {have} -> {}", level.as_str()));
+        }
+    }
     let mut capacity = None;
     if let (Some(want), Some(have)) = (s.storage_capacity_gib, fs.capacity_gib) {
         if want > have {

@@ -40,6 +40,9 @@ pub(crate) fn desired(lv: &LustreVolume, security_groups: &[String]) -> FileSyst
         lustre_version: s.lustre_version,
         metadata: s.metadata_configuration.map(|m| (m.mode.as_str().to_string(), m.iops)),
         root_squash: s.root_squash_configuration.clone(),
+        log: s.log_level.map(|l| {
+            (l.as_str().to_string(), s.log_destination.clone().filter(|_| l != lustre_api::LogLevel::Disabled))
+        }),
         kms_key_id: s.kms_key_id.clone(),
         weekly_maintenance_start_time: s.weekly_maintenance_start_time.clone(),
         automatic_backup_retention_days: s.automatic_backup_retention_days,
