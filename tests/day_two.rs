@@ -58,6 +58,30 @@ fn updates(c: &Cluster) -> u64 {
     c.calls().count("fsx", "UpdateFileSystem")
 }
 
+/// Waits until `look` at the volume `uid`'s file system in the emulator's inventory satisfies
+/// `done`; a failure names the last value and carries the operator's log.
+async fn until_fsx<T: std::fmt::Debug>(
+    c: &Cluster,
+    uid: &str,
+    what: &str,
+    look: impl Fn(&aws_emulator::FileSystemInfo) -> T,
+    done: impl Fn(&T) -> bool,
+) -> anyhow::Result<()> {
+    testkit::wait_until(Duration::from_secs(120), what, || {
+        let now = c.file_systems_of(uid).first().map(&look);
+        let reached = now.as_ref().is_some_and(&done);
+        async move {
+            if reached {
+                Ok(true)
+            } else {
+                Err(format!("{now:?}"))
+            }
+        }
+    })
+    .await
+    .with_context(|| c.operator_log())
+}
+
 #[tokio::test]
 async fn raising_throughput_for_a_training_run_is_one_update_then_the_new_value() -> anyhow::Result<()> {
     let c = cluster("throughput").await?;
@@ -229,18 +253,7 @@ async fn metadata_iops_grow_in_place_within_what_the_class_allows() -> anyhow::R
         edit(t, "meta", json!({"metadataConfiguration": {"mode": "USER_PROVISIONED", "iops": 6000}})).await?,
         Ok(())
     );
-    testkit::wait_until(Duration::from_secs(120), "6000 metadata IOPS at FSx", || {
-        let now = iops(&c);
-        async move {
-            if now == Some(6000) {
-                Ok(true)
-            } else {
-                Err(format!("{now:?}"))
-            }
-        }
-    })
-    .await
-    .with_context(|| c.operator_log())?;
+    until_fsx(&c, &uid, "6000 metadata IOPS at FSx", |f| f.metadata_iops, |i| *i == Some(6000)).await?;
     assert_eq!(updates(&c), 1, "one UpdateFileSystem");
     Ok(())
 }
@@ -263,18 +276,8 @@ async fn root_squash_follows_the_class_and_turns_off_and_on_where_it_allows() ->
 
     for (on, want, calls) in [(false, "0:0", 1), (true, "65534:65534", 2)] {
         assert_eq!(edit(t, "shared", json!({"rootSquash": on})).await?, Ok(()));
-        testkit::wait_until(DEADLINE, &format!("root squash {want} at FSx"), || {
-            let now = squashed(&c);
-            async move {
-                if now.as_deref() == Some(want) {
-                    Ok(true)
-                } else {
-                    Err(format!("{now:?}"))
-                }
-            }
-        })
-        .await
-        .with_context(|| c.operator_log())?;
+        let what = format!("root squash {want} at FSx");
+        until_fsx(&c, &uid, &what, |f| f.root_squash.clone(), |r| r.as_deref() == Some(want)).await?;
         assert_eq!(updates(&c), calls, "one UpdateFileSystem per change");
     }
 
@@ -303,18 +306,7 @@ async fn the_lustre_version_is_upgraded_in_place_and_never_downgraded() -> anyho
     let version = |c: &Cluster| c.file_systems_of(&uid).first().map(|f| f.file_system_type_version.clone());
     assert_eq!(version(&c).as_deref(), Some("2.12"));
     assert_eq!(edit(t, "old", json!({"lustreVersion": "2.15"})).await?, Ok(()));
-    testkit::wait_until(Duration::from_secs(120), "Lustre 2.15 at FSx", || {
-        let now = version(&c);
-        async move {
-            if now.as_deref() == Some("2.15") {
-                Ok(true)
-            } else {
-                Err(format!("{now:?}"))
-            }
-        }
-    })
-    .await
-    .with_context(|| c.operator_log())?;
+    until_fsx(&c, &uid, "Lustre 2.15 at FSx", |f| f.file_system_type_version.clone(), |v| v == "2.15").await?;
     assert_eq!(updates(&c), 1);
     let back = edit(t, "old", json!({"lustreVersion": "2.12"})).await?;
     assert!(back.is_err_and(|m| m.contains("can only be upgraded")));
@@ -338,18 +330,8 @@ async fn logging_goes_to_the_class_s_log_group_and_changes_in_place() -> anyhow:
     let log = |c: &Cluster| c.file_systems_of(&uid).first().and_then(|f| f.log.clone());
     assert_eq!(log(&c), Some(("WARN_ERROR".to_string(), Some(group.clone()))), "made logging to the class's group");
     assert_eq!(edit(t, "logs", json!({"logLevel": "DISABLED"})).await?, Ok(()));
-    testkit::wait_until(DEADLINE, "logging off at FSx", || {
-        let now = log(&c);
-        async move {
-            if now.as_ref().is_some_and(|(l, _)| l == "DISABLED") {
-                Ok(true)
-            } else {
-                Err(format!("{now:?}"))
-            }
-        }
-    })
-    .await
-    .with_context(|| c.operator_log())?;
+    let off = |l: &Option<(String, Option<String>)>| l.as_ref().is_some_and(|(level, _)| level == "DISABLED");
+    until_fsx(&c, &uid, "logging off at FSx", |f| f.log.clone(), off).await?;
     assert_eq!(updates(&c), 1);
     Ok(())
 }
